@@ -1,0 +1,205 @@
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
+import { DistilleryError } from '../errors';
+import { fillKernelGaps } from '../kernels';
+import { importOptional, isNode } from './optional-import';
+import { describeAdapter, ensureNavigatorGpu } from './webgpu-node';
+
+/** The places a backend can come from, in the order 'auto' tries them. */
+export type BackendSource = 'tfjs-node-gpu' | 'tfjs-node' | 'webgpu' | 'wasm' | 'cpu';
+/** What `initBackend` accepts: a source, 'tensorflow' (either tfjs-node package), or 'auto'. */
+export type BackendPreference = 'auto' | 'tensorflow' | BackendSource;
+
+export interface InitBackendOptions {
+  /** Where the wasm binaries live (browsers only; passed to tfjs' `setWasmPaths`). */
+  wasmPaths?: string | Record<string, string>;
+  /**
+   * Accept a software WebGPU adapter (SwiftShader, lavapipe) in 'auto' mode. Default false: in 'auto' a software
+   * adapter is skipped because wasm is faster; an explicit 'webgpu' preference always accepts it.
+   */
+  allowSoftwareWebGPU?: boolean;
+}
+
+export interface BackendReport {
+  /** Where the backend comes from. */
+  source: BackendSource;
+  /** The tfjs backend name it registers ('tensorflow' for both tfjs-node packages). */
+  backend: 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+  /** true: usable; false: tried and failed (see `reason`); null: not probed yet. */
+  available: boolean | null;
+  /** Whether it is the active tfjs backend. */
+  active: boolean;
+  /** Why it is unavailable or was skipped. */
+  reason?: string;
+  /** Extra facts (the WebGPU adapter, the tfjs-node version). */
+  detail?: string;
+  /** What to install to get it. */
+  install: string;
+}
+
+const INSTALL: Record<BackendSource, string> = {
+  'tfjs-node-gpu':
+    'npm i @tensorflow/tfjs-node-gpu@4.22.0 (Linux x64 with CUDA 11.2 + cuDNN 8.1; its install downloads libtensorflow)',
+  'tfjs-node': 'npm i @tensorflow/tfjs-node@4.22.0 (its install downloads libtensorflow for your platform)',
+  webgpu:
+    'a browser with WebGPU; in Node, npm i webgpu (Dawn) and a Vulkan driver (VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json for SwiftShader)',
+  wasm: 'bundled with @distillery/tensor (@tensorflow/tfjs-backend-wasm)',
+  cpu: 'bundled with @distillery/tensor (@tensorflow/tfjs-backend-cpu)',
+};
+
+const ORDER: BackendSource[] = ['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu'];
+
+const reports = new Map<BackendSource, BackendReport>(
+  ORDER.map((source) => [
+    source,
+    {
+      source,
+      backend: source === 'tfjs-node-gpu' || source === 'tfjs-node' ? 'tensorflow' : source,
+      available: null,
+      active: false,
+      install: INSTALL[source],
+    },
+  ]),
+);
+
+function record(source: BackendSource, available: boolean, reason?: string, detail?: string): void {
+  const report = reports.get(source) as BackendReport;
+  report.available = available;
+  report.reason = reason;
+  if (detail) report.detail = detail;
+}
+
+/** Loads a source's code and checks it can run, without making it the active backend. */
+async function probe(source: BackendSource, options: InitBackendOptions, auto: boolean): Promise<boolean> {
+  try {
+    switch (source) {
+      case 'tfjs-node-gpu':
+      case 'tfjs-node': {
+        if (!isNode) throw new Error('only available in Node');
+        const pkg = `@tensorflow/${source}`;
+        let mod: { version?: Record<string, string> };
+        try {
+          mod = await importOptional(pkg);
+        } catch (error) {
+          const message = (error as Error).message;
+          const missing = /Cannot find (module|package)|ERR_MODULE_NOT_FOUND/.test(message);
+          throw new Error(missing ? `${pkg} is not installed` : `${pkg} failed to load: ${message}`);
+        }
+        if (!tf.findBackendFactory('tensorflow')) {
+          throw new Error(
+            `${pkg} loaded but registered no 'tensorflow' backend with @tensorflow/tfjs-core ${tf.version_core}`,
+          );
+        }
+        const version = mod.version?.['tfjs-node'] ?? mod.version?.['tfjs-core'];
+        record(source, true, undefined, version ? `${pkg} ${version}` : pkg);
+        return true;
+      }
+      case 'webgpu': {
+        const gpu = await ensureNavigatorGpu();
+        const adapter = await describeAdapter(gpu);
+        if (!adapter) throw new Error('navigator.gpu found no adapter (no WebGPU-capable driver)');
+        if (adapter.software && auto && !options.allowSoftwareWebGPU) {
+          record(
+            source,
+            false,
+            `skipped in 'auto': software adapter (${adapter.label}) is slower than wasm`,
+            adapter.label,
+          );
+          return false;
+        }
+        // The backend registers itself at import time only if navigator.gpu exists, hence the late import.
+        await import('@tensorflow/tfjs-backend-webgpu');
+        if (!tf.findBackendFactory('webgpu')) throw new Error('@tensorflow/tfjs-backend-webgpu did not register');
+        record(source, true, undefined, adapter.label);
+        return true;
+      }
+      case 'wasm': {
+        if (typeof WebAssembly === 'undefined') throw new Error('this runtime has no WebAssembly');
+        if (options.wasmPaths) setWasmPaths(options.wasmPaths as string);
+        record(source, true);
+        return true;
+      }
+      case 'cpu':
+        record(source, true);
+        return true;
+    }
+  } catch (error) {
+    record(source, false, (error as Error).message);
+    return false;
+  }
+}
+
+async function activate(source: BackendSource): Promise<boolean> {
+  const report = reports.get(source) as BackendReport;
+  let ok = false;
+  let failure = '';
+  try {
+    ok = await tf.setBackend(report.backend);
+  } catch (error) {
+    failure = (error as Error).message;
+  }
+  // tfjs does not fall back by itself once setBackend fails; the caller moves on to the next source.
+  if (!ok || tf.getBackend() !== report.backend) {
+    record(source, false, `tf.setBackend('${report.backend}') failed${failure ? `: ${failure}` : ''}`);
+    return false;
+  }
+  fillKernelGaps(report.backend);
+  for (const r of reports.values()) r.active = r === report;
+  return true;
+}
+
+/**
+ * Activates a tfjs backend and resolves to its tfjs name ('tensorflow', 'webgpu', 'wasm' or 'cpu').
+ *
+ * 'auto' tries @tensorflow/tfjs-node-gpu, @tensorflow/tfjs-node, WebGPU (navigator.gpu in browsers, the `webgpu`
+ * package in Node; software adapters skipped), wasm, then cpu; each one that fails is skipped and
+ * `describeBackends()` says why. An explicit preference that cannot be met throws a BACKEND_UNAVAILABLE
+ * DistilleryError that says what to install. Kernel gaps of the chosen backend are filled (see `fillKernelGaps`).
+ */
+export async function initBackend(
+  preference: BackendPreference = 'auto',
+  options: InitBackendOptions = {},
+): Promise<string> {
+  const auto = preference === 'auto';
+  let candidates: BackendSource[];
+  if (auto) candidates = ORDER;
+  else if (preference === 'tensorflow') candidates = ['tfjs-node-gpu', 'tfjs-node'];
+  else if (ORDER.includes(preference)) candidates = [preference];
+  else {
+    throw new DistilleryError(
+      'INVALID_ARGUMENT',
+      `preference: expected one of 'auto', 'tensorflow', ${ORDER.map((s) => `'${s}'`).join(', ')}, got ${JSON.stringify(preference)}`,
+      { argument: 'preference', expected: `'auto' | 'tensorflow' | ${ORDER.join(' | ')}`, actual: String(preference) },
+    );
+  }
+  for (const source of candidates) {
+    if ((await probe(source, options, auto)) && (await activate(source))) return tf.getBackend();
+  }
+  const tried = candidates.map((s) => `${s}: ${reports.get(s)?.reason ?? 'unavailable'}`).join('; ');
+  const install = candidates.map((s) => INSTALL[s]).join(' or ');
+  throw new DistilleryError(
+    'BACKEND_UNAVAILABLE',
+    `initBackend('${preference}'): no backend could be activated (${tried}). To use it: ${install}.`,
+    { argument: 'preference', expected: `a usable ${preference} backend`, actual: tried },
+  );
+}
+
+/**
+ * What each backend source is doing here: available, active, or why not, and what to install. Sources not yet
+ * tried are probed (loaded and checked, not activated), so the answer is complete.
+ */
+export async function describeBackends(options: InitBackendOptions = {}): Promise<BackendReport[]> {
+  for (const source of ORDER) {
+    const report = reports.get(source) as BackendReport;
+    if (report.available === null) await probe(source, { ...options, allowSoftwareWebGPU: true }, false);
+    report.active = report.available === true && tf.getBackend() === report.backend && isActiveSource(source);
+  }
+  return ORDER.map((source) => ({ ...(reports.get(source) as BackendReport) }));
+}
+
+function isActiveSource(source: BackendSource): boolean {
+  const report = reports.get(source) as BackendReport;
+  if (report.backend !== 'tensorflow') return true;
+  // Both tfjs-node packages register 'tensorflow'; the first available one in ORDER is the one in use.
+  return ORDER.find((s) => reports.get(s)?.backend === 'tensorflow' && reports.get(s)?.available) === source;
+}

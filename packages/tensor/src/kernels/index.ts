@@ -1,0 +1,55 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { registerComposedConv2DBackpropFilter } from './conv2d-backprop-filter';
+import { registerCpuFallback } from './cpu-fallback';
+import { registerZeroGradients } from './zero-gradients';
+
+export { registerComposedConv2DBackpropFilter } from './conv2d-backprop-filter';
+export { registerCpuFallback } from './cpu-fallback';
+export { registerZeroGradients, ZERO_GRADIENT_KERNELS } from './zero-gradients';
+
+/**
+ * Kernels that training code needs and some backends lack (tfjs 4.22): wasm has no Conv2DBackpropFilter (conv
+ * filter gradients), UnsortedSegmentSum (gather gradients), depthwise-conv gradients or Einsum; WebGPU lacks
+ * Unique. Each is filled from the cpu implementation, except Conv2DBackpropFilter, which is composed from the
+ * backend's own kernels for speed.
+ */
+export const KERNEL_GAPS: Record<string, readonly string[]> = {
+  wasm: [
+    'Conv2DBackpropFilter',
+    'UnsortedSegmentSum',
+    'DepthwiseConv2dNativeBackpropFilter',
+    'DepthwiseConv2dNativeBackpropInput',
+    'Einsum',
+  ],
+  webgpu: ['Unique'],
+};
+
+const filled = new Set<string>();
+
+/**
+ * Fills the known kernel gaps of `backendName` (once) and registers the zero gradients of comparison ops.
+ * Returns the kernels added by this call. Safe to call for any backend name, registered or not.
+ */
+export function fillKernelGaps(backendName: string): string[] {
+  registerZeroGradients();
+  if (filled.has(backendName)) return [];
+  filled.add(backendName);
+  const added: string[] = [];
+  for (const kernelName of KERNEL_GAPS[backendName] ?? []) {
+    const ok =
+      kernelName === 'Conv2DBackpropFilter'
+        ? registerComposedConv2DBackpropFilter(backendName)
+        : registerCpuFallback(kernelName, backendName);
+    if (ok) added.push(kernelName);
+  }
+  return added;
+}
+
+/** Kernels that the cpu backend has and `backendName` still lacks (for diagnostics). */
+export function missingKernels(backendName: string): string[] {
+  const have = new Set(tf.getKernelsForBackend(backendName).map((k) => k.kernelName));
+  return tf
+    .getKernelsForBackend('cpu')
+    .map((k) => k.kernelName)
+    .filter((name) => !have.has(name));
+}

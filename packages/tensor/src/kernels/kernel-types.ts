@@ -1,0 +1,27 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** The slice of tfjs' KernelBackend the gap fills use (read, write and free raw tensor data). */
+export interface DataBackend {
+  readSync(dataId: object): tf.TypedArray;
+  write(values: tf.TypedArray, shape: number[], dtype: tf.DataType): object;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+export interface Info {
+  dataId: object;
+  shape: number[];
+  dtype: tf.DataType;
+}
+
+export type KernelArgs = {
+  inputs: Record<string, Info | undefined>;
+  backend: unknown;
+  attrs?: Record<string, unknown>;
+};
+
+/** Runs another backend kernel directly (the way tfjs backends compose kernels, without the tape). */
+export function callKernel(name: string, backendName: string, args: KernelArgs): Info {
+  const kernel = tf.getKernel(name, backendName);
+  if (!kernel) throw new Error(`@distillery/tensor: kernel ${name} is not registered for ${backendName}`);
+  return kernel.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as unknown as Info;
+}

@@ -1,0 +1,5 @@
+export { type KlDivergenceOptions, type KlReduction, klDivergence } from './kl-divergence';
+export { maskTargetLogits, NON_TARGET_SHIFT } from './non-target';
+export { gatherByOneHot, oneHotFloat } from './one-hot';
+export { stopGradient } from './stop-gradient';
+export { logSoftmaxWithTemperature, softmaxWithTemperature } from './temperature-softmax';

@@ -1,0 +1,2 @@
+export { createRng, Rng, type RngState } from './rng';
+export { randomBernoulli, randomNormal, randomTruncatedNormal, randomUniform } from './tensors';

@@ -1,0 +1,48 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { defineConfig } from 'vitest/config';
+
+// Tests run against package sources: '@distillery/x' resolves to packages/x/src. The built packages are tested the
+// way users import them by tests/packaging.test.ts (packed, installed, run in plain Node).
+const packagesDir = path.resolve(__dirname, 'packages');
+const alias = readdirSync(packagesDir).flatMap((name) => [
+  { find: new RegExp(`^@distillery/${name}$`), replacement: path.join(packagesDir, name, 'src/index.ts') },
+  { find: new RegExp(`^@distillery/${name}/(.*)$`), replacement: path.join(packagesDir, name, 'src/$1') },
+]);
+
+const unitInclude = ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'];
+
+/** Each backend gets a project: the same unit suites run on cpu and on wasm. */
+const backendProject = (backend: 'cpu' | 'wasm') => ({
+  resolve: { alias },
+  test: {
+    name: backend,
+    include: unitInclude,
+    setupFiles: [path.resolve(__dirname, 'scripts/vitest-setup.ts')],
+    env: { DISTILLERY_TEST_BACKEND: backend },
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
+
+export default defineConfig({
+  test: {
+    reporters: ['default', path.resolve(__dirname, 'scripts/summary-reporter.ts')],
+    pool: 'forks',
+    maxWorkers: 2,
+    projects: [
+      backendProject('cpu'),
+      backendProject('wasm'),
+      {
+        resolve: { alias },
+        test: {
+          name: 'integration',
+          include: ['tests/**/*.test.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
