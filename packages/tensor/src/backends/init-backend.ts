@@ -82,7 +82,7 @@ async function probe(source: BackendSource, options: InitBackendOptions, auto: b
           mod = await importOptional(pkg);
         } catch (error) {
           const message = (error as Error).message;
-          const missing = /Cannot find (module|package)|ERR_MODULE_NOT_FOUND/.test(message);
+          const missing = /Cannot find (module|package)|ERR_MODULE_NOT_FOUND|Could not resolve/.test(message);
           throw new Error(missing ? `${pkg} is not installed` : `${pkg} failed to load: ${message}`);
         }
         if (!tf.findBackendFactory('tensorflow')) {
