@@ -1,0 +1,250 @@
+import { DistilleryError, formatShape, invalid, tf } from '@distillery/tensor';
+import {
+  entryToFloat32,
+  parseSafetensors,
+  readSafetensorsFile,
+  type SafetensorsFile,
+  type SafetensorsInput,
+  serializeSafetensors,
+  writeSafetensorsFile,
+} from '../io/safetensors';
+
+/**
+ * How a parameter is laid out in tfjs versus PyTorch:
+ * - `linear`: tfjs `[in, out]` (for `x · W`), PyTorch nn.Linear `[out, in]` → transposed.
+ * - `conv2d`: tfjs HWIO, PyTorch OIHW → permuted.
+ * - `plain`: the same shape and order on both sides.
+ */
+export type ParamLayout = 'linear' | 'conv2d' | 'plain';
+
+interface ParamEntry {
+  variable: tf.Variable;
+  layout: ParamLayout;
+  trainable: boolean;
+}
+
+/** One tensor of a PyTorch state dict: its PyTorch shape and float values (`int64` for BN counters). */
+export interface StateDictEntry {
+  shape: number[];
+  data: Float32Array;
+  dtype?: 'F32' | 'I64';
+}
+export type StateDict = Record<string, StateDictEntry>;
+
+export interface LoadReport {
+  /** Model parameters absent from the state dict (non-strict mode only; strict mode throws). */
+  missing: string[];
+  /** State-dict tensors the model does not have (non-strict mode only). */
+  unexpected: string[];
+  loaded: string[];
+}
+
+function torchShape(shape: readonly number[], layout: ParamLayout): number[] {
+  if (layout === 'linear') return [shape[1]!, shape[0]!];
+  if (layout === 'conv2d') return [shape[3]!, shape[2]!, shape[0]!, shape[1]!];
+  return [...shape];
+}
+
+/**
+ * The parameters of a model, under their PyTorch (timm) state-dict names, stored as tfjs variables in tfjs layout.
+ * Models register every parameter and buffer here; `stateDict`/`loadStateDict` convert layouts, and
+ * `saveSafetensors`/`loadSafetensors` move weights to and from PyTorch.
+ */
+export class ParamStore {
+  private readonly entries = new Map<string, ParamEntry>();
+  /** Integer counters PyTorch keeps as int64 buffers (BatchNorm `num_batches_tracked`). */
+  readonly counters = new Map<string, number>();
+
+  add(name: string, value: tf.Tensor, layout: ParamLayout = 'plain', trainable = true): tf.Variable {
+    if (this.entries.has(name)) {
+      value.dispose();
+      throw invalid('INVALID_ARGUMENT', 'name', 'a unique parameter name', `duplicate ${name}`);
+    }
+    const variable = tf.variable(value, trainable);
+    value.dispose();
+    this.entries.set(name, { variable, layout, trainable });
+    return variable;
+  }
+
+  addCounter(name: string): void {
+    this.counters.set(name, 0);
+  }
+
+  get(name: string): tf.Variable {
+    const entry = this.entries.get(name);
+    if (!entry) throw invalid('INVALID_ARGUMENT', 'name', 'a registered parameter', name);
+    return entry.variable;
+  }
+
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  /** The variables an optimizer should update (BatchNorm running statistics excluded). */
+  trainableVariables(): tf.Variable[] {
+    return [...this.entries.values()].filter((e) => e.trainable).map((e) => e.variable);
+  }
+
+  /** Named trainable variables, e.g. for `tf.variableGrads`-style code or weight-decay filters. */
+  namedTrainableVariables(): Map<string, tf.Variable> {
+    const out = new Map<string, tf.Variable>();
+    for (const [name, e] of this.entries) if (e.trainable) out.set(name, e.variable);
+    return out;
+  }
+
+  numParameters(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.trainable) n += e.variable.size;
+    return n;
+  }
+
+  /** PyTorch shape of every entry (parameters, buffers and counters). */
+  torchShapes(): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const [name, e] of this.entries) out.set(name, torchShape(e.variable.shape, e.layout));
+    for (const name of this.counters.keys()) out.set(name, []);
+    return out;
+  }
+
+  /** Every parameter and buffer in PyTorch layout, under PyTorch names. */
+  stateDict(): StateDict {
+    const out: StateDict = {};
+    for (const [name, e] of this.entries) {
+      const data = tf.tidy(() => {
+        const v = e.variable;
+        if (e.layout === 'linear') return tf.transpose(v, [1, 0]);
+        if (e.layout === 'conv2d') return tf.transpose(v, [3, 2, 0, 1]);
+        return tf.clone(v);
+      });
+      out[name] = { shape: torchShape(e.variable.shape, e.layout), data: data.dataSync() as Float32Array };
+      data.dispose();
+    }
+    for (const [name, count] of this.counters) {
+      out[name] = { shape: [], data: new Float32Array([count]), dtype: 'I64' };
+    }
+    return out;
+  }
+
+  /**
+   * Loads PyTorch-layout tensors. Mis-shaped tensors always throw; missing or unexpected names throw unless
+   * `strict: false`. The error lists every offending name with both shapes.
+   */
+  loadStateDict(state: StateDict, options: { strict?: boolean } = {}): LoadReport {
+    const strict = options.strict ?? true;
+    const expected = this.torchShapes();
+    const missing = [...expected.keys()].filter((n) => !(n in state));
+    const unexpected = Object.keys(state).filter((n) => !expected.has(n));
+    const mismatched: string[] = [];
+    for (const [name, shape] of expected) {
+      const given = state[name];
+      if (!given) continue;
+      const ok = given.shape.length === shape.length && given.shape.every((d, i) => d === shape[i]);
+      if (!ok) mismatched.push(`${name}: model ${formatShape(shape)}, checkpoint ${formatShape(given.shape)}`);
+      else if (given.data.length !== shape.reduce((a, d) => a * d, 1)) {
+        mismatched.push(`${name}: ${given.data.length} values for shape ${formatShape(shape)}`);
+      }
+    }
+    const problems = [...mismatched];
+    if (strict) {
+      for (const name of missing) problems.push(`${name}: model ${formatShape(expected.get(name)!)}, missing`);
+      for (const name of unexpected)
+        problems.push(`${name}: unexpected, checkpoint ${formatShape(state[name]!.shape)}`);
+    }
+    if (problems.length > 0) {
+      throw new DistilleryError(
+        'SHAPE_MISMATCH',
+        `state: ${problems.length} tensor(s) do not fit the model${strict ? '' : ' (non-strict)'}:\n  ${problems.join('\n  ')}`,
+        { argument: 'state', expected: 'the model parameters', actual: problems.join('; ') },
+      );
+    }
+    const loaded: string[] = [];
+    for (const [name, e] of this.entries) {
+      const given = state[name];
+      if (!given) continue;
+      tf.tidy(() => {
+        const t = tf.tensor(given.data, given.shape, 'float32');
+        const value =
+          e.layout === 'linear' ? tf.transpose(t, [1, 0]) : e.layout === 'conv2d' ? tf.transpose(t, [2, 3, 1, 0]) : t;
+        e.variable.assign(value);
+      });
+      loaded.push(name);
+    }
+    for (const name of this.counters.keys()) {
+      const given = state[name];
+      if (given) {
+        this.counters.set(name, given.data[0] ?? 0);
+        loaded.push(name);
+      }
+    }
+    return { missing, unexpected, loaded };
+  }
+
+  dispose(): void {
+    for (const e of this.entries.values()) e.variable.dispose();
+    this.entries.clear();
+  }
+}
+
+/** Base class of every model here: a parameter store plus safetensors import and export under PyTorch names. */
+export abstract class Module {
+  readonly params = new ParamStore();
+
+  trainableVariables(): tf.Variable[] {
+    return this.params.trainableVariables();
+  }
+
+  numParameters(): number {
+    return this.params.numParameters();
+  }
+
+  stateDict(): StateDict {
+    return this.params.stateDict();
+  }
+
+  loadStateDict(state: StateDict, options: { strict?: boolean } = {}): LoadReport {
+    return this.params.loadStateDict(state, options);
+  }
+
+  /** The weights as safetensors bytes (PyTorch names and layouts): works in browsers. */
+  toSafetensors(metadata: Record<string, string> = {}): Uint8Array {
+    return serializeSafetensors(stateDictToSafetensors(this.stateDict()), metadata);
+  }
+
+  /** Loads weights from safetensors bytes (e.g. a fetched ArrayBuffer). */
+  loadSafetensorsBuffer(buffer: ArrayBuffer | Uint8Array, options: { strict?: boolean } = {}): LoadReport {
+    return this.loadStateDict(safetensorsToStateDict(parseSafetensors(buffer)), options);
+  }
+
+  /** Node: writes the weights to `path` (temporary file + rename). */
+  async saveSafetensors(path: string, metadata: Record<string, string> = {}): Promise<void> {
+    await writeSafetensorsFile(path, stateDictToSafetensors(this.stateDict()), metadata);
+  }
+
+  /** Node: loads weights from a safetensors file, e.g. one exported from timm with `safetensors.torch.save_file`. */
+  async loadSafetensors(path: string, options: { strict?: boolean } = {}): Promise<LoadReport> {
+    return this.loadStateDict(safetensorsToStateDict(await readSafetensorsFile(path)), options);
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}
+
+export function stateDictToSafetensors(state: StateDict): Record<string, SafetensorsInput> {
+  const out: Record<string, SafetensorsInput> = {};
+  for (const [name, entry] of Object.entries(state)) {
+    out[name] =
+      entry.dtype === 'I64'
+        ? { dtype: 'I64', shape: entry.shape, data: BigInt64Array.from(entry.data, (v) => BigInt(Math.round(v))) }
+        : { dtype: 'F32', shape: entry.shape, data: entry.data };
+  }
+  return out;
+}
+
+export function safetensorsToStateDict(file: SafetensorsFile): StateDict {
+  const out: StateDict = {};
+  for (const [name, entry] of file.tensors) {
+    out[name] = { shape: entry.shape, data: entryToFloat32(entry), dtype: entry.dtype === 'I64' ? 'I64' : 'F32' };
+  }
+  return out;
+}

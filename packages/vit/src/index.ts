@@ -1,0 +1,39 @@
+export { addLayerNorm, addLinear, dropPath, gelu, init, type LinearInit, layerNorm, linear } from './core/layers';
+export {
+  type LoadReport,
+  Module,
+  type ParamLayout,
+  ParamStore,
+  type StateDict,
+  type StateDictEntry,
+  safetensorsToStateDict,
+  stateDictToSafetensors,
+} from './core/module';
+export {
+  entryToFloat32,
+  parseSafetensors,
+  readSafetensorsFile,
+  type SafetensorsDtype,
+  type SafetensorsEntry,
+  type SafetensorsFile,
+  type SafetensorsInput,
+  serializeSafetensors,
+  writeSafetensorsFile,
+} from './io/safetensors';
+export {
+  Attention,
+  Block,
+  type BlockOptions,
+  Mlp,
+  mergeHeads,
+  PatchEmbed,
+  type RunOptions,
+  splitHeads,
+} from './vit/blocks';
+export { createViT, VIT_PRESETS, type VitPresetName } from './vit/presets';
+export {
+  type ForwardOptions,
+  VisionTransformer,
+  type VisionTransformerConfig,
+  type ViTOutput,
+} from './vit/vision-transformer';
