@@ -1,3 +1,13 @@
+export { BasicBlock, BatchNorm2d, Conv2d, l2Normalize, makeLayer, NormedLinear } from './cnn/layers';
+export {
+  type MultiExpertConfig,
+  type MultiExpertOutput,
+  MultiExpertResNet,
+  ResNetCifar,
+  type ResNetCifarConfig,
+  type ResNetOutput,
+  resnet32,
+} from './cnn/resnet-cifar';
 export { addLayerNorm, addLinear, dropPath, gelu, init, type LinearInit, layerNorm, linear } from './core/layers';
 export {
   type LoadReport,

@@ -73,7 +73,8 @@ export function addLinear(
         : init.torchDefault([inFeatures, outFeatures], rng, inFeatures);
   const weight = store.add(`${name}.weight`, w, 'linear');
   if (options.bias === false) return { weight };
-  const b = mode === 'torch_default' ? init.torchDefault([outFeatures], rng, inFeatures) : init.zeros([outFeatures]);
+  // timm zeroes Linear biases; the CNN references (kaiming_normal weights only) keep PyTorch's default bias.
+  const b = mode === 'trunc_normal' ? init.zeros([outFeatures]) : init.torchDefault([outFeatures], rng, inFeatures);
   return { weight, bias: store.add(`${name}.bias`, b, 'plain') };
 }
 

@@ -1,0 +1,187 @@
+import { type Rng, tf } from '@distillery/tensor';
+import { init } from '../core/layers';
+import type { ParamStore } from '../core/module';
+
+/**
+ * Conv2d without bias, PyTorch padding semantics (symmetric zero padding `pad` then a valid conv), NHWC.
+ * Stored as `<name>.weight` OIHW in PyTorch. Init: kaiming_normal_ (fan_in, gain √2), as LDAM/RIDE `_weights_init`.
+ */
+export class Conv2d {
+  readonly weight: tf.Variable;
+  constructor(
+    store: ParamStore,
+    name: string,
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernel: number,
+    readonly stride: number,
+    readonly pad: number,
+    rng: Rng,
+  ) {
+    this.weight = store.add(
+      `${name}.weight`,
+      init.kaimingNormal([kernel, kernel, inChannels, outChannels], rng, inChannels * kernel * kernel),
+      'conv2d',
+    );
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    const p = this.pad;
+    const padded =
+      p > 0
+        ? tf.pad(x, [
+            [0, 0],
+            [p, p],
+            [p, p],
+            [0, 0],
+          ])
+        : x;
+    return tf.conv2d(padded as tf.Tensor4D, this.weight as unknown as tf.Tensor4D, this.stride, 'valid');
+  }
+}
+
+/**
+ * nn.BatchNorm2d (eps 1e-5, momentum 0.1) over NHWC channels. Training normalises with the batch statistics
+ * (biased variance) and updates the running buffers with the unbiased variance, as PyTorch does; evaluation uses
+ * the running buffers. Stores `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked`.
+ */
+export class BatchNorm2d {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+  readonly runningMean: tf.Variable;
+  readonly runningVar: tf.Variable;
+  constructor(
+    private readonly store: ParamStore,
+    private readonly name: string,
+    readonly channels: number,
+    readonly eps = 1e-5,
+    readonly momentum = 0.1,
+  ) {
+    this.gamma = store.add(`${name}.weight`, init.ones([channels]));
+    this.beta = store.add(`${name}.bias`, init.zeros([channels]));
+    this.runningMean = store.add(`${name}.running_mean`, init.zeros([channels]), 'plain', false);
+    this.runningVar = store.add(`${name}.running_var`, init.ones([channels]), 'plain', false);
+    store.addCounter(`${name}.num_batches_tracked`);
+  }
+
+  apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    if (!training) {
+      return tf.add(
+        tf.mul(tf.mul(tf.sub(x, this.runningMean), tf.rsqrt(tf.add(this.runningVar, this.eps))), this.gamma),
+        this.beta,
+      ) as tf.Tensor4D;
+    }
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    const count = x.size / this.channels;
+    // Running buffers: computed from the values (not part of the differentiated graph).
+    const m = this.momentum;
+    const unbiased = count > 1 ? tf.mul(variance, count / (count - 1)) : variance;
+    this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
+    this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
+    const key = `${this.name}.num_batches_tracked`;
+    this.store.counters.set(key, (this.store.counters.get(key) ?? 0) + 1);
+    return tf.add(
+      tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps))), this.gamma),
+      this.beta,
+    ) as tf.Tensor4D;
+  }
+}
+
+/**
+ * CIFAR BasicBlock, option A (He et al. 2016; LDAM-DRW models/resnet_cifar.py, RIDE
+ * model/ldam_drw_resnets/expert_resnet_cifar.py): relu(bn2(conv2(relu(bn1(conv1 x)))) + shortcut(x)); the shortcut,
+ * when stride ≠ 1 or widths differ, is x[:, :, ::2, ::2] zero-padded by (planes − in)/2 channels on each side.
+ */
+export class BasicBlock {
+  readonly conv1: Conv2d;
+  readonly bn1: BatchNorm2d;
+  readonly conv2: Conv2d;
+  readonly bn2: BatchNorm2d;
+  readonly downsample: boolean;
+  constructor(
+    store: ParamStore,
+    name: string,
+    readonly inPlanes: number,
+    readonly planes: number,
+    readonly stride: number,
+    rng: Rng,
+  ) {
+    this.conv1 = new Conv2d(store, `${name}.conv1`, inPlanes, planes, 3, stride, 1, rng);
+    this.bn1 = new BatchNorm2d(store, `${name}.bn1`, planes);
+    this.conv2 = new Conv2d(store, `${name}.conv2`, planes, planes, 3, 1, 1, rng);
+    this.bn2 = new BatchNorm2d(store, `${name}.bn2`, planes);
+    this.downsample = stride !== 1 || inPlanes !== planes;
+  }
+
+  apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    const out = this.bn2.apply(this.conv2.apply(tf.relu(this.bn1.apply(this.conv1.apply(x), training))), training);
+    return tf.relu(tf.add(out, this.downsample ? this.shortcut(x) : x)) as tf.Tensor4D;
+  }
+
+  private shortcut(x: tf.Tensor4D): tf.Tensor4D {
+    const [b, h, w, c] = x.shape;
+    // x[:, ::2, ::2, :] without strided slices (no gradient in tfjs): [B·H/2, 2, W/2, 2C] → take row 0, columns 0..C.
+    const hh = Math.ceil(h / 2);
+    const ww = Math.ceil(w / 2);
+    const even =
+      h % 2 === 0 && w % 2 === 0
+        ? x
+        : tf.pad(x, [
+            [0, 0],
+            [0, h % 2],
+            [0, w % 2],
+            [0, 0],
+          ]);
+    const rows = tf.reshape(even, [b * hh, 2, ww, 2 * c]);
+    const sub = tf.reshape(tf.slice(rows, [0, 0, 0, 0], [b * hh, 1, ww, c]), [b, hh, ww, c]);
+    const p = Math.floor((this.planes - this.inPlanes) / 2);
+    return tf.pad(sub, [
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [p, p],
+    ]) as tf.Tensor4D;
+  }
+}
+
+/** A stage of `n` BasicBlocks (`<name>.0`, `<name>.1`, …); the first one strides. */
+export function makeLayer(
+  store: ParamStore,
+  name: string,
+  inPlanes: number,
+  planes: number,
+  blocks: number,
+  stride: number,
+  rng: Rng,
+): BasicBlock[] {
+  const out: BasicBlock[] = [];
+  for (let i = 0; i < blocks; i++) {
+    out.push(new BasicBlock(store, `${name}.${i}`, i === 0 ? inPlanes : planes, planes, i === 0 ? stride : 1, rng));
+  }
+  return out;
+}
+
+/**
+ * NormedLinear (LDAM-DRW / RIDE): normalize(x, dim=1) · normalize(W, dim=0), W stored [in, out] (not transposed,
+ * as in the reference). Init uniform(−1, 1) then columns renormalised (renorm_(2, 1, 1e-5).mul_(1e5)).
+ */
+export class NormedLinear {
+  readonly weight: tf.Variable;
+  constructor(store: ParamStore, name: string, inFeatures: number, outFeatures: number, rng: Rng) {
+    const w = tf.tidy(() => {
+      const u = init.torchDefault([inFeatures, outFeatures], rng, 1);
+      return tf.div(u, tf.norm(u, 'euclidean', 0, true));
+    });
+    this.weight = store.add(`${name}.weight`, w, 'plain');
+  }
+
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.matMul(l2Normalize(x, 1), l2Normalize(this.weight, 0));
+  }
+}
+
+/** F.normalize: x / max(‖x‖₂, 1e-12) along `axis`. */
+export function l2Normalize(x: tf.Tensor, axis: number): tf.Tensor2D {
+  const norm = tf.sqrt(tf.sum(tf.square(x), axis, true));
+  return tf.div(x, tf.maximum(norm, 1e-12)) as tf.Tensor2D;
+}
