@@ -1,0 +1,120 @@
+import {
+  assertDtype,
+  assertFinite,
+  assertLabels,
+  assertLogits,
+  assertRank,
+  assertSameShape,
+  checkNumber,
+  describeValue,
+  formatShape,
+  invalid,
+  tf,
+} from '@distillery/tensor';
+
+/**
+ * A logit shift large enough to push any target column out of a softmax exactly: logits − 1e9·mask. The shared
+ * `NON_TARGET_SHIFT` (1000, the reference's value) stops being exact once a row's logits span more than ~1000/T
+ * (e.g. ±1e4 logits), where the target would leak into the "non-target" distribution; 1e9 keeps the non-target
+ * columns bit-exact, exp(−1e9) = 0, and the masked column's log-probability finite (≈ −1e9), so 0·log stays 0.
+ */
+export const EXACT_NON_TARGET_SHIFT = 1e9;
+
+/** Options every loss accepts. */
+export interface CheckFiniteOption {
+  /** Opt-in: throw a NON_FINITE DistilleryError if an input holds NaN or ±Infinity (reads the data back). */
+  checkFinite?: boolean;
+}
+
+export function checkOptions<T extends object>(options: unknown): T {
+  if (options === undefined) return {} as T;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw invalid('INVALID_ARGUMENT', 'options', 'an options object', describeValue(options));
+  }
+  return options as T;
+}
+
+export function finiteCheck(checkFinite: boolean | undefined, tensors: Record<string, tf.Tensor>): void {
+  if (!checkFinite) return;
+  for (const [name, t] of Object.entries(tensors)) assertFinite(t, name);
+}
+
+/** `student` and `teacher` float32 `[N, C]` of the same shape, C >= minClasses. */
+export function checkLogitPair(
+  student: unknown,
+  teacher: unknown,
+  minClasses = 1,
+  names: [string, string] = ['student', 'teacher'],
+): [number, number] {
+  const [n, c] = assertLogits(student, names[0], minClasses);
+  assertLogits(teacher, names[1], minClasses);
+  assertSameShape(student as tf.Tensor, teacher as tf.Tensor, names[0], names[1]);
+  return [n, c];
+}
+
+/** int32 labels `[N]` in [0, C). */
+export function checkHardLabels(labels: unknown, numClasses: number, batchSize: number, argument = 'labels'): void {
+  assertLabels(labels, numClasses, argument, batchSize);
+}
+
+/** int32 labels `[N]`, or float32 soft targets `[N, C]`. Returns true for soft targets. */
+export function checkLabelsOrSoftTargets(labels: unknown, numClasses: number, batchSize: number): boolean {
+  if (labels instanceof tf.Tensor && labels.rank === 2) {
+    assertDtype(labels, ['float32'], 'labels');
+    if (labels.shape[0] !== batchSize || labels.shape[1] !== numClasses) {
+      throw invalid(
+        'SHAPE_MISMATCH',
+        'labels',
+        `int32 labels [${batchSize}] or soft targets [${batchSize}, ${numClasses}]`,
+        `shape ${formatShape(labels.shape)}`,
+      );
+    }
+    return true;
+  }
+  assertRank(labels, 1, 'labels');
+  assertLabels(labels, numClasses, 'labels', batchSize);
+  return false;
+}
+
+/**
+ * Per-class values `[C]` (class counts, priors, weights) from a tensor or an array. Checked positive (or
+ * non-negative when `allowZero`), finite; returned as a plain array.
+ */
+export function checkClassVector(
+  values: unknown,
+  numClasses: number | undefined,
+  argument: string,
+  { allowZero = false }: { allowZero?: boolean } = {},
+): number[] {
+  let array: number[];
+  if (values instanceof tf.Tensor) {
+    assertRank(values, 1, argument);
+    array = Array.from(values.dataSync());
+  } else if (Array.isArray(values) || ArrayBuffer.isView(values)) {
+    array = Array.from(values as ArrayLike<number>);
+  } else {
+    throw invalid('INVALID_ARGUMENT', argument, 'a number array or a rank-1 tensor', describeValue(values));
+  }
+  if (numClasses !== undefined && array.length !== numClasses) {
+    throw invalid('SHAPE_MISMATCH', argument, `${numClasses} entries (one per class)`, `${array.length} entries`);
+  }
+  if (array.length === 0) throw invalid('EMPTY_INPUT', argument, 'at least one class', '0 entries');
+  array.forEach((v, i) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw invalid('NON_FINITE', argument, 'finite numbers', `${describeValue(v)} at index ${i}`);
+    }
+    if (allowZero ? v < 0 : v <= 0) {
+      throw invalid(
+        'OUT_OF_RANGE',
+        argument,
+        allowZero ? 'non-negative values' : 'positive values',
+        `${v} at index ${i}`,
+      );
+    }
+  });
+  return array;
+}
+
+export function checkTemperature(value: number, argument = 'options.temperature'): number {
+  return checkNumber(value, argument, { min: 0, minExclusive: true });
+}

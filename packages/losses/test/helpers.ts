@@ -1,0 +1,135 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { tf } from '@distillery/tensor';
+import { expect } from 'vitest';
+
+export interface EncodedTensor {
+  shape: number[];
+  dtype: 'float32' | 'int32';
+  data: number[];
+}
+
+export interface FixtureCase {
+  name: string;
+  fn: string;
+  args: string[];
+  inputs: Record<string, EncodedTensor | number[] | number[][] | number>;
+  options: Record<string, unknown>;
+  loss: number;
+  grads: Record<string, number[]>;
+  detached: string[];
+}
+
+const fixtureDir = path.resolve(__dirname, 'fixtures');
+
+/** Every case of the fixture files whose name starts with `prefix`. */
+export function loadCases(prefix: string): FixtureCase[] {
+  return readdirSync(fixtureDir)
+    .filter((f) => f.startsWith(prefix) && f.endsWith('.json'))
+    .sort()
+    .flatMap((f) => (JSON.parse(readFileSync(path.join(fixtureDir, f), 'utf8')) as { cases: FixtureCase[] }).cases);
+}
+
+export function isEncoded(v: unknown): v is EncodedTensor {
+  return typeof v === 'object' && v !== null && 'shape' in v && 'data' in v;
+}
+
+export function decode(v: EncodedTensor): tf.Tensor {
+  return tf.tensor(v.data, v.shape, v.dtype);
+}
+
+/** |actual − expected| <= 1e-5·|expected| + 1e-7 (values are compared at 1e-5 relative). */
+export function expectValueClose(actual: number, expected: number, label: string, rtol = 1e-5): void {
+  const ok = Math.abs(actual - expected) <= rtol * Math.abs(expected) + 1e-7;
+  expect(ok, `${label}: got ${actual}, expected ${expected}`).toBe(true);
+}
+
+/**
+ * Gradients at 1e-4: each entry within 1e-4·(|expected| + max|expected|), i.e. relative to the entry and to the scale
+ * of the whole gradient (entries that are tiny next to the rest compare absolutely).
+ */
+export function expectGradClose(actual: ArrayLike<number>, expected: number[], label: string, tol = 1e-4): void {
+  expect(actual.length, `${label}: gradient size`).toBe(expected.length);
+  const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  let worst = 0;
+  let worstIndex = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i] as number;
+    const e = expected[i] as number;
+    if (!Number.isFinite(a)) {
+      worst = Number.POSITIVE_INFINITY;
+      worstIndex = i;
+      break;
+    }
+    const excess = Math.abs(a - e) / (tol * (Math.abs(e) + scale) + 1e-12);
+    if (excess > worst) {
+      worst = excess;
+      worstIndex = i;
+    }
+  }
+  expect(
+    worst <= 1,
+    `${label}: entry ${worstIndex} got ${actual[worstIndex]}, expected ${expected[worstIndex]} (scale ${scale})`,
+  ).toBe(true);
+}
+
+type LossFn = (...args: unknown[]) => tf.Tensor;
+
+/**
+ * Runs a fixture case: the loss value, and gradients with respect to every input listed in `grads` and `detached`
+ * (as trainable variables; a variable the tape never reaches has a zero gradient).
+ */
+export function runCase(
+  fns: Record<string, unknown>,
+  c: FixtureCase,
+): { loss: number; grads: Record<string, Float32Array | null> } {
+  const fn = fns[c.fn] as LossFn;
+  if (typeof fn !== 'function') throw new Error(`unknown function ${c.fn}`);
+  const wrt = [...Object.keys(c.grads), ...c.detached];
+  const made: tf.Tensor[] = [];
+  const vars: Record<string, tf.Variable> = {};
+  const args = c.args.map((name) => {
+    const v = c.inputs[name];
+    if (!isEncoded(v)) return v;
+    const t = decode(v);
+    made.push(t);
+    if (wrt.includes(name)) {
+      const variable = tf.variable(t, true, `${name}_${Math.random().toString(36).slice(2)}`);
+      vars[name] = variable;
+      made.push(variable);
+      return variable;
+    }
+    return t;
+  });
+  try {
+    const varList = wrt.map((name) => vars[name] as tf.Variable);
+    const { value, grads } = tf.variableGrads(() => fn(...args, c.options) as tf.Scalar, varList);
+    const loss = value.dataSync()[0] as number;
+    const out: Record<string, Float32Array | null> = {};
+    for (const name of wrt) {
+      const g = grads[(vars[name] as tf.Variable).name];
+      out[name] = g ? (g.dataSync() as Float32Array) : null;
+    }
+    tf.dispose([value, ...Object.values(grads)]);
+    return { loss, grads: out };
+  } finally {
+    tf.dispose(made);
+  }
+}
+
+/** Checks a case against its fixture: loss at 1e-5, gradients at 1e-4, detached inputs with zero gradient. */
+export function checkCase(fns: Record<string, unknown>, c: FixtureCase): void {
+  const before = tf.memory().numTensors;
+  const { loss, grads } = runCase(fns, c);
+  expect(tf.memory().numTensors, `${c.name}: tensors leaked`).toBe(before);
+  expectValueClose(loss, c.loss, `${c.name} loss`);
+  for (const [name, expected] of Object.entries(c.grads)) {
+    const g = grads[name];
+    expect(g, `${c.name}: no gradient for ${name}`).not.toBeNull();
+    expectGradClose(g as Float32Array, expected, `${c.name} d/d${name}`);
+  }
+  for (const name of c.detached) {
+    const g = grads[name];
+    if (g) expect(Math.max(...Array.from(g, Math.abs)), `${c.name}: ${name} must be detached`).toBe(0);
+  }
+}

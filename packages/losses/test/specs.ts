@@ -1,0 +1,86 @@
+import * as losses from '@distillery/losses';
+import { mixupTargets } from '@distillery/soft-labels';
+import { createRng, randomNormal, tf } from '@distillery/tensor';
+
+/**
+ * One entry per public loss: how to build valid inputs of a given shape, which inputs are differentiable, and which
+ * arguments name the logits / labels, so the robustness suite can run the same checks over every loss.
+ */
+export interface LossSpec {
+  name: string;
+  /** Smallest C the loss accepts (2 for losses with a non-target term). */
+  minClasses: number;
+  /** Valid inputs in call order (tensors or plain values such as class counts). */
+  make(n: number, c: number, scale?: number): unknown[];
+  /** Argument names in call order (as the errors name them). */
+  argNames: string[];
+  /** Indices (into the call args) of the differentiable logit inputs. */
+  differentiable: number[];
+  /** Index of the int labels argument, if any. */
+  labelsIndex?: number;
+  /** Index of a per-class count argument, if any. */
+  countsIndex?: number;
+  call(args: unknown[], options?: Record<string, unknown>): tf.Scalar;
+}
+
+const rng = createRng(1234);
+export const logitsOf = (n: number, c: number, scale = 2): tf.Tensor2D =>
+  tf.tidy(() => tf.mul(randomNormal([n, c], rng), scale)) as tf.Tensor2D;
+export const labelsOf = (n: number, c: number): tf.Tensor1D =>
+  tf.tensor1d(
+    Array.from({ length: n }, (_, i) => (i * 7 + 3) % c),
+    'int32',
+  );
+export const countsOf = (c: number): number[] =>
+  Array.from({ length: c }, (_, i) => Math.max(1, Math.round(500 * 0.9 ** i)));
+
+/** Mixup targets (λ = 0.7, smoothing 0.1); for C = 1 (only used to test the C check) a column of ones. */
+export const softTargetsOf = (n: number, c: number): tf.Tensor2D =>
+  c < 2 ? tf.ones([n, c]) : tf.tidy(() => mixupTargets(labelsOf(n, c), c, { lambda: 0.7 }));
+
+type Fn = (...args: unknown[]) => tf.Scalar;
+const fns = losses as unknown as Record<string, Fn>;
+
+function pairWithLabels(name: string, minClasses: number, third = 'teacher'): LossSpec {
+  return {
+    name,
+    minClasses,
+    argNames: ['student', third, 'labels'],
+    differentiable: third === 'teacher' ? [0] : [0, 1],
+    labelsIndex: 2,
+    make: (n, c, scale = 2) => [logitsOf(n, c, scale), logitsOf(n, c, scale), labelsOf(n, c)],
+    call: (args, options) => (fns[name] as Fn)(...args, options),
+  };
+}
+
+export const specs: LossSpec[] = [
+  {
+    name: 'kdLoss',
+    minClasses: 1,
+    argNames: ['student', 'teacher'],
+    differentiable: [0],
+    make: (n, c, scale = 2) => [logitsOf(n, c, scale), logitsOf(n, c, scale)],
+    call: (args, options) => losses.kdLoss(args[0] as tf.Tensor2D, args[1] as tf.Tensor2D, options),
+  },
+  pairWithLabels('dkdLoss', 2),
+  pairWithLabels('nkdLoss', 2),
+  pairWithLabels('uskdLoss', 2, 'weakLogits'),
+];
+
+/** Soft-target variants (mixup targets as labels) of the losses that accept them. */
+export const softTargetSpecs: LossSpec[] = [
+  {
+    ...pairWithLabels('nkdLoss', 2),
+    name: 'nkdLoss (soft targets)',
+    make: (n, c, scale = 2) => [logitsOf(n, c, scale), logitsOf(n, c, scale), softTargetsOf(n, c)],
+    call: (args, options) =>
+      losses.nkdLoss(args[0] as tf.Tensor2D, args[1] as tf.Tensor2D, args[2] as tf.Tensor2D, options),
+  },
+  {
+    ...pairWithLabels('uskdLoss', 3, 'weakLogits'),
+    name: 'uskdLoss (soft targets)',
+    make: (n, c, scale = 2) => [logitsOf(n, c, scale), logitsOf(n, c, scale), softTargetsOf(n, c)],
+    call: (args, options) =>
+      losses.uskdLoss(args[0] as tf.Tensor2D, args[1] as tf.Tensor2D, args[2] as tf.Tensor2D, options),
+  },
+];
