@@ -1,0 +1,44 @@
+/**
+ * @distillery/train — optimizers with PyTorch semantics (SGD, AdamW, SAM, EMA, clipping), LR schedules matching torch
+ * schedulers, metrics checked against scikit-learn, and a training loop with atomic checkpoints and exact resume.
+ */
+
+export {
+  accuracy,
+  averagePrecision,
+  balancedAccuracy,
+  confusionMatrix,
+  type F1Options,
+  f1Score,
+  fewShotAccuracy,
+  groupAccuracy,
+  meanAveragePrecision,
+  perClassAccuracy,
+  topKAccuracy,
+} from './metrics/classification';
+export {
+  adjustedRandIndex,
+  type ClusteringAccuracy,
+  clusteringAccuracy,
+  linearSumAssignment,
+  normalizedMutualInfo,
+} from './metrics/clustering';
+export { AdamW, type AdamWOptions } from './optim/adamw';
+export { clipGradNorm, globalNorm } from './optim/clip-grad-norm';
+export { EMA } from './optim/ema';
+export { SAM, type SAMOptions } from './optim/sam';
+export { SGD, type SGDOptions } from './optim/sgd';
+export type { Gradients, Optimizer, OptimizerState, SerializedTensor } from './optim/types';
+export {
+  constantLR,
+  cosineAnnealingLR,
+  type LRSchedule,
+  linearLR,
+  multiStepLR,
+  type OneCycleOptions,
+  oneCycleLR,
+  perEpoch,
+  sequentialLR,
+  stepLR,
+  warmupCosineLR,
+} from './schedules/schedules';

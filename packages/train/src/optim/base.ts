@@ -1,0 +1,130 @@
+import { invalid } from '@distillery/tensor';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Gradients, Optimizer, OptimizerState, SerializedTensor } from './types';
+
+export function serialize(t: tf.Tensor): SerializedTensor {
+  return { shape: t.shape.slice(), values: Array.from(t.dataSync()) };
+}
+
+export function checkParams(params: readonly tf.Variable[]): tf.Variable[] {
+  if (!Array.isArray(params) || params.length === 0) {
+    throw invalid('EMPTY_INPUT', 'params', 'a non-empty array of tf.Variable', String(params));
+  }
+  const names = new Set<string>();
+  params.forEach((p, i) => {
+    if (!(p instanceof tf.Variable)) throw invalid('INVALID_ARGUMENT', `params[${i}]`, 'a tf.Variable', typeof p);
+    if (p.dtype !== 'float32') throw invalid('INVALID_DTYPE', `params[${i}]`, 'float32', p.dtype);
+    if (names.has(p.name)) throw invalid('INVALID_ARGUMENT', `params[${i}]`, 'unique variable names', p.name);
+    names.add(p.name);
+  });
+  return params.slice();
+}
+
+/** Shared bookkeeping: slots (tf.Variables per parameter), step count, state export/import. */
+export abstract class BaseOptimizer implements Optimizer {
+  lr: number;
+  readonly params: tf.Variable[];
+  protected steps = 0;
+  protected slots: Record<string, Map<string, tf.Variable>> = {};
+  protected abstract readonly type: string;
+
+  constructor(params: readonly tf.Variable[], lr: number) {
+    this.params = checkParams(params);
+    this.lr = lr;
+  }
+
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  protected abstract hyper(): Record<string, number | boolean | number[]>;
+  protected abstract update(param: tf.Variable, grad: tf.Tensor, step: number): void;
+
+  step(grads: Gradients): void {
+    if (grads === null || typeof grads !== 'object') {
+      throw invalid('INVALID_ARGUMENT', 'grads', 'gradients keyed by variable name', String(grads));
+    }
+    this.steps++;
+    for (const p of this.params) {
+      const g = grads[p.name];
+      if (g === undefined) continue;
+      if (!tf.util.arraysEqual(g.shape, p.shape)) {
+        throw invalid('SHAPE_MISMATCH', `grads["${p.name}"]`, JSON.stringify(p.shape), JSON.stringify(g.shape));
+      }
+      tf.tidy(() => this.update(p, g, this.steps));
+    }
+  }
+
+  /** The slot variable `name` of `param`, created from `init()` the first time. */
+  protected slot(name: string, param: tf.Variable, init: () => tf.Tensor): tf.Variable {
+    let m = this.slots[name];
+    if (!m) {
+      m = new Map();
+      this.slots[name] = m;
+    }
+    let v = m.get(param.name);
+    if (!v) {
+      v = tf.variable(tf.tidy(init), false, `${param.name}/${this.type}/${name}/${nextSlotId()}`);
+      m.set(param.name, v);
+    }
+    return v;
+  }
+
+  protected hasSlot(name: string, param: tf.Variable): boolean {
+    return this.slots[name]?.has(param.name) ?? false;
+  }
+
+  getState(): OptimizerState {
+    const slots: OptimizerState['slots'] = {};
+    for (const [name, m] of Object.entries(this.slots)) {
+      slots[name] = {};
+      for (const [pname, v] of m) slots[name]![pname] = serialize(v);
+    }
+    return { type: this.type, step: this.steps, lr: this.lr, hyper: this.hyper(), slots };
+  }
+
+  setState(state: OptimizerState): void {
+    if (state?.type !== this.type) {
+      throw invalid('FORMAT', 'state.type', `'${this.type}' optimizer state`, String(state?.type));
+    }
+    const byName = new Map(this.params.map((p) => [p.name, p]));
+    // Validate everything before touching the current state.
+    for (const [name, m] of Object.entries(state.slots)) {
+      for (const [pname, t] of Object.entries(m)) {
+        const p = byName.get(pname);
+        if (!p) throw invalid('FORMAT', `state.slots.${name}`, 'slots of this optimizer’s parameters', pname);
+        if (!tf.util.arraysEqual(p.shape, t.shape) || t.values.length !== p.size) {
+          throw invalid(
+            'SHAPE_MISMATCH',
+            `state.slots.${name}.${pname}`,
+            JSON.stringify(p.shape),
+            JSON.stringify(t.shape),
+          );
+        }
+      }
+    }
+    this.disposeSlots();
+    for (const [name, m] of Object.entries(state.slots)) {
+      for (const [pname, t] of Object.entries(m)) {
+        const p = byName.get(pname)!;
+        this.slot(name, p, () => tf.tensor(t.values, t.shape, 'float32'));
+      }
+    }
+    this.steps = state.step;
+    this.lr = state.lr;
+  }
+
+  private disposeSlots(): void {
+    for (const m of Object.values(this.slots)) for (const v of m.values()) v.dispose();
+    this.slots = {};
+  }
+
+  dispose(): void {
+    this.disposeSlots();
+  }
+}
+
+let slotCounter = 0;
+function nextSlotId(): number {
+  return slotCounter++;
+}

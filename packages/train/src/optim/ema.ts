@@ -1,0 +1,84 @@
+import { checkNumber, invalid } from '@distillery/tensor';
+import * as tf from '@tensorflow/tfjs-core';
+import { serialize } from './base';
+import type { SerializedTensor } from './types';
+
+/**
+ * Exponential moving average of weights (timm `ModelEmaV2`, as DeiT/DeiT-LT use with decay 0.99996):
+ *
+ *     ema ← decay·ema + (1 − decay)·w
+ *
+ * `apply()` swaps the EMA weights into the model (for evaluation) and `restore()` swaps the live weights back.
+ */
+export class EMA {
+  readonly decay: number;
+  private readonly params: tf.Variable[];
+  private readonly shadow: tf.Variable[];
+  private backup: tf.Tensor[] | null = null;
+  updates = 0;
+
+  constructor(params: readonly tf.Variable[], options: { decay?: number } = {}) {
+    if (!Array.isArray(params) || params.length === 0) {
+      throw invalid('EMPTY_INPUT', 'params', 'a non-empty array of tf.Variable', String(params));
+    }
+    this.decay = checkNumber(options.decay ?? 0.9998, 'options.decay', { min: 0, max: 1 });
+    this.params = params.slice();
+    this.shadow = this.params.map((p) => tf.variable(tf.clone(p), false));
+  }
+
+  update(): void {
+    const d = this.decay;
+    tf.tidy(() => {
+      this.params.forEach((p, i) => {
+        const s = this.shadow[i]!;
+        s.assign(tf.add(tf.mul(s, d), tf.mul(p, 1 - d)));
+      });
+    });
+    this.updates++;
+  }
+
+  /** The averaged weights (owned by the EMA; do not dispose). */
+  get weights(): readonly tf.Variable[] {
+    return this.shadow;
+  }
+
+  apply(): void {
+    if (this.backup) throw invalid('INVALID_ARGUMENT', 'ema', 'restore() before apply() again', 'apply() twice');
+    this.backup = this.params.map((p) => tf.clone(p));
+    for (const [i, p] of this.params.entries()) p.assign(this.shadow[i]!);
+  }
+
+  restore(): void {
+    if (!this.backup) return;
+    for (const [i, p] of this.params.entries()) p.assign(this.backup[i]!);
+    for (const t of this.backup) t.dispose();
+    this.backup = null;
+  }
+
+  getState(): { decay: number; updates: number; weights: Record<string, SerializedTensor> } {
+    const weights: Record<string, SerializedTensor> = {};
+    this.params.forEach((p, i) => {
+      weights[p.name] = serialize(this.shadow[i]!);
+    });
+    return { decay: this.decay, updates: this.updates, weights };
+  }
+
+  setState(state: { updates: number; weights: Record<string, SerializedTensor> }): void {
+    this.params.forEach((p) => {
+      const w = state?.weights?.[p.name];
+      if (!w || !tf.util.arraysEqual(w.shape, p.shape)) {
+        throw invalid('SHAPE_MISMATCH', `state.weights.${p.name}`, JSON.stringify(p.shape), JSON.stringify(w?.shape));
+      }
+    });
+    this.params.forEach((p, i) => {
+      const w = state.weights[p.name]!;
+      tf.tidy(() => this.shadow[i]!.assign(tf.tensor(w.values, w.shape, 'float32')));
+    });
+    this.updates = state.updates;
+  }
+
+  dispose(): void {
+    this.restore();
+    for (const s of this.shadow) s.dispose();
+  }
+}

@@ -1,0 +1,65 @@
+import { checkNumber, invalid } from '@distillery/tensor';
+import * as tf from '@tensorflow/tfjs-core';
+import { BaseOptimizer } from './base';
+
+export interface SGDOptions {
+  lr: number;
+  momentum?: number;
+  dampening?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+}
+
+/**
+ * SGD with PyTorch semantics (torch.optim.SGD, 1.13):
+ *
+ *     d = g + λ·w
+ *     b = d (first step) | μ·b + (1 − τ)·d
+ *     d = d + μ·b (nesterov) | b
+ *     w ← w − lr·d
+ *
+ * Defaults as torch: momentum 0, dampening 0, weight decay 0, nesterov false (which needs momentum > 0 and
+ * dampening 0).
+ */
+export class SGD extends BaseOptimizer {
+  protected readonly type = 'sgd';
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+
+  constructor(params: readonly tf.Variable[], options: SGDOptions) {
+    super(params, checkNumber(options?.lr, 'options.lr', { min: 0 }));
+    this.momentum = checkNumber(options.momentum ?? 0, 'options.momentum', { min: 0 });
+    this.dampening = checkNumber(options.dampening ?? 0, 'options.dampening', { min: 0, max: 1 });
+    this.weightDecay = checkNumber(options.weightDecay ?? 0, 'options.weightDecay', { min: 0 });
+    this.nesterov = options.nesterov ?? false;
+    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
+      throw invalid('INVALID_ARGUMENT', 'options.nesterov', 'momentum > 0 and dampening = 0', 'nesterov: true');
+    }
+  }
+
+  protected hyper() {
+    return {
+      momentum: this.momentum,
+      dampening: this.dampening,
+      weightDecay: this.weightDecay,
+      nesterov: this.nesterov,
+    };
+  }
+
+  protected update(p: tf.Variable, g: tf.Tensor): void {
+    let d: tf.Tensor = this.weightDecay !== 0 ? tf.add(g, tf.mul(p, this.weightDecay)) : g;
+    if (this.momentum !== 0) {
+      let buf: tf.Variable;
+      if (!this.hasSlot('momentumBuffer', p)) {
+        buf = this.slot('momentumBuffer', p, () => tf.clone(d));
+      } else {
+        buf = this.slot('momentumBuffer', p, () => tf.zerosLike(p));
+        buf.assign(tf.add(tf.mul(buf, this.momentum), tf.mul(d, 1 - this.dampening)));
+      }
+      d = this.nesterov ? tf.add(d, tf.mul(buf, this.momentum)) : buf;
+    }
+    p.assign(tf.sub(p, tf.mul(d, this.lr)));
+  }
+}
