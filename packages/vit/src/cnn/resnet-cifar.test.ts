@@ -58,7 +58,7 @@ describe.each(cases)('%s parity with the PyTorch reference', (name, make, layout
     expectClose(tr.logits.dataSync(), f.trainLogits, 1e-4, 'train logits');
     if (f.expertLogits) {
       const experts = (tr as { expertLogits: tf.Tensor2D[] }).expertLogits;
-      f.expertLogits.forEach((e, i) => expectClose(experts[i]!.dataSync(), e, 1e-4, `expert ${i}`));
+      for (const [i, e] of f.expertLogits.entries()) expectClose(experts[i]!.dataSync(), e, 1e-4, `expert ${i}`);
     }
     expectClose(model.params.get('bn1.running_mean').dataSync(), f.runningMean, 1e-4, 'running_mean');
     expectClose(model.params.get('bn1.running_var').dataSync(), f.runningVar, 1e-4, 'running_var');

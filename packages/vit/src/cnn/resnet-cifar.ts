@@ -70,8 +70,8 @@ export class ResNetCifar extends Module {
       ...config,
     };
     checkNumber(c.numClasses, 'config.numClasses', { min: 1, integer: true });
-    c.blocks.forEach((b, i) => checkNumber(b, `config.blocks[${i}]`, { min: 1, integer: true }));
-    c.widths.forEach((w, i) => checkNumber(w, `config.widths[${i}]`, { min: 1, integer: true }));
+    for (const [i, b] of c.blocks.entries()) checkNumber(b, `config.blocks[${i}]`, { min: 1, integer: true });
+    for (const [i, w] of c.widths.entries()) checkNumber(w, `config.widths[${i}]`, { min: 1, integer: true });
     const { seed, ...rest } = c;
     this.config = rest;
     const rng = createRng(seed ?? 0);

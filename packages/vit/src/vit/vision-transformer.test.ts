@@ -251,7 +251,7 @@ describe('VisionTransformer', () => {
     expect(err(() => model.forward(wrongSize)).message).toMatch(/32×32/);
     expect(err(() => model.forward(wrongChannels)).argument).toBe('images');
     expect(err(() => model.forward(wrongChannels)).message).toMatch(/3 channels/);
-    expect(err(() => model.forward(tf.zeros([32, 32, 3]) as tf.Tensor4D)).code).toBe('INVALID_RANK');
+    expect(err(() => model.forward(tf.zeros([32, 32, 3]) as unknown as tf.Tensor4D)).code).toBe('INVALID_RANK');
     expect(err(() => model.forward(tf.zeros([1, 32, 32, 3]) as tf.Tensor4D, { collect: [1] })).argument).toBe(
       'options.collect',
     );
