@@ -1,0 +1,44 @@
+import type { tf } from '@distillery/tensor';
+import type { OtEngine } from './kernel';
+
+/** What every solver returns. The caller owns (and disposes) `plan`. */
+export interface OtResult {
+  /** Transport plan γ, float32 [N, K]. */
+  plan: tf.Tensor2D;
+  /** Iterations performed (the reference's loop counter after the loop). */
+  iterations: number;
+  /** Marginal violation of the returned plan (definition per solver, see its doc comment). */
+  marginalError: number;
+  /** True when the stopping rule fired before `maxIter`. */
+  converged: boolean;
+  /** Final log row scaling (log u, float64). */
+  logU: Float64Array;
+  /** Final log column scaling (log v, float64). */
+  logV: Float64Array;
+}
+
+export interface SolverOptions {
+  /** Maximum number of iterations (POT `numItermax`). */
+  maxIter?: number;
+  /** Stopping threshold (POT `stopThr`). */
+  tol?: number;
+  /** Where the N×K log-sum-exps run; default `'float64'` (host float64, backend-independent). */
+  engine?: OtEngine;
+}
+
+export function l2(x: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
+  return Math.sqrt(s);
+}
+
+/** Row and column sums of γ = exp(L + u + v) from the kernel's log-sum-exps. */
+export function marginalsOf(
+  kernel: { rowLse(v: Float64Array): Float64Array; colLse(u: Float64Array): Float64Array },
+  u: Float64Array,
+  v: Float64Array,
+): { rows: Float64Array; cols: Float64Array } {
+  const r = kernel.rowLse(v);
+  const c = kernel.colLse(u);
+  return { rows: r.map((x, i) => Math.exp(x + u[i]!)), cols: c.map((x, j) => Math.exp(x + v[j]!)) };
+}

@@ -1,0 +1,85 @@
+import { assertDtype, assertRank, checkNumber, describeValue, invalid, tf } from '@distillery/tensor';
+import type { OtEngine } from './kernel';
+
+export type Masses = tf.Tensor | ArrayLike<number>;
+
+/** A finite float32 [N, K] matrix read to float64 (N, K >= 1). */
+export function readMatrix(x: unknown, argument: string): { values: Float64Array; n: number; k: number } {
+  const t = assertRank(x, 2, argument);
+  assertDtype(t, ['float32', 'int32'], argument);
+  const [n, k] = t.shape as [number, number];
+  if (n === 0 || k === 0) throw invalid('EMPTY_INPUT', argument, 'a non-empty matrix', `shape [${n}, ${k}]`);
+  const values = Float64Array.from(t.dataSync());
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!)) {
+      throw invalid('NON_FINITE', argument, 'finite values', `${values[i]} at [${Math.floor(i / k)}, ${i % k}]`);
+    }
+  }
+  return { values, n, k };
+}
+
+/** Histogram of non-negative finite masses of the given length; `undefined` gives the uniform 1/length. */
+export function readMasses(x: Masses | undefined, length: number, argument: string): Float64Array {
+  if (x === undefined || x === null) return new Float64Array(length).fill(1 / length);
+  let values: Float64Array;
+  if (x instanceof tf.Tensor) {
+    if (x.isDisposed) throw invalid('INVALID_ARGUMENT', argument, 'a live tensor', 'a disposed tensor');
+    if (x.size !== length || x.rank !== 1) {
+      throw invalid('SHAPE_MISMATCH', argument, `a vector of length ${length}`, `shape [${x.shape.join(', ')}]`);
+    }
+    values = Float64Array.from(x.dataSync());
+  } else if (typeof x === 'object' && typeof (x as ArrayLike<number>).length === 'number') {
+    if ((x as ArrayLike<number>).length !== length) {
+      throw invalid('SHAPE_MISMATCH', argument, `a vector of length ${length}`, describeValue(x));
+    }
+    values = Float64Array.from(x as ArrayLike<number>);
+  } else {
+    throw invalid('INVALID_ARGUMENT', argument, 'a tensor or an array of masses', describeValue(x));
+  }
+  let total = 0;
+  for (let i = 0; i < length; i++) {
+    const v = values[i]!;
+    if (!Number.isFinite(v)) throw invalid('NON_FINITE', argument, 'finite masses', `${v} at index ${i}`);
+    if (v < 0) throw invalid('OUT_OF_RANGE', argument, 'non-negative masses', `${v} at index ${i}`);
+    total += v;
+  }
+  if (total <= 0) throw invalid('OUT_OF_RANGE', argument, 'a positive total mass', String(total));
+  return values;
+}
+
+export function sum(x: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]!;
+  return s;
+}
+
+export function logOf(x: Float64Array): Float64Array {
+  return x.map((v) => Math.log(v));
+}
+
+export function parseEngine(value: unknown, argument = 'options.engine'): OtEngine {
+  if (value === undefined) return 'float64';
+  if (value === 'float64' || value === 'backend') return value;
+  throw invalid('INVALID_ARGUMENT', argument, "'float64' or 'backend'", describeValue(value));
+}
+
+export function parseIterations(value: unknown, fallback: number, argument: string): number {
+  return value === undefined ? fallback : checkNumber(value, argument, { min: 1, integer: true });
+}
+
+export function parsePositive(value: unknown, fallback: number, argument: string): number {
+  return value === undefined ? fallback : checkNumber(value, argument, { min: 0, minExclusive: true });
+}
+
+export function parseNonNegative(value: unknown, fallback: number, argument: string): number {
+  return value === undefined ? fallback : checkNumber(value, argument, { min: 0 });
+}
+
+/** Options bag check: undefined or a plain object. */
+export function readOptions<T extends object>(options: T | undefined, argument = 'options'): Partial<T> {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object') {
+    throw invalid('INVALID_ARGUMENT', argument, 'an options object', describeValue(options));
+  }
+  return options;
+}
