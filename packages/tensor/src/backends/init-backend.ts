@@ -2,6 +2,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { DistilleryError } from '../errors';
 import { fillKernelGaps } from '../kernels';
+import { hostBackend } from '../kernels/kernel-types';
 import { importOptional, isNode } from './optional-import';
 import { describeAdapter, ensureNavigatorGpu } from './webgpu-node';
 
@@ -77,6 +78,11 @@ async function probe(source: BackendSource, options: InitBackendOptions, auto: b
       case 'tfjs-node': {
         if (!isNode) throw new Error('only available in Node');
         const pkg = `@tensorflow/${source}`;
+        if (!tf.findBackendFactory('tensorflow') && tf.getKernelsForBackend('tensorflow').length > 0) {
+          // The other tfjs-node package loaded its kernels and then failed on its native addon; importing this one
+          // too would only re-register every kernel (hundreds of console warnings) and fail the same way.
+          throw new Error(`not tried: the other tfjs-node package already failed to load its native addon`);
+        }
         let mod: { version?: Record<string, string> };
         try {
           mod = await importOptional(pkg);
@@ -133,6 +139,7 @@ async function activate(source: BackendSource): Promise<boolean> {
   const report = reports.get(source) as BackendReport;
   let ok = false;
   let failure = '';
+  if (report.backend === 'cpu') hostBackend();
   try {
     ok = await tf.setBackend(report.backend);
   } catch (error) {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { DataBackend, Info, KernelArgs } from './kernel-types';
+import { type DataBackend, hostBackend, type Info, type KernelArgs } from './kernel-types';
 
 /**
  * Registers `kernelName` on `backendName` by running tfjs' CPU kernel on a host copy of the inputs. It is the
@@ -16,7 +16,7 @@ export function registerCpuFallback(kernelName: string, backendName: string): bo
     backendName,
     kernelFunc: ((args: KernelArgs) => {
       const target = args.backend as DataBackend;
-      const cpu = tf.findBackend('cpu') as unknown as DataBackend;
+      const cpu = hostBackend();
       // Some kernels (Einsum, Concat) take an array of inputs rather than a name map: keep the form.
       const hostInputs: Record<string, Info> | Info[] = Array.isArray(args.inputs) ? [] : {};
       const hostIds: object[] = [];

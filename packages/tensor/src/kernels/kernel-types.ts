@@ -25,3 +25,13 @@ export function callKernel(name: string, backendName: string, args: KernelArgs):
   if (!kernel) throw new Error(`@distillery/tensor: kernel ${name} is not registered for ${backendName}`);
   return kernel.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as unknown as Info;
 }
+
+/**
+ * The cpu backend instance, used as the host for fallbacks. Its one-time "install tfjs-node" console banner is
+ * turned off: `describeBackends()` gives that advice where it applies.
+ */
+export function hostBackend(): DataBackend {
+  const cpu = tf.findBackend('cpu') as unknown as DataBackend & { firstUse?: boolean };
+  cpu.firstUse = false;
+  return cpu;
+}
