@@ -44,6 +44,25 @@ export const conformanceCases: ConformanceCase[] = [
     },
   },
   {
+    name: 'batchMatMulTransposed',
+    run: () => {
+      const a = normal([3, 7, 5], 34);
+      const b = normal([3, 6, 7], 35);
+      return {
+        tA_tB: tf.matMul(a, b, true, true),
+        tA: tf.matMul(a, tf.transpose(b, [0, 2, 1]), true, false),
+        tB: tf.matMul(tf.transpose(a, [0, 2, 1]), b, false, true),
+        fused: tf.fused.matMul({
+          a: tf.reshape(a, [21, 5]),
+          b: normal([4, 5], 36),
+          transposeB: true,
+          bias: normal([4], 37),
+          activation: 'relu',
+        }),
+      };
+    },
+  },
+  {
     name: 'softmaxWithTemperature',
     run: () => {
       const z = normal([8, 10], 4, 3);

@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerComposedConv2DBackpropFilter } from './conv2d-backprop-filter';
 import { registerCpuFallback } from './cpu-fallback';
+import { registerTransposeFreeMatMul } from './transpose-free-matmul';
 import { registerZeroGradients } from './zero-gradients';
 
 export { registerComposedConv2DBackpropFilter } from './conv2d-backprop-filter';
 export { registerCpuFallback } from './cpu-fallback';
+export { registerTransposeFreeMatMul } from './transpose-free-matmul';
 export { registerZeroGradients, ZERO_GRADIENT_KERNELS } from './zero-gradients';
 
 /**
@@ -42,6 +44,8 @@ export function fillKernelGaps(backendName: string): string[] {
         : registerCpuFallback(kernelName, backendName);
     if (ok) added.push(kernelName);
   }
+  // A speed gap rather than a missing kernel: see transpose-free-matmul.ts.
+  if (backendName === 'wasm') added.push(...registerTransposeFreeMatMul(backendName));
   return added;
 }
 

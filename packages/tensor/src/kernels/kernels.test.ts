@@ -23,15 +23,24 @@ describe('kernel gap fills', () => {
     tf.dispose([x, g]);
   });
 
-  // Each fill (conv filter gradient, segment sum via gather's gradient, depthwise gradients, einsum) against cpu.
+  // Each fill (transpose-free matMul, conv filter gradient, segment sum via gather's gradient, depthwise gradients, einsum) against cpu.
   it('matches the cpu kernels on wasm for every fill (values and gradients within 1e-5)', async () => {
     const report = await runConformance(['cpu', 'wasm'], {
-      only: ['conv2dSame', 'conv2dStride2Valid', 'depthwiseConv2d', 'gatherRows', 'einsum', 'comparisonMask'],
+      only: [
+        'conv2dSame',
+        'conv2dStride2Valid',
+        'depthwiseConv2d',
+        'gatherRows',
+        'einsum',
+        'comparisonMask',
+        'batchMatMulTransposed',
+        'matMul',
+      ],
     });
     await tf.setBackend(projectBackend);
     expect(report.errors).toEqual([]);
     expect(report.mismatches).toEqual([]);
-    expect(Object.keys(report.results.wasm ?? {})).toHaveLength(6);
+    expect(Object.keys(report.results.wasm ?? {})).toHaveLength(8);
     // The conv filter gradient is real, not zeros.
     const filterGrad = report.results.wasm?.conv2dSame?.grad_filter?.values ?? [];
     expect(filterGrad.some((v) => Math.abs(v) > 1e-3)).toBe(true);
