@@ -1,0 +1,209 @@
+import { checkNumber, invalid, type Rng } from '@distillery/tensor';
+import * as tf from '@tensorflow/tfjs-core';
+import { blend } from './basic';
+import { type Affine, applyAffine, checkImages, grayscale, IDENTITY, perSample, rotationMap, select } from './common';
+
+/** The ops of timm's `rand-…-inc1` policy (\_RAND_INCREASING_TRANSFORMS) except Equalize. */
+export const RAND_AUGMENT_OPS = [
+  'AutoContrast',
+  'Invert',
+  'Rotate',
+  'PosterizeIncreasing',
+  'SolarizeIncreasing',
+  'SolarizeAdd',
+  'ColorIncreasing',
+  'ContrastIncreasing',
+  'BrightnessIncreasing',
+  'SharpnessIncreasing',
+  'ShearX',
+  'ShearY',
+  'TranslateXRel',
+  'TranslateYRel',
+] as const;
+export type RandAugmentOp = (typeof RAND_AUGMENT_OPS)[number];
+
+export interface RandAugmentOptions {
+  /** Ops per image (timm `n`, default 2). */
+  numOps?: number;
+  /** Magnitude m on timm's 0…10 scale (default 9, DeiT's rand-m9). */
+  magnitude?: number;
+  /** Std of the per-application magnitude noise, m ~ N(m, std) clipped to [0, 10] (default 0.5, mstd0.5). */
+  magnitudeStd?: number;
+  /** Probability each chosen op is applied (timm RandAugmentOp prob, default 0.5). */
+  prob?: number;
+  /** Fill value of geometric ops (default 0.5, about timm's mean-colour fill). */
+  fill?: number;
+  /** Ops to draw from (default all of RAND_AUGMENT_OPS). */
+  ops?: readonly RandAugmentOp[];
+}
+
+interface SlotParams {
+  affine: Affine[];
+  autoContrast: number[];
+  invert: number[];
+  posterize: number[]; // 1 = apply with bits below
+  bits: number[];
+  solarize: number[]; // threshold (in [0, 1]; > 1 = none)
+  solarizeAdd: number[]; // amount added below 0.5
+  color: number[];
+  contrast: number[];
+  brightness: number[];
+  sharpness: number[];
+}
+
+function emptySlot(B: number): SlotParams {
+  const ones = () => new Array<number>(B).fill(1);
+  const zeros = () => new Array<number>(B).fill(0);
+  return {
+    affine: Array.from({ length: B }, () => IDENTITY.slice() as Affine),
+    autoContrast: zeros(),
+    invert: zeros(),
+    posterize: zeros(),
+    bits: new Array<number>(B).fill(8),
+    solarize: new Array<number>(B).fill(2),
+    solarizeAdd: zeros(),
+    color: ones(),
+    contrast: ones(),
+    brightness: ones(),
+    sharpness: ones(),
+  };
+}
+
+/**
+ * RandAugment (Cubuk et al. 2020, arXiv 1909.13719) with timm's `rand-m9-mstd0.5-inc1` conventions
+ * (timm/data/auto_augment.py), batched: each image draws `numOps` ops uniformly (with replacement), each applied with
+ * probability `prob` at magnitude m ~ N(magnitude, magnitudeStd) clipped to [0, 10]:
+ *
+ *   Rotate ±30°·m/10 · ShearX/Y ±0.3·m/10 · TranslateX/YRel ±0.45·m/10 of the size · Color/Contrast/Brightness/
+ *   Sharpness factor 1 ± 0.9·m/10 · Posterize 4 − ⌊4m/10⌋ bits · Solarize threshold 1 − ⌊256·m/10⌋/256 ·
+ *   SolarizeAdd +⌊110·m/10⌋/255 below 0.5 · AutoContrast · Invert
+ *
+ * Images are float [0, 1] (PIL's uint8 ops are emulated in float; Equalize is omitted). Op slots run in order, so
+ * each image sees its ops sequentially; every slot costs one transform plus a few element-wise ops on the batch.
+ */
+export function randAugment(images: tf.Tensor4D, rng: Rng, options: RandAugmentOptions = {}): tf.Tensor4D {
+  const [B, H, W, C] = checkImages(images);
+  const n = checkNumber(options.numOps ?? 2, 'options.numOps', { min: 0, integer: true });
+  const mBase = checkNumber(options.magnitude ?? 9, 'options.magnitude', { min: 0, max: 10 });
+  const mStd = checkNumber(options.magnitudeStd ?? 0.5, 'options.magnitudeStd', { min: 0 });
+  const prob = checkNumber(options.prob ?? 0.5, 'options.prob', { min: 0, max: 1 });
+  const fill = checkNumber(options.fill ?? 0.5, 'options.fill');
+  const ops = options.ops ?? RAND_AUGMENT_OPS;
+  if (!Array.isArray(ops) || ops.length === 0) throw invalid('EMPTY_INPUT', 'options.ops', 'at least one op', '0');
+  for (const [i, op] of ops.entries()) {
+    if (!RAND_AUGMENT_OPS.includes(op)) throw invalid('INVALID_ARGUMENT', `options.ops[${i}]`, 'a RandAugment op', op);
+  }
+  const slots: SlotParams[] = [];
+  for (let s = 0; s < n; s++) slots.push(emptySlot(B));
+  for (let b = 0; b < B; b++) {
+    for (let s = 0; s < n; s++) {
+      const op = ops[rng.int(ops.length)]!;
+      if (rng.uniform() >= prob) continue;
+      let m = mStd > 0 ? rng.normal(mBase, mStd) : mBase;
+      m = Math.min(10, Math.max(0, m));
+      const sign = () => (rng.uniform() < 0.5 ? -1 : 1);
+      const p = slots[s]!;
+      switch (op) {
+        case 'AutoContrast':
+          p.autoContrast[b] = 1;
+          break;
+        case 'Invert':
+          p.invert[b] = 1;
+          break;
+        case 'Rotate':
+          p.affine[b] = rotationMap((sign() * 30 * (m / 10) * Math.PI) / 180, H, W);
+          break;
+        case 'ShearX':
+          p.affine[b] = [1, sign() * 0.3 * (m / 10), 0, 0, 1, 0];
+          break;
+        case 'ShearY':
+          p.affine[b] = [1, 0, 0, sign() * 0.3 * (m / 10), 1, 0];
+          break;
+        case 'TranslateXRel':
+          p.affine[b] = [1, 0, sign() * 0.45 * (m / 10) * W, 0, 1, 0];
+          break;
+        case 'TranslateYRel':
+          p.affine[b] = [1, 0, 0, 0, 1, sign() * 0.45 * (m / 10) * H];
+          break;
+        case 'PosterizeIncreasing':
+          p.posterize[b] = 1;
+          p.bits[b] = 4 - Math.floor((m / 10) * 4);
+          break;
+        case 'SolarizeIncreasing':
+          p.solarize[b] = (256 - Math.floor((m / 10) * 256)) / 256;
+          break;
+        case 'SolarizeAdd':
+          p.solarizeAdd[b] = Math.floor((m / 10) * 110) / 255;
+          break;
+        case 'ColorIncreasing':
+          p.color[b] = 1 + sign() * 0.9 * (m / 10);
+          break;
+        case 'ContrastIncreasing':
+          p.contrast[b] = 1 + sign() * 0.9 * (m / 10);
+          break;
+        case 'BrightnessIncreasing':
+          p.brightness[b] = 1 + sign() * 0.9 * (m / 10);
+          break;
+        case 'SharpnessIncreasing':
+          p.sharpness[b] = 1 + sign() * 0.9 * (m / 10);
+          break;
+      }
+    }
+  }
+  return tf.tidy(() => {
+    let x = images;
+    for (const p of slots) x = applySlot(x, p, fill, C);
+    return x === images ? tf.clone(images) : x;
+  });
+}
+
+const any = (v: number[], neutral: number) => v.some((u) => u !== neutral);
+
+function applySlot(x: tf.Tensor4D, p: SlotParams, fill: number, C: number): tf.Tensor4D {
+  const [, H, W] = x.shape;
+  if (p.affine.some((m) => m.some((v, i) => v !== IDENTITY[i]))) x = applyAffine(x, p.affine, 'bilinear', fill);
+  if (any(p.autoContrast, 0)) {
+    const lo = tf.min(x, [1, 2], true);
+    const hi = tf.max(x, [1, 2], true);
+    const range = tf.sub(hi, lo);
+    const safe = tf.where(tf.greater(range, 0), range, tf.onesLike(range));
+    const stretched = tf.where(tf.greater(tf.broadcastTo(range, x.shape), 0), tf.div(tf.sub(x, lo), safe), x);
+    x = select(perSample(p.autoContrast), stretched, x) as tf.Tensor4D;
+  }
+  if (any(p.invert, 0)) x = select(perSample(p.invert), tf.sub(1, x), x) as tf.Tensor4D;
+  if (any(p.posterize, 0)) {
+    const q = perSample(p.bits.map((b) => 2 ** (8 - b)));
+    const post = tf.div(tf.mul(tf.floor(tf.div(tf.round(tf.mul(x, 255)), q)), q), 255);
+    x = select(perSample(p.posterize), post, x) as tf.Tensor4D;
+  }
+  if (any(p.solarize, 2)) {
+    const t = perSample(p.solarize);
+    x = tf.where(tf.greaterEqual(x, tf.broadcastTo(t, x.shape)), tf.sub(1, x), x) as tf.Tensor4D;
+  }
+  if (any(p.solarizeAdd, 0)) {
+    const added = tf.minimum(tf.add(x, perSample(p.solarizeAdd)), 1);
+    x = tf.where(tf.less(x, 0.5), added, x) as tf.Tensor4D;
+  }
+  if (any(p.color, 1) && C === 3) x = blend(x, grayscale(x), perSample(p.color));
+  if (any(p.contrast, 1)) x = blend(x, tf.mean(grayscale(x), [1, 2, 3], true), perSample(p.contrast));
+  if (any(p.brightness, 1)) x = tf.clipByValue(tf.mul(x, perSample(p.brightness)), 0, 1) as tf.Tensor4D;
+  if (any(p.sharpness, 1) && H >= 3 && W >= 3) {
+    // PIL SMOOTH kernel [[1,1,1],[1,5,1],[1,1,1]]/13, borders kept from the original.
+    const k = tf.tile(tf.reshape(tf.div(tf.tensor1d([1, 1, 1, 1, 5, 1, 1, 1, 1]), 13), [3, 3, 1, 1]), [
+      1,
+      1,
+      C,
+      1,
+    ]) as tf.Tensor4D;
+    const smooth = tf.depthwiseConv2d(x, k, 1, 'same');
+    const interior = tf.pad(tf.ones([1, H - 2, W - 2, 1]), [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ]);
+    const degenerate = select(interior, smooth, x);
+    x = blend(x, degenerate, perSample(p.sharpness));
+  }
+  return x;
+}

@@ -1,0 +1,45 @@
+import type { Rng } from '@distillery/tensor';
+import * as tf from '@tensorflow/tfjs-core';
+import { cutout, randomCrop, randomHorizontalFlip, randomRotation } from './basic';
+import { type RandAugmentOptions, randAugment } from './rand-augment';
+
+export interface WeakStrongOptions {
+  /** Crop padding (default 4). */
+  padding?: number;
+  /** Weak-view rotation in degrees (default 15). */
+  degrees?: number;
+  /** Cutout side of the strong view (default 16). */
+  cutoutSize?: number;
+  /** Policy of the strong view. */
+  randAugment?: RandAugmentOptions;
+}
+
+/**
+ * MDCS weak / strong views (fistyee/MDCS data_loader/cifar_data_loaders.py; long-tail.md §5) of the same images:
+ *
+ *   weak   = RandomCrop(pad 4) → HorizontalFlip → Rotation(15°)
+ *   strong = RandomCrop(pad 4) → HorizontalFlip → RandAugment → Cutout(16)
+ *
+ * The strong view uses the batched RandAugment policy in place of AutoAugment's CIFAR10Policy. Concatenate as
+ * `tf.concat([weak, strong])` with targets `[y, y]` for the MDCS losses. The caller disposes both views.
+ */
+export function weakStrongViews(
+  images: tf.Tensor4D,
+  rng: Rng,
+  options: WeakStrongOptions = {},
+): { weak: tf.Tensor4D; strong: tf.Tensor4D } {
+  const padding = options.padding ?? 4;
+  const weak = tf.tidy(() =>
+    randomRotation(randomHorizontalFlip(randomCrop(images, rng, { padding }), rng), rng, {
+      degrees: options.degrees ?? 15,
+    }),
+  );
+  const strong = tf.tidy(() =>
+    cutout(
+      randAugment(randomHorizontalFlip(randomCrop(images, rng, { padding }), rng), rng, options.randAugment),
+      rng,
+      { size: options.cutoutSize ?? 16 },
+    ),
+  );
+  return { weak, strong };
+}

@@ -1,0 +1,21 @@
+/**
+ * @distillery/data — datasets for tfjs in Node and browsers: the shipped UCI optical digits, an in-memory dataset
+ * interface with tensor batches, and seeded batched augmentation (crop, flip, rotation, colour jitter, cutout,
+ * RandAugment, mixup/cutmix, weak/strong views) that gives the same images on every backend.
+ */
+export {
+  type ColorJitterOptions,
+  colorJitter,
+  cutout,
+  normalize,
+  randomCrop,
+  randomHorizontalFlip,
+  randomRotation,
+} from './augment/basic';
+export { type MixupCutmixOptions, type MixupCutmixResult, mixupCutmix } from './augment/mixup';
+export { RAND_AUGMENT_OPS, type RandAugmentOp, type RandAugmentOptions, randAugment } from './augment/rand-augment';
+export { type WeakStrongOptions, weakStrongViews } from './augment/views';
+export { epochBatches } from './dataset/batches';
+export type { Batch, ImageDataset, Sample } from './dataset/dataset';
+export { InMemoryDataset, type InMemoryDatasetOptions } from './dataset/in-memory-dataset';
+export { loadDigits } from './digits/load-digits';
