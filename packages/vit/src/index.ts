@@ -30,6 +30,23 @@ export {
   serializeSafetensors,
   writeSafetensorsFile,
 } from './io/safetensors';
+export { applyMetaDropout, type MetaMaskOptions, metaMaskProbability } from './meta/meta-dropout';
+export { MetaEncoder } from './meta/meta-encoder';
+export {
+  createMetaFormer,
+  METAFORMER_PRESETS,
+  MetaFormer,
+  type MetaFormerConfig,
+  type MetaFormerForwardOptions,
+  type MetaFormerOutput,
+} from './meta/metaformer';
+export {
+  encodeSpatial,
+  encodeSpatioTemporal,
+  encodeTemporal,
+  type SpatioTemporalInput,
+  type SpatioTemporalOptions,
+} from './meta/spatio-temporal';
 export {
   Attention,
   Block,

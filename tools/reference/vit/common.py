@@ -30,7 +30,8 @@ def write_safetensors(path, tensors):
 
 
 def flat(t):
-    return [float(v) for v in t.detach().cpu().double().reshape(-1).numpy()]
+    """Values rounded to 9 significant digits (exact for float32 inputs, far below the test tolerances)."""
+    return [float(f"{v:.9g}") for v in t.detach().cpu().double().reshape(-1).numpy()]
 
 
 def nhwc(t):

@@ -2,12 +2,25 @@ import { type Rng, tf } from '@distillery/tensor';
 import { init } from '../core/layers';
 import type { ParamStore } from '../core/module';
 
+export interface Conv2dOptions {
+  bias?: boolean;
+  /** Depthwise (groups = channels, multiplier 1): PyTorch weight [C, 1, k, k]. */
+  depthwise?: boolean;
+  /**
+   * 'kaiming_fan_in' (LDAM/RIDE `kaiming_normal_`, default), 'kaiming_fan_out' (MetaFormer: normal with
+   * std √(2 / (out·k·k))), or 'torch_default' (kaiming_uniform a=√5 and the default bias).
+   */
+  init?: 'kaiming_fan_in' | 'kaiming_fan_out' | 'torch_default';
+}
+
 /**
- * Conv2d without bias, PyTorch padding semantics (symmetric zero padding `pad` then a valid conv), NHWC.
- * Stored as `<name>.weight` OIHW in PyTorch. Init: kaiming_normal_ (fan_in, gain √2), as LDAM/RIDE `_weights_init`.
+ * Conv2d with PyTorch padding semantics (symmetric zero padding `pad`, then a valid conv), NHWC.
+ * Stored as `<name>.weight` OIHW in PyTorch ([C, 1, k, k] when depthwise) and `<name>.bias`.
  */
 export class Conv2d {
   readonly weight: tf.Variable;
+  readonly bias?: tf.Variable;
+  readonly depthwise: boolean;
   constructor(
     store: ParamStore,
     name: string,
@@ -17,17 +30,29 @@ export class Conv2d {
     readonly stride: number,
     readonly pad: number,
     rng: Rng,
+    options: Conv2dOptions = {},
   ) {
-    this.weight = store.add(
-      `${name}.weight`,
-      init.kaimingNormal([kernel, kernel, inChannels, outChannels], rng, inChannels * kernel * kernel),
-      'conv2d',
-    );
+    this.depthwise = options.depthwise ?? false;
+    const mode = options.init ?? 'kaiming_fan_in';
+    const fanIn = (this.depthwise ? 1 : inChannels) * kernel * kernel;
+    const fanOut = outChannels * kernel * kernel;
+    const shape = this.depthwise ? [kernel, kernel, inChannels, 1] : [kernel, kernel, inChannels, outChannels];
+    const w =
+      mode === 'kaiming_fan_in'
+        ? init.kaimingNormal(shape, rng, fanIn)
+        : mode === 'kaiming_fan_out'
+          ? init.kaimingNormal(shape, rng, fanOut)
+          : init.torchDefault(shape, rng, fanIn);
+    this.weight = store.add(`${name}.weight`, w, this.depthwise ? 'depthwise' : 'conv2d');
+    if (options.bias) {
+      const b = mode === 'torch_default' ? init.torchDefault([outChannels], rng, fanIn) : init.zeros([outChannels]);
+      this.bias = store.add(`${name}.bias`, b);
+    }
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
     const p = this.pad;
-    const padded =
+    const padded = (
       p > 0
         ? tf.pad(x, [
             [0, 0],
@@ -35,8 +60,13 @@ export class Conv2d {
             [p, p],
             [0, 0],
           ])
-        : x;
-    return tf.conv2d(padded as tf.Tensor4D, this.weight as unknown as tf.Tensor4D, this.stride, 'valid');
+        : x
+    ) as tf.Tensor4D;
+    const w = this.weight as unknown as tf.Tensor4D;
+    const y = this.depthwise
+      ? tf.depthwiseConv2d(padded, w, this.stride, 'valid')
+      : tf.conv2d(padded, w, this.stride, 'valid');
+    return (this.bias ? tf.add(y, this.bias) : y) as tf.Tensor4D;
   }
 }
 

@@ -13,9 +13,10 @@ import {
  * How a parameter is laid out in tfjs versus PyTorch:
  * - `linear`: tfjs `[in, out]` (for `x · W`), PyTorch nn.Linear `[out, in]` → transposed.
  * - `conv2d`: tfjs HWIO, PyTorch OIHW → permuted.
+ * - `depthwise`: tfjs [k, k, C, 1], PyTorch depthwise Conv2d [C, 1, k, k] → permuted.
  * - `plain`: the same shape and order on both sides.
  */
-export type ParamLayout = 'linear' | 'conv2d' | 'plain';
+export type ParamLayout = 'linear' | 'conv2d' | 'depthwise' | 'plain';
 
 interface ParamEntry {
   variable: tf.Variable;
@@ -42,6 +43,7 @@ export interface LoadReport {
 function torchShape(shape: readonly number[], layout: ParamLayout): number[] {
   if (layout === 'linear') return [shape[1]!, shape[0]!];
   if (layout === 'conv2d') return [shape[3]!, shape[2]!, shape[0]!, shape[1]!];
+  if (layout === 'depthwise') return [shape[2]!, shape[3]!, shape[0]!, shape[1]!];
   return [...shape];
 }
 
@@ -66,8 +68,16 @@ export class ParamStore {
     return variable;
   }
 
+  /** Fixed integer buffers PyTorch saves in its state dict (e.g. `relative_position_index`), exported as int64. */
+  readonly constants = new Map<string, { shape: number[]; data: Float32Array }>();
+
   addCounter(name: string): void {
     this.counters.set(name, 0);
+  }
+
+  /** Registers a constant int64 buffer: written on export, shape-checked (values recomputed) on load. */
+  addConstant(name: string, shape: number[], data: Float32Array): void {
+    this.constants.set(name, { shape, data });
   }
 
   get(name: string): tf.Variable {
@@ -103,6 +113,7 @@ export class ParamStore {
     const out = new Map<string, number[]>();
     for (const [name, e] of this.entries) out.set(name, torchShape(e.variable.shape, e.layout));
     for (const name of this.counters.keys()) out.set(name, []);
+    for (const [name, c] of this.constants) out.set(name, [...c.shape]);
     return out;
   }
 
@@ -114,6 +125,7 @@ export class ParamStore {
         const v = e.variable;
         if (e.layout === 'linear') return tf.transpose(v, [1, 0]);
         if (e.layout === 'conv2d') return tf.transpose(v, [3, 2, 0, 1]);
+        if (e.layout === 'depthwise') return tf.transpose(v, [2, 3, 0, 1]);
         return tf.clone(v);
       });
       out[name] = { shape: torchShape(e.variable.shape, e.layout), data: data.dataSync() as Float32Array };
@@ -121,6 +133,9 @@ export class ParamStore {
     }
     for (const [name, count] of this.counters) {
       out[name] = { shape: [], data: new Float32Array([count]), dtype: 'I64' };
+    }
+    for (const [name, c] of this.constants) {
+      out[name] = { shape: [...c.shape], data: c.data.slice(), dtype: 'I64' };
     }
     return out;
   }
@@ -164,7 +179,13 @@ export class ParamStore {
       tf.tidy(() => {
         const t = tf.tensor(given.data, given.shape, 'float32');
         const value =
-          e.layout === 'linear' ? tf.transpose(t, [1, 0]) : e.layout === 'conv2d' ? tf.transpose(t, [2, 3, 1, 0]) : t;
+          e.layout === 'linear'
+            ? tf.transpose(t, [1, 0])
+            : e.layout === 'conv2d'
+              ? tf.transpose(t, [2, 3, 1, 0])
+              : e.layout === 'depthwise'
+                ? tf.transpose(t, [2, 3, 0, 1])
+                : t;
         e.variable.assign(value);
       });
       loaded.push(name);
@@ -176,6 +197,7 @@ export class ParamStore {
         loaded.push(name);
       }
     }
+    for (const name of this.constants.keys()) if (state[name]) loaded.push(name);
     return { missing, unexpected, loaded };
   }
 
