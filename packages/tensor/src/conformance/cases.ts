@@ -141,6 +141,32 @@ export const conformanceCases: ConformanceCase[] = [
     },
   },
   {
+    name: 'conv2dStride2Same',
+    run: () => {
+      const x = normal([2, 8, 7, 3], 38);
+      const f = normal([3, 3, 3, 4], 39, 0.2);
+      const w = weights([2, 4, 4, 4], 40);
+      return gradsOf(
+        (a, b) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), w)),
+        [x, f],
+        ['x', 'filter'],
+      );
+    },
+  },
+  {
+    name: 'conv2dEvenKernelStride3',
+    run: () => {
+      const x = normal([1, 11, 10, 2], 41);
+      const f = normal([4, 2, 2, 3], 42, 0.2);
+      const w = weights([1, 4, 4, 3], 43);
+      return gradsOf(
+        (a, b) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 3, 'same'), w)),
+        [x, f],
+        ['x', 'filter'],
+      );
+    },
+  },
+  {
     name: 'depthwiseConv2d',
     run: () => {
       const x = normal([2, 6, 6, 3], 21);

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { registerComposedConv2DBackpropFilter } from './conv2d-backprop-filter';
+import { registerComposedConv2DBackprop } from './conv2d-backprop';
 import { registerCpuFallback } from './cpu-fallback';
 import { registerTransposeFreeMatMul } from './transpose-free-matmul';
 import { registerZeroGradients } from './zero-gradients';
 
-export { registerComposedConv2DBackpropFilter } from './conv2d-backprop-filter';
+export { registerComposedConv2DBackprop } from './conv2d-backprop';
 export { registerCpuFallback } from './cpu-fallback';
 export { registerTransposeFreeMatMul } from './transpose-free-matmul';
 export { registerZeroGradients, ZERO_GRADIENT_KERNELS } from './zero-gradients';
@@ -13,7 +13,7 @@ export { registerZeroGradients, ZERO_GRADIENT_KERNELS } from './zero-gradients';
  * Kernels that training code needs and some backends lack (tfjs 4.22): wasm has no Conv2DBackpropFilter (conv
  * filter gradients), UnsortedSegmentSum (gather gradients), depthwise-conv gradients or Einsum; WebGPU lacks
  * Unique. Each is filled from the cpu implementation, except Conv2DBackpropFilter, which is composed from the
- * backend's own kernels for speed.
+ * backend's own (fast) forward conv; wasm's slow Conv2DBackpropInput and transposed matMuls are rerouted likewise.
  */
 export const KERNEL_GAPS: Record<string, readonly string[]> = {
   wasm: [
@@ -38,14 +38,14 @@ export function fillKernelGaps(backendName: string): string[] {
   filled.add(backendName);
   const added: string[] = [];
   for (const kernelName of KERNEL_GAPS[backendName] ?? []) {
-    const ok =
-      kernelName === 'Conv2DBackpropFilter'
-        ? registerComposedConv2DBackpropFilter(backendName)
-        : registerCpuFallback(kernelName, backendName);
-    if (ok) added.push(kernelName);
+    if (kernelName === 'Conv2DBackpropFilter') continue;
+    if (registerCpuFallback(kernelName, backendName)) added.push(kernelName);
   }
-  // A speed gap rather than a missing kernel: see transpose-free-matmul.ts.
-  if (backendName === 'wasm') added.push(...registerTransposeFreeMatMul(backendName));
+  if (backendName === 'wasm') {
+    // The conv gradients as forward convs (a missing kernel and a slow one), and transpose-free matMuls (a slow path).
+    added.push(...registerComposedConv2DBackprop(backendName));
+    added.push(...registerTransposeFreeMatMul(backendName));
+  }
   return added;
 }
 

@@ -29,6 +29,8 @@ describe('kernel gap fills', () => {
       only: [
         'conv2dSame',
         'conv2dStride2Valid',
+        'conv2dStride2Same',
+        'conv2dEvenKernelStride3',
         'depthwiseConv2d',
         'gatherRows',
         'einsum',
@@ -40,7 +42,7 @@ describe('kernel gap fills', () => {
     await tf.setBackend(projectBackend);
     expect(report.errors).toEqual([]);
     expect(report.mismatches).toEqual([]);
-    expect(Object.keys(report.results.wasm ?? {})).toHaveLength(8);
+    expect(Object.keys(report.results.wasm ?? {})).toHaveLength(10);
     // The conv filter gradient is real, not zeros.
     const filterGrad = report.results.wasm?.conv2dSame?.grad_filter?.values ?? [];
     expect(filterGrad.some((v) => Math.abs(v) > 1e-3)).toBe(true);
