@@ -2,8 +2,21 @@
  * @distillery/losses — distillation and long-tail losses for tfjs, each a faithful port of the official PyTorch code
  * (cited per function) and parity-tested against reference scripts (tools/reference/losses).
  */
+export {
+  type DeitLtDistillationLossOptions,
+  deitLtDistillationLoss,
+} from './distillation/deit-lt-distillation-loss';
 export { type DkdLossOptions, dkdLoss, linearWarmup } from './distillation/dkd-loss';
 export { type KdLossOptions, kdLoss } from './distillation/kd-loss';
+export { type MdcsLossOptions, mdcsLoss } from './distillation/mdcs-loss';
 export { type NkdLossOptions, nkdLoss } from './distillation/nkd-loss';
 export { type UskdLossOptions, uskdLoss } from './distillation/uskd-loss';
-export { EXACT_NON_TARGET_SHIFT } from './internal/checks';
+export { type CheckFiniteOption, type ClassVector, EXACT_NON_TARGET_SHIFT } from './internal/checks';
+export { balancedSoftmaxLoss } from './long-tail/balanced-softmax-loss';
+export { type CrossEntropyOptions, crossEntropy } from './long-tail/cross-entropy';
+export { effectiveNumberWeights } from './long-tail/effective-number-weights';
+export { type FocalLossOptions, focalLoss } from './long-tail/focal-loss';
+export { type LdamLossOptions, ldamLoss } from './long-tail/ldam-loss';
+export { type LogitAdjustedLossOptions, logitAdjustedLoss } from './long-tail/logit-adjusted-loss';
+export { softTargetCrossEntropy } from './long-tail/soft-target-cross-entropy';
+export { type SplcLossOptions, splcLoss } from './multi-label/splc-loss';

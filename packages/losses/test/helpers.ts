@@ -12,8 +12,9 @@ export interface EncodedTensor {
 export interface FixtureCase {
   name: string;
   fn: string;
-  args: string[];
-  inputs: Record<string, EncodedTensor | number[] | number[][] | number>;
+  /** Call order: an input name, or a list of names passed as an array of tensors (MDCS experts). */
+  args: (string | string[])[];
+  inputs: Record<string, EncodedTensor | number[] | number>;
   options: Record<string, unknown>;
   loss: number;
   grads: Record<string, number[]>;
@@ -27,7 +28,20 @@ export function loadCases(prefix: string): FixtureCase[] {
   return readdirSync(fixtureDir)
     .filter((f) => f.startsWith(prefix) && f.endsWith('.json'))
     .sort()
-    .flatMap((f) => (JSON.parse(readFileSync(path.join(fixtureDir, f), 'utf8')) as { cases: FixtureCase[] }).cases);
+    .flatMap((f) => {
+      const file = JSON.parse(readFileSync(path.join(fixtureDir, f), 'utf8')) as {
+        tensors?: Record<string, EncodedTensor>;
+        cases: FixtureCase[];
+      };
+      // identical input tensors are stored once and referenced as { ref }
+      for (const c of file.cases) {
+        for (const [name, value] of Object.entries(c.inputs)) {
+          const ref = (value as { ref?: string }).ref;
+          if (ref !== undefined) c.inputs[name] = file.tensors?.[ref] as EncodedTensor;
+        }
+      }
+      return file.cases;
+    });
 }
 
 export function isEncoded(v: unknown): v is EncodedTensor {
@@ -88,7 +102,7 @@ export function runCase(
   const wrt = [...Object.keys(c.grads), ...c.detached];
   const made: tf.Tensor[] = [];
   const vars: Record<string, tf.Variable> = {};
-  const args = c.args.map((name) => {
+  const input = (name: string) => {
     const v = c.inputs[name];
     if (!isEncoded(v)) return v;
     const t = decode(v);
@@ -100,7 +114,8 @@ export function runCase(
       return variable;
     }
     return t;
-  });
+  };
+  const args = c.args.map((spec) => (Array.isArray(spec) ? spec.map(input) : input(spec)));
   try {
     const varList = wrt.map((name) => vars[name] as tf.Variable);
     const { value, grads } = tf.variableGrads(() => fn(...args, c.options) as tf.Scalar, varList);

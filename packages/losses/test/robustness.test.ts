@@ -31,29 +31,51 @@ function forwardBackward(spec: LossSpec, args: unknown[], options?: Record<strin
 }
 
 describe.each([...specs, ...softTargetSpecs])('$name robustness', (spec) => {
-  it('rejects logits whose shapes disagree, naming the second argument', () => {
-    const args = spec.make(4, 5);
-    const other = spec.differentiable.length > 1 ? spec.differentiable[1]! : 1;
-    const bad = args.slice();
-    bad[other] = tf.zeros([4, 6]);
-    expectError(() => spec.call(bad), spec.argNames[other]!, 'SHAPE_MISMATCH');
-    disposeAll([...args, bad[other]]);
-  });
+  const other = spec.mismatchIndex;
+  if (other !== undefined) {
+    it('rejects inputs whose shapes disagree, naming the second argument', () => {
+      const args = spec.make(4, 5);
+      const bad = args.slice();
+      bad[other] = tf.zeros([4, 6]);
+      expectError(() => spec.call(bad), spec.argNames[other]!, 'SHAPE_MISMATCH');
+      disposeAll([...args, bad[other]]);
+    });
+  }
+
+  const ci = spec.countsIndex;
+  if (ci !== undefined) {
+    it('rejects per-class counts with a zero, the wrong length or a NaN, naming the argument', () => {
+      const args = spec.make(3, 5);
+      const bad = args.slice();
+      bad[ci] = [10, 5, 0, 2, 1];
+      expectError(() => spec.call(bad), spec.argNames[ci]!, 'OUT_OF_RANGE');
+      bad[ci] = [10, 5, 2, 1];
+      expectError(() => spec.call(bad), spec.argNames[ci]!, 'SHAPE_MISMATCH');
+      bad[ci] = [10, 5, Number.NaN, 2, 1];
+      expectError(() => spec.call(bad), spec.argNames[ci]!, 'NON_FINITE');
+      bad[ci] = tf.tensor1d([10, 5, 3, 2, 1]);
+      const value = spec.call(bad);
+      expect(Number.isFinite(value.dataSync()[0])).toBe(true);
+      tf.dispose([value, bad[ci] as tf.Tensor]);
+      disposeAll(args);
+    });
+  }
 
   it('rejects an empty batch (N = 0) and non-2D logits', () => {
     const args = spec.make(4, 5);
     const bad = args.slice();
     bad[0] = tf.zeros([0, 5]);
-    expectError(() => spec.call(bad), 'student', 'EMPTY_INPUT');
+    expectError(() => spec.call(bad), spec.argNames[0]!, 'EMPTY_INPUT');
+    tf.dispose(bad[0] as tf.Tensor);
     bad[0] = tf.zeros([4, 5, 1]);
-    expectError(() => spec.call(bad), 'student', 'INVALID_RANK');
+    expectError(() => spec.call(bad), spec.argNames[0]!, 'INVALID_RANK');
     disposeAll([...args, bad[0]]);
   });
 
   if (spec.minClasses > 1) {
     it(`rejects C < ${spec.minClasses} (the non-target term needs another class)`, () => {
       const args = spec.make(3, spec.minClasses - 1);
-      expectError(() => spec.call(args), 'student', 'OUT_OF_RANGE');
+      expectError(() => spec.call(args), spec.argNames[0]!, 'OUT_OF_RANGE');
       disposeAll(args);
     });
   }
@@ -87,7 +109,7 @@ describe.each([...specs, ...softTargetSpecs])('$name robustness', (spec) => {
       [0, Number.NaN, 2, 3, 4],
       [0, 1, 2, 3, 4],
     ]);
-    expectError(() => spec.call(bad, { checkFinite: true }), 'student', 'NON_FINITE');
+    expectError(() => spec.call(bad, { checkFinite: true }), spec.argNames[0]!, 'NON_FINITE');
     disposeAll([...args, bad[0]]);
   });
 

@@ -58,7 +58,7 @@ def enc(value):
     if isinstance(value, np.ndarray):
         return {'shape': list(value.shape), 'dtype': 'int32' if value.dtype.kind in 'iu' else 'float32',
                 'data': [int(v) for v in value.ravel()] if value.dtype.kind in 'iu'
-                else [float('%.9g' % v) for v in value.ravel()]}
+                else [float('%.6g' % v) for v in value.ravel()]}
     return value
 
 
@@ -94,10 +94,19 @@ def case(name, fn, inputs, options, compute, differentiable, detached=(), args=N
     }
 
 
-def write(filename, cases):
+def write(filename, cases, generator):
+    """Writes cases; identical input tensors are stored once under "tensors" and referenced as {"ref": key}."""
     os.makedirs(FIXTURES, exist_ok=True)
     path = os.path.join(FIXTURES, filename)
+    tensors, keys = {}, {}
+    for c in cases:
+        for name, value in c['inputs'].items():
+            if isinstance(value, dict) and 'data' in value:
+                text = json.dumps(value, separators=(',', ':'))
+                key = keys.setdefault(text, f't{len(keys)}')
+                tensors[key] = value
+                c['inputs'][name] = {'ref': key}
     with open(path, 'w') as f:
-        json.dump({'generator': 'tools/reference/losses/' + os.path.basename(__file__), 'cases': cases}, f,
+        json.dump({'generator': 'tools/reference/losses/' + generator, 'tensors': tensors, 'cases': cases}, f,
                   separators=(',', ':'))
     print(f'{path}: {len(cases)} cases, {os.path.getsize(path) / 1024:.0f} KiB')

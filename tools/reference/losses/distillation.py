@@ -180,10 +180,10 @@ def main():
     uskd.append(case('uskd n16c100 soft targets', 'uskdLoss',
                      {'student': s64, 'weakLogits': w64, 'labels': mixup(y64, 100, 0.8)}, {},
                      uskd_ref, ['student', 'weakLogits'], ['labels']))
-    write('distillation-kd.json', kd)
-    write('distillation-dkd.json', dkd)
-    write('distillation-nkd.json', nkd)
-    write('distillation-uskd.json', uskd)
+    write('distillation-kd.json', kd, 'distillation.py')
+    write('distillation-dkd.json', dkd, 'distillation.py')
+    write('distillation-nkd.json', nkd, 'distillation.py')
+    write('distillation-uskd.json', uskd, 'distillation.py')
 
 
 if __name__ == '__main__':

@@ -20,6 +20,14 @@ import {
  */
 export const EXACT_NON_TARGET_SHIFT = 1e9;
 
+/** Per-class values: a number array, a typed array or a rank-1 tensor `[C]`. */
+export type ClassVector = ArrayLike<number> | tf.Tensor;
+
+/** A float32 `[N, C]` logit matrix (N >= 1, C >= minClasses). */
+export function checkSingleLogits(logits: unknown, argument = 'logits', minClasses = 1): [number, number] {
+  return assertLogits(logits, argument, minClasses);
+}
+
 /** Options every loss accepts. */
 export interface CheckFiniteOption {
   /** Opt-in: throw a NON_FINITE DistilleryError if an input holds NaN or ±Infinity (reads the data back). */

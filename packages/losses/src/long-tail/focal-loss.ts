@@ -1,0 +1,52 @@
+import { checkNumber, oneHotFloat, tf } from '@distillery/tensor';
+import {
+  type CheckFiniteOption,
+  type ClassVector,
+  checkClassVector,
+  checkHardLabels,
+  checkOptions,
+  checkSingleLogits,
+  finiteCheck,
+} from '../internal/checks';
+
+export interface FocalLossOptions extends CheckFiniteOption {
+  /** γ. Default 2 (Lin et al.); kaidic/LDAM-DRW's cifar_train.py passes 1, its FocalLoss class defaults to 0. */
+  gamma?: number;
+  /** Per-class weights w `[C]`, applied inside the CE as in LDAM-DRW (see the quirk below). */
+  classWeights?: ClassVector;
+}
+
+/**
+ * Softmax focal loss as kaidic/LDAM-DRW, losses.py computes it (`focal_loss` + `FocalLoss`; also fistyee/MDCS):
+ *
+ *     ℓ_n = CE_n = −w_{y_n}·log p_{n,y_n}      (reduction 'none', class-weighted if w is given)
+ *     p_n = exp(−ℓ_n)
+ *     L   = mean_n (1 − p_n)^γ · ℓ_n
+ *
+ * Quirks of the reference, reproduced: with class weights p = exp(−w·CE) is not p_t, and the mean is a plain mean
+ * (not divided by Σw). The gradient flows through (1 − p)^γ as well (nothing is detached). This is the softmax
+ * variant (no α); detection's per-class sigmoid focal loss (α = 0.25) is a different function.
+ *
+ * @param logits  float32 `[N, C]`
+ * @param labels  int32 `[N]`
+ * @returns scalar
+ */
+export function focalLoss(logits: tf.Tensor2D, labels: tf.Tensor1D, options?: FocalLossOptions): tf.Scalar {
+  const { gamma = 2, classWeights, checkFinite } = checkOptions<FocalLossOptions>(options);
+  checkNumber(gamma, 'options.gamma', { min: 0 });
+  const [n, c] = checkSingleLogits(logits);
+  checkHardLabels(labels, c, n);
+  const weights =
+    classWeights === undefined
+      ? undefined
+      : checkClassVector(classWeights, c, 'options.classWeights', { allowZero: true });
+  finiteCheck(checkFinite, { logits });
+  return tf.tidy(() => {
+    const g = oneHotFloat(labels, c);
+    let ce = tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), g), 1));
+    if (weights) ce = tf.mul(ce, tf.sum(tf.mul(g, tf.tensor1d(weights, 'float32')), 1));
+    if (gamma === 0) return tf.mean(ce) as tf.Scalar;
+    const modulator = tf.pow(tf.sub(1, tf.exp(tf.neg(ce))), gamma);
+    return tf.mean(tf.mul(modulator, ce)) as tf.Scalar;
+  });
+}

@@ -1,0 +1,53 @@
+import { checkNumber, oneHotFloat, tf } from '@distillery/tensor';
+import {
+  type CheckFiniteOption,
+  type ClassVector,
+  checkClassVector,
+  checkHardLabels,
+  checkOptions,
+  checkSingleLogits,
+  finiteCheck,
+} from '../internal/checks';
+import { weightedCrossEntropy } from './cross-entropy';
+
+export interface LogitAdjustedLossOptions extends CheckFiniteOption {
+  /** τ. Default 1 (at τ = 1 the loss equals Balanced Softmax). */
+  tau?: number;
+}
+
+/**
+ * Logit-adjusted loss (Menon et al., arXiv 2007.07314; google-research/google-research, logit_adjustment):
+ *
+ *     L = mean_n CE(z + τ·log π, y)
+ *
+ * π are the class priors n_c / Σ n (counts give the same loss: a constant shift per row). The post-hoc variant is
+ * argmax(z − τ·log π) on a plain-CE model.
+ *
+ * @param logits       float32 `[N, C]`
+ * @param labels       int32 `[N]`
+ * @param classPriors  positive prior (or count) of each class `[C]`
+ * @returns scalar
+ */
+export function logitAdjustedLoss(
+  logits: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  classPriors: ClassVector,
+  options?: LogitAdjustedLossOptions,
+): tf.Scalar {
+  const { tau = 1, checkFinite } = checkOptions<LogitAdjustedLossOptions>(options);
+  checkNumber(tau, 'options.tau');
+  const [n, c] = checkSingleLogits(logits);
+  checkHardLabels(labels, c, n);
+  const priors = checkClassVector(classPriors, c, 'classPriors');
+  finiteCheck(checkFinite, { logits });
+  return tf.tidy(() => {
+    const shifted = tf.add(
+      logits,
+      tf.tensor1d(
+        priors.map((p) => tau * Math.log(p)),
+        'float32',
+      ),
+    ) as tf.Tensor2D;
+    return weightedCrossEntropy(tf.logSoftmax(shifted) as tf.Tensor2D, oneHotFloat(labels, c));
+  });
+}

@@ -1,0 +1,27 @@
+import { assertSameShape, stopGradient, tf } from '@distillery/tensor';
+import { type CheckFiniteOption, checkOptions, checkSingleLogits, finiteCheck } from '../internal/checks';
+
+/**
+ * Cross-entropy with soft (mixup/cutmix, smoothed) targets, timm `SoftTargetCrossEntropy` (timm/loss/
+ * cross_entropy.py), the base criterion of DeiT and DeiT-LT before DRW:
+ *
+ *     L = mean_n Σ_c −t_{n,c} · logSoftmax(z)_{n,c}
+ *
+ * The targets are constants (detached).
+ *
+ * @param logits   float32 `[N, C]`
+ * @param targets  float32 `[N, C]`
+ * @returns scalar
+ */
+export function softTargetCrossEntropy(
+  logits: tf.Tensor2D,
+  targets: tf.Tensor2D,
+  options?: CheckFiniteOption,
+): tf.Scalar {
+  const { checkFinite } = checkOptions<CheckFiniteOption>(options);
+  checkSingleLogits(logits);
+  checkSingleLogits(targets, 'targets');
+  assertSameShape(logits, targets, 'logits', 'targets');
+  finiteCheck(checkFinite, { logits, targets });
+  return tf.tidy(() => tf.mean(tf.neg(tf.sum(tf.mul(stopGradient(targets), tf.logSoftmax(logits)), 1))) as tf.Scalar);
+}
