@@ -30,6 +30,13 @@ export {
   serializeSafetensors,
   writeSafetensorsFile,
 } from './io/safetensors';
+export {
+  type DiagonalityLossOptions,
+  diagonalityPreservingLoss,
+  LaViT,
+  type LaViTConfig,
+  type LaViTOutput,
+} from './lavit/lavit';
 export { applyMetaDropout, type MetaMaskOptions, metaMaskProbability } from './meta/meta-dropout';
 export { MetaEncoder } from './meta/meta-encoder';
 export {
