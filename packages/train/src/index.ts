@@ -4,6 +4,19 @@
  */
 
 export {
+  type CheckpointMeta,
+  type CheckpointParts,
+  type DecodedCheckpoint,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  loadCheckpoint,
+  restoreCheckpoint,
+  saveCheckpoint,
+} from './loop/checkpoint';
+export { type EpochRecord, type FitOptions, fit, type StepContext } from './loop/fit';
+export { type ProgressMode, ProgressReporter } from './loop/progress';
+export { decodeSafetensors, encodeSafetensors, type StoredTensor } from './loop/safetensors';
+export {
   accuracy,
   averagePrecision,
   balancedAccuracy,

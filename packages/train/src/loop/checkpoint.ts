@@ -1,0 +1,210 @@
+import { invalid, Rng, type RngState } from '@distillery/tensor';
+import * as tf from '@tensorflow/tfjs-core';
+import type { EMA } from '../optim/ema';
+import type { Optimizer, OptimizerState } from '../optim/types';
+import { decodeSafetensors, encodeSafetensors, type StoredTensor } from './safetensors';
+
+/** What a checkpoint restores besides the weights. */
+export interface CheckpointMeta {
+  format: 'distillery-checkpoint';
+  version: 1;
+  /** The next epoch to run (epochs completed). */
+  epoch: number;
+  /** Optimizer steps taken. */
+  step: number;
+  rng?: RngState;
+  /** Parameter names and shapes, in order (the model signature). */
+  params: { name: string; shape: number[] }[];
+  optimizer?: Omit<OptimizerState, 'slots'> & { slotNames: string[] };
+  ema?: { decay: number; updates: number };
+  /** Per-epoch records so far. */
+  history?: unknown[];
+  extra?: unknown;
+}
+
+export interface CheckpointParts {
+  params: readonly tf.Variable[];
+  optimizer?: Optimizer;
+  ema?: EMA;
+  rng?: Rng;
+  epoch: number;
+  step: number;
+  history?: unknown[];
+  extra?: unknown;
+}
+
+const store = (shape: number[], values: ArrayLike<number>): StoredTensor => ({
+  shape: shape.slice(),
+  values: Float32Array.from(values),
+});
+
+/**
+ * Serialises weights (by position, `param/<i>`), optimizer slots (`optim/<slot>/<i>`), EMA weights (`ema/<i>`), the RNG
+ * state and the epoch into one safetensors buffer (metadata key `distillery`).
+ */
+export function encodeCheckpoint(parts: CheckpointParts): Uint8Array {
+  const tensors: Record<string, StoredTensor> = {};
+  const index = new Map(parts.params.map((p, i) => [p.name, i]));
+  parts.params.forEach((p, i) => {
+    tensors[`param/${i}`] = store(p.shape, p.dataSync());
+  });
+  let optimizer: CheckpointMeta['optimizer'];
+  if (parts.optimizer) {
+    const { slots, ...rest } = parts.optimizer.getState();
+    for (const [slot, byName] of Object.entries(slots)) {
+      for (const [name, t] of Object.entries(byName)) {
+        const i = index.get(name);
+        if (i === undefined) continue;
+        tensors[`optim/${slot}/${i}`] = store(t.shape, t.values);
+      }
+    }
+    optimizer = { ...rest, slotNames: Object.keys(slots) };
+  }
+  let ema: CheckpointMeta['ema'];
+  if (parts.ema) {
+    const s = parts.ema.getState();
+    parts.params.forEach((p, i) => {
+      const w = s.weights[p.name];
+      if (w) tensors[`ema/${i}`] = store(w.shape, w.values);
+    });
+    ema = { decay: s.decay, updates: s.updates };
+  }
+  const meta: CheckpointMeta = {
+    format: 'distillery-checkpoint',
+    version: 1,
+    epoch: parts.epoch,
+    step: parts.step,
+    rng: parts.rng?.state(),
+    params: parts.params.map((p) => ({ name: p.name, shape: p.shape.slice() })),
+    optimizer,
+    ema,
+    history: parts.history,
+    extra: parts.extra,
+  };
+  return encodeSafetensors(tensors, { distillery: JSON.stringify(meta) });
+}
+
+export interface DecodedCheckpoint {
+  meta: CheckpointMeta;
+  tensors: Record<string, StoredTensor>;
+}
+
+export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): DecodedCheckpoint {
+  const { tensors, metadata } = decodeSafetensors(bytes, source);
+  let meta: CheckpointMeta;
+  try {
+    meta = JSON.parse(metadata.distillery ?? 'null');
+  } catch {
+    throw invalid('FORMAT', source, 'distillery checkpoint metadata', 'unreadable metadata');
+  }
+  if (meta?.format !== 'distillery-checkpoint') {
+    throw invalid('FORMAT', source, 'a distillery checkpoint', 'safetensors without distillery metadata');
+  }
+  return { meta, tensors };
+}
+
+/**
+ * Restores a decoded checkpoint into live objects. Everything is validated first (parameter count and shapes: a
+ * checkpoint of a different model throws SHAPE_MISMATCH naming the parameter) and nothing is changed on error.
+ * Returns the restored RNG (if the checkpoint has one) and the metadata.
+ */
+export function restoreCheckpoint(
+  checkpoint: DecodedCheckpoint,
+  target: { params: readonly tf.Variable[]; optimizer?: Optimizer; ema?: EMA },
+  source = 'checkpoint',
+): { rng?: Rng; meta: CheckpointMeta } {
+  const { meta, tensors } = checkpoint;
+  const { params } = target;
+  if (meta.params.length !== params.length) {
+    throw invalid('SHAPE_MISMATCH', `${source} (params)`, `${params.length} parameters`, String(meta.params.length));
+  }
+  params.forEach((p, i) => {
+    const t = tensors[`param/${i}`];
+    if (!t || !tf.util.arraysEqual(t.shape, p.shape)) {
+      throw invalid(
+        'SHAPE_MISMATCH',
+        `${source} (param ${i} "${meta.params[i]?.name}")`,
+        `shape [${p.shape.join(', ')}] for "${p.name}"`,
+        t ? `[${t.shape.join(', ')}]` : 'missing',
+      );
+    }
+  });
+  let optimizerState: OptimizerState | undefined;
+  if (target.optimizer) {
+    if (!meta.optimizer) throw invalid('FORMAT', `${source} (optimizer)`, 'optimizer state', 'none saved');
+    const slots: OptimizerState['slots'] = {};
+    for (const slot of meta.optimizer.slotNames) {
+      slots[slot] = {};
+      params.forEach((p, i) => {
+        const t = tensors[`optim/${slot}/${i}`];
+        if (t) slots[slot]![p.name] = { shape: t.shape, values: Array.from(t.values) };
+      });
+    }
+    const { slotNames: _unused, ...rest } = meta.optimizer;
+    optimizerState = { ...rest, slots };
+    if (optimizerState.type !== (target.optimizer.getState().type as string)) {
+      throw invalid(
+        'FORMAT',
+        `${source} (optimizer)`,
+        `${target.optimizer.getState().type} state`,
+        optimizerState.type,
+      );
+    }
+  }
+  if (target.ema && !meta.ema) throw invalid('FORMAT', `${source} (ema)`, 'EMA weights', 'none saved');
+  // Apply.
+  tf.tidy(() => {
+    params.forEach((p, i) => {
+      const t = tensors[`param/${i}`]!;
+      p.assign(tf.tensor(t.values, t.shape, 'float32'));
+    });
+  });
+  if (target.optimizer && optimizerState) target.optimizer.setState(optimizerState);
+  if (target.ema && meta.ema) {
+    const weights: Record<string, { shape: number[]; values: number[] }> = {};
+    params.forEach((p, i) => {
+      const t = tensors[`ema/${i}`];
+      if (t) weights[p.name] = { shape: t.shape, values: Array.from(t.values) };
+    });
+    target.ema.setState({ updates: meta.ema.updates, weights });
+  }
+  return { rng: meta.rng ? Rng.fromState(meta.rng) : undefined, meta };
+}
+
+async function fs() {
+  return import('node:fs/promises');
+}
+
+/** Writes a checkpoint atomically (Node): a temporary file in the same folder, fsync, then rename over `path`. */
+export async function saveCheckpoint(path: string, parts: CheckpointParts): Promise<void> {
+  const bytes = encodeCheckpoint(parts);
+  const { open, rename, mkdir, rm } = await fs();
+  const { dirname } = await import('node:path');
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  try {
+    const handle = await open(tmp, 'w');
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw invalid('IO', path, 'a writable checkpoint path', (error as Error).message);
+  }
+}
+
+/** Reads and decodes a checkpoint file (Node); a missing or corrupt file throws a DistilleryError naming the path. */
+export async function loadCheckpoint(path: string): Promise<DecodedCheckpoint> {
+  const { readFile } = await fs();
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (error) {
+    throw invalid('IO', path, 'a readable checkpoint file', (error as Error).message);
+  }
+  return decodeCheckpoint(bytes, path);
+}

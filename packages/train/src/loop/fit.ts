@@ -1,0 +1,210 @@
+import { batchIndices, type Sampler } from '@distillery/samplers';
+import { checkNumber, invalid, Rng } from '@distillery/tensor';
+import * as tf from '@tensorflow/tfjs-core';
+import { clipGradNorm } from '../optim/clip-grad-norm';
+import type { EMA } from '../optim/ema';
+import { SAM } from '../optim/sam';
+import type { Optimizer } from '../optim/types';
+import type { LRSchedule } from '../schedules/schedules';
+import { loadCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import { type ProgressMode, ProgressReporter } from './progress';
+
+/** What the loss function and callbacks see at each step. */
+export interface StepContext {
+  epoch: number;
+  /** Optimizer steps taken before this one. */
+  step: number;
+  batchIndex: number;
+  batchesPerEpoch: number;
+  /** The run's seeded generator (augmentation, dropout, …); its state is checkpointed at each epoch end. */
+  rng: Rng;
+  lr: number;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  /** Optimizer steps after this epoch. */
+  step: number;
+  /** Mean training loss over the epoch's batches. */
+  loss: number;
+  lr: number;
+  seconds: number;
+  [metric: string]: number;
+}
+
+export interface FitOptions<T> {
+  /** Trainable variables (checkpointed by position). */
+  params: tf.Variable[];
+  /** Training loss of one batch, computed from `params` (called inside tf.variableGrads). */
+  loss: (batch: T, ctx: StepContext) => tf.Scalar;
+  /** Source of batches: e.g. an ImageDataset of @distillery/data. */
+  data: { batch(indices: Int32Array): T };
+  /** Epoch orders (a pure function of seed and epoch, so resume draws the same batches). */
+  sampler: Sampler;
+  batchSize: number;
+  dropLast?: boolean;
+  epochs: number;
+  optimizer: Optimizer;
+  /** SAM radius ρ: when set, every step is a SAM step around `optimizer`. */
+  samRho?: number;
+  /** Global-norm gradient clipping. */
+  clipGradNorm?: number;
+  schedule?: LRSchedule;
+  /** Whether the schedule's t counts epochs (default) or optimizer steps. */
+  scheduleUnit?: 'epoch' | 'step';
+  ema?: EMA;
+  /** Seed of the run's Rng (default 0). */
+  seed?: number;
+  /** Evaluation after each epoch; its numbers join the epoch record (and the logs). */
+  evaluate?: (epoch: number) => Record<string, number> | Promise<Record<string, number>>;
+  onBatchEnd?: (info: { loss: number } & StepContext) => void | Promise<void>;
+  onEpochEnd?: (record: EpochRecord) => void | Promise<void>;
+  /** Checkpoint file (safetensors), written atomically every `checkpointEvery` epochs (default 1) and at the end. */
+  checkpoint?: string;
+  checkpointEvery?: number;
+  /** Resume from `checkpoint` when it exists (default false). */
+  resume?: boolean;
+  /** JSON-lines log: one record per epoch, appended. */
+  logFile?: string;
+  /** 'auto' (default): a bar on a TTY, plain lines otherwise. */
+  progress?: ProgressMode;
+  /** Frees a batch after its step (default: disposes every tensor among the batch's values). */
+  disposeBatch?: (batch: T) => void;
+}
+
+function disposeTensors(batch: unknown): void {
+  if (batch instanceof tf.Tensor) batch.dispose();
+  else if (batch && typeof batch === 'object') {
+    for (const v of Object.values(batch)) if (v instanceof tf.Tensor) v.dispose();
+  }
+}
+
+/**
+ * A small training loop: sampler → batches → loss → (SAM) gradients → clipping → optimizer step → EMA, with the LR
+ * schedule, per-epoch evaluation, a progress bar (TTY) or plain lines, JSON-lines logs and atomic checkpoints
+ * (weights + optimizer state + RNG state + epoch). Resuming from a checkpoint written after epoch e continues with
+ * epoch e+1 exactly as the uninterrupted run would (same batches, same RNG stream, same optimizer state), so the
+ * losses are identical; a run killed mid-epoch loses only that epoch.
+ */
+export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRecord[]; startEpoch: number }> {
+  const o = options;
+  if (!o || typeof o.loss !== 'function') throw invalid('INVALID_ARGUMENT', 'options.loss', 'a loss function', 'none');
+  if (!o.data || typeof o.data.batch !== 'function') {
+    throw invalid('INVALID_ARGUMENT', 'options.data', 'an object with batch(indices)', String(o.data));
+  }
+  if (!o.sampler || typeof o.sampler.indices !== 'function') {
+    throw invalid('INVALID_ARGUMENT', 'options.sampler', 'a Sampler', String(o.sampler));
+  }
+  const epochs = checkNumber(o.epochs, 'options.epochs', { min: 0, integer: true });
+  const batchSize = checkNumber(o.batchSize, 'options.batchSize', { min: 1, integer: true });
+  if (batchSize > o.sampler.length && (o.dropLast ?? false)) {
+    throw invalid('OUT_OF_RANGE', 'options.batchSize', `at most the epoch size ${o.sampler.length}`, String(batchSize));
+  }
+  const every = checkNumber(o.checkpointEvery ?? 1, 'options.checkpointEvery', { min: 1, integer: true });
+  const unit = o.scheduleUnit ?? 'epoch';
+  const dispose = o.disposeBatch ?? disposeTensors;
+  const sam = o.samRho !== undefined ? new SAM(o.optimizer, { rho: o.samRho, clip: clipper(o.clipGradNorm) }) : null;
+
+  let rng = new Rng(checkNumber(o.seed ?? 0, 'options.seed', { integer: true }));
+  let startEpoch = 0;
+  let step = 0;
+  let history: EpochRecord[] = [];
+  if (o.resume && o.checkpoint && (await exists(o.checkpoint))) {
+    const ckpt = await loadCheckpoint(o.checkpoint);
+    const restored = restoreCheckpoint(ckpt, { params: o.params, optimizer: o.optimizer, ema: o.ema }, o.checkpoint);
+    if (restored.rng) rng = restored.rng;
+    startEpoch = restored.meta.epoch;
+    step = restored.meta.step;
+    history = (restored.meta.history as EpochRecord[]) ?? [];
+  }
+  const progress = new ProgressReporter(o.progress ?? 'auto', epochs);
+  for (let epoch = startEpoch; epoch < epochs; epoch++) {
+    const started = Date.now();
+    const batches = batchIndices(o.sampler.indices(epoch), batchSize, { dropLast: o.dropLast });
+    let total = 0;
+    let lr = o.optimizer.lr;
+    for (let b = 0; b < batches.length; b++) {
+      if (o.schedule) o.optimizer.lr = o.schedule(unit === 'epoch' ? epoch : step);
+      lr = o.optimizer.lr;
+      const ctx: StepContext = { epoch, step, batchIndex: b, batchesPerEpoch: batches.length, rng, lr };
+      const batch = o.data.batch(batches[b]!);
+      let value: number;
+      try {
+        const lossFn = () => o.loss(batch, ctx);
+        if (sam) value = sam.step(lossFn);
+        else {
+          const { value: v, grads } = tf.variableGrads(lossFn, o.params);
+          value = v.dataSync()[0]!;
+          v.dispose();
+          if (o.clipGradNorm !== undefined) {
+            const clipped = clipGradNorm(grads, o.clipGradNorm);
+            o.optimizer.step(clipped.grads);
+            tf.dispose(Object.values(clipped.grads));
+          } else o.optimizer.step(grads);
+          tf.dispose(Object.values(grads));
+        }
+      } finally {
+        dispose(batch);
+      }
+      if (!Number.isFinite(value)) {
+        throw invalid('NON_FINITE', 'loss', 'a finite training loss', `${value} at epoch ${epoch}, batch ${b}`);
+      }
+      step++;
+      o.ema?.update();
+      total += value;
+      progress.batch(epoch, b + 1, batches.length, value);
+      await o.onBatchEnd?.({ ...ctx, step, loss: value });
+    }
+    const record: EpochRecord = {
+      epoch,
+      step,
+      loss: total / batches.length,
+      lr,
+      seconds: (Date.now() - started) / 1000,
+    };
+    if (o.evaluate) Object.assign(record, await o.evaluate(epoch));
+    history.push(record);
+    progress.epoch(record);
+    if (o.logFile) await appendLine(o.logFile, JSON.stringify(record));
+    if (o.checkpoint && ((epoch + 1) % every === 0 || epoch + 1 === epochs)) {
+      await saveCheckpoint(o.checkpoint, {
+        params: o.params,
+        optimizer: o.optimizer,
+        ema: o.ema,
+        rng,
+        epoch: epoch + 1,
+        step,
+        history,
+      });
+    }
+    await o.onEpochEnd?.(record);
+  }
+  progress.done();
+  return { history, startEpoch };
+}
+
+function clipper(maxNorm: number | undefined) {
+  if (maxNorm === undefined) return undefined;
+  return (grads: Record<string, tf.Tensor>) => clipGradNorm(grads, maxNorm).grads;
+}
+
+async function exists(path: string): Promise<boolean> {
+  const { access } = await import('node:fs/promises');
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function appendLine(path: string, line: string): Promise<void> {
+  const { appendFile, mkdir } = await import('node:fs/promises');
+  const { dirname } = await import('node:path');
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await appendFile(path, `${line}\n`);
+  } catch (error) {
+    throw invalid('IO', path, 'a writable log file', (error as Error).message);
+  }
+}

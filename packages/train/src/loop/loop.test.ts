@@ -1,0 +1,170 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { assertNoTensorLeak, DistilleryError } from '@distillery/tensor';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { makeSetup } from '../../test/loop-setup';
+import { cosineAnnealingLR } from '../schedules/schedules';
+import { decodeCheckpoint, encodeCheckpoint, loadCheckpoint, restoreCheckpoint } from './checkpoint';
+import { fit } from './fit';
+import { ProgressReporter } from './progress';
+
+const tmp = () => mkdtempSync(path.join(tmpdir(), 'distillery-train-'));
+const common = { batchSize: 16, seed: 5, progress: 'none' as const };
+
+describe('fit: checkpoints and exact resume', () => {
+  it('resuming after epoch 2 gives the same losses, weights and EMA as an uninterrupted run', async () => {
+    const dir = tmp();
+    const a = makeSetup();
+    const full = await fit({ ...a, ...common, epochs: 4, schedule: cosineAnnealingLR(0.05, { tMax: 4 }) });
+    const b = makeSetup();
+    const ckpt = path.join(dir, 'run.safetensors');
+    await fit({ ...b, ...common, epochs: 2, checkpoint: ckpt, schedule: cosineAnnealingLR(0.05, { tMax: 4 }) });
+    b.dispose();
+    const c = makeSetup();
+    const resumed = await fit({
+      ...c,
+      ...common,
+      epochs: 4,
+      checkpoint: ckpt,
+      resume: true,
+      schedule: cosineAnnealingLR(0.05, { tMax: 4 }),
+    });
+    expect(resumed.startEpoch).toBe(2);
+    expect(resumed.history.map((r) => r.loss)).toEqual(full.history.map((r) => r.loss));
+    expect(full.history[3]!.loss).toBeLessThan(full.history[0]!.loss);
+    c.params.forEach((p, i) => {
+      expect(Array.from(p.dataSync())).toEqual(Array.from(a.params[i]!.dataSync()));
+    });
+    expect(Array.from(c.ema.weights[0]!.dataSync())).toEqual(Array.from(a.ema.weights[0]!.dataSync()));
+    expect(c.optimizer.stepCount).toBe(a.optimizer.stepCount);
+    a.dispose();
+    c.dispose();
+  });
+
+  it('a checkpoint of a different model, a corrupt or a missing file throw DistilleryErrors naming them', async () => {
+    const dir = tmp();
+    const s = makeSetup();
+    const bytes = encodeCheckpoint({ params: s.params, optimizer: s.optimizer, epoch: 1, step: 6 });
+    const other = [tf.variable(tf.zeros([3, 4]), true, `other_${Date.now()}`), s.params[1]!];
+    expect(() => restoreCheckpoint(decodeCheckpoint(bytes), { params: other })).toThrow(/param 0/);
+    expect(() => restoreCheckpoint(decodeCheckpoint(bytes), { params: [s.params[0]!] })).toThrow(DistilleryError);
+    const bad = path.join(dir, 'corrupt.safetensors');
+    writeFileSync(bad, bytes.subarray(0, 60));
+    await expect(loadCheckpoint(bad)).rejects.toThrow(bad);
+    await expect(loadCheckpoint(path.join(dir, 'missing.safetensors'))).rejects.toThrow(/missing.safetensors/);
+    const unrelated = path.join(dir, 'notes.safetensors');
+    writeFileSync(unrelated, 'hello world, not a checkpoint');
+    await expect(loadCheckpoint(unrelated)).rejects.toThrow(DistilleryError);
+    other[0]!.dispose();
+    s.dispose();
+  });
+
+  it('writes one JSON line per epoch, with evaluation metrics, and validates its options', async () => {
+    const dir = tmp();
+    const s = makeSetup();
+    const log = path.join(dir, 'log.jsonl');
+    await fit({ ...s, ...common, epochs: 2, logFile: log, evaluate: (e) => ({ acc: e / 10 }) });
+    const lines = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.epoch)).toEqual([0, 1]);
+    expect(lines[1].acc).toBe(0.1);
+    expect(lines[0].step).toBe(6);
+    await expect(fit({ ...s, ...common, epochs: 1, batchSize: 97, dropLast: true })).rejects.toThrow(/batchSize/);
+    await expect(fit({ ...s, ...common, epochs: -1 })).rejects.toThrow(/options.epochs/);
+    s.dispose();
+  });
+
+  it('an epoch (with SAM and clipping) leaks no tensors', async () => {
+    const s = makeSetup();
+    await assertNoTensorLeak(() => fit({ ...s, ...common, epochs: 1, samRho: 0.05, clipGradNorm: 1 }), 2, 'fit');
+    s.dispose();
+  });
+
+  it('progress: a bar on a TTY, plain lines otherwise', () => {
+    const out: string[] = [];
+    const record = { epoch: 0, step: 3, loss: 0.5, lr: 0.1, seconds: 1, acc: 0.9 };
+    const bar = new ProgressReporter('auto', 2, { isTTY: true, write: (t: string) => out.push(t) });
+    bar.batch(0, 1, 2, 0.7);
+    bar.epoch(record);
+    expect(out[0]).toMatch(/^\repoch 1\/2 \[#+\.+\] 1\/2/);
+    const lines: string[] = [];
+    const plain = new ProgressReporter('auto', 2, { isTTY: false, write: (t: string) => lines.push(t) });
+    plain.batch(0, 1, 2, 0.7);
+    plain.epoch(record);
+    expect(lines).toEqual(['epoch 1/2 loss=0.500000 lr=0.1000 time=1.0s acc=0.9\n']);
+  });
+});
+
+describe('fit: killed mid-epoch', () => {
+  it.runIf(process.env.DISTILLERY_TEST_BACKEND !== 'wasm')(
+    'a child killed in epoch 3 resumes from the epoch-2 checkpoint and matches the uninterrupted run',
+    async () => {
+      const dir = tmp();
+      const pkg = path.resolve(__dirname, '../..');
+      const root = path.resolve(pkg, '../..');
+      const esbuild = await import('esbuild');
+      const outDir = path.join(pkg, '.tmp');
+      mkdirSync(outDir, { recursive: true });
+      const outfile = path.join(outDir, `resume-child-${process.pid}.cjs`);
+      await esbuild.build({
+        entryPoints: [path.join(pkg, 'test/resume-child.ts')],
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        outfile,
+        logLevel: 'silent',
+        ignoreAnnotations: true,
+        plugins: [
+          {
+            name: 'distillery-sources',
+            setup(build) {
+              build.onResolve({ filter: /^@distillery\// }, (args) => {
+                const [, name, sub] = /^@distillery\/([^/]+)(?:\/(.*))?$/.exec(args.path)!;
+                return { path: path.join(root, 'packages', name!, 'src', sub ? `${sub}.ts` : 'index.ts') };
+              });
+            },
+          },
+        ],
+      });
+      const ckpt = path.join(dir, 'run.safetensors');
+      const log = path.join(dir, 'log.jsonl');
+      const child = spawn(process.execPath, [outfile], { env: { ...process.env, CKPT: ckpt, LOG: log } });
+      child.on('exit', () => rmSync(outfile, { force: true }));
+      let stderr = '';
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (d) => {
+          if (String(d).includes('MID-EPOCH')) {
+            child.kill('SIGKILL');
+            resolve();
+          }
+        });
+        child.on('exit', (code) => reject(new Error(`child exited early (${code}): ${stderr}`)));
+      });
+      // The child finished epochs 0 and 1 (checkpoint after epoch 1) and died inside epoch 2.
+      const ck = await loadCheckpoint(ckpt);
+      expect(ck.meta.epoch).toBe(2);
+      const s = makeSetup();
+      const resumed = await fit({ ...s, ...common, epochs: 4, checkpoint: ckpt, logFile: log, resume: true });
+      const u = makeSetup();
+      const full = await fit({ ...u, ...common, epochs: 4 });
+      expect(resumed.startEpoch).toBe(2);
+      expect(resumed.history.map((r) => r.loss)).toEqual(full.history.map((r) => r.loss));
+      const logged = readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(logged.map((l) => l.epoch)).toEqual([0, 1, 2, 3]);
+      expect(logged.map((l) => l.loss)).toEqual(full.history.map((r) => r.loss));
+      s.dispose();
+      u.dispose();
+    },
+  );
+});
