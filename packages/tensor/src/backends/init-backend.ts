@@ -103,7 +103,11 @@ async function probe(source: BackendSource, options: InitBackendOptions, auto: b
       case 'webgpu': {
         const gpu = await ensureNavigatorGpu();
         const adapter = await describeAdapter(gpu);
-        if (!adapter) throw new Error('navigator.gpu found no adapter (no WebGPU-capable driver)');
+        if (!adapter) {
+          throw new Error(
+            'navigator.gpu found no adapter (no WebGPU-capable driver; in Node without a GPU, set VK_ICD_FILENAMES to a software Vulkan ICD such as /usr/lib/chromium/vk_swiftshader_icd.json before starting)',
+          );
+        }
         if (adapter.software && auto && !options.allowSoftwareWebGPU) {
           record(
             source,

@@ -1,0 +1,12 @@
+/**
+ * @distillery/cli — the `distillery` command, and the pieces recipes share: the runner (out folder, logs, metrics,
+ * weights, HTML report), the report renderer and its SVG charts.
+ */
+export { describeFlags, type FlagSpec, parseArgs, UsageError } from './args';
+export { main } from './main';
+export type { ProgressMode, Recipe, RecipeContext, RecipeResult } from './recipe';
+export { recipes } from './recipes';
+export { type RunReport, renderHtmlReport } from './report/html-report';
+export { confusionHeatmap, lineChart, matrixHeatmap, perClassChart, type Series } from './report/svg';
+export { type RunOptions, type RunOutcome, runRecipe, writeFileAtomic } from './run-recipe';
+export { formatTable } from './table';

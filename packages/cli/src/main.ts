@@ -1,0 +1,164 @@
+import { DistilleryError } from '@distillery/tensor';
+import { describeFlags, type FlagSpec, parseArgs, UsageError } from './args';
+import { backendsCommand } from './commands/backends';
+import { benchCommand } from './commands/bench';
+import type { ProgressMode, Recipe } from './recipe';
+import { recipes } from './recipes';
+import { runRecipe } from './run-recipe';
+import { formatTable } from './table';
+
+const RUN_FLAGS: Record<string, FlagSpec> = {
+  backend: {
+    type: 'string',
+    description: "tfjs backend; 'auto' picks the fastest that works (default auto)",
+    choices: ['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'],
+  },
+  data: {
+    type: 'string',
+    description: "dataset name or path (each recipe's --help says which)",
+    valueName: 'name or path',
+  },
+  epochs: {
+    type: 'number',
+    integer: true,
+    min: 1,
+    description: "training epochs (default: the recipe's)",
+    valueName: 'N',
+  },
+  seed: { type: 'number', integer: true, description: 'random seed (default 0)', valueName: 'S' },
+  out: { type: 'string', description: 'output folder (default runs/<recipe>)', valueName: 'DIR' },
+  resume: { type: 'boolean', description: 'continue from the checkpoints in the output folder' },
+  smoke: { type: 'boolean', description: 'a few steps on tiny models (to check that everything runs)' },
+  progress: {
+    type: 'string',
+    description: 'progress display (default auto: a bar on a terminal, plain lines otherwise)',
+    choices: ['auto', 'bar', 'lines', 'none'],
+  },
+};
+
+const MAIN_HELP = `distillery — soft-label training recipes for vision models (distillation, long-tail, pseudo-labels, OT)
+
+Usage:
+  distillery run <recipe> [options]   train and evaluate a recipe, write config, logs, metrics, weights and a report
+  distillery list                     the recipes
+  distillery backends                 which tfjs backends work here, and why the others do not
+  distillery bench [--backend NAME]   a quick speed check of each available backend
+
+Run 'distillery <command> --help' for a command's options.`;
+
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const stdio: Io = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+function recipeHelp(recipe: Recipe): string {
+  return `distillery run ${recipe.name} — ${recipe.title}
+
+${recipe.summary}
+Paper: ${recipe.paper}
+Data (--data): ${recipe.data}
+Default epochs: ${recipe.defaultEpochs}
+
+Options:
+${describeFlags(RUN_FLAGS)}`;
+}
+
+/** Runs the command line `argv` (without node and the script); resolves to the exit code. */
+export async function main(argv: readonly string[], io: Io = stdio): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        io.out(MAIN_HELP);
+        return command === undefined ? 2 : 0;
+      case 'list': {
+        const { help } = parseArgs(rest, {});
+        if (help) {
+          io.out('distillery list — the recipes, with the paper each follows');
+          return 0;
+        }
+        io.out(
+          formatTable(
+            ['recipe', 'what it runs', 'paper'],
+            recipes.map((r) => [r.name, r.summary, r.paper]),
+          ),
+        );
+        return 0;
+      }
+      case 'backends': {
+        const { help } = parseArgs(rest, {});
+        if (help) {
+          io.out('distillery backends — what each backend source is doing here: available, active, or why not');
+          return 0;
+        }
+        return await backendsCommand(io.out);
+      }
+      case 'bench': {
+        const flags = { backend: { type: 'string', description: 'only this backend', valueName: 'NAME' } } as const;
+        const parsed = parseArgs(rest, flags);
+        if (parsed.help) {
+          io.out(
+            `distillery bench — matMul 512, an MLP step and a KD step on each available backend\n\nOptions:\n${describeFlags(flags)}`,
+          );
+          return 0;
+        }
+        return await benchCommand(io.out, parsed.flags.backend as string | undefined);
+      }
+      case 'run': {
+        const parsed = parseArgs(rest, RUN_FLAGS);
+        const name = parsed.positionals[0];
+        const recipe = recipes.find((r) => r.name === name);
+        if (parsed.help) {
+          io.out(
+            recipe
+              ? recipeHelp(recipe)
+              : `Usage: distillery run <recipe> [options]\n\nRecipes: ${recipes.map((r) => r.name).join(', ')}\n\nOptions:\n${describeFlags(RUN_FLAGS)}`,
+          );
+          return 0;
+        }
+        if (!name) throw new UsageError(`missing <recipe>; one of: ${recipes.map((r) => r.name).join(', ')}`);
+        if (!recipe)
+          throw new UsageError(
+            `unknown recipe ${JSON.stringify(name)}; one of: ${recipes.map((r) => r.name).join(', ')}`,
+          );
+        if (parsed.positionals.length > 1)
+          throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[1])}`);
+        const f = parsed.flags;
+        await runRecipe(recipe, {
+          backend: (f.backend as 'auto') ?? 'auto',
+          data: f.data as string | undefined,
+          epochs: f.epochs as number | undefined,
+          seed: f.seed as number | undefined,
+          out: f.out as string | undefined,
+          resume: Boolean(f.resume),
+          smoke: Boolean(f.smoke),
+          progress: (f.progress as ProgressMode | undefined) ?? 'auto',
+          print: io.out,
+        });
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}; one of: run, list, backends, bench`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(
+        `distillery: ${error.message}\nRun 'distillery ${command && command !== 'help' ? `${command} ` : ''}--help' for usage.`,
+      );
+      return 2;
+    }
+    if (error instanceof DistilleryError) {
+      io.err(`distillery: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,50 @@
+import type { RunReport } from './report/html-report';
+
+export type ProgressMode = 'auto' | 'bar' | 'lines' | 'none';
+
+/** What a recipe gets from the runner (the CLI or a plain script). */
+export interface RecipeContext {
+  /** The active tfjs backend ('wasm', 'cpu', 'webgpu', 'tensorflow'). */
+  backend: string;
+  seed: number;
+  /** Epoch override (--epochs); undefined means the recipe's default. */
+  epochs?: number;
+  /** --data: a dataset name or a path the recipe understands; undefined means the recipe's default. */
+  data?: string;
+  /** Few steps, tiny models: for tests. */
+  smoke: boolean;
+  /** Continue from the checkpoints in `outDir` (--resume). */
+  resume: boolean;
+  progress: ProgressMode;
+  outDir: string;
+  /** Path of a named checkpoint inside `outDir/checkpoints/`. */
+  checkpoint(name: string): string;
+  /** Path of a JSON-lines log inside `outDir/logs/` (the training loop appends one record per epoch). */
+  logFile(name: string): string;
+  /** Appends an event to `outDir/log.jsonl`. */
+  log(event: Record<string, unknown>): void;
+  /** A line for the person watching. */
+  say(line: string): void;
+}
+
+export interface RecipeResult {
+  /** Final numbers, written to metrics.json. */
+  metrics: Record<string, unknown>;
+  /** Report content (the table is also printed). */
+  report: Omit<RunReport, 'title' | 'config'>;
+  /** Trained weights as safetensors bytes, written to `weights/<name>.safetensors`. */
+  weights?: Record<string, Uint8Array>;
+}
+
+export interface Recipe {
+  name: string;
+  title: string;
+  /** One line for `distillery list`. */
+  summary: string;
+  /** The paper(s) it follows. */
+  paper: string;
+  /** What --data accepts. */
+  data: string;
+  defaultEpochs: number;
+  run(ctx: RecipeContext): Promise<RecipeResult>;
+}
