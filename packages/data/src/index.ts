@@ -19,3 +19,13 @@ export { epochBatches } from './dataset/batches';
 export type { Batch, ImageDataset, Sample } from './dataset/dataset';
 export { InMemoryDataset, type InMemoryDatasetOptions } from './dataset/in-memory-dataset';
 export { loadDigits } from './digits/load-digits';
+export {
+  CIFAR10_CLASSES,
+  type CifarOptions,
+  type CifarVariant,
+  cifarFiles,
+  loadCifar,
+  parseCifar,
+} from './loaders/cifar';
+export { type DecodedImage, decodeImage, type ImageFolderOptions, loadImageFolder } from './loaders/image-folder';
+export { readTar } from './loaders/tar';

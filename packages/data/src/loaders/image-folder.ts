@@ -1,0 +1,148 @@
+import { checkNumber, invalid } from '@distillery/tensor';
+import jpeg from 'jpeg-js';
+import pngjs from 'pngjs';
+import { InMemoryDataset } from '../dataset/in-memory-dataset';
+
+/** A decoded image: RGBA or grey bytes. */
+export interface DecodedImage {
+  width: number;
+  height: number;
+  /** H·W·channels bytes. */
+  data: Uint8Array;
+  channels: number;
+}
+
+/**
+ * Decodes a PNG (pngjs) or JPEG (jpeg-js) file to `channels` (3 RGB, default, or 1 grey = ITU-R 601 luma rounded)
+ * bytes, choosing the decoder from the file signature. `source` names the file in errors.
+ */
+export function decodeImage(bytes: Uint8Array, source = 'image', channels: 1 | 3 = 3): DecodedImage {
+  let rgba: Uint8Array;
+  let width: number;
+  let height: number;
+  try {
+    if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) {
+      const png = pngjs.PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      rgba = new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength);
+      width = png.width;
+      height = png.height;
+    } else if (bytes[0] === 0xff && bytes[1] === 0xd8) {
+      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512 });
+      rgba = img.data;
+      width = img.width;
+      height = img.height;
+    } else {
+      throw new Error('not a PNG or JPEG file');
+    }
+  } catch (error) {
+    throw invalid('FORMAT', source, 'a readable PNG or JPEG image', (error as Error).message);
+  }
+  const data = new Uint8Array(width * height * channels);
+  for (let p = 0; p < width * height; p++) {
+    const r = rgba[4 * p]!;
+    const g = rgba[4 * p + 1]!;
+    const b = rgba[4 * p + 2]!;
+    if (channels === 3) {
+      data[3 * p] = r;
+      data[3 * p + 1] = g;
+      data[3 * p + 2] = b;
+    } else data[p] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
+  }
+  return { width, height, data, channels };
+}
+
+/** Nearest-neighbour resize of HWC bytes (used only when `size` is given). */
+function resizeNearest(img: DecodedImage, h: number, w: number): Uint8Array {
+  const out = new Uint8Array(h * w * img.channels);
+  for (let y = 0; y < h; y++) {
+    const sy = Math.min(img.height - 1, Math.floor(((y + 0.5) * img.height) / h));
+    for (let x = 0; x < w; x++) {
+      const sx = Math.min(img.width - 1, Math.floor(((x + 0.5) * img.width) / w));
+      for (let c = 0; c < img.channels; c++) {
+        out[(y * w + x) * img.channels + c] = img.data[(sy * img.width + sx) * img.channels + c]!;
+      }
+    }
+  }
+  return out;
+}
+
+export interface ImageFolderOptions {
+  /** Resize every image to [H, W] (nearest); without it all images must share one size. */
+  size?: [number, number];
+  /** 3 (RGB, default) or 1 (grey). */
+  channels?: 1 | 3;
+  /** File extensions to read (default png, jpg, jpeg). */
+  extensions?: string[];
+}
+
+/**
+ * Loads a torchvision-style ImageFolder in Node: `root/<class>/<image>`, classes sorted by name and numbered in that
+ * order, images sorted by path, PNG/JPEG decoded with pngjs / jpeg-js, pixels scaled by 1/255. Unreadable files and
+ * size mismatches throw DistilleryErrors naming the file.
+ */
+export async function loadImageFolder(root: string, options: ImageFolderOptions = {}): Promise<InMemoryDataset> {
+  const fs = await import('node:fs/promises');
+  const nodePath = await import('node:path');
+  const channels = options.channels ?? 3;
+  if (channels !== 1 && channels !== 3)
+    throw invalid('INVALID_ARGUMENT', 'options.channels', '1 or 3', String(channels));
+  const exts = (options.extensions ?? ['png', 'jpg', 'jpeg']).map((e) => e.toLowerCase().replace(/^\./, ''));
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await fs.readdir(root, { withFileTypes: true });
+  } catch (error) {
+    throw invalid('IO', root, 'a readable image folder', (error as Error).message);
+  }
+  const classNames = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  if (classNames.length === 0) throw invalid('EMPTY_INPUT', root, 'one sub-folder per class', 'no sub-folders');
+  const items: { file: string; label: number }[] = [];
+  for (const [label, name] of classNames.entries()) {
+    const dir = nodePath.join(root, name);
+    const files = (await fs.readdir(dir)).filter((f) => exts.includes(f.split('.').pop()!.toLowerCase())).sort();
+    for (const f of files) items.push({ file: nodePath.join(dir, f), label });
+  }
+  if (items.length === 0) throw invalid('EMPTY_INPUT', root, `images with extensions ${exts.join(', ')}`, 'none');
+  let H = 0;
+  let W = 0;
+  if (options.size) {
+    H = checkNumber(options.size[0], 'options.size[0]', { min: 1, integer: true });
+    W = checkNumber(options.size[1], 'options.size[1]', { min: 1, integer: true });
+  }
+  const chunks: Uint8Array[] = [];
+  for (const { file } of items) {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await fs.readFile(file));
+    } catch (error) {
+      throw invalid('IO', file, 'a readable image file', (error as Error).message);
+    }
+    const img = decodeImage(bytes, file, channels);
+    if (H === 0) {
+      H = img.height;
+      W = img.width;
+    }
+    if (options.size) chunks.push(resizeNearest(img, H, W));
+    else if (img.height !== H || img.width !== W) {
+      throw invalid(
+        'SHAPE_MISMATCH',
+        file,
+        `${H}×${W} like the first image (or pass options.size)`,
+        `${img.height}×${img.width}`,
+      );
+    } else chunks.push(img.data);
+  }
+  const pixels = new Uint8Array(items.length * H * W * channels);
+  chunks.forEach((c, i) => {
+    pixels.set(c, i * H * W * channels);
+  });
+  return new InMemoryDataset({
+    pixels,
+    labels: items.map((it) => it.label),
+    imageShape: [H, W, channels],
+    classNames,
+    scale: 1 / 255,
+  });
+}
