@@ -20,3 +20,18 @@ export { type LdamLossOptions, ldamLoss } from './long-tail/ldam-loss';
 export { type LogitAdjustedLossOptions, logitAdjustedLoss } from './long-tail/logit-adjusted-loss';
 export { softTargetCrossEntropy } from './long-tail/soft-target-cross-entropy';
 export { type SplcLossOptions, splcLoss } from './multi-label/splc-loss';
+export {
+  type ClassCorrelationOptions,
+  type ClkdLossOptions,
+  classCorrelationLoss,
+  classLogitLoss,
+  clkdLoss,
+  instanceLogitLoss,
+} from './relational/clkd-loss';
+export {
+  contextualLoss,
+  type TrgLossOptions,
+  type TrgLossParts,
+  trgLoss,
+  trgTemperature,
+} from './relational/trg-loss';

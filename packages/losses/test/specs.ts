@@ -98,6 +98,17 @@ export const specs: LossSpec[] = [
     make: (n, c, scale = 2) => [logitsOf(n, c, scale), logitsOf(n, c, scale)],
     call: (args, options) => losses.kdLoss(args[0] as tf.Tensor2D, args[1] as tf.Tensor2D, options),
   },
+  ...(['clkdLoss', 'instanceLogitLoss', 'classLogitLoss', 'classCorrelationLoss'] as const).map(
+    (name): LossSpec => ({
+      name,
+      minClasses: name === 'clkdLoss' || name === 'classCorrelationLoss' ? 2 : 1,
+      argNames: ['student', 'teacher'],
+      differentiable: [0],
+      mismatchIndex: 1,
+      make: (n, c, scale = 2) => [logitsOf(n, c, scale), logitsOf(n, c, scale)],
+      call: (args, options) => (fns[name] as Fn)(...args, options),
+    }),
+  ),
   pairWithLabels('dkdLoss', 2),
   pairWithLabels('nkdLoss', 2),
   pairWithLabels('uskdLoss', 2, 'weakLogits'),
