@@ -19,6 +19,15 @@ export { epochBatches } from './dataset/batches';
 export type { Batch, ImageDataset, Sample } from './dataset/dataset';
 export { InMemoryDataset, type InMemoryDatasetOptions } from './dataset/in-memory-dataset';
 export { loadDigits } from './digits/load-digits';
+export { composedDigits, type MultiLabelDataset } from './generators/composed-digits';
+export { type FewShotEpisode, fewShotEpisode } from './generators/few-shot';
+export {
+  type HyperspectralLidarOptions,
+  type HyperspectralLidarSet,
+  hyperspectralLidar,
+} from './generators/hyperspectral-lidar';
+export { encodeMetaInformation, type MetaInformation, metaInformation } from './generators/meta-information';
+export { type SyntheticLongTailOptions, syntheticLongTail } from './generators/synthetic-long-tail';
 export {
   CIFAR10_CLASSES,
   type CifarOptions,
