@@ -54,6 +54,7 @@ export {
   type SpatioTemporalInput,
   type SpatioTemporalOptions,
 } from './meta/spatio-temporal';
+export { drop, MFT, type MFTConfig } from './mmformer/mft';
 export {
   Attention,
   Block,
