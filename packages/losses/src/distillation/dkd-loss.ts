@@ -7,6 +7,7 @@ import {
   checkTemperature,
   EXACT_NON_TARGET_SHIFT,
   finiteCheck,
+  logSumExpRows,
 } from '../internal/checks';
 
 export interface DkdLossOptions extends CheckFiniteOption {
@@ -54,7 +55,7 @@ export function dkdLoss(
     const g = oneHotFloat(labels, c);
     const binaryLogProbs = (lsm: tf.Tensor2D) =>
       tf.concat(
-        [tf.sum(tf.mul(lsm, g), 1, true), tf.logSumExp(maskTargetLogits(lsm, g, EXACT_NON_TARGET_SHIFT), 1, true)],
+        [tf.sum(tf.mul(lsm, g), 1, true), logSumExpRows(maskTargetLogits(lsm, g, EXACT_NON_TARGET_SHIFT))],
         1,
       ) as tf.Tensor2D;
     const zs = tf.div(student, temperature) as tf.Tensor2D;
