@@ -1,6 +1,18 @@
 import { checkNumber, invalid, type Rng } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
-import { type Affine, applyAffine, checkImages, grayscale, perSample, rotationMap, select } from './common';
+import {
+  type Affine,
+  applyAffine,
+  checkImages,
+  fullMask,
+  grayscaleFull,
+  hostBackend,
+  meanGrayFull,
+  perSample,
+  rotationMap,
+  select,
+} from './common';
+import { brightnessHost, contrastHost, saturationHost } from './host-ops';
 
 /**
  * Random crop with zero padding (torchvision RandomCrop(size, padding=4), as the CIFAR recipes): pad every side by
@@ -29,10 +41,13 @@ export function randomCrop(
 
 /** Horizontal flip of each image with probability p (0.5), decided per sample from `rng`. */
 export function randomHorizontalFlip(images: tf.Tensor4D, rng: Rng, options: { p?: number } = {}): tf.Tensor4D {
-  const [B] = checkImages(images);
+  const [B, , W] = checkImages(images);
   const p = checkNumber(options.p ?? 0.5, 'options.p', { min: 0, max: 1 });
-  const flags = Array.from({ length: B }, () => (rng.uniform() < p ? 1 : 0));
-  return tf.tidy(() => select(perSample(flags), tf.reverse(images, 2), images) as tf.Tensor4D);
+  const maps = Array.from(
+    { length: B },
+    (): Affine => (rng.uniform() < p ? [-1, 0, W - 1, 0, 1, 0] : [1, 0, 0, 0, 1, 0]),
+  );
+  return applyAffine(images, maps, 'nearest', 0);
 }
 
 /**
@@ -51,6 +66,8 @@ export function randomRotation(
 }
 
 export interface ColorJitterOptions {
+  /** Host loops ('host'; fast on cpu/wasm) or tensor ops ('device'); 'auto' (default) picks. */
+  path?: 'auto' | 'host' | 'device';
   /** Brightness factor range [max(0, 1 − b), 1 + b] (default 0.4). */
   brightness?: number;
   /** Contrast factor range [max(0, 1 − c), 1 + c] (default 0.4). */
@@ -81,10 +98,22 @@ export function colorJitter(images: tf.Tensor4D, rng: Rng, options: ColorJitterO
     fc.push(rng.uniform(c0, c1));
     fs.push(rng.uniform(s0, s1));
   }
+  const shape = images.shape;
+  const path = options.path ?? 'auto';
+  if (path === 'host' || (path === 'auto' && hostBackend())) {
+    const [, H, W, C] = shape;
+    const v = Float32Array.from(images.dataSync() as Float32Array);
+    for (let b = 0; b < B; b++) {
+      brightnessHost(v, b, H * W, C, fb[b]!);
+      contrastHost(v, b, H * W, C, fc[b]!);
+      saturationHost(v, b, H * W, C, fs[b]!);
+    }
+    return tf.tensor4d(v, shape);
+  }
   return tf.tidy(() => {
-    let x = tf.clipByValue(tf.mul(images, perSample(fb)), 0, 1) as tf.Tensor4D;
-    x = blend(x, tf.mean(grayscale(x), [1, 2, 3], true), perSample(fc));
-    if (x.shape[3] === 3) x = blend(x, grayscale(x), perSample(fs));
+    let x = tf.clipByValue(tf.mul(images, perSample(fb, shape)), 0, 1) as tf.Tensor4D;
+    x = blend(x, meanGrayFull(x), perSample(fc, shape));
+    if (x.shape[3] === 3) x = blend(x, grayscaleFull(x), perSample(fs, shape));
     return x;
   });
 }
@@ -108,7 +137,7 @@ export function cutout(
   const size = checkNumber(options.size ?? 16, 'options.size', { min: 0, integer: true });
   const fill = checkNumber(options.fill ?? 0, 'options.fill');
   const p = checkNumber(options.p ?? 1, 'options.p', { min: 0, max: 1 });
-  const mask = new Float32Array(B * H * W);
+  const mask = new Uint8Array(B * H * W);
   for (let b = 0; b < B; b++) {
     if (rng.uniform() >= p) continue;
     const cy = rng.int(H);
@@ -119,10 +148,7 @@ export function cutout(
     const x2 = Math.min(W, cx + Math.floor(size / 2));
     for (let y = y1; y < y2; y++) for (let x = x1; x < x2; x++) mask[(b * H + y) * W + x] = 1;
   }
-  return tf.tidy(() => {
-    const m = tf.tensor4d(mask, [B, H, W, 1]);
-    return select(m, tf.fill(images.shape, fill), images) as tf.Tensor4D;
-  });
+  return tf.tidy(() => select(fullMask(mask, images.shape), tf.fill(images.shape, fill), images));
 }
 
 /** (x − mean) / std per channel. */

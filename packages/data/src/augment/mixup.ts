@@ -1,7 +1,7 @@
 import { mixupTargets } from '@distillery/soft-labels';
 import { assertLabels, assertRank, checkNumber, type Rng } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
-import { checkImages, select } from './common';
+import { checkImages, fullMask, reverseBatch, select } from './common';
 
 export interface MixupCutmixOptions {
   /** Mixup α (default 0.8); 0 disables mixup. */
@@ -67,7 +67,7 @@ export function mixupCutmix(
   let box: [number, number, number, number] | undefined;
   const out = tf.tidy(() => {
     if (mode === 'none') return tf.clone(images);
-    const flipped = tf.reverse(images, 0);
+    const flipped = reverseBatch(images);
     if (mode === 'mixup') return tf.add(tf.mul(images, lambda), tf.mul(flipped, 1 - lambda)) as tf.Tensor4D;
     const ratio = Math.sqrt(1 - lambda);
     const cutH = Math.trunc(H * ratio);
@@ -81,12 +81,9 @@ export function mixupCutmix(
     const x2 = clip(cx + Math.floor(cutW / 2), W);
     box = [y1, y2, x1, x2];
     if (options.correctLam ?? true) lambda = 1 - ((y2 - y1) * (x2 - x1)) / (H * W);
-    const mask = tf.pad(tf.ones([1, y2 - y1, x2 - x1, 1]), [
-      [0, 0],
-      [y1, H - y2],
-      [x1, W - x2],
-      [0, 0],
-    ]);
+    const flags = new Uint8Array(B * H * W);
+    for (let b = 0; b < B; b++) for (let y = y1; y < y2; y++) flags.fill(1, (b * H + y) * W + x1, (b * H + y) * W + x2);
+    const mask = fullMask(flags, images.shape);
     return select(mask, flipped, images) as tf.Tensor4D;
   });
   const targets = mixupTargets(labels, numClasses, { lambda, smoothing });

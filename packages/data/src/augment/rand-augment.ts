@@ -1,7 +1,29 @@
 import { checkNumber, invalid, type Rng } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
 import { blend } from './basic';
-import { type Affine, applyAffine, checkImages, grayscale, IDENTITY, perSample, rotationMap, select } from './common';
+import {
+  type Affine,
+  applyAffine,
+  checkImages,
+  expand,
+  fullMask,
+  grayscaleFull,
+  hostBackend,
+  IDENTITY,
+  meanGrayFull,
+  perSample,
+  rotationMap,
+  select,
+} from './common';
+import {
+  autoContrastHost,
+  brightnessHost,
+  contrastHost,
+  mapHost,
+  roundHalfEven,
+  saturationHost,
+  sharpnessHost,
+} from './host-ops';
 
 /** The ops of timm's `rand-…-inc1` policy (\_RAND_INCREASING_TRANSFORMS) except Equalize. */
 export const RAND_AUGMENT_OPS = [
@@ -35,6 +57,8 @@ export interface RandAugmentOptions {
   fill?: number;
   /** Ops to draw from (default all of RAND_AUGMENT_OPS). */
   ops?: readonly RandAugmentOp[];
+  /** Colour ops on the host ('host'; fast on cpu/wasm) or as tensor ops ('device'); 'auto' (default) picks. */
+  path?: 'auto' | 'host' | 'device';
 }
 
 interface SlotParams {
@@ -152,41 +176,49 @@ export function randAugment(images: tf.Tensor4D, rng: Rng, options: RandAugmentO
   }
   return tf.tidy(() => {
     let x = images;
-    for (const p of slots) x = applySlot(x, p, fill, C);
+    for (const p of slots) x = applySlot(x, p, fill, C, options.path ?? 'auto');
     return x === images ? tf.clone(images) : x;
   });
 }
 
 const any = (v: number[], neutral: number) => v.some((u) => u !== neutral);
 
-function applySlot(x: tf.Tensor4D, p: SlotParams, fill: number, C: number): tf.Tensor4D {
-  const [, H, W] = x.shape;
+function applySlot(
+  x: tf.Tensor4D,
+  p: SlotParams,
+  fill: number,
+  C: number,
+  path: 'auto' | 'host' | 'device',
+): tf.Tensor4D {
+  const shape = x.shape;
+  const [B, H, W] = shape;
   if (p.affine.some((m) => m.some((v, i) => v !== IDENTITY[i]))) x = applyAffine(x, p.affine, 'bilinear', fill);
+  if (path === 'host' || (path === 'auto' && hostBackend())) return applySlotHost(x, p);
   if (any(p.autoContrast, 0)) {
-    const lo = tf.min(x, [1, 2], true);
-    const hi = tf.max(x, [1, 2], true);
-    const range = tf.sub(hi, lo);
-    const safe = tf.where(tf.greater(range, 0), range, tf.onesLike(range));
-    const stretched = tf.where(tf.greater(tf.broadcastTo(range, x.shape), 0), tf.div(tf.sub(x, lo), safe), x);
-    x = select(perSample(p.autoContrast), stretched, x) as tf.Tensor4D;
+    const lo = expand(tf.min(x, [1, 2], true), shape);
+    const range = tf.sub(expand(tf.max(x, [1, 2], true), shape), lo);
+    const positive = tf.greater(range, 0);
+    const stretched = tf.where(positive, tf.div(tf.sub(x, lo), tf.where(positive, range, tf.onesLike(range))), x);
+    x = select(fullMask(p.autoContrast, shape), stretched, x);
   }
-  if (any(p.invert, 0)) x = select(perSample(p.invert), tf.sub(1, x), x) as tf.Tensor4D;
+  if (any(p.invert, 0)) x = select(fullMask(p.invert, shape), tf.sub(1, x), x);
   if (any(p.posterize, 0)) {
-    const q = perSample(p.bits.map((b) => 2 ** (8 - b)));
+    const q = perSample(
+      p.bits.map((b) => 2 ** (8 - b)),
+      shape,
+    );
     const post = tf.div(tf.mul(tf.floor(tf.div(tf.round(tf.mul(x, 255)), q)), q), 255);
-    x = select(perSample(p.posterize), post, x) as tf.Tensor4D;
+    x = select(fullMask(p.posterize, shape), post, x);
   }
-  if (any(p.solarize, 2)) {
-    const t = perSample(p.solarize);
-    x = tf.where(tf.greaterEqual(x, tf.broadcastTo(t, x.shape)), tf.sub(1, x), x) as tf.Tensor4D;
-  }
+  if (any(p.solarize, 2))
+    x = tf.where(tf.greaterEqual(x, perSample(p.solarize, shape)), tf.sub(1, x), x) as tf.Tensor4D;
   if (any(p.solarizeAdd, 0)) {
-    const added = tf.minimum(tf.add(x, perSample(p.solarizeAdd)), 1);
+    const added = tf.minimum(tf.add(x, perSample(p.solarizeAdd, shape)), 1);
     x = tf.where(tf.less(x, 0.5), added, x) as tf.Tensor4D;
   }
-  if (any(p.color, 1) && C === 3) x = blend(x, grayscale(x), perSample(p.color));
-  if (any(p.contrast, 1)) x = blend(x, tf.mean(grayscale(x), [1, 2, 3], true), perSample(p.contrast));
-  if (any(p.brightness, 1)) x = tf.clipByValue(tf.mul(x, perSample(p.brightness)), 0, 1) as tf.Tensor4D;
+  if (any(p.color, 1) && C === 3) x = blend(x, grayscaleFull(x), perSample(p.color, shape));
+  if (any(p.contrast, 1)) x = blend(x, meanGrayFull(x), perSample(p.contrast, shape));
+  if (any(p.brightness, 1)) x = tf.clipByValue(tf.mul(x, perSample(p.brightness, shape)), 0, 1) as tf.Tensor4D;
   if (any(p.sharpness, 1) && H >= 3 && W >= 3) {
     // PIL SMOOTH kernel [[1,1,1],[1,5,1],[1,1,1]]/13, borders kept from the original.
     const k = tf.tile(tf.reshape(tf.div(tf.tensor1d([1, 1, 1, 1, 5, 1, 1, 1, 1]), 13), [3, 3, 1, 1]), [
@@ -196,14 +228,35 @@ function applySlot(x: tf.Tensor4D, p: SlotParams, fill: number, C: number): tf.T
       1,
     ]) as tf.Tensor4D;
     const smooth = tf.depthwiseConv2d(x, k, 1, 'same');
-    const interior = tf.pad(tf.ones([1, H - 2, W - 2, 1]), [
-      [0, 0],
-      [1, 1],
-      [1, 1],
-      [0, 0],
-    ]);
-    const degenerate = select(interior, smooth, x);
-    x = blend(x, degenerate, perSample(p.sharpness));
+    const interior = new Uint8Array(B * H * W);
+    for (let b = 0; b < B; b++)
+      for (let y = 1; y < H - 1; y++) interior.fill(1, (b * H + y) * W + 1, (b * H + y) * W + W - 1);
+    const degenerate = select(fullMask(interior, shape), smooth, x);
+    x = blend(x, degenerate, perSample(p.sharpness, shape));
   }
   return x;
+}
+
+/** The colour ops of one slot on the host (cpu/wasm): the same formulas as the tensor path, per image. */
+function applySlotHost(x: tf.Tensor4D, p: SlotParams): tf.Tensor4D {
+  const [B, H, W, C] = x.shape;
+  const n = H * W;
+  const v = Float32Array.from(x.dataSync() as Float32Array);
+  for (let b = 0; b < B; b++) {
+    if (p.autoContrast[b]) autoContrastHost(v, b, n, C);
+    if (p.invert[b]) mapHost(v, b, n, C, (u) => 1 - u);
+    if (p.posterize[b]) {
+      const q = 2 ** (8 - p.bits[b]!);
+      mapHost(v, b, n, C, (u) => (Math.floor(roundHalfEven(Math.fround(u * 255)) / q) * q) / 255);
+    }
+    const t = p.solarize[b]!;
+    if (t <= 1) mapHost(v, b, n, C, (u) => (u >= t ? 1 - u : u));
+    const a = p.solarizeAdd[b]!;
+    if (a !== 0) mapHost(v, b, n, C, (u) => (u < 0.5 ? Math.min(u + a, 1) : u));
+    if (p.color[b] !== 1) saturationHost(v, b, n, C, p.color[b]!);
+    if (p.contrast[b] !== 1) contrastHost(v, b, n, C, p.contrast[b]!);
+    if (p.brightness[b] !== 1) brightnessHost(v, b, n, C, p.brightness[b]!);
+    if (p.sharpness[b] !== 1) sharpnessHost(v, b, H, W, C, p.sharpness[b]!);
+  }
+  return tf.tensor4d(v, [B, H, W, C]);
 }

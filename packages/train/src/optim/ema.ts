@@ -8,7 +8,7 @@ import type { SerializedTensor } from './types';
  *
  *     ema ← decay·ema + (1 − decay)·w
  *
- * `apply()` swaps the EMA weights into the model (for evaluation) and `restore()` swaps the live weights back.
+ * Default decay 0.9999 (timm ModelEmaV2). `apply()` swaps the EMA weights into the model (for evaluation) and `restore()` swaps the live weights back.
  */
 export class EMA {
   readonly decay: number;
@@ -21,7 +21,7 @@ export class EMA {
     if (!Array.isArray(params) || params.length === 0) {
       throw invalid('EMPTY_INPUT', 'params', 'a non-empty array of tf.Variable', String(params));
     }
-    this.decay = checkNumber(options.decay ?? 0.9998, 'options.decay', { min: 0, max: 1 });
+    this.decay = checkNumber(options.decay ?? 0.9999, 'options.decay', { min: 0, max: 1 });
     this.params = params.slice();
     this.shadow = this.params.map((p) => tf.variable(tf.clone(p), false));
   }
