@@ -31,7 +31,7 @@ def snapshot(params):
     return [p.detach().reshape(-1).tolist() for p in params]
 
 
-def run(make_opt, clip=None, sam_rho=None):
+def run(make_opt, clip=None, sam_rho=None, adaptive=False):
     params = fresh()
     opt = make_opt(params)
     traj, losses = [], []
@@ -42,12 +42,14 @@ def run(make_opt, clip=None, sam_rho=None):
         losses.append(loss.item())
         if sam_rho is not None:
             # SAM: e = rho * g / (||g|| + 1e-12); gradient at w + e; restore w; base step with that gradient
+            # adaptive (ASAM): norm of |w|*g, e = rho * w^2 * g / (norm + 1e-12)
             grads = [p.grad.detach().clone() for p in params]
-            norm = torch.norm(torch.stack([g.norm(2) for g in grads]), 2)
+            scaled = [(p.detach().abs() if adaptive else 1.0) * g for p, g in zip(params, grads)]
+            norm = torch.norm(torch.stack([g.norm(2) for g in scaled]), 2)
             old = [p.detach().clone() for p in params]
             with torch.no_grad():
                 for p, g in zip(params, grads):
-                    p.add_(g * (sam_rho / (norm + 1e-12)))
+                    p.add_((p.pow(2) if adaptive else 1.0) * g * (sam_rho / (norm + 1e-12)))
             opt.zero_grad()
             loss_fn(params).backward()
             with torch.no_grad():
@@ -76,12 +78,14 @@ cases = {
                               ts={'type': 'sgd', 'lr': 0.1, 'momentum': 0.9, 'clip': 0.5}),
     'sam_sgd': dict(opt=lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), sam=0.05,
                     ts={'type': 'sgd', 'lr': 0.1, 'momentum': 0.9, 'sam': 0.05}),
+    'asam_adamw': dict(opt=lambda p: torch.optim.AdamW(p, lr=0.01), sam=0.5, adaptive=True,
+                       ts={'type': 'adamw', 'lr': 0.01, 'sam': 0.5, 'adaptive': True}),
 }
 
 out = {'X': X.tolist(), 'Y': Y.tolist(), 'init': snapshot([W1_0, W2_0, B_0]),
        'shapes': [[5, 4], [4, 3], [3]], 'cases': {}}
 for name, c in cases.items():
-    r = run(c['opt'], clip=c.get('clip'), sam_rho=c.get('sam'))
+    r = run(c['opt'], clip=c.get('clip'), sam_rho=c.get('sam'), adaptive=c.get('adaptive', False))
     out['cases'][name] = {'options': c['ts'], **r}
 
 

@@ -97,7 +97,8 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
   }
   const epochs = checkNumber(o.epochs, 'options.epochs', { min: 0, integer: true });
   const batchSize = checkNumber(o.batchSize, 'options.batchSize', { min: 1, integer: true });
-  if (batchSize > o.sampler.length && (o.dropLast ?? false)) {
+  // A batch larger than the whole epoch is almost always a configuration error (a wrong subset or sampler): refuse it.
+  if (batchSize > o.sampler.length) {
     throw invalid('OUT_OF_RANGE', 'options.batchSize', `at most the epoch size ${o.sampler.length}`, String(batchSize));
   }
   const every = checkNumber(o.checkpointEvery ?? 1, 'options.checkpointEvery', { min: 1, integer: true });

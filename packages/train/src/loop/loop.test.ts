@@ -75,6 +75,21 @@ describe('fit: checkpoints and exact resume', () => {
     expect(lines[1].acc).toBe(0.1);
     expect(lines[0].step).toBe(6);
     await expect(fit({ ...s, ...common, epochs: 1, batchSize: 97, dropLast: true })).rejects.toThrow(/batchSize/);
+    await expect(fit({ ...s, ...common, epochs: 1, batchSize: 97 })).rejects.toThrow(/batchSize/);
+    // step-based schedule: the lr follows the optimizer step, not the epoch
+    const lrs: number[] = [];
+    await fit({
+      ...s,
+      ...common,
+      epochs: 2,
+      schedule: (t) => 0.1 / (t + 1),
+      scheduleUnit: 'step',
+      onBatchEnd: (info) => {
+        lrs.push(info.lr);
+      },
+    });
+    expect(lrs).toEqual(Array.from({ length: 12 }, (_, t) => 0.1 / (t + 1)));
+    expect(s.optimizer.lr).toBe(0.1 / 12);
     await expect(fit({ ...s, ...common, epochs: -1 })).rejects.toThrow(/options.epochs/);
     s.dispose();
   });

@@ -48,6 +48,7 @@ type CaseOptions = {
   amsgrad?: boolean;
   clip?: number;
   sam?: number;
+  adaptive?: boolean;
 };
 
 function makeOptimizer(ps: tf.Variable[], o: CaseOptions): Optimizer {
@@ -62,7 +63,7 @@ describe('optimizers: parity with torch.optim over 6 steps', () => {
       const ps = params();
       const o = c.options as CaseOptions;
       const opt = makeOptimizer(ps, o);
-      const sam = o.sam !== undefined ? new SAM(opt, { rho: o.sam }) : null;
+      const sam = o.sam !== undefined ? new SAM(opt, { rho: o.sam, adaptive: o.adaptive }) : null;
       const loss = lossOf(ps, x, y);
       for (let s = 0; s < c.losses.length; s++) {
         let value: number;
