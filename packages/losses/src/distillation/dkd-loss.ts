@@ -1,13 +1,19 @@
-import { checkNumber, klDivergence, maskTargetLogits, oneHotFloat, stopGradient, tf } from '@distillery/tensor';
+import {
+  checkNumber,
+  klDivergence,
+  logSumExp,
+  maskTargetLogits,
+  oneHotFloat,
+  stopGradient,
+  tf,
+} from '@distillery/tensor';
 import {
   type CheckFiniteOption,
   checkHardLabels,
   checkLogitPair,
   checkOptions,
   checkTemperature,
-  EXACT_NON_TARGET_SHIFT,
   finiteCheck,
-  logSumExpRows,
 } from '../internal/checks';
 
 export interface DkdLossOptions extends CheckFiniteOption {
@@ -30,7 +36,7 @@ export interface DkdLossOptions extends CheckFiniteOption {
  *
  * Stability (the reference takes log of the binary probabilities, −∞ once p_target → 1): the logs are computed
  * directly, log b_tgt = logSoftmax(z/T)_y and log b_non = LSE(logSoftmax(z/T) − ∞·g). The reference's
- * `− 1000·gt_mask` is replaced by an exact shift (see EXACT_NON_TARGET_SHIFT): identical wherever 1000 suffices,
+ * `− 1000·gt_mask` is replaced by an exact shift (NON_TARGET_SHIFT of @distillery/tensor): identical wherever 1000 suffices,
  * and still the true non-target distribution at ±1e4 logits. The teacher is detached.
  *
  * @param student  float32 logits `[N, C]`, C >= 2
@@ -54,17 +60,14 @@ export function dkdLoss(
   return tf.tidy(() => {
     const g = oneHotFloat(labels, c);
     const binaryLogProbs = (lsm: tf.Tensor2D) =>
-      tf.concat(
-        [tf.sum(tf.mul(lsm, g), 1, true), logSumExpRows(maskTargetLogits(lsm, g, EXACT_NON_TARGET_SHIFT))],
-        1,
-      ) as tf.Tensor2D;
+      tf.concat([tf.sum(tf.mul(lsm, g), 1, true), logSumExp(maskTargetLogits(lsm, g))], 1) as tf.Tensor2D;
     const zs = tf.div(student, temperature) as tf.Tensor2D;
     const zt = tf.div(stopGradient(teacher), temperature) as tf.Tensor2D;
     const logBs = binaryLogProbs(tf.logSoftmax(zs));
     const logBt = binaryLogProbs(tf.logSoftmax(zt));
     const tckd = klDivergence(tf.exp(logBt), logBs, { targetLogProbs: logBt, reduction: 'sum' });
-    const logPhatT = tf.logSoftmax(maskTargetLogits(zt, g, EXACT_NON_TARGET_SHIFT));
-    const logPhatS = tf.logSoftmax(maskTargetLogits(zs, g, EXACT_NON_TARGET_SHIFT));
+    const logPhatT = tf.logSoftmax(maskTargetLogits(zt, g));
+    const logPhatS = tf.logSoftmax(maskTargetLogits(zs, g));
     const nckd = klDivergence(tf.exp(logPhatT), logPhatS, { targetLogProbs: logPhatT, reduction: 'sum' });
     const scale = (temperature * temperature) / n;
     return tf.mul(tf.add(tf.mul(tckd, alpha), tf.mul(nckd, beta)), scale) as tf.Scalar;

@@ -5,7 +5,6 @@ import {
   checkLogitPair,
   checkOptions,
   checkTemperature,
-  EXACT_NON_TARGET_SHIFT,
   finiteCheck,
 } from '../internal/checks';
 
@@ -53,10 +52,8 @@ export function nkdLoss(
     const sT = gatherByOneHot(tf.logSoftmax(student) as tf.Tensor2D, g);
     const tT = gatherByOneHot(tf.softmax(t) as tf.Tensor2D, g);
     const lossT = tf.neg(tf.mean(tf.mul(tT, sT)));
-    const logS = tf.logSoftmax(
-      maskTargetLogits(tf.div(student, temperature) as tf.Tensor2D, g, EXACT_NON_TARGET_SHIFT),
-    );
-    const pT = tf.softmax(maskTargetLogits(tf.div(t, temperature) as tf.Tensor2D, g, EXACT_NON_TARGET_SHIFT));
+    const logS = tf.logSoftmax(maskTargetLogits(tf.div(student, temperature) as tf.Tensor2D, g));
+    const pT = tf.softmax(maskTargetLogits(tf.div(t, temperature) as tf.Tensor2D, g));
     const lossNon = tf.mul(tf.mean(tf.sum(tf.mul(pT, logS), 1)), -gamma * temperature * temperature);
     return tf.add(lossT, lossNon) as tf.Scalar;
   });

@@ -13,7 +13,6 @@ import {
   checkLabelsOrSoftTargets,
   checkLogitPair,
   checkOptions,
-  EXACT_NON_TARGET_SHIFT,
   finiteCheck,
 } from '../internal/checks';
 
@@ -71,7 +70,7 @@ export function uskdLoss(
       const weakTarget = labelSmoothing(labels, c, 0.1);
       const lossWeak = tf.mul(tf.mean(tf.sum(tf.mul(weakTarget, tf.logSoftmax(weakLogits)), 1)), -mu);
       const zipf = zipfNonTargetLabels(uskdRankScores(student, weakLogits, labels), labels);
-      const logNon = tf.logSoftmax(maskTargetLogits(student, columns.mask, EXACT_NON_TARGET_SHIFT));
+      const logNon = tf.logSoftmax(maskTargetLogits(student, columns.mask));
       const lossNon = tf.neg(tf.mean(tf.sum(tf.mul(zipf, logNon), 1)));
       return tf.addN([tf.mul(lossT, alpha), tf.mul(lossNon, beta), lossWeak]) as tf.Scalar;
     });

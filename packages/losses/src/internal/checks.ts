@@ -9,29 +9,8 @@ import {
   describeValue,
   formatShape,
   invalid,
-  stopGradient,
   tf,
 } from '@distillery/tensor';
-
-/**
- * A logit shift large enough to push any target column out of a softmax exactly: logits − 1e9·mask. The shared
- * `NON_TARGET_SHIFT` (1000, the reference's value) stops being exact once a row's logits span more than ~1000/T
- * (e.g. ±1e4 logits), where the target would leak into the "non-target" distribution; 1e9 keeps the non-target
- * columns bit-exact, exp(−1e9) = 0, and the masked column's log-probability finite (≈ −1e9), so 0·log stays 0.
- */
-export const EXACT_NON_TARGET_SHIFT = 1e9;
-
-/**
- * log Σ_c exp(x) over the last axis, keepDims, with a detached row maximum: m + log Σ exp(x − m). The value and the
- * gradient equal tf.logSumExp's (the expression does not depend on m), but the backward pass skips Max's gradient,
- * which makes tf.logSumExp ~5× slower than a logSoftmax on wasm.
- */
-export function logSumExpRows(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => {
-    const m = stopGradient(tf.max(x, 1, true));
-    return tf.add(m, tf.log(tf.sum(tf.exp(tf.sub(x, m)), 1, true)));
-  }) as tf.Tensor2D;
-}
 
 /** Per-class values: a number array, a typed array or a rank-1 tensor `[C]`. */
 export type ClassVector = ArrayLike<number> | tf.Tensor;

@@ -3,6 +3,7 @@ import {
   assertSameShape,
   checkNumber,
   invalid,
+  logSigmoid,
   readSyncIfResident,
   stopGradient,
   tf,
@@ -68,9 +69,6 @@ export function splcLoss(logits: tf.Tensor2D, multiHotTargets: tf.Tensor2D, opti
       y = tf.where(confident, tf.onesLike(y), y);
     }
     const p = tf.sigmoid(shifted);
-    // logσ(x) = −softplus(−x). tf.logSigmoid is not used: its customGrad closes over its input without saving it,
-    // so the backward pass reads a tensor the surrounding tidy has already disposed.
-    const logSigmoid = (x: tf.Tensor) => tf.neg(tf.softplus(tf.neg(x)));
     const bce = tf.add(tf.mul(y, logSigmoid(shifted)), tf.mul(tf.sub(1, y), logSigmoid(tf.neg(shifted))));
     const loss = tf.neg(bce);
     if (gamma === 0) return tf.sum(loss) as tf.Scalar;

@@ -1,7 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { checkNumber } from '../errors';
 
-/** float32 one-hot `[N, C]` from integer labels `[N]` (float labels are cast). */
+/**
+ * float32 one-hot `[N, C]` from integer labels `[N]` (float labels are cast). C = 1 gives a column of ones (tf.oneHot
+ * itself needs C >= 2).
+ */
 export function oneHotFloat(labels: tf.Tensor1D, numClasses: number): tf.Tensor2D {
+  checkNumber(numClasses, 'numClasses', { min: 1, integer: true });
+  if (numClasses === 1) return tf.ones([labels.shape[0], 1]);
   return tf.tidy(() => tf.cast(tf.oneHot(tf.cast(labels, 'int32'), numClasses), 'float32')) as tf.Tensor2D;
 }
 
