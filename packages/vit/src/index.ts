@@ -54,7 +54,8 @@ export {
   type SpatioTemporalInput,
   type SpatioTemporalOptions,
 } from './meta/spatio-temporal';
-export { drop, MFT, type MFTConfig } from './mmformer/mft';
+export { ConvTokenizers, drop, MFT, type MFTConfig } from './mmformer/mft';
+export { ceilAvgPool, MMFormer, type MMFormerConfig, MultiScaleAttention } from './mmformer/mmformer';
 export {
   Attention,
   Block,

@@ -121,6 +121,137 @@ export function drop(x: tf.Tensor, rate: number, training: boolean, rng: Rng): t
   return tf.mul(x, tf.tensor(mask, x.shape));
 }
 
+/**
+ * The MFT conv tokenizers (AnkurDeria/MFT Model/MFT.ipynb): the HSI stack Conv3d(1→8, (9,3,3), pad (0,1,1)) + BN3d +
+ * ReLU → HetConv (groupwise 3×3, g = 16 if 8·(NC−8) % FM == 0 else 8, plus pointwise 1×1) + BN + ReLU, and the
+ * LiDAR Conv2d(→4FM, 3×3, pad 1) + BN + GELU. Registered under `<prefix>conv5.*`, `<prefix>conv6.*`,
+ * `<prefix>lidarConv.*`. NHWC patches in, NHWC feature maps [B, p, p, 4FM] out.
+ */
+export class ConvTokenizers {
+  readonly groups: number;
+  readonly dim: number;
+  private readonly conv3dWeight: tf.Variable;
+  private readonly conv3dBias: tf.Variable;
+  private readonly bn3d: BatchNorm2d;
+  private readonly gwcWeight: tf.Variable;
+  private readonly gwcBias: tf.Variable;
+  private readonly pwcWeight: tf.Variable;
+  private readonly pwcBias: tf.Variable;
+  private readonly bnHet: BatchNorm2d;
+  private readonly lidarWeight: tf.Variable;
+  private readonly lidarBias: tf.Variable;
+  private readonly bnLidar: BatchNorm2d;
+
+  constructor(
+    s: ParamStore,
+    prefix: string,
+    readonly hsiBands: number,
+    readonly lidarBands: number,
+    readonly fm: number,
+    rng: Rng,
+  ) {
+    checkNumber(hsiBands, 'config.hsiBands', { min: 9, integer: true });
+    checkNumber(lidarBands, 'config.lidarBands', { min: 1, integer: true });
+    const dim = 4 * fm;
+    this.dim = dim;
+    const cin = 8 * (hsiBands - 8);
+    this.groups = cin % fm === 0 ? dim / 4 : dim / 8;
+    if (cin % this.groups !== 0) {
+      throw invalid(
+        'INVALID_ARGUMENT',
+        'config.hsiBands',
+        `8·(NC−8) divisible by the HetConv groups (${this.groups})`,
+        String(hsiBands),
+      );
+    }
+    this.conv3dWeight = s.add(`${prefix}conv5.0.weight`, init.torchDefault([8, 1, 9, 3, 3], rng, 81));
+    this.conv3dBias = s.add(`${prefix}conv5.0.bias`, init.torchDefault([8], rng, 81));
+    this.bn3d = new BatchNorm2d(s, `${prefix}conv5.1`, 8);
+    const gin = cin / this.groups;
+    this.gwcWeight = s.add(`${prefix}conv6.0.gwc.weight`, init.torchDefault([3, 3, gin, dim], rng, gin * 9), 'conv2d');
+    this.gwcBias = s.add(`${prefix}conv6.0.gwc.bias`, init.torchDefault([dim], rng, gin * 9));
+    this.pwcWeight = s.add(`${prefix}conv6.0.pwc.weight`, init.torchDefault([1, 1, cin, dim], rng, cin), 'conv2d');
+    this.pwcBias = s.add(`${prefix}conv6.0.pwc.bias`, init.torchDefault([dim], rng, cin));
+    this.bnHet = new BatchNorm2d(s, `${prefix}conv6.1`, dim);
+    // The reference hard-codes 64 LiDAR channels, i.e. 4·FM with FM = 16; the width follows 4·FM here.
+    const lf = lidarBands * 9;
+    this.lidarWeight = s.add(
+      `${prefix}lidarConv.0.weight`,
+      init.torchDefault([3, 3, lidarBands, dim], rng, lf),
+      'conv2d',
+    );
+    this.lidarBias = s.add(`${prefix}lidarConv.0.bias`, init.torchDefault([dim], rng, lf));
+    this.bnLidar = new BatchNorm2d(s, `${prefix}lidarConv.1`, dim);
+  }
+
+  /** Throws naming `hsi` / `lidar` unless they are NHWC [B, p, p, NC] and [B, p, p, NCL]. */
+  checkInputs(hsi: unknown, lidar: unknown, p: number): [tf.Tensor4D, tf.Tensor4D] {
+    const h = assertRank(hsi, 4, 'hsi') as tf.Tensor4D;
+    const l = assertRank(lidar, 4, 'lidar') as tf.Tensor4D;
+    if (h.shape[1] !== p || h.shape[2] !== p || h.shape[3] !== this.hsiBands) {
+      throw invalid('SHAPE_MISMATCH', 'hsi', `NHWC [B, ${p}, ${p}, ${this.hsiBands}]`, `shape ${formatShape(h.shape)}`);
+    }
+    if (l.shape[0] !== h.shape[0] || l.shape[1] !== p || l.shape[2] !== p || l.shape[3] !== this.lidarBands) {
+      throw invalid(
+        'SHAPE_MISMATCH',
+        'lidar',
+        `NHWC [${h.shape[0]}, ${p}, ${p}, ${this.lidarBands}]`,
+        `shape ${formatShape(l.shape)}`,
+      );
+    }
+    return [h, l];
+  }
+
+  /** HSI tokenizer convs: [B, p, p, NC] → [B, p, p, 4FM] (the HetConv output after BN + ReLU). */
+  hsiFeatures(hsi: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    const [b, p, , nc] = hsi.shape;
+    const d = nc - 8;
+    // Conv3d(1 → 8, (9,3,3), pad (0,1,1)) as Σ_kd conv2d over band slices, with the band axis folded into the batch.
+    const bands = tf.transpose(hsi, [0, 3, 1, 2]); // [B, NC, p, p]
+    const w = this.conv3dWeight; // [8, 1, 9, 3, 3]
+    const terms: tf.Tensor4D[] = [];
+    for (let kd = 0; kd < 9; kd++) {
+      const slice = tf.reshape(tf.slice(bands, [0, kd, 0, 0], [b, d, p, p]), [b * d, p, p, 1]) as tf.Tensor4D;
+      const filter = tf.reshape(
+        tf.transpose(tf.reshape(tf.slice(w, [0, 0, kd, 0, 0], [8, 1, 1, 3, 3]), [8, 3, 3]), [1, 2, 0]),
+        [3, 3, 1, 8],
+      ) as tf.Tensor4D;
+      terms.push(tf.conv2d(pad1(slice), filter, 1, 'valid'));
+    }
+    const conv3d = tf.add(tf.addN(terms), this.conv3dBias) as tf.Tensor4D; // [B·D, p, p, 8]
+    const act = tf.relu(this.bn3d.apply(conv3d, training));
+    // torch reshape [B, 8, D, p, p] → [B, 8·D, p, p]: channel index o·D + d.
+    const x = tf.reshape(tf.transpose(tf.reshape(act, [b, d, p * p, 8]), [0, 2, 3, 1]), [
+      b,
+      p,
+      p,
+      8 * d,
+    ]) as tf.Tensor4D;
+    // HetConv: groupwise 3×3 (pad 1) + pointwise 1×1.
+    const g = this.groups;
+    const cin = 8 * d;
+    const gin = cin / g;
+    const dim = this.dim;
+    const gout = dim / g;
+    const padded = pad1(x);
+    const groupsOut: tf.Tensor[] = [];
+    for (let k = 0; k < g; k++) {
+      const xin = tf.slice(padded, [0, 0, 0, k * gin], [b, p + 2, p + 2, gin]) as tf.Tensor4D;
+      const wk = tf.slice(this.gwcWeight, [0, 0, 0, k * gout], [3, 3, gin, gout]) as tf.Tensor4D;
+      groupsOut.push(tf.conv2d(xin, wk, 1, 'valid'));
+    }
+    const gwc = tf.add(tf.concat(groupsOut, 3), this.gwcBias);
+    const pwc = tf.add(tf.conv2d(x, this.pwcWeight as unknown as tf.Tensor4D, 1, 'valid'), this.pwcBias);
+    return tf.relu(this.bnHet.apply(tf.add(gwc, pwc) as tf.Tensor4D, training)) as tf.Tensor4D;
+  }
+
+  /** LiDAR conv: [B, p, p, NCL] → Conv2d(→4FM = 64, 3×3, pad 1) + BN + GELU. */
+  lidarFeatures(lidar: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    const y = tf.add(tf.conv2d(pad1(lidar), this.lidarWeight as unknown as tf.Tensor4D, 1, 'valid'), this.lidarBias);
+    return gelu(this.bnLidar.apply(y as tf.Tensor4D, training)) as tf.Tensor4D;
+  }
+}
+
 export interface MFTConfig {
   /** Number of HSI bands NC (> 8: the spectral conv kernel is 9). */
   hsiBands: number;
@@ -160,19 +291,8 @@ export interface MFTConfig {
  */
 export class MFT extends Module {
   readonly config: Required<Omit<MFTConfig, 'seed'>>;
-  readonly groups: number;
+  readonly tokenizers: ConvTokenizers;
   private readonly rng: Rng;
-  private readonly conv3dWeight: tf.Variable;
-  private readonly conv3dBias: tf.Variable;
-  private readonly bn3d: BatchNorm2d;
-  private readonly gwcWeight: tf.Variable;
-  private readonly gwcBias: tf.Variable;
-  private readonly pwcWeight: tf.Variable;
-  private readonly pwcBias: tf.Variable;
-  private readonly bnHet: BatchNorm2d;
-  private readonly lidarWeight: tf.Variable;
-  private readonly lidarBias: tf.Variable;
-  private readonly bnLidar: BatchNorm2d;
   private readonly tokenWA: tf.Variable;
   private readonly tokenWV: tf.Variable;
   private readonly tokenWAL: tf.Variable;
@@ -194,8 +314,6 @@ export class MFT extends Module {
       dropout: 0.1,
       ...config,
     };
-    checkNumber(c.hsiBands, 'config.hsiBands', { min: 9, integer: true });
-    checkNumber(c.lidarBands, 'config.lidarBands', { min: 1, integer: true });
     checkNumber(c.numClasses, 'config.numClasses', { min: 1, integer: true });
     const dim = 4 * c.fm;
     if (dim % c.heads !== 0) throw invalid('INVALID_ARGUMENT', 'config.heads', `a divisor of ${dim}`, String(c.heads));
@@ -204,31 +322,7 @@ export class MFT extends Module {
     const rng = createRng(seed ?? 0);
     this.rng = rng.fork();
     const s = this.params;
-    const depthOut = c.hsiBands - 8;
-    const cin = 8 * depthOut;
-    this.groups = cin % c.fm === 0 ? dim / 4 : dim / 8;
-    if (cin % this.groups !== 0) {
-      throw invalid(
-        'INVALID_ARGUMENT',
-        'config.hsiBands',
-        `8·(NC−8) divisible by the HetConv groups (${this.groups})`,
-        String(c.hsiBands),
-      );
-    }
-    this.conv3dWeight = s.add('conv5.0.weight', init.torchDefault([8, 1, 9, 3, 3], rng, 81));
-    this.conv3dBias = s.add('conv5.0.bias', init.torchDefault([8], rng, 81));
-    this.bn3d = new BatchNorm2d(s, 'conv5.1', 8);
-    const gin = cin / this.groups;
-    this.gwcWeight = s.add('conv6.0.gwc.weight', init.torchDefault([3, 3, gin, dim], rng, gin * 9), 'conv2d');
-    this.gwcBias = s.add('conv6.0.gwc.bias', init.torchDefault([dim], rng, gin * 9));
-    this.pwcWeight = s.add('conv6.0.pwc.weight', init.torchDefault([1, 1, cin, dim], rng, cin), 'conv2d');
-    this.pwcBias = s.add('conv6.0.pwc.bias', init.torchDefault([dim], rng, cin));
-    this.bnHet = new BatchNorm2d(s, 'conv6.1', dim);
-    // The reference hard-codes 64 LiDAR channels, i.e. 4·FM with FM = 16; the width follows 4·FM here.
-    const lf = c.lidarBands * 9;
-    this.lidarWeight = s.add('lidarConv.0.weight', init.torchDefault([3, 3, c.lidarBands, dim], rng, lf), 'conv2d');
-    this.lidarBias = s.add('lidarConv.0.bias', init.torchDefault([dim], rng, lf));
-    this.bnLidar = new BatchNorm2d(s, 'lidarConv.1', dim);
+    this.tokenizers = new ConvTokenizers(s, '', c.hsiBands, c.lidarBands, c.fm, rng);
     const xavierNormal = (shape: number[], fanIn: number, fanOut: number) =>
       init.normal(shape, rng, Math.sqrt(2 / (fanIn + fanOut)));
     // xavier_normal_ on [1, a, b] tensors: fan_in = a·b, fan_out = 1·b (PyTorch's rule for >2-D tensors).
@@ -246,71 +340,9 @@ export class MFT extends Module {
     };
   }
 
-  private checkInputs(hsi: unknown, lidar: unknown): [tf.Tensor4D, tf.Tensor4D] {
-    const { patchSize: p, hsiBands, lidarBands } = this.config;
-    const h = assertRank(hsi, 4, 'hsi') as tf.Tensor4D;
-    const l = assertRank(lidar, 4, 'lidar') as tf.Tensor4D;
-    if (h.shape[1] !== p || h.shape[2] !== p || h.shape[3] !== hsiBands) {
-      throw invalid('SHAPE_MISMATCH', 'hsi', `NHWC [B, ${p}, ${p}, ${hsiBands}]`, `shape ${formatShape(h.shape)}`);
-    }
-    if (l.shape[0] !== h.shape[0] || l.shape[1] !== p || l.shape[2] !== p || l.shape[3] !== lidarBands) {
-      throw invalid(
-        'SHAPE_MISMATCH',
-        'lidar',
-        `NHWC [${h.shape[0]}, ${p}, ${p}, ${lidarBands}]`,
-        `shape ${formatShape(l.shape)}`,
-      );
-    }
-    return [h, l];
-  }
-
-  /** HSI tokenizer convs: [B, p, p, NC] → [B, p, p, 4FM] (the HetConv output after BN + ReLU). */
-  hsiFeatures(hsi: tf.Tensor4D, training: boolean): tf.Tensor4D {
-    const [b, p, , nc] = hsi.shape;
-    const d = nc - 8;
-    // Conv3d(1 → 8, (9,3,3), pad (0,1,1)) as Σ_kd conv2d over band slices, with the band axis folded into the batch.
-    const bands = tf.transpose(hsi, [0, 3, 1, 2]); // [B, NC, p, p]
-    const w = this.conv3dWeight; // [8, 1, 9, 3, 3]
-    const terms: tf.Tensor4D[] = [];
-    for (let kd = 0; kd < 9; kd++) {
-      const slice = tf.reshape(tf.slice(bands, [0, kd, 0, 0], [b, d, p, p]), [b * d, p, p, 1]) as tf.Tensor4D;
-      const filter = tf.reshape(
-        tf.transpose(tf.reshape(tf.slice(w, [0, 0, kd, 0, 0], [8, 1, 1, 3, 3]), [8, 3, 3]), [1, 2, 0]),
-        [3, 3, 1, 8],
-      ) as tf.Tensor4D;
-      terms.push(tf.conv2d(pad1(slice), filter, 1, 'valid'));
-    }
-    const conv3d = tf.add(tf.addN(terms), this.conv3dBias) as tf.Tensor4D; // [B·D, p, p, 8]
-    const act = tf.relu(this.bn3d.apply(conv3d, training));
-    // torch reshape [B, 8, D, p, p] → [B, 8·D, p, p]: channel index o·D + d.
-    const x = tf.reshape(tf.transpose(tf.reshape(act, [b, d, p * p, 8]), [0, 2, 3, 1]), [
-      b,
-      p,
-      p,
-      8 * d,
-    ]) as tf.Tensor4D;
-    // HetConv: groupwise 3×3 (pad 1) + pointwise 1×1.
-    const g = this.groups;
-    const cin = 8 * d;
-    const gin = cin / g;
-    const dim = 4 * this.config.fm;
-    const gout = dim / g;
-    const padded = pad1(x);
-    const groupsOut: tf.Tensor[] = [];
-    for (let k = 0; k < g; k++) {
-      const xin = tf.slice(padded, [0, 0, 0, k * gin], [b, p + 2, p + 2, gin]) as tf.Tensor4D;
-      const wk = tf.slice(this.gwcWeight, [0, 0, 0, k * gout], [3, 3, gin, gout]) as tf.Tensor4D;
-      groupsOut.push(tf.conv2d(xin, wk, 1, 'valid'));
-    }
-    const gwc = tf.add(tf.concat(groupsOut, 3), this.gwcBias);
-    const pwc = tf.add(tf.conv2d(x, this.pwcWeight as unknown as tf.Tensor4D, 1, 'valid'), this.pwcBias);
-    return tf.relu(this.bnHet.apply(tf.add(gwc, pwc) as tf.Tensor4D, training)) as tf.Tensor4D;
-  }
-
-  /** LiDAR conv: [B, p, p, NCL] → Conv2d(→4FM = 64, 3×3, pad 1) + BN + GELU. */
-  lidarFeatures(lidar: tf.Tensor4D, training: boolean): tf.Tensor4D {
-    const y = tf.add(tf.conv2d(pad1(lidar), this.lidarWeight as unknown as tf.Tensor4D, 1, 'valid'), this.lidarBias);
-    return gelu(this.bnLidar.apply(y as tf.Tensor4D, training)) as tf.Tensor4D;
+  /** HetConv groups (16 or 8). */
+  get groups(): number {
+    return this.tokenizers.groups;
   }
 
   /** Token learner: X [B, P, C] → softmax((X·W_aᵀ)ᵀ) · (X·W_v), W_a [1, T, C] → [B, T, C']. */
@@ -326,8 +358,8 @@ export class MFT extends Module {
   tokens(hsi: tf.Tensor4D, lidar: tf.Tensor4D, training: boolean): tf.Tensor3D {
     const b = hsi.shape[0];
     const p = this.config.patchSize;
-    const h = this.hsiFeatures(hsi, training);
-    const l = this.lidarFeatures(lidar, training);
+    const h = this.tokenizers.hsiFeatures(hsi, training);
+    const l = this.tokenizers.lidarFeatures(lidar, training);
     const xl = tf.reshape(l, [b, p * p, l.shape[3]]) as tf.Tensor3D;
     const xh = tf.reshape(h, [b, p * p, h.shape[3]]) as tf.Tensor3D;
     return tf.concat(
@@ -341,7 +373,7 @@ export class MFT extends Module {
     lidar: tf.Tensor4D,
     options: { training?: boolean; rng?: Rng } = {},
   ): { logits: tf.Tensor2D; features: tf.Tensor2D } {
-    const [h0, l0] = this.checkInputs(hsi, lidar);
+    const [h0, l0] = this.tokenizers.checkInputs(hsi, lidar, this.config.patchSize);
     const training = options.training ?? false;
     const rng = options.rng ?? this.rng;
     const dropout = this.config.dropout;

@@ -1,0 +1,111 @@
+import { assertNoTensorLeak, DistilleryError, tf } from '@distillery/tensor';
+import { describe, expect, it } from 'vitest';
+import { crossEntropy, expectClose, fixtureBytes, fixtureJson } from '../../test/helpers';
+import { ceilAvgPool, MMFormer } from './mmformer';
+
+interface T4 {
+  shape: number[];
+  values: number[];
+}
+interface Fixture {
+  hsi: T4;
+  lidar: T4;
+  labels: number[];
+  evalLogits: number[];
+  trainLogits: number[];
+  loss: number;
+  hsiGrad: T4;
+  lidarGrad: T4;
+  paramGrads: Record<string, { shape: number[]; values: number[] }>;
+  pool: { input: T4; output: T4 };
+}
+
+const f = fixtureJson<Fixture>('mmformer_tiny.json');
+const tiny = {
+  hsiBands: 12,
+  lidarBands: 1,
+  numClasses: 3,
+  patchSize: 5,
+  fm: 4,
+  heads: 4,
+  depth: 2,
+  scales: [4, 2, 1, 1],
+};
+const t4 = (v: T4) => tf.tensor4d(v.values, v.shape as [number, number, number, number]);
+
+describe('MMFormer (multi-scale MHSA over HSI + LiDAR tokens) parity with the PyTorch reference', () => {
+  it('ceil-mode average pooling matches avg_pool2d(ceil_mode=True, count_include_pad=False)', () => {
+    const x = t4(f.pool.input);
+    const y = ceilAvgPool(x, 2);
+    expect(y.shape).toEqual(f.pool.output.shape);
+    expectClose(y.dataSync(), f.pool.output.values, 1e-6, 'pool');
+    tf.dispose([x, y]);
+  });
+
+  it('eval/train logits and gradients match', () => {
+    const model = new MMFormer(tiny);
+    const report = model.loadSafetensorsBuffer(fixtureBytes('mmformer_tiny.safetensors'));
+    expect(report.loaded).toContain('tokenizer.conv5.0.weight');
+    const hsi = t4(f.hsi);
+    const lidar = t4(f.lidar);
+    const ev = model.forward(hsi, lidar);
+    expectClose(ev.logits.dataSync(), f.evalLogits, 1e-4, 'eval logits');
+    const tr = model.forward(hsi, lidar, { training: true });
+    expectClose(tr.logits.dataSync(), f.trainLogits, 1e-4, 'train logits');
+    const lossOf = (h: tf.Tensor, l: tf.Tensor) =>
+      crossEntropy(model.forward(h as tf.Tensor4D, l as tf.Tensor4D, { training: true }).logits, f.labels);
+    const [gh, gl] = tf.grads(lossOf)([hsi, lidar]);
+    expectClose(gh!.dataSync(), f.hsiGrad.values, 1e-3, 'hsi grad');
+    expectClose(gl!.dataSync(), f.lidarGrad.values, 1e-3, 'lidar grad');
+    const names = Object.keys(f.paramGrads);
+    const { value, grads } = tf.variableGrads(
+      () => lossOf(hsi, lidar),
+      names.map((n) => model.params.get(n)),
+    );
+    expect(value.dataSync()[0]).toBeCloseTo(f.loss, 4);
+    for (const n of names) {
+      const g = grads[model.params.get(n).name]!;
+      const torch = tf.tidy(() =>
+        (g.rank === 2 ? tf.transpose(g) : g.rank === 4 ? tf.transpose(g, [3, 2, 0, 1]) : g).dataSync(),
+      );
+      expectClose(torch, f.paramGrads[n]!.values, 1e-3, `grad ${n}`);
+    }
+    tf.dispose([hsi, lidar, gh!, gl!, value, ev as unknown as tf.TensorContainer, tr as unknown as tf.TensorContainer]);
+    tf.dispose(grads as unknown as tf.TensorContainer);
+    model.dispose();
+  });
+
+  it('a training step lowers the loss without tensor growth', async () => {
+    const model = new MMFormer({ ...tiny, seed: 5 });
+    const hsi = tf.randomNormal([4, 5, 5, 12], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const lidar = tf.randomNormal([4, 5, 5, 1], 0, 1, 'float32', 4) as tf.Tensor4D;
+    const labels = [0, 1, 2, 1];
+    const optimizer = tf.train.adam(1e-2);
+    const vars = model.trainableVariables();
+    const step = () =>
+      optimizer.minimize(() => crossEntropy(model.forward(hsi, lidar, { training: true }).logits, labels), true, vars)!;
+    const losses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const l = step();
+      losses.push(l.dataSync()[0]!);
+      l.dispose();
+    }
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(losses[5]!).toBeLessThan(losses[0]! * 0.7);
+    await assertNoTensorLeak(step, 1, 'MMFormer training step');
+    tf.dispose([hsi, lidar]);
+    optimizer.dispose();
+    model.dispose();
+  });
+
+  it('rejects bad inputs and scale/head mismatches by name', () => {
+    const model = new MMFormer(tiny);
+    const hsi = tf.zeros([1, 5, 5, 12]) as tf.Tensor4D;
+    const lidar = tf.zeros([1, 5, 5, 3]) as tf.Tensor4D;
+    expect(() => model.forward(hsi, lidar)).toThrowError(DistilleryError);
+    expect(() => model.forward(hsi, lidar)).toThrowError(/^lidar:/);
+    expect(() => new MMFormer({ ...tiny, scales: [4, 2, 1] })).toThrowError(/config\.scales/);
+    tf.dispose([hsi, lidar]);
+    model.dispose();
+  });
+});
