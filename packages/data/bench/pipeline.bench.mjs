@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  autoAugmentCifar10,
   colorJitter,
   cutout,
   mixupCutmix,
@@ -43,6 +44,7 @@ async function benchBackend(backend) {
     'weak view (crop+flip+rotation)': () =>
       tf.tidy(() => randomRotation(randomHorizontalFlip(randomCrop(x, rng), rng), rng)),
     'randAugment (n 2, m 9)': () => randAugment(x, rng),
+    autoAugmentCifar10: () => autoAugmentCifar10(x, rng),
     'weakStrongViews (MDCS)': () => {
       const v = weakStrongViews(x, rng);
       v.weak.dispose();

@@ -3,6 +3,8 @@
  * interface with tensor batches, and seeded batched augmentation (crop, flip, rotation, colour jitter, cutout,
  * RandAugment, mixup/cutmix, weak/strong views) that gives the same images on every backend.
  */
+
+export { autoAugmentCifar10, CIFAR10_POLICY } from './augment/auto-augment';
 export {
   type ColorJitterOptions,
   colorJitter,

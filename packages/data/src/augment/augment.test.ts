@@ -1,6 +1,7 @@
 import { assertNoTensorLeak, createRng } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
+import { autoAugmentCifar10, CIFAR10_POLICY } from './auto-augment';
 import { colorJitter, cutout, normalize, randomCrop, randomHorizontalFlip, randomRotation } from './basic';
 import { applyAffine, rotationMap } from './common';
 import { mixupCutmix } from './mixup';
@@ -170,10 +171,36 @@ describe('RandAugment', () => {
     });
     const xs = x.dataSync();
     sol.dataSync().forEach((v, i) => {
-      expect(v).toBeCloseTo(xs[i]! >= 0.5 ? 1 - xs[i]! : xs[i]!, 6);
+      expect(v).toBeCloseTo(xs[i]! >= 128 / 255 ? 1 - xs[i]! : xs[i]!, 6); // PIL: 8-bit value >= 128
     });
-    expect(() => randAugment(x, createRng(1), { ops: ['Equalize' as 'Invert'] })).toThrow(/options.ops\[0\]/);
+    expect(() => randAugment(x, createRng(1), { ops: ['Cutout' as 'Invert'] })).toThrow(/options.ops\[0\]/);
     tf.dispose([x, inv, post, sol]);
+  });
+});
+
+describe('AutoAugment CIFAR10Policy', () => {
+  it('has the 25 sub-policies, keeps shape and range, reproduces by seed, and agrees across paths', () => {
+    expect(CIFAR10_POLICY.length).toBe(25);
+    const x = images();
+    const a = autoAugmentCifar10(x, createRng(4));
+    const b = autoAugmentCifar10(x, createRng(4));
+    expect(a.shape).toEqual(x.shape);
+    expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+    expect(a.min().dataSync()[0]).toBeGreaterThanOrEqual(0);
+    expect(a.max().dataSync()[0]).toBeLessThanOrEqual(1);
+    let changed = 0;
+    const xs = x.dataSync();
+    const as = a.dataSync();
+    for (let i = 0; i < xs.length; i++) if (Math.abs(xs[i]! - as[i]!) > 1e-6) changed++;
+    expect(changed).toBeGreaterThan(0);
+    const h = autoAugmentCifar10(x, createRng(6), { path: 'host' });
+    const d = autoAugmentCifar10(x, createRng(6), { path: 'device' });
+    const hv = h.dataSync();
+    const dv = d.dataSync();
+    let off = 0;
+    for (let i = 0; i < hv.length; i++) if (Math.abs(hv[i]! - dv[i]!) > 1e-5) off++;
+    expect(off / hv.length).toBeLessThanOrEqual(0.001);
+    tf.dispose([x, a, b, h, d]);
   });
 });
 
@@ -230,6 +257,8 @@ describe('augmentation in training loops', () => {
     await assertNoTensorLeak(() => colorJitter(x, rng), 3, 'colorJitter');
     await assertNoTensorLeak(() => cutout(x, rng, { size: 4 }), 3, 'cutout');
     await assertNoTensorLeak(() => randAugment(x, rng, { prob: 1 }), 3, 'randAugment');
+    await assertNoTensorLeak(() => randAugment(x, rng, { prob: 1, path: 'device' }), 3, 'randAugment (device)');
+    await assertNoTensorLeak(() => autoAugmentCifar10(x, rng), 3, 'autoAugmentCifar10');
     await assertNoTensorLeak(
       () => {
         const r = mixupCutmix(x, y, 5, rng);
@@ -274,6 +303,7 @@ describe('same seed, same images on every backend', () => {
         colorJitter(x, rng),
         cutout(x, rng, { size: 4 }),
         randAugment(x, rng, { prob: 1 }),
+        autoAugmentCifar10(x, rng),
         mixupCutmix(x, y, 5, rng).images,
       ];
       const values = outs.map((t) => Array.from(t.dataSync()));
@@ -321,6 +351,7 @@ describe('host and tensor paths agree', () => {
       'ContrastIncreasing',
       'BrightnessIncreasing',
       'SharpnessIncreasing',
+      'Equalize',
       'Rotate',
     ] as const) {
       const h = randAugment(x, createRng(8), { numOps: 2, prob: 1, ops: [op], path: 'host' });

@@ -82,3 +82,40 @@ export function sharpnessHost(x: Float32Array, b: number, H: number, W: number, 
         x[o + i] = clip01(deg + f * (src[i]! - deg));
       }
 }
+
+/**
+ * PIL ImageOps.equalize per channel of image b: 256-bin histogram of the 8-bit values, step = (Σh − h_last) // 255,
+ * lut[i] = (step//2 + Σ_{j<i} h_j) // step (identity when step is 0 or the channel has one value).
+ */
+export function equalizeHost(x: Float32Array, b: number, n: number, C: number): void {
+  const o = b * n * C;
+  const hist = new Int32Array(256);
+  const lut = new Float32Array(256);
+  for (let c = 0; c < C; c++) {
+    hist.fill(0);
+    for (let p = 0; p < n; p++) hist[Math.min(255, Math.max(0, Math.round(x[o + p * C + c]! * 255)))]!++;
+    let last = 0;
+    let total = 0;
+    let nonzero = 0;
+    for (let i = 0; i < 256; i++) {
+      if (hist[i]! > 0) {
+        last = hist[i]!;
+        nonzero++;
+      }
+      total += hist[i]!;
+    }
+    const step = Math.floor((total - last) / 255);
+    if (nonzero <= 1 || step === 0) {
+      for (let p = 0; p < n; p++)
+        x[o + p * C + c] = Math.min(255, Math.max(0, Math.round(x[o + p * C + c]! * 255))) / 255;
+      continue;
+    }
+    let acc = Math.floor(step / 2);
+    for (let i = 0; i < 256; i++) {
+      lut[i] = Math.min(255, Math.floor(acc / step)) / 255;
+      acc += hist[i]!;
+    }
+    for (let p = 0; p < n; p++)
+      x[o + p * C + c] = lut[Math.min(255, Math.max(0, Math.round(x[o + p * C + c]! * 255)))]!;
+  }
+}

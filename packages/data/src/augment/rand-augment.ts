@@ -19,15 +19,17 @@ import {
   autoContrastHost,
   brightnessHost,
   contrastHost,
+  equalizeHost,
   mapHost,
   roundHalfEven,
   saturationHost,
   sharpnessHost,
 } from './host-ops';
 
-/** The ops of timm's `rand-…-inc1` policy (\_RAND_INCREASING_TRANSFORMS) except Equalize. */
+/** The ops of timm's `rand-…-inc1` policy (\_RAND_INCREASING_TRANSFORMS). */
 export const RAND_AUGMENT_OPS = [
   'AutoContrast',
+  'Equalize',
   'Invert',
   'Rotate',
   'PosterizeIncreasing',
@@ -61,8 +63,12 @@ export interface RandAugmentOptions {
   path?: 'auto' | 'host' | 'device';
 }
 
-interface SlotParams {
+export interface SlotParams {
+  /** Bilinear geometric ops (rotate, shear). */
   affine: Affine[];
+  /** Nearest geometric ops (PIL's default resampling: AutoAugment's translate and rotate). */
+  affineNearest: Affine[];
+  equalize: number[];
   autoContrast: number[];
   invert: number[];
   posterize: number[]; // 1 = apply with bits below
@@ -75,11 +81,13 @@ interface SlotParams {
   sharpness: number[];
 }
 
-function emptySlot(B: number): SlotParams {
+export function emptySlot(B: number): SlotParams {
   const ones = () => new Array<number>(B).fill(1);
   const zeros = () => new Array<number>(B).fill(0);
   return {
     affine: Array.from({ length: B }, () => IDENTITY.slice() as Affine),
+    affineNearest: Array.from({ length: B }, () => IDENTITY.slice() as Affine),
+    equalize: zeros(),
     autoContrast: zeros(),
     invert: zeros(),
     posterize: zeros(),
@@ -102,11 +110,11 @@ function emptySlot(B: number): SlotParams {
  *   Sharpness factor 1 ± 0.9·m/10 · Posterize 4 − ⌊4m/10⌋ bits · Solarize threshold 1 − ⌊256·m/10⌋/256 ·
  *   SolarizeAdd +⌊110·m/10⌋/255 below 0.5 · AutoContrast · Invert
  *
- * Images are float [0, 1] (PIL's uint8 ops are emulated in float; Equalize is omitted). Op slots run in order, so
- * each image sees its ops sequentially; every slot costs one transform plus a few element-wise ops on the batch.
+ * Images are float [0, 1] (PIL's uint8 ops are emulated in float and checked against PIL; Equalize runs on the host
+ * on every backend). Op slots run in order, so each image sees its ops sequentially.
  */
 export function randAugment(images: tf.Tensor4D, rng: Rng, options: RandAugmentOptions = {}): tf.Tensor4D {
-  const [B, H, W, C] = checkImages(images);
+  const [B, H, W] = checkImages(images);
   const n = checkNumber(options.numOps ?? 2, 'options.numOps', { min: 0, integer: true });
   const mBase = checkNumber(options.magnitude ?? 9, 'options.magnitude', { min: 0, max: 10 });
   const mStd = checkNumber(options.magnitudeStd ?? 0.5, 'options.magnitudeStd', { min: 0 });
@@ -131,6 +139,9 @@ export function randAugment(images: tf.Tensor4D, rng: Rng, options: RandAugmentO
         case 'AutoContrast':
           p.autoContrast[b] = 1;
           break;
+        case 'Equalize':
+          p.equalize[b] = 1;
+          break;
         case 'Invert':
           p.invert[b] = 1;
           break;
@@ -154,7 +165,7 @@ export function randAugment(images: tf.Tensor4D, rng: Rng, options: RandAugmentO
           p.bits[b] = 4 - Math.floor((m / 10) * 4);
           break;
         case 'SolarizeIncreasing':
-          p.solarize[b] = (256 - Math.floor((m / 10) * 256)) / 256;
+          p.solarize[b] = (256 - Math.floor((m / 10) * 256)) / 255; // PIL: 8-bit value >= threshold
           break;
         case 'SolarizeAdd':
           p.solarizeAdd[b] = Math.floor((m / 10) * 110) / 255;
@@ -174,9 +185,20 @@ export function randAugment(images: tf.Tensor4D, rng: Rng, options: RandAugmentO
       }
     }
   }
+  return applySlots(images, slots, fill, options.path ?? 'auto');
+}
+
+/** Applies op slots in order (each image has at most one op per slot); shared by RandAugment and AutoAugment. */
+export function applySlots(
+  images: tf.Tensor4D,
+  slots: SlotParams[],
+  fill: number,
+  path: 'auto' | 'host' | 'device',
+): tf.Tensor4D {
+  const C = images.shape[3];
   return tf.tidy(() => {
     let x = images;
-    for (const p of slots) x = applySlot(x, p, fill, C, options.path ?? 'auto');
+    for (const p of slots) x = applySlot(x, p, fill, C, path);
     return x === images ? tf.clone(images) : x;
   });
 }
@@ -192,8 +214,16 @@ function applySlot(
 ): tf.Tensor4D {
   const shape = x.shape;
   const [B, H, W] = shape;
-  if (p.affine.some((m) => m.some((v, i) => v !== IDENTITY[i]))) x = applyAffine(x, p.affine, 'bilinear', fill);
+  const moved = (maps: Affine[]) => maps.some((m) => m.some((v, i) => v !== IDENTITY[i]));
+  if (moved(p.affine)) x = applyAffine(x, p.affine, 'bilinear', fill);
+  if (moved(p.affineNearest)) x = applyAffine(x, p.affineNearest, 'nearest', fill);
   if (path === 'host' || (path === 'auto' && hostBackend())) return applySlotHost(x, p);
+  if (any(p.equalize, 0)) {
+    // Equalize needs per-image histograms: computed on the host on every backend.
+    const v = Float32Array.from(x.dataSync() as Float32Array);
+    for (let b = 0; b < B; b++) if (p.equalize[b]) equalizeHost(v, b, H * W, C);
+    x = tf.tensor4d(v, shape);
+  }
   if (any(p.autoContrast, 0)) {
     const lo = expand(tf.min(x, [1, 2], true), shape);
     const range = tf.sub(expand(tf.max(x, [1, 2], true), shape), lo);
@@ -243,6 +273,7 @@ function applySlotHost(x: tf.Tensor4D, p: SlotParams): tf.Tensor4D {
   const n = H * W;
   const v = Float32Array.from(x.dataSync() as Float32Array);
   for (let b = 0; b < B; b++) {
+    if (p.equalize[b]) equalizeHost(v, b, n, C);
     if (p.autoContrast[b]) autoContrastHost(v, b, n, C);
     if (p.invert[b]) mapHost(v, b, n, C, (u) => 1 - u);
     if (p.posterize[b]) {
@@ -250,7 +281,7 @@ function applySlotHost(x: tf.Tensor4D, p: SlotParams): tf.Tensor4D {
       mapHost(v, b, n, C, (u) => (Math.floor(roundHalfEven(Math.fround(u * 255)) / q) * q) / 255);
     }
     const t = p.solarize[b]!;
-    if (t <= 1) mapHost(v, b, n, C, (u) => (u >= t ? 1 - u : u));
+    if (t < 2) mapHost(v, b, n, C, (u) => (u >= t ? 1 - u : u));
     const a = p.solarizeAdd[b]!;
     if (a !== 0) mapHost(v, b, n, C, (u) => (u < 0.5 ? Math.min(u + a, 1) : u));
     if (p.color[b] !== 1) saturationHost(v, b, n, C, p.color[b]!);

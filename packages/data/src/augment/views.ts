@@ -1,5 +1,6 @@
 import type { Rng } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
+import { autoAugmentCifar10 } from './auto-augment';
 import { cutout, randomCrop, randomHorizontalFlip, randomRotation } from './basic';
 import { type RandAugmentOptions, randAugment } from './rand-augment';
 
@@ -10,7 +11,9 @@ export interface WeakStrongOptions {
   degrees?: number;
   /** Cutout side of the strong view (default 16). */
   cutoutSize?: number;
-  /** Policy of the strong view. */
+  /** Policy of the strong view: 'autoaugment' (CIFAR10Policy, MDCS's choice, default) or 'randaugment'. */
+  policy?: 'autoaugment' | 'randaugment';
+  /** Options of the RandAugment policy. */
   randAugment?: RandAugmentOptions;
 }
 
@@ -18,9 +21,9 @@ export interface WeakStrongOptions {
  * MDCS weak / strong views (fistyee/MDCS data_loader/cifar_data_loaders.py; long-tail.md §5) of the same images:
  *
  *   weak   = RandomCrop(pad 4) → HorizontalFlip → Rotation(15°)
- *   strong = RandomCrop(pad 4) → HorizontalFlip → RandAugment → Cutout(16)
+ *   strong = RandomCrop(pad 4) → HorizontalFlip → AutoAugment CIFAR10Policy → Cutout(16)
  *
- * The strong view uses the batched RandAugment policy in place of AutoAugment's CIFAR10Policy. Concatenate as
+ * (`policy: 'randaugment'` swaps the AutoAugment policy for RandAugment). Concatenate as
  * `tf.concat([weak, strong])` with targets `[y, y]` for the MDCS losses. The caller disposes both views.
  */
 export function weakStrongViews(
@@ -36,7 +39,9 @@ export function weakStrongViews(
   );
   const strong = tf.tidy(() =>
     cutout(
-      randAugment(randomHorizontalFlip(randomCrop(images, rng, { padding }), rng), rng, options.randAugment),
+      (options.policy ?? 'autoaugment') === 'autoaugment'
+        ? autoAugmentCifar10(randomHorizontalFlip(randomCrop(images, rng, { padding }), rng), rng)
+        : randAugment(randomHorizontalFlip(randomCrop(images, rng, { padding }), rng), rng, options.randAugment),
       rng,
       { size: options.cutoutSize ?? 16 },
     ),
