@@ -15,6 +15,7 @@ export {
 export { type ClassSplit, splitByCount, splitByCutpoints, splitByFraction } from './reweighting/splits';
 export { batchCount, batchIndices } from './sampling/batches';
 export { classSamplingProbabilities, progressiveProbabilities } from './sampling/class-probabilities';
+export { type RepeatedAugmentationOptions, repeatedAugmentationSampler } from './sampling/repeated-augmentation';
 export type { Sampler } from './sampling/sampler';
 export {
   classAwareSampler,

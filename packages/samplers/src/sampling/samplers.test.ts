@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { batchCount, batchIndices } from './batches';
 import { classSamplingProbabilities, progressiveProbabilities } from './class-probabilities';
+import { repeatedAugmentationSampler } from './repeated-augmentation';
 import {
   classBalancedSampler,
   instanceBalancedSampler,
@@ -153,5 +154,34 @@ describe('batches', () => {
     expect(() => classBalancedSampler([0, 0, 2])).toThrow(/class 1/);
     expect(() => classBalancedSampler([0, 1], { numClasses: 3 })).toThrow(/class 2/);
     expect(() => progressivelyBalancedSampler([0, 1], { totalEpochs: 0 })).toThrow(/totalEpochs/);
+  });
+});
+
+describe('repeatedAugmentationSampler (DeiT RASampler)', () => {
+  it('repeats each shuffled index 3 times consecutively and keeps ⌊n/256⌋·256 indices', () => {
+    const s = repeatedAugmentationSampler(600, { seed: 1 });
+    expect(s.length).toBe(512);
+    const idx = Array.from(s.indices(0));
+    expect(idx.length).toBe(512);
+    for (let k = 0; k + 2 < 510; k += 3) {
+      expect(idx[k + 1]).toBe(idx[k]);
+      expect(idx[k + 2]).toBe(idx[k]);
+    }
+    expect(new Set(idx).size).toBe(171); // ⌈512/3⌉ distinct
+    expect(Array.from(s.indices(0))).toEqual(idx);
+  });
+
+  it('splits the repeated list across replicas by stride', () => {
+    const opts = { seed: 2, numReplicas: 2, truncateTo256: false };
+    const r0 = Array.from(repeatedAugmentationSampler(10, { ...opts, rank: 0 }).indices(3));
+    const r1 = Array.from(repeatedAugmentationSampler(10, { ...opts, rank: 1 }).indices(3));
+    expect(r0.length).toBe(15);
+    const merged: number[] = [];
+    for (let k = 0; k < 15; k++) merged.push(r0[k]!, r1[k]!);
+    const counts = new Map<number, number>();
+    for (const i of merged) counts.set(i, (counts.get(i) ?? 0) + 1);
+    expect([...counts.values()].every((c) => c === 3)).toBe(true);
+    expect(() => repeatedAugmentationSampler(100)).toThrow(/size/);
+    expect(() => repeatedAugmentationSampler(600, { rank: 1 })).toThrow(/options.rank/);
   });
 });
