@@ -340,7 +340,12 @@ describe('host and tensor paths agree', () => {
     const a = colorJitter(x, createRng(3), { path: 'host' });
     const b = colorJitter(x, createRng(3), { path: 'device' });
     close(a, b, 'colorJitter');
-    tf.dispose([a, b]);
+    const fixed = colorJitter(x, createRng(3), { path: 'host', randomOrder: false });
+    const fixedDevice = colorJitter(x, createRng(3), { path: 'device', randomOrder: false });
+    close(fixed, fixedDevice, 'colorJitter (fixed order)');
+    // random and fixed order give different images (different draws and op orders)
+    expect(tf.max(tf.abs(tf.sub(a, fixed))).dataSync()[0]).toBeGreaterThan(1e-3);
+    tf.dispose([a, b, fixed, fixedDevice]);
     for (const op of [
       'AutoContrast',
       'Invert',

@@ -68,6 +68,8 @@ export function randomRotation(
 export interface ColorJitterOptions {
   /** Host loops ('host'; fast on cpu/wasm) or tensor ops ('device'); 'auto' (default) picks. */
   path?: 'auto' | 'host' | 'device';
+  /** Apply the three ops in a random order per image, as torchvision (default true). */
+  randomOrder?: boolean;
   /** Brightness factor range [max(0, 1 − b), 1 + b] (default 0.4). */
   brightness?: number;
   /** Contrast factor range [max(0, 1 − c), 1 + c] (default 0.4). */
@@ -77,9 +79,10 @@ export interface ColorJitterOptions {
 }
 
 /**
- * Colour jitter with torchvision ColorJitter factor semantics (brightness: f·x; contrast: blend with the mean grey
- * level; saturation: blend with the grey image; each clamped to [0, 1]), per-sample factors from `rng`, applied in the
- * fixed order brightness → contrast → saturation (torchvision permutes the order randomly; hue is not implemented).
+ * Colour jitter with torchvision ColorJitter semantics (brightness: f·x; contrast: blend with the mean grey level;
+ * saturation: blend with the grey image; each clamped to [0, 1]; factors U(max(0, 1 − v), 1 + v)), per-sample factors
+ * and a per-sample random order of the three ops (torchvision's `randperm`; `randomOrder: false` keeps brightness →
+ * contrast → saturation). Hue is not implemented.
  */
 export function colorJitter(images: tf.Tensor4D, rng: Rng, options: ColorJitterOptions = {}): tf.Tensor4D {
   const [B] = checkImages(images);
@@ -90,30 +93,31 @@ export function colorJitter(images: tf.Tensor4D, rng: Rng, options: ColorJitterO
   const [b0, b1] = range(options.brightness ?? 0.4, 'options.brightness');
   const [c0, c1] = range(options.contrast ?? 0.4, 'options.contrast');
   const [s0, s1] = range(options.saturation ?? 0.4, 'options.saturation');
-  const fb: number[] = [];
-  const fc: number[] = [];
-  const fs: number[] = [];
+  const randomOrder = options.randomOrder ?? true;
+  const factors: [number, number, number][] = [];
+  const orders: number[][] = [];
   for (let i = 0; i < B; i++) {
-    fb.push(rng.uniform(b0, b1));
-    fc.push(rng.uniform(c0, c1));
-    fs.push(rng.uniform(s0, s1));
+    orders.push(randomOrder ? Array.from(rng.permutation(3)) : [0, 1, 2]);
+    factors.push([rng.uniform(b0, b1), rng.uniform(c0, c1), rng.uniform(s0, s1)]);
   }
   const shape = images.shape;
   const path = options.path ?? 'auto';
   if (path === 'host' || (path === 'auto' && hostBackend())) {
     const [, H, W, C] = shape;
     const v = Float32Array.from(images.dataSync() as Float32Array);
-    for (let b = 0; b < B; b++) {
-      brightnessHost(v, b, H * W, C, fb[b]!);
-      contrastHost(v, b, H * W, C, fc[b]!);
-      saturationHost(v, b, H * W, C, fs[b]!);
-    }
+    const ops = [brightnessHost, contrastHost, saturationHost];
+    for (let b = 0; b < B; b++) for (const k of orders[b]!) ops[k]!(v, b, H * W, C, factors[b]![k]!);
     return tf.tensor4d(v, shape);
   }
   return tf.tidy(() => {
-    let x = tf.clipByValue(tf.mul(images, perSample(fb, shape)), 0, 1) as tf.Tensor4D;
-    x = blend(x, meanGrayFull(x), perSample(fc, shape));
-    if (x.shape[3] === 3) x = blend(x, grayscaleFull(x), perSample(fs, shape));
+    let x = images;
+    // Stage j applies each image's j-th op; the other two ops get factor 1 (the identity) in that stage.
+    for (let j = 0; j < 3; j++) {
+      const f = (k: number) => factors.map((fs, b) => (orders[b]![j] === k ? fs[k]! : 1));
+      x = tf.clipByValue(tf.mul(x, perSample(f(0), shape)), 0, 1) as tf.Tensor4D;
+      x = blend(x, meanGrayFull(x), perSample(f(1), shape));
+      if (x.shape[3] === 3) x = blend(x, grayscaleFull(x), perSample(f(2), shape));
+    }
     return x;
   });
 }
