@@ -32,7 +32,7 @@ export interface VisionTransformerConfig {
 
 export interface ForwardOptions {
   training?: boolean;
-  /** Needed for drop path in training. */
+  /** Draws the drop-path masks in training; defaults to a generator seeded from the model's seed. */
   rng?: Rng;
   /** Block indices (0-based) whose output tokens [B, N, D] to return (before the final norm). */
   collect?: number[];
@@ -82,6 +82,7 @@ export class VisionTransformer extends Module {
   readonly norm: { gamma: tf.Variable; beta: tf.Variable };
   readonly head?: { weight: tf.Variable; bias?: tf.Variable };
   readonly headDist?: { weight: tf.Variable; bias?: tf.Variable };
+  private readonly rng: Rng;
 
   constructor(config: VisionTransformerConfig) {
     super();
@@ -120,6 +121,7 @@ export class VisionTransformer extends Module {
     const { seed, ...rest } = c;
     this.config = rest as VisionTransformer['config'];
     const rng = createRng(seed ?? 0);
+    this.rng = rng.fork();
     const D = c.embedDim;
     this.numPatches = (c.imageSize / c.patchSize) ** 2;
     this.numPrefixTokens = c.distilled ? 2 : 1;
@@ -197,7 +199,7 @@ export class VisionTransformer extends Module {
       const blocks: Record<number, tf.Tensor3D> = {};
       const attentions: tf.Tensor4D[] = [];
       this.blocks.forEach((block, i) => {
-        const { out, attn } = block.apply(x, options);
+        const { out, attn } = block.apply(x, { training: options.training, rng: options.rng ?? this.rng });
         x = out;
         if (collect.has(i)) blocks[i] = out;
         if (options.returnAttention) attentions.push(attn);
