@@ -37,6 +37,7 @@ export {
   normalizedMutualInfo,
 } from './metrics/clustering';
 export { AdamW, type AdamWOptions } from './optim/adamw';
+export { timmNoWeightDecay } from './optim/base';
 export { clipGradNorm, globalNorm } from './optim/clip-grad-norm';
 export { EMA } from './optim/ema';
 export { SAM, type SAMOptions } from './optim/sam';

@@ -78,6 +78,14 @@ cases = {
                               ts={'type': 'sgd', 'lr': 0.1, 'momentum': 0.9, 'clip': 0.5}),
     'sam_sgd': dict(opt=lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), sam=0.05,
                     ts={'type': 'sgd', 'lr': 0.1, 'momentum': 0.9, 'sam': 0.05}),
+    'adamw_no_decay_bias': dict(
+        opt=lambda p: torch.optim.AdamW([{'params': p[:2]}, {'params': p[2:], 'weight_decay': 0.0}], lr=0.02,
+                                        weight_decay=0.1),
+        ts={'type': 'adamw', 'lr': 0.02, 'weightDecay': 0.1, 'timmNoDecay': True}),
+    'sgd_no_decay_bias': dict(
+        opt=lambda p: torch.optim.SGD([{'params': p[:2]}, {'params': p[2:], 'weight_decay': 0.0}], lr=0.05,
+                                      momentum=0.9, weight_decay=0.01),
+        ts={'type': 'sgd', 'lr': 0.05, 'momentum': 0.9, 'weightDecay': 0.01, 'timmNoDecay': True}),
     'asam_adamw': dict(opt=lambda p: torch.optim.AdamW(p, lr=0.01), sam=0.5, adaptive=True,
                        ts={'type': 'adamw', 'lr': 0.01, 'sam': 0.5, 'adaptive': True}),
 }

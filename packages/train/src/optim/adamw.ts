@@ -7,6 +7,8 @@ export interface AdamWOptions {
   betas?: [number, number];
   eps?: number;
   weightDecay?: number;
+  /** Parameters to exclude from weight decay, e.g. `timmNoWeightDecay` (biases and norm parameters). */
+  noWeightDecay?: (param: tf.Variable) => boolean;
   amsgrad?: boolean;
 }
 
@@ -28,7 +30,7 @@ export class AdamW extends BaseOptimizer {
   readonly amsgrad: boolean;
 
   constructor(params: readonly tf.Variable[], options: AdamWOptions = {}) {
-    super(params, checkNumber(options.lr ?? 1e-3, 'options.lr', { min: 0 }));
+    super(params, checkNumber(options.lr ?? 1e-3, 'options.lr', { min: 0 }), options.noWeightDecay);
     const betas = options.betas ?? [0.9, 0.999];
     if (!Array.isArray(betas) || betas.length !== 2) {
       throw invalid('INVALID_ARGUMENT', 'options.betas', '[β1, β2]', String(betas));
@@ -53,7 +55,8 @@ export class AdamW extends BaseOptimizer {
 
   protected update(p: tf.Variable, g: tf.Tensor, step: number): void {
     const lr = this.lr;
-    if (this.weightDecay !== 0) p.assign(tf.mul(p, 1 - lr * this.weightDecay));
+    const wd = this.decayOf(p, this.weightDecay);
+    if (wd !== 0) p.assign(tf.mul(p, 1 - lr * wd));
     const m = this.slot('expAvg', p, () => tf.zerosLike(p));
     const v = this.slot('expAvgSq', p, () => tf.zerosLike(p));
     m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1)));

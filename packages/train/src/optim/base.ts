@@ -28,9 +28,26 @@ export abstract class BaseOptimizer implements Optimizer {
   protected slots: Record<string, Map<string, tf.Variable>> = {};
   protected abstract readonly type: string;
 
-  constructor(params: readonly tf.Variable[], lr: number) {
+  /** Parameters excluded from weight decay (by name). */
+  protected readonly noDecay: Set<string>;
+
+  constructor(params: readonly tf.Variable[], lr: number, noWeightDecay?: (param: tf.Variable) => boolean) {
     this.params = checkParams(params);
     this.lr = lr;
+    if (noWeightDecay !== undefined && typeof noWeightDecay !== 'function') {
+      throw invalid(
+        'INVALID_ARGUMENT',
+        'options.noWeightDecay',
+        'a predicate (param) => boolean',
+        typeof noWeightDecay,
+      );
+    }
+    this.noDecay = new Set(this.params.filter((q) => noWeightDecay?.(q)).map((q) => q.name));
+  }
+
+  /** The weight decay of `param`: 0 for parameters excluded by `noWeightDecay`. */
+  protected decayOf(param: tf.Variable, weightDecay: number): number {
+    return this.noDecay.has(param.name) ? 0 : weightDecay;
   }
 
   get stepCount(): number {
@@ -127,4 +144,12 @@ export abstract class BaseOptimizer implements Optimizer {
 let slotCounter = 0;
 function nextSlotId(): number {
   return slotCounter++;
+}
+
+/**
+ * timm's rule for excluding parameters from weight decay (timm/optim `param_groups_weight_decay`, used by DeiT and
+ * DeiT-LT through create_optimizer): 1-D parameters (biases, norm scales and shifts) and names ending in ".bias".
+ */
+export function timmNoWeightDecay(param: tf.Variable): boolean {
+  return param.rank <= 1 || param.name.endsWith('.bias') || param.name.endsWith('/bias');
 }

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import fixture from '../../test/fixtures/optim.json';
 import { AdamW } from './adamw';
+import { timmNoWeightDecay } from './base';
 import { clipGradNorm } from './clip-grad-norm';
 import { EMA } from './ema';
 import { SAM } from './sam';
@@ -49,10 +50,14 @@ type CaseOptions = {
   clip?: number;
   sam?: number;
   adaptive?: boolean;
+  timmNoDecay?: boolean;
 };
 
 function makeOptimizer(ps: tf.Variable[], o: CaseOptions): Optimizer {
-  return o.type === 'sgd' ? new SGD(ps, o) : new AdamW(ps, { ...o, betas: o.betas as [number, number] | undefined });
+  const noWeightDecay = o.timmNoDecay ? timmNoWeightDecay : undefined;
+  return o.type === 'sgd'
+    ? new SGD(ps, { ...o, noWeightDecay })
+    : new AdamW(ps, { ...o, betas: o.betas as [number, number] | undefined, noWeightDecay });
 }
 
 describe('optimizers: parity with torch.optim over 6 steps', () => {

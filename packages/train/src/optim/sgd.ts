@@ -7,6 +7,8 @@ export interface SGDOptions {
   momentum?: number;
   dampening?: number;
   weightDecay?: number;
+  /** Parameters to exclude from weight decay, e.g. `timmNoWeightDecay` (biases and norm parameters). */
+  noWeightDecay?: (param: tf.Variable) => boolean;
   nesterov?: boolean;
 }
 
@@ -29,7 +31,7 @@ export class SGD extends BaseOptimizer {
   readonly nesterov: boolean;
 
   constructor(params: readonly tf.Variable[], options: SGDOptions) {
-    super(params, checkNumber(options?.lr, 'options.lr', { min: 0 }));
+    super(params, checkNumber(options?.lr, 'options.lr', { min: 0 }), options?.noWeightDecay);
     this.momentum = checkNumber(options.momentum ?? 0, 'options.momentum', { min: 0 });
     this.dampening = checkNumber(options.dampening ?? 0, 'options.dampening', { min: 0, max: 1 });
     this.weightDecay = checkNumber(options.weightDecay ?? 0, 'options.weightDecay', { min: 0 });
@@ -49,7 +51,8 @@ export class SGD extends BaseOptimizer {
   }
 
   protected update(p: tf.Variable, g: tf.Tensor): void {
-    let d: tf.Tensor = this.weightDecay !== 0 ? tf.add(g, tf.mul(p, this.weightDecay)) : g;
+    const wd = this.decayOf(p, this.weightDecay);
+    let d: tf.Tensor = wd !== 0 ? tf.add(g, tf.mul(p, wd)) : g;
     if (this.momentum !== 0) {
       let buf: tf.Variable;
       if (!this.hasSlot('momentumBuffer', p)) {
