@@ -2,11 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerComposedConv2DBackprop } from './conv2d-backprop';
 import { registerCpuFallback } from './cpu-fallback';
 import { registerTransposeFreeMatMul } from './transpose-free-matmul';
+import { registerWasmBatchMatMul } from './wasm-simd/batch-matmul';
 import { registerZeroGradients } from './zero-gradients';
 
 export { registerComposedConv2DBackprop } from './conv2d-backprop';
 export { registerCpuFallback } from './cpu-fallback';
 export { registerTransposeFreeMatMul } from './transpose-free-matmul';
+export { registerWasmBatchMatMul, WASM_BATCH_MATMUL_ENV } from './wasm-simd/batch-matmul';
 export { registerZeroGradients, ZERO_GRADIENT_KERNELS } from './zero-gradients';
 
 /**
@@ -44,6 +46,7 @@ export function fillKernelGaps(backendName: string): string[] {
   if (backendName === 'wasm') {
     // The conv gradients as forward convs (a missing kernel and a slow one), and transpose-free matMuls (a slow path).
     added.push(...registerComposedConv2DBackprop(backendName));
+    added.push(...registerWasmBatchMatMul(backendName)); // batched matMuls on WebAssembly SIMD, inside the next wrap
     added.push(...registerTransposeFreeMatMul(backendName));
   }
   return added;

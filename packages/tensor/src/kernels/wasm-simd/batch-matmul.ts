@@ -1,0 +1,134 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { DataBackend, Info, KernelArgs } from '../kernel-types';
+import { createSimdMatMul, type SimdMatMul, simdMatMulModuleBytes } from './simd-matmul';
+
+/** Set to `off` (read when the kernels are registered) to keep tfjs-wasm's own batched matMul. */
+export const WASM_BATCH_MATMUL_ENV = 'DISTILLERY_WASM_BATCH_MATMUL';
+
+/** Largest single problem (A + B + C bytes) the SIMD kernel takes; bigger ones stay with the original kernel. */
+const MAX_PROBLEM_BYTES = 256 * 1024 * 1024;
+
+export interface BatchMatMulPlan {
+  m: number;
+  n: number;
+  k: number;
+  /** Matrices in A and B: equal, or one of them 1 (broadcast). */
+  batchA: number;
+  batchB: number;
+  outShape: number[];
+}
+
+/**
+ * The problem `a · b` (no transposes) as the SIMD kernel runs it, or null when it is not one it takes: a batch of
+ * 1 (XNNPACK's fast path), empty dimensions, mismatched inner sizes (the original kernel reports those), or batch
+ * dimensions that broadcast other than "equal, or one side a single matrix".
+ */
+export function planBatchMatMul(aShape: readonly number[], bShape: readonly number[]): BatchMatMulPlan | null {
+  if (aShape.length < 2 || bShape.length < 2) return null;
+  const m = aShape[aShape.length - 2] as number;
+  const k = aShape[aShape.length - 1] as number;
+  const n = bShape[bShape.length - 1] as number;
+  if (bShape[bShape.length - 2] !== k || m < 1 || n < 1 || k < 1) return null;
+  let outer: number[];
+  try {
+    outer = tf.backend_util.assertAndGetBroadcastShape(aShape.slice(0, -2), bShape.slice(0, -2));
+  } catch {
+    return null;
+  }
+  const batch = tf.util.sizeFromShape(outer);
+  const batchA = tf.util.sizeFromShape(aShape.slice(0, -2));
+  const batchB = tf.util.sizeFromShape(bShape.slice(0, -2));
+  if (batch <= 1) return null;
+  if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return null;
+  if (4 * (m * k + k * n + m * n) > MAX_PROBLEM_BYTES) return null;
+  return { m, n, k, batchA, batchB, outShape: [...outer, m, n] };
+}
+
+type MatMulAttrs = { transposeA?: boolean; transposeB?: boolean; activation?: string };
+
+/** tfjs-wasm's own backend methods: allocate an output on its heap, and view a tensor's heap data (no copy). */
+type WasmBackend = DataBackend & {
+  makeOutput?: (shape: number[], dtype: 'float32') => Info;
+  typedArrayFromHeap?: (x: Info) => tf.TypedArray;
+};
+
+/**
+ * Runs the planned product. On tfjs-wasm the inputs are read as views of its heap and the result is written straight
+ * into a tensor allocated there (allocated first: an allocation may grow the heap and detach earlier views);
+ * elsewhere through `readSync` and `write`.
+ */
+export function runPlan(simd: SimdMatMul, backend: WasmBackend, a: Info, b: Info, plan: BatchMatMulPlan): Info {
+  const { m, n, k, batchA, batchB, outShape } = plan;
+  if (typeof backend.makeOutput === 'function' && typeof backend.typedArrayFromHeap === 'function') {
+    const out = backend.makeOutput(outShape, 'float32');
+    try {
+      const view = (x: Info) => backend.typedArrayFromHeap?.(x) as Float32Array;
+      simd.run(view(a), view(b), m, n, k, batchA, batchB, view(out));
+    } catch (error) {
+      backend.disposeData(out.dataId);
+      throw error;
+    }
+    return out;
+  }
+  const values = simd.run(
+    backend.readSync(a.dataId) as Float32Array,
+    backend.readSync(b.dataId) as Float32Array,
+    m,
+    n,
+    k,
+    batchA,
+    batchB,
+  );
+  return { dataId: backend.write(values, outShape, 'float32'), shape: outShape, dtype: 'float32' };
+}
+
+let simd: SimdMatMul | null | undefined;
+/** How many products the SIMD kernel has run (tests check that the wrapped kernels really take it). */
+export const wasmBatchMatMulCalls = { count: 0 };
+const wrapped = new Set<string>();
+
+/**
+ * tfjs-wasm's BatchMatMul (and _FusedMatMul) reach XNNPACK only for a batch of 1; batched products — attention's
+ * Q·Kᵀ and A·V, [96, 65, 64] @ [96, 64, 65] — fall to a naive loop at ~1.4 GFLOP/s. This wraps both kernels so that
+ * batched float32 products without transposes, bias or activation run on a hand-written WebAssembly SIMD kernel
+ * (`simd-matmul.ts`: 4×8 register tiles, f32x4 mul + add, encoded at run time) that reaches 20–35 GFLOP/s on one
+ * thread. Register it before `registerTransposeFreeMatMul`, which then hands it transposes already materialised.
+ * Everything else goes to the original kernel, and nothing is wrapped where WebAssembly SIMD does not validate or
+ * `DISTILLERY_WASM_BATCH_MATMUL=off`. Returns the kernels wrapped by this call.
+ */
+export function registerWasmBatchMatMul(backendName: string): string[] {
+  if (backendName !== 'wasm') return [];
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  if (env?.[WASM_BATCH_MATMUL_ENV] === 'off') return [];
+  if (typeof WebAssembly === 'undefined' || !WebAssembly.validate(simdMatMulModuleBytes())) return [];
+  const added: string[] = [];
+  for (const kernelName of ['BatchMatMul', '_FusedMatMul']) {
+    const key = `${backendName}/${kernelName}`;
+    const original = tf.getKernel(kernelName, backendName);
+    if (!original || wrapped.has(key)) continue;
+    wrapped.add(key);
+    const batched = (args: KernelArgs): Info | null => {
+      const { a, b, bias, preluActivationWeights } = args.inputs;
+      const attrs = (args.attrs ?? {}) as MatMulAttrs;
+      if (!a || !b || bias || preluActivationWeights || attrs.transposeA || attrs.transposeB) return null;
+      if ((attrs.activation ?? 'linear') !== 'linear' || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+      const plan = planBatchMatMul(a.shape, b.shape);
+      if (!plan) return null;
+      if (simd === undefined) simd = createSimdMatMul();
+      if (!simd) return null;
+      wasmBatchMatMulCalls.count++;
+      return runPlan(simd, args.backend as WasmBackend, a, b, plan);
+    };
+    tf.unregisterKernel(kernelName, backendName);
+    tf.registerKernel({
+      kernelName,
+      backendName,
+      setupFunc: original.setupFunc,
+      disposeFunc: original.disposeFunc,
+      kernelFunc: ((args: KernelArgs) =>
+        batched(args) ?? original.kernelFunc(args as never)) as unknown as tf.KernelFunc,
+    });
+    added.push(kernelName);
+  }
+  return added;
+}

@@ -1,0 +1,132 @@
+/**
+ * A minimal WebAssembly binary encoder: just what the hand-written SIMD kernels of this folder need (one module,
+ * i32/f32/i64/v128 locals, structured control flow, memory access and the SIMD opcodes below). There is no
+ * compiler toolchain behind it: every function body is a byte array built from these helpers.
+ *
+ * Binary format: https://webassembly.github.io/spec/core/binary/ (SIMD opcodes: 0xFD prefix + LEB128 u32).
+ */
+
+export type Bytes = number[];
+
+/** Unsigned LEB128. */
+export function uleb(value: number): Bytes {
+  const out: Bytes = [];
+  let v = value >>> 0;
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
+  return out;
+}
+
+/** Signed LEB128 (32-bit). */
+export function sleb(value: number): Bytes {
+  const out: Bytes = [];
+  let v = value | 0;
+  for (;;) {
+    const byte = v & 0x7f;
+    v >>= 7;
+    const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return out;
+  }
+}
+
+const utf8 = (s: string): Bytes => [...new TextEncoder().encode(s)];
+const vec = (items: Bytes[]): Bytes => [...uleb(items.length), ...items.flat()];
+const section = (id: number, body: Bytes): Bytes => [id, ...uleb(body.length), ...body];
+
+export const valType = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b } as const;
+export type ValType = (typeof valType)[keyof typeof valType];
+
+/** Instructions (each returns its bytes; `memarg` alignment is a log2 hint, `offset` a constant byte offset). */
+export const op = {
+  block: (): Bytes => [0x02, 0x40],
+  loop: (): Bytes => [0x03, 0x40],
+  if: (): Bytes => [0x04, 0x40],
+  else: (): Bytes => [0x05],
+  end: (): Bytes => [0x0b],
+  br: (depth: number): Bytes => [0x0c, ...uleb(depth)],
+  brIf: (depth: number): Bytes => [0x0d, ...uleb(depth)],
+  select: (): Bytes => [0x1b],
+  get: (local: number): Bytes => [0x20, ...uleb(local)],
+  set: (local: number): Bytes => [0x21, ...uleb(local)],
+  tee: (local: number): Bytes => [0x22, ...uleb(local)],
+  f32Store: (offset = 0): Bytes => [0x38, 2, ...uleb(offset)],
+  i64Store: (offset = 0): Bytes => [0x37, 3, ...uleb(offset)],
+  i32Const: (value: number): Bytes => [0x41, ...sleb(value)],
+  i32Eqz: (): Bytes => [0x45],
+  i32LtS: (): Bytes => [0x48],
+  i32GeS: (): Bytes => [0x4e],
+  i32Add: (): Bytes => [0x6a],
+  i32Sub: (): Bytes => [0x6b],
+  i32Mul: (): Bytes => [0x6c],
+  i32And: (): Bytes => [0x71],
+  i32Shl: (): Bytes => [0x74],
+  // SIMD (0xFD prefix).
+  v128Load: (offset = 0): Bytes => [0xfd, ...uleb(0x00), 2, ...uleb(offset)],
+  v128Load32Splat: (offset = 0): Bytes => [0xfd, ...uleb(0x09), 2, ...uleb(offset)],
+  v128Store: (offset = 0): Bytes => [0xfd, ...uleb(0x0b), 2, ...uleb(offset)],
+  v128Const: (bytes: Bytes = new Array(16).fill(0)): Bytes => [0xfd, ...uleb(0x0c), ...bytes],
+  i8x16Shuffle: (lanes: Bytes): Bytes => [0xfd, ...uleb(0x0d), ...lanes],
+  f32x4Splat: (): Bytes => [0xfd, ...uleb(0x13)],
+  i64x2ExtractLane: (lane: number): Bytes => [0xfd, ...uleb(0x1d), lane],
+  f32x4ExtractLane: (lane: number): Bytes => [0xfd, ...uleb(0x1f), lane],
+  f32x4Add: (): Bytes => [0xfd, ...uleb(0xe4)],
+  f32x4Mul: (): Bytes => [0xfd, ...uleb(0xe6)],
+};
+
+export interface FunctionDef {
+  name: string;
+  params: ValType[];
+  results: ValType[];
+  /** Extra locals, in order after the parameters. */
+  locals: ValType[];
+  body: Bytes;
+}
+
+/**
+ * Encodes a module with the given functions (each exported under its name) and one memory of `memoryPages`
+ * initial 64 KiB pages, exported as `memory`, growable from JavaScript.
+ */
+export function encodeModule(functions: FunctionDef[], memoryPages = 1): Uint8Array<ArrayBuffer> {
+  const types = functions.map((f) => [0x60, ...vec(f.params.map((t) => [t])), ...vec(f.results.map((t) => [t]))]);
+  const code = functions.map((f) => {
+    // Run-length encode the locals.
+    const groups: Bytes[] = [];
+    for (let i = 0; i < f.locals.length; ) {
+      let n = 1;
+      while (i + n < f.locals.length && f.locals[i + n] === f.locals[i]) n++;
+      groups.push([...uleb(n), f.locals[i] as number]);
+      i += n;
+    }
+    const body = [...vec(groups), ...f.body, ...op.end()];
+    return [...uleb(body.length), ...body];
+  });
+  const exports = [
+    ...functions.map((f, i) => [...nameBytes(f.name), 0x00, ...uleb(i)]),
+    [...nameBytes('memory'), 0x02, 0x00],
+  ];
+  return new Uint8Array([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(1, vec(types)),
+    ...section(3, vec(functions.map((_, i) => uleb(i)))),
+    ...section(5, vec([[0x00, ...uleb(memoryPages)]])),
+    ...section(7, vec(exports)),
+    ...section(10, vec(code)),
+  ]);
+}
+
+function nameBytes(name: string): Bytes {
+  const b = utf8(name);
+  return [...uleb(b.length), ...b];
+}
