@@ -57,7 +57,8 @@ export class InMemoryDataset implements ImageDataset {
         String(this.pixels.length),
       );
     }
-    const C = this.length === 0 ? 0 : Math.max(...this.labelArray) + 1;
+    let C = 0;
+    for (const y of this.labelArray) if (y + 1 > C) C = y + 1;
     this.classNames = options.classNames ? options.classNames.slice() : Array.from({ length: C }, (_, c) => String(c));
     if (this.classNames.length < C) {
       throw invalid('SHAPE_MISMATCH', 'options.classNames', `at least ${C} names`, String(this.classNames.length));

@@ -1,13 +1,13 @@
 import { checkNumber, invalid } from '@distillery/tensor';
 import type * as tf from '@tensorflow/tfjs-core';
-import { pairLabels, toLabels, toMatrix } from './inputs';
+import { maxLabel, pairLabels, toLabels, toMatrix } from './inputs';
 
 type Labels = ArrayLike<number> | tf.Tensor;
 
 function classCount(a: number[], b: number[], numClasses?: number): number {
-  const C = numClasses ?? Math.max(...a, ...b) + 1;
+  const C = numClasses ?? maxLabel(a, b) + 1;
   checkNumber(C, 'numClasses', { min: 1, integer: true });
-  const max = Math.max(...a, ...b);
+  const max = maxLabel(a, b);
   if (max >= C) throw invalid('OUT_OF_RANGE', 'numClasses', `more than the largest label ${max}`, String(C));
   return C;
 }

@@ -1,7 +1,7 @@
 import { checkNumber, invalid } from '@distillery/tensor';
 import type * as tf from '@tensorflow/tfjs-core';
 import { perClassAccuracy } from './classification';
-import { pairLabels } from './inputs';
+import { maxLabel, pairLabels } from './inputs';
 
 type Labels = ArrayLike<number> | tf.Tensor;
 
@@ -96,9 +96,9 @@ export interface ClusteringAccuracy {
  */
 export function clusteringAccuracy(yTrue: Labels, yPred: Labels, numClasses?: number): ClusteringAccuracy {
   const [y, p] = pairLabels(yTrue, yPred);
-  const K = numClasses ?? Math.max(...y, ...p) + 1;
+  const K = numClasses ?? maxLabel(y, p) + 1;
   checkNumber(K, 'numClasses', { min: 1, integer: true });
-  if (Math.max(...y, ...p) >= K) throw invalid('OUT_OF_RANGE', 'numClasses', 'more than the largest label', String(K));
+  if (maxLabel(y, p) >= K) throw invalid('OUT_OF_RANGE', 'numClasses', 'more than the largest label', String(K));
   const M = Array.from({ length: K }, () => new Array<number>(K).fill(0));
   for (let i = 0; i < y.length; i++) M[p[i]!]![y[i]!]!++;
   const mapping = linearSumAssignment(M.map((row) => row.map((v) => y.length - v)));

@@ -44,3 +44,10 @@ export function toMatrix(x: number[][] | tf.Tensor, argument: string): number[][
   });
   return x;
 }
+
+/** Largest value of label arrays (a loop: spreading a million labels into Math.max overflows the stack). */
+export function maxLabel(...arrays: readonly number[][]): number {
+  let m = -1;
+  for (const a of arrays) for (const v of a) if (v > m) m = v;
+  return m;
+}

@@ -69,6 +69,14 @@ describe('classification metrics vs scikit-learn', () => {
     expect(() => fewShotAccuracy([])).toThrow(/episodeAccuracies/);
   });
 
+  it('handles a million labels (no argument spreading)', () => {
+    const n = 1_000_000;
+    const y = new Int32Array(n);
+    for (let i = 0; i < n; i++) y[i] = i % 7;
+    expect(accuracy(y, y)).toBe(1);
+    expect(confusionMatrix(y, y).length).toBe(7);
+  });
+
   it('errors name the argument', () => {
     expect(() => accuracy([0, 1], [0])).toThrow(/yPred/);
     expect(() => accuracy([], [])).toThrow(/yTrue/);
