@@ -32,7 +32,7 @@ describe('loadDigits (shipped UCI optical digits)', () => {
     expect(images.shape).toEqual([3, 8, 8, 1]);
     expect(labels.dtype).toBe('int32');
     expect(Array.from(labels.dataSync())).toEqual([ds.label(0), ds.label(5), ds.label(1796)]);
-    expect(images.max().dataSync()[0]).toBeLessThanOrEqual(1);
+    expect(tf.max(images).dataSync()[0]).toBeLessThanOrEqual(1);
     expect(images.dataSync()[0 + 2]).toBeCloseTo(fixture.first.pixels[2]! / 16, 6);
     tf.dispose([images, labels]);
   });
