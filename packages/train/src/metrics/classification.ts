@@ -101,7 +101,10 @@ export interface F1Options {
   zeroDivision?: number;
 }
 
-/** Per-class F1 = 2·TP / (2·TP + FP + FN) over the classes present in yTrue ∪ yPred (sklearn `labels=None`). */
+/**
+ * Per-class F1 = 2·TP / (2·TP + FP + FN) averaged over the classes present in yTrue ∪ yPred (sklearn `labels=None`),
+ * or over all `numClasses` classes when it is given (sklearn `labels=range(C)`).
+ */
 export function f1Score(yTrue: Labels, yPred: Labels, options: F1Options = {}): number {
   const m = confusionMatrix(yTrue, yPred, options.numClasses);
   const zd = options.zeroDivision ?? 0;

@@ -77,7 +77,8 @@ export interface OneCycleOptions {
 /**
  * torch OneCycleLR (Smith & Topin 2018): from maxLr/divFactor up to maxLr over pctStart·totalSteps − 1 steps, then
  * down to initial/finalDivFactor at step totalSteps − 1 (three-phase: back to initial first, then to the minimum).
- * Defaults as torch: pctStart 0.3, 'cos', divFactor 25, finalDivFactor 1e4, threePhase false.
+ * Defaults as torch: pctStart 0.3, 'cos', divFactor 25, finalDivFactor 1e4, threePhase false. Only the learning rate
+ * is scheduled: torch's momentum cycling (cycle_momentum) is not reproduced.
  */
 export function oneCycleLR(maxLr: number, options: OneCycleOptions): LRSchedule {
   checkNumber(maxLr, 'maxLr', { min: 0 });
