@@ -12,7 +12,7 @@ import { type ProgressMode, ProgressReporter } from './progress';
 /** What the loss function and callbacks see at each step. */
 export interface StepContext {
   epoch: number;
-  /** Optimizer steps taken before this one. */
+  /** Optimizer steps taken before this batch. */
   step: number;
   batchIndex: number;
   batchesPerEpoch: number;
@@ -49,6 +49,11 @@ export interface FitOptions<T> {
   samRho?: number;
   /** Global-norm gradient clipping. */
   clipGradNorm?: number;
+  /**
+   * Gradient accumulation (DeiT-LT's --accum-iter): one optimizer step every k batches, with each micro-batch loss
+   * divided by k (timm). A shorter last group of an epoch is stepped at the epoch end, still divided by k. Default 1.
+   */
+  accumulationSteps?: number;
   schedule?: LRSchedule;
   /** Whether the schedule's t counts epochs (default) or optimizer steps. */
   scheduleUnit?: 'epoch' | 'step';
@@ -105,6 +110,23 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
   const unit = o.scheduleUnit ?? 'epoch';
   const dispose = o.disposeBatch ?? disposeTensors;
   const sam = o.samRho !== undefined ? new SAM(o.optimizer, { rho: o.samRho, clip: clipper(o.clipGradNorm) }) : null;
+  const accumulate = checkNumber(o.accumulationSteps ?? 1, 'options.accumulationSteps', { min: 1, integer: true });
+  if (sam && accumulate > 1) {
+    throw invalid(
+      'INVALID_ARGUMENT',
+      'options.accumulationSteps',
+      '1 with SAM (two passes per step)',
+      String(accumulate),
+    );
+  }
+  const applyGradients = (grads: Record<string, tf.Tensor>) => {
+    if (o.clipGradNorm !== undefined) {
+      const clipped = clipGradNorm(grads, o.clipGradNorm);
+      o.optimizer.step(clipped.grads);
+      tf.dispose(Object.values(clipped.grads));
+    } else o.optimizer.step(grads);
+    tf.dispose(Object.values(grads));
+  };
 
   let rng = new Rng(checkNumber(o.seed ?? 0, 'options.seed', { integer: true }));
   let startEpoch = 0;
@@ -124,34 +146,60 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
     const batches = batchIndices(o.sampler.indices(epoch), batchSize, { dropLast: o.dropLast });
     let total = 0;
     let lr = o.optimizer.lr;
+    let accumulated: Record<string, tf.Tensor> | null = null;
+    let micro = 0;
     for (let b = 0; b < batches.length; b++) {
       if (o.schedule) o.optimizer.lr = o.schedule(unit === 'epoch' ? epoch : step);
       lr = o.optimizer.lr;
       const ctx: StepContext = { epoch, step, batchIndex: b, batchesPerEpoch: batches.length, rng, lr };
       const batch = o.data.batch(batches[b]!);
       let value: number;
+      let stepped = false;
       try {
         const lossFn = () => o.loss(batch, ctx);
-        if (sam) value = sam.step(lossFn);
-        else {
+        if (sam) {
+          value = sam.step(lossFn);
+          stepped = true;
+        } else {
           const { value: v, grads } = tf.variableGrads(lossFn, o.params);
           value = v.dataSync()[0]!;
           v.dispose();
-          if (o.clipGradNorm !== undefined) {
-            const clipped = clipGradNorm(grads, o.clipGradNorm);
-            o.optimizer.step(clipped.grads);
-            tf.dispose(Object.values(clipped.grads));
-          } else o.optimizer.step(grads);
-          tf.dispose(Object.values(grads));
+          if (accumulate === 1) {
+            applyGradients(grads);
+            stepped = true;
+          } else {
+            // timm/DeiT accumulation: each micro-batch loss is divided by accumulationSteps and the gradients add up.
+            const previous: Record<string, tf.Tensor> | null = accumulated;
+            const next: Record<string, tf.Tensor> = {};
+            for (const [name, g] of Object.entries(grads)) {
+              next[name] = tf.tidy(() => {
+                const scaled = tf.div(g, accumulate);
+                return previous?.[name] ? tf.add(previous[name]!, scaled) : scaled;
+              });
+            }
+            if (previous) tf.dispose(Object.values(previous));
+            tf.dispose(Object.values(grads));
+            accumulated = next;
+            micro++;
+            if (micro === accumulate || b === batches.length - 1) {
+              applyGradients(accumulated);
+              accumulated = null;
+              micro = 0;
+              stepped = true;
+            }
+          }
         }
       } finally {
         dispose(batch);
       }
       if (!Number.isFinite(value)) {
+        if (accumulated) tf.dispose(Object.values(accumulated as Record<string, tf.Tensor>));
         throw invalid('NON_FINITE', 'loss', 'a finite training loss', `${value} at epoch ${epoch}, batch ${b}`);
       }
-      step++;
-      o.ema?.update();
+      if (stepped) {
+        step++;
+        o.ema?.update();
+      }
       total += value;
       progress.batch(epoch, b + 1, batches.length, value);
       await o.onBatchEnd?.({ ...ctx, step, loss: value });

@@ -94,6 +94,33 @@ describe('fit: checkpoints and exact resume', () => {
     s.dispose();
   });
 
+  it('gradient accumulation over 2 batches of 8 equals one batch of 16', async () => {
+    const a = makeSetup();
+    const b = makeSetup();
+    const base = { seed: 5, progress: 'none' as const, epochs: 2, clipGradNorm: 10 };
+    const big = await fit({ ...a, ...base, batchSize: 16 });
+    const acc = await fit({ ...b, ...base, batchSize: 8, accumulationSteps: 2 });
+    expect(a.optimizer.stepCount).toBe(12);
+    expect(b.optimizer.stepCount).toBe(12);
+    expect(acc.history[1]!.step).toBe(12);
+    a.params.forEach((p, i) => {
+      const x = p.dataSync();
+      const y = b.params[i]!.dataSync();
+      for (let k = 0; k < x.length; k++) expect(Math.abs(x[k]! - y[k]!)).toBeLessThan(1e-5);
+    });
+    expect(Math.abs(acc.history[1]!.loss - big.history[1]!.loss)).toBeLessThan(1e-4);
+    await assertNoTensorLeak(
+      () => fit({ ...b, ...base, epochs: 1, batchSize: 8, accumulationSteps: 5 }),
+      2,
+      'fit (accumulation)',
+    );
+    await expect(fit({ ...b, ...base, batchSize: 8, accumulationSteps: 2, samRho: 0.05 })).rejects.toThrow(
+      /options.accumulationSteps/,
+    );
+    a.dispose();
+    b.dispose();
+  });
+
   it('an epoch (with SAM and clipping) leaks no tensors', async () => {
     const s = makeSetup();
     await assertNoTensorLeak(() => fit({ ...s, ...common, epochs: 1, samRho: 0.05, clipGradNorm: 1 }), 2, 'fit');
