@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -6,12 +6,20 @@ import { DistilleryError } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadCifar, parseCifar } from './cifar';
 import { decodeImage, loadImageFolder } from './image-folder';
 import { readTar } from './tar';
 
-const tmp = () => mkdtempSync(path.join(tmpdir(), 'distillery-data-'));
+const made: string[] = [];
+const tmp = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'distillery-data-'));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 /** One CIFAR record: label byte(s) then R, G, B planes; pixel (y, x, c) = (label·7 + y·3 + x + c·50) mod 256. */
 function record(labels: number[], seed: number): Uint8Array {

@@ -4,14 +4,22 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { assertNoTensorLeak, DistilleryError } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { makeSetup } from '../../test/loop-setup';
 import { cosineAnnealingLR } from '../schedules/schedules';
 import { decodeCheckpoint, encodeCheckpoint, loadCheckpoint, restoreCheckpoint } from './checkpoint';
 import { fit } from './fit';
 import { ProgressReporter } from './progress';
 
-const tmp = () => mkdtempSync(path.join(tmpdir(), 'distillery-train-'));
+const made: string[] = [];
+const tmp = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'distillery-train-'));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 const common = { batchSize: 16, seed: 5, progress: 'none' as const };
 
 describe('fit: checkpoints and exact resume', () => {
