@@ -237,6 +237,15 @@ export function entryToFloat32(entry: SafetensorsEntry): Float32Array {
 }
 
 /**
+ * `node:fs/promises`, imported through a runtime specifier so browser bundlers leave it alone (the file helpers are
+ * Node-only; browsers use the byte-level functions).
+ */
+async function nodeFs(): Promise<typeof import('node:fs/promises')> {
+  const specifier = ['node', 'fs/promises'].join(':');
+  return (await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier)) as typeof import('node:fs/promises');
+}
+
+/**
  * Writes a safetensors file in Node: to a temporary file beside the target, then renamed over it, so a crash never
  * leaves a half-written checkpoint. (In browsers use `serializeSafetensors` and keep the bytes.)
  */
@@ -246,7 +255,7 @@ export async function writeSafetensorsFile(
   metadata: Record<string, string> = {},
 ): Promise<void> {
   const bytes = serializeSafetensors(tensors, metadata);
-  const fs = await import('node:fs/promises');
+  const fs = await nodeFs();
   const temp = `${path}.tmp-${typeof process !== 'undefined' ? process.pid : 0}-${Date.now().toString(36)}`;
   try {
     await fs.writeFile(temp, bytes);
@@ -261,7 +270,7 @@ export async function writeSafetensorsFile(
 
 /** Reads and parses a safetensors file in Node. */
 export async function readSafetensorsFile(path: string): Promise<SafetensorsFile> {
-  const fs = await import('node:fs/promises');
+  const fs = await nodeFs();
   let data: Uint8Array;
   try {
     data = await fs.readFile(path);
