@@ -2,6 +2,7 @@ import { DistilleryError } from '@distillery/tensor/errors';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { batchCount, batchIndices } from './batches';
+import { classAwareCycleSampler } from './class-aware-cycle';
 import { classSamplingProbabilities, progressiveProbabilities } from './class-probabilities';
 import { repeatedAugmentationSampler } from './repeated-augmentation';
 import {
@@ -183,5 +184,34 @@ describe('repeatedAugmentationSampler (DeiT RASampler)', () => {
     expect([...counts.values()].every((c) => c === 3)).toBe(true);
     expect(() => repeatedAugmentationSampler(100)).toThrow(/size/);
     expect(() => repeatedAugmentationSampler(600, { rank: 1 })).toThrow(/options.rank/);
+  });
+});
+
+describe('classAwareCycleSampler (official decoupling ClassAwareSampler)', () => {
+  it('visits every class exactly numSamplesCls times per C class draws and cycles within classes', () => {
+    fc.assert(
+      fc.property(countsArb, fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 1, max: 3 }), (counts, seed, k) => {
+        const labels = labelsFrom(counts);
+        const C = counts.length;
+        const s = classAwareCycleSampler(labels, { seed, numSamplesCls: k });
+        expect(s.length).toBe(Math.max(...counts) * C);
+        const idx = Array.from(s.indices(1));
+        const cycles = Math.floor(idx.length / (C * k));
+        for (let r = 0; r < cycles; r++) {
+          const block = idx.slice(r * C * k, (r + 1) * C * k).map((i) => labels[i]!);
+          const per = new Array<number>(C).fill(0);
+          for (const y of block) per[y]!++;
+          expect(per.every((v) => v === k)).toBe(true);
+        }
+        // within a class, the first n_c draws are a permutation of that class's indices
+        for (let c = 0; c < C; c++) {
+          const drawn = idx.filter((i) => labels[i] === c).slice(0, counts[c]!);
+          if (drawn.length === counts[c]) expect(new Set(drawn).size).toBe(counts[c]);
+        }
+        expect(Array.from(s.indices(1))).toEqual(idx);
+      }),
+      { numRuns: 30 },
+    );
+    expect(() => classAwareCycleSampler([0, 2])).toThrow(/class 1/);
   });
 });
