@@ -20,6 +20,7 @@ export {
   accuracy,
   averagePrecision,
   balancedAccuracy,
+  cohenKappa,
   confusionMatrix,
   type F1Options,
   f1Score,

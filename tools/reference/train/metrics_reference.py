@@ -40,6 +40,7 @@ for N, C, noise in [(60, 5, 0.5), (200, 10, 0.7), (37, 3, 0.2)]:
         'clusterAccuracy': float(np.mean(remapped == y)),
         'clusterMeanClassAccuracy': float(np.mean(per_class_remapped)),
         'clusterF1Macro': metrics.f1_score(y, remapped, average='macro', zero_division=0),
+        'kappa': metrics.cohen_kappa_score(y, pred),
     }
     cases.append(case)
 

@@ -209,3 +209,23 @@ export function fewShotAccuracy(
   const std = Math.sqrt(ss / (n - ddof));
   return { mean, ci95: (1.96 * std) / Math.sqrt(n), std };
 }
+
+/**
+ * Cohen's kappa (sklearn cohen_kappa_score, unweighted), the "Kappa" of remote-sensing benchmarks (OA, AA, Kappa):
+ * κ = (p_o − p_e) / (1 − p_e), p_o the accuracy and p_e = Σ_c (row_c · col_c) / N² from the confusion matrix.
+ */
+export function cohenKappa(yTrue: Labels, yPred: Labels, numClasses?: number): number {
+  const m = confusionMatrix(yTrue, yPred, numClasses);
+  const N = m.reduce((s, row) => s + row.reduce((a, b) => a + b, 0), 0);
+  let agree = 0;
+  let expected = 0;
+  for (let c = 0; c < m.length; c++) {
+    agree += m[c]![c]!;
+    const row = m[c]!.reduce((a, b) => a + b, 0);
+    const col = m.reduce((s, r) => s + r[c]!, 0);
+    expected += row * col;
+  }
+  const po = agree / N;
+  const pe = expected / (N * N);
+  return pe === 1 ? Number.NaN : (po - pe) / (1 - pe);
+}

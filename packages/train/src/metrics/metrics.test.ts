@@ -5,6 +5,7 @@ import {
   accuracy,
   averagePrecision,
   balancedAccuracy,
+  cohenKappa,
   confusionMatrix,
   f1Score,
   fewShotAccuracy,
@@ -30,6 +31,7 @@ describe('classification metrics vs scikit-learn', () => {
       near(f1Score(c.yTrue, c.yPred, { average: 'macro' }), c.f1Macro);
       near(f1Score(c.yTrue, c.yPred, { average: 'micro' }), c.f1Micro);
       near(f1Score(c.yTrue, c.yPred, { average: 'weighted' }), c.f1Weighted);
+      near(cohenKappa(c.yTrue, c.yPred), c.kappa);
     });
   });
 
