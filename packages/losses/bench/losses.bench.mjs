@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as L from '@distillery/losses';
+import { effectiveNumberWeights } from '@distillery/samplers';
 import { mixupTargets } from '@distillery/soft-labels';
 import { createRng, initBackend, oneHotFloat, randomNormal, tf } from '@distillery/tensor';
 import { fmt, ratio, runPython, table, timeMs } from '../../../scripts/bench-utils.mjs';
@@ -26,7 +27,7 @@ function makeCases() {
   );
   const counts = Array.from({ length: C }, (_, i) => Math.max(1, Math.round(500 * 0.99 ** i)));
   const priors = counts.map((n) => n / counts.reduce((a, b) => a + b, 0));
-  const weights = L.effectiveNumberWeights(counts);
+  const weights = effectiveNumberWeights(counts);
   const soft = mixupTargets(y, C, { lambda: 0.7 });
   const multi = oneHotFloat(y, C);
   const half = tf.slice(y, [0], [N / 2]);

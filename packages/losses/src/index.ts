@@ -14,7 +14,6 @@ export { type UskdLossOptions, uskdLoss } from './distillation/uskd-loss';
 export type { CheckFiniteOption, ClassVector } from './internal/checks';
 export { balancedSoftmaxLoss } from './long-tail/balanced-softmax-loss';
 export { type CrossEntropyOptions, crossEntropy } from './long-tail/cross-entropy';
-export { effectiveNumberWeights } from './long-tail/effective-number-weights';
 export { type FocalLossOptions, focalLoss } from './long-tail/focal-loss';
 export { type LdamLossOptions, ldamLoss } from './long-tail/ldam-loss';
 export { type LogitAdjustedLossOptions, logitAdjustedLoss } from './long-tail/logit-adjusted-loss';

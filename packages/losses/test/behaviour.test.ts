@@ -1,6 +1,7 @@
 import {
   balancedSoftmaxLoss,
   crossEntropy,
+  deitLtDistillationLoss,
   dkdLoss,
   kdLoss,
   linearWarmup,
@@ -108,6 +109,22 @@ describe('long-tail identities', () => {
     ).toBeCloseTo(bs, 5);
     expect(scalar(logitAdjustedLoss(z, y, counts))).toBeCloseTo(bs, 5);
     expect(scalar(logitAdjustedLoss(z, y, counts, { tau: 0 }))).toBeCloseTo(scalar(crossEntropy(z, y)), 6);
+  });
+
+  it("deitLtDistillationLoss type 'none' is the CLS head's CE alone, with no gradient to the DIST head", () => {
+    const cls = logitsOf(6, 5);
+    const dist = logitsOf(6, 5, 2);
+    const teacher = logitsOf(6, 5, 3);
+    const y = labelsOf(6, 5);
+    expect(scalar(deitLtDistillationLoss(cls, dist, teacher, y, { type: 'none' }))).toBeCloseTo(
+      scalar(crossEntropy(cls, y)),
+      6,
+    );
+    const g = tf.grad((d: tf.Tensor) => deitLtDistillationLoss(cls, d as tf.Tensor2D, teacher, y, { type: 'none' }))(
+      dist,
+    );
+    expect(Array.from(g.dataSync()).every((v) => v === 0)).toBe(true);
+    expectError(() => deitLtDistillationLoss(cls, dist, teacher, y, { type: 'medium' as 'none' }), 'options.type');
   });
 
   it('crossEntropy with all-zero weights in a batch gives 0, not NaN', () => {

@@ -14,12 +14,15 @@ import { weightedCrossEntropy } from '../long-tail/cross-entropy';
 export interface DeitLtDistillationLossOptions extends CheckFiniteOption {
   /** α: L = (1 − α)·base + α·dist. Default 0.5 (--distillation-alpha). */
   alpha?: number;
-  /** 'hard' (default; every released DeiT-LT script) or 'soft'. */
-  type?: 'hard' | 'soft';
+  /**
+   * 'hard' (default; every released DeiT-LT script), 'soft', or 'none' (no distillation: the base loss alone, at full
+   * weight, as DistillationLoss returns for `--distillation-type none`; the DIST head and teacher are unused).
+   */
+  type?: 'hard' | 'soft' | 'none';
   /** τ of the soft variant. Default 1 (--distillation-tau). */
   temperature?: number;
   /**
-   * Weighted distillation (from the DRW epoch on): per-class weights `[C]`, e.g. `effectiveNumberWeights(counts)`.
+   * Weighted distillation (from the DRW epoch on): per-class weights `[C]`, e.g. `effectiveNumberWeights(counts)` of @distillery/samplers.
    * Hard: indexed by the teacher's predicted class, mean Σ w[ŷ_t]·CE / Σ w[ŷ_t]. Soft: the reference's quirk (below).
    */
   classWeights?: ClassVector;
@@ -31,7 +34,7 @@ export interface DeitLtDistillationLossOptions extends CheckFiniteOption {
  *     base = CE(z_cls, y)  for int labels;  SoftTargetCrossEntropy(z_cls, y_mix)  for mixup/cutmix targets
  *     hard: ŷ_t = argmax z_teacher;   dist = Σ_n w[ŷ_t,n]·CE(z_dist,n, ŷ_t,n) / Σ_n w[ŷ_t,n]   (plain mean without w)
  *     soft: dist = T²·Σ KL(softmax(z_t/T) ‖ softmax(z_dist/T)) / (N·C)      (divides by numel, DeiT legacy)
- *     L = (1 − α)·base + α·dist
+ *     L = (1 − α)·base + α·dist            ('none': L = base)
  *
  * The weights are indexed by the **teacher's predicted class**, not the true label, and the base CE stays unweighted.
  * Soft + classWeights reproduces the reference literally: the teacher's log-probabilities are multiplied by w and
@@ -60,8 +63,8 @@ export function deitLtDistillationLoss(
   } = checkOptions<DeitLtDistillationLossOptions>(options);
   checkNumber(alpha, 'options.alpha', { min: 0, max: 1 });
   checkTemperature(temperature);
-  if (type !== 'hard' && type !== 'soft') {
-    throw invalid('INVALID_ARGUMENT', 'options.type', "'hard' or 'soft'", JSON.stringify(type));
+  if (type !== 'hard' && type !== 'soft' && type !== 'none') {
+    throw invalid('INVALID_ARGUMENT', 'options.type', "'hard', 'soft' or 'none'", JSON.stringify(type));
   }
   const [n, c] = checkLogitPair(clsLogits, distLogits, 1, ['clsLogits', 'distLogits']);
   checkLogitPair(clsLogits, teacherLogits, 1, ['clsLogits', 'teacherLogits']);
@@ -75,6 +78,7 @@ export function deitLtDistillationLoss(
     const base = soft
       ? tf.mean(tf.neg(tf.sum(tf.mul(stopGradient(labels), tf.logSoftmax(clsLogits)), 1)))
       : weightedCrossEntropy(tf.logSoftmax(clsLogits) as tf.Tensor2D, oneHotFloat(labels as tf.Tensor1D, c));
+    if (type === 'none') return base as tf.Scalar;
     const teacher = stopGradient(teacherLogits);
     let dist: tf.Tensor;
     if (type === 'hard') {

@@ -15,7 +15,7 @@ export interface LdamLossOptions extends CheckFiniteOption {
   maxMargin?: number;
   /** Logit scale s. Default 30. */
   scale?: number;
-  /** Per-class weights (DRW: `effectiveNumberWeights(counts, 0.9999)` from the DRW epoch on); Σw-normalised mean. */
+  /** Per-class weights (DRW: `effectiveNumberWeights(counts)` of @distillery/samplers from the DRW epoch on); Σw-normalised mean. */
   classWeights?: ClassVector;
 }
 
