@@ -35,55 +35,120 @@ export function lseVector(x: ArrayLike<number>): number {
   return m + Math.log(s);
 }
 
+/**
+ * Host float64 kernel. The log-sum-exps are exact, but computed as scaled matrix-vector products on a cached
+ * K̃_ij = exp(L_ij + f̄_i + ḡ_j) around reference potentials (f̄, ḡ):
+ *
+ *     LSE_j(L_ij + v_j) = log Σ_j K̃_ij·e^{v_j − ḡ_j} − f̄_i
+ *
+ * so an iteration costs two N×K multiply-adds instead of two N×K exps. When the scalings e^{v − ḡ} leave
+ * [1e-100, 1e100] the cache is rebuilt around the latest potentials (Schmitzer's absorption, as POT's
+ * `sinkhorn_stabilized` and SPPOT's `_stable` solver do), and any row/column whose scaled sum falls outside the
+ * normal float64 range is recomputed by a direct log-sum-exp, so the result never under/overflows.
+ */
 export class HostKernel implements LogKernel {
+  private kt: Float64Array | null = null;
+  private fRef: Float64Array;
+  private gRef: Float64Array;
+  private lastU: Float64Array | null = null;
+  private lastV: Float64Array | null = null;
+
   constructor(
     readonly L: Float64Array,
     readonly n: number,
     readonly k: number,
-  ) {}
+  ) {
+    this.fRef = new Float64Array(n);
+    this.gRef = new Float64Array(k);
+  }
+
+  private rebuild(f: Float64Array | null, g: Float64Array | null): void {
+    const { L, n, k } = this;
+    const finite = (x: number) => (Number.isFinite(x) ? x : 0);
+    if (f) this.fRef = f.map(finite);
+    if (g) this.gRef = g.map(finite);
+    const kt = this.kt ?? new Float64Array(n * k);
+    for (let i = 0; i < n; i++) {
+      const fi = this.fRef[i]!;
+      const base = i * k;
+      for (let j = 0; j < k; j++) kt[base + j] = Math.exp(L[base + j]! + fi + this.gRef[j]!);
+    }
+    this.kt = kt;
+  }
+
+  private scalings(x: Float64Array, ref: Float64Array): Float64Array | null {
+    const e = new Float64Array(x.length);
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i] === Number.NEGATIVE_INFINITY ? 0 : Math.exp(x[i]! - ref[i]!);
+      if (v > 1e100 || (v < 1e-100 && v !== 0 && x[i] !== Number.NEGATIVE_INFINITY) || Number.isNaN(v)) return null;
+      e[i] = v;
+    }
+    return e;
+  }
 
   rowLse(v: Float64Array): Float64Array {
-    const { L, n, k } = this;
+    const { n, k } = this;
+    if (!this.kt) this.rebuild(this.lastU, v);
+    let e = this.scalings(v, this.gRef);
+    if (!e) {
+      this.rebuild(this.lastU, v);
+      e = this.scalings(v, this.gRef)!;
+    }
+    this.lastV = v;
+    const kt = this.kt!;
     const out = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const base = i * k;
-      let m = Number.NEGATIVE_INFINITY;
-      for (let j = 0; j < k; j++) {
-        const t = L[base + j]! + v[j]!;
-        if (t > m) m = t;
-      }
-      if (m === Number.NEGATIVE_INFINITY) {
-        out[i] = m;
-        continue;
-      }
       let s = 0;
-      for (let j = 0; j < k; j++) s += Math.exp(L[base + j]! + v[j]! - m);
-      out[i] = m + Math.log(s);
+      for (let j = 0; j < k; j++) s += kt[base + j]! * e[j]!;
+      out[i] = s > 1e-250 && s < 1e250 ? Math.log(s) - this.fRef[i]! : this.exactRow(i, v);
     }
     return out;
   }
 
   colLse(u: Float64Array): Float64Array {
-    const { L, n, k } = this;
-    const m = new Float64Array(k).fill(Number.NEGATIVE_INFINITY);
-    for (let i = 0; i < n; i++) {
-      const ui = u[i]!;
-      if (ui === Number.NEGATIVE_INFINITY) continue;
-      const base = i * k;
-      for (let j = 0; j < k; j++) {
-        const t = L[base + j]! + ui;
-        if (t > m[j]!) m[j] = t;
-      }
+    const { n, k } = this;
+    if (!this.kt) this.rebuild(u, this.lastV);
+    let e = this.scalings(u, this.fRef);
+    if (!e) {
+      this.rebuild(u, this.lastV);
+      e = this.scalings(u, this.fRef)!;
     }
+    this.lastU = u;
+    const kt = this.kt!;
     const s = new Float64Array(k);
     for (let i = 0; i < n; i++) {
-      const ui = u[i]!;
-      if (ui === Number.NEGATIVE_INFINITY) continue;
+      const ei = e[i]!;
+      if (ei === 0) continue;
       const base = i * k;
-      for (let j = 0; j < k; j++) s[j]! += Math.exp(L[base + j]! + ui - m[j]!);
+      for (let j = 0; j < k; j++) s[j]! += kt[base + j]! * ei;
     }
-    for (let j = 0; j < k; j++) s[j] = m[j] === Number.NEGATIVE_INFINITY ? m[j]! : m[j]! + Math.log(s[j]!);
-    return s;
+    const out = new Float64Array(k);
+    for (let j = 0; j < k; j++) {
+      out[j] = s[j]! > 1e-250 && s[j]! < 1e250 ? Math.log(s[j]!) - this.gRef[j]! : this.exactCol(j, u);
+    }
+    return out;
+  }
+
+  private exactRow(i: number, v: Float64Array): number {
+    const { L, k } = this;
+    const base = i * k;
+    let m = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < k; j++) m = Math.max(m, L[base + j]! + v[j]!);
+    if (m === Number.NEGATIVE_INFINITY) return m;
+    let s = 0;
+    for (let j = 0; j < k; j++) s += Math.exp(L[base + j]! + v[j]! - m);
+    return m + Math.log(s);
+  }
+
+  private exactCol(j: number, u: Float64Array): number {
+    const { L, n, k } = this;
+    let m = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < n; i++) m = Math.max(m, L[i * k + j]! + u[i]!);
+    if (m === Number.NEGATIVE_INFINITY) return m;
+    let s = 0;
+    for (let i = 0; i < n; i++) s += Math.exp(L[i * k + j]! + u[i]! - m);
+    return m + Math.log(s);
   }
 
   planHost(u: Float64Array, v: Float64Array, scale = 1): Float64Array {
