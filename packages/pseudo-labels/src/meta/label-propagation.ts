@@ -1,0 +1,134 @@
+import { checkNumber, describeValue, invalid, type tf } from '@distillery/tensor';
+
+export interface LabelPropagationOptions {
+  /** Neighbours kept per row before symmetrisation (TPN `top_k`), default 20. */
+  k?: number;
+  /** Propagation strength α, default 0.99. */
+  alpha?: number;
+  /**
+   * Per-sample scale σ_i (TPN learns it with a RelationNetwork on the embeddings); a number, one value per sample,
+   * or 'auto' (default): one σ with σ² = median_{i<j} mean_d(e_i − e_j)² / 4, so the median edge weight is e⁻² —
+   * a fixed stand-in for TPN's learned scale.
+   */
+  sigma?: number | ArrayLike<number> | 'auto';
+}
+
+/**
+ * Transductive label propagation (TPN, Liu et al. 2019, arXiv 1805.10002; branpent/gp-maml `LabelPropagation`):
+ *
+ *     W_ij = exp(−mean_d((e_i/σ_i − e_j/σ_j)²) / 2),  W_ii = 0
+ *     keep the top-k entries of each row, symmetrised by union (W_ij kept if j ∈ kNN(i) or i ∈ kNN(j))
+ *     S = D^−½ W D^−½
+ *     F = (I − αS)⁻¹ Y,   Y = [onehot(y_S); 0 for queries]
+ *
+ * tfjs has no linear solve, so (I − αS) F = Y is solved on the host in float64 by Gauss–Jordan elimination with
+ * partial pivoting (M = support + query ≤ a few hundred in few-shot episodes). The result is a constant [M, C]
+ * score matrix (rows: support then query). `embeddings` rows are support samples first, then queries.
+ */
+export function labelPropagation(
+  embeddings: tf.Tensor,
+  supportLabels: ArrayLike<number>,
+  numClasses: number,
+  options: LabelPropagationOptions = {},
+): Float64Array {
+  if (embeddings.rank < 2) {
+    throw invalid('INVALID_RANK', 'embeddings', 'a rank >= 2 tensor [M, ...]', `rank ${embeddings.rank}`);
+  }
+  const m = embeddings.shape[0]!;
+  const d = embeddings.size / m;
+  const c = checkNumber(numClasses, 'numClasses', { min: 2, integer: true });
+  const ns = supportLabels?.length;
+  if (typeof ns !== 'number' || ns < 1 || ns > m) {
+    throw invalid('INVALID_ARGUMENT', 'supportLabels', `between 1 and ${m} labels`, describeValue(supportLabels));
+  }
+  for (let i = 0; i < ns; i++) {
+    const y = supportLabels[i]!;
+    if (!Number.isInteger(y) || y < 0 || y >= c) {
+      throw invalid('OUT_OF_RANGE', 'supportLabels', `class ids in [0, ${c})`, `${y} at position ${i}`);
+    }
+  }
+  const k = Math.min(
+    options.k === undefined ? 20 : checkNumber(options.k, 'options.k', { min: 1, integer: true }),
+    m - 1,
+  );
+  const alpha =
+    options.alpha === undefined
+      ? 0.99
+      : checkNumber(options.alpha, 'options.alpha', { min: 0, max: 1, minExclusive: true });
+  const sig = new Float64Array(m);
+  if (options.sigma === undefined || typeof options.sigma === 'number') {
+    sig.fill(
+      options.sigma === undefined ? 1 : checkNumber(options.sigma, 'options.sigma', { min: 0, minExclusive: true }),
+    );
+  } else {
+    if (options.sigma.length !== m)
+      throw invalid('SHAPE_MISMATCH', 'options.sigma', `${m} values`, describeValue(options.sigma));
+    for (let i = 0; i < m; i++)
+      sig[i] = checkNumber(options.sigma[i], `options.sigma[${i}]`, { min: 0, minExclusive: true });
+  }
+  const e = embeddings.dataSync();
+  for (let i = 0; i < e.length; i++) {
+    if (!Number.isFinite(e[i]!))
+      throw invalid('NON_FINITE', 'embeddings', 'finite values', `${e[i]} at flat index ${i}`);
+  }
+  const W = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) {
+    for (let j = i + 1; j < m; j++) {
+      let s = 0;
+      for (let t = 0; t < d; t++) s += (e[i * d + t]! / sig[i]! - e[j * d + t]! / sig[j]!) ** 2;
+      W[i * m + j] = W[j * m + i] = Math.exp(-s / d / 2);
+    }
+  }
+  const keep = new Uint8Array(m * m);
+  const order = Array.from({ length: m }, (_, j) => j);
+  for (let i = 0; i < m; i++) {
+    const row = order.filter((j) => j !== i).sort((a, b) => W[i * m + b]! - W[i * m + a]! || a - b);
+    for (let t = 0; t < k; t++) {
+      keep[i * m + row[t]!] = 1;
+      keep[row[t]! * m + i] = 1;
+    }
+  }
+  const deg = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < m; j++) {
+      if (!keep[i * m + j]) W[i * m + j] = 0;
+      deg[i]! += W[i * m + j]!;
+    }
+  }
+  // A = I − α D^−½ W D^−½ ; right-hand side Y
+  const A = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < m; j++) {
+      const s = deg[i]! > 0 && deg[j]! > 0 ? W[i * m + j]! / Math.sqrt(deg[i]! * deg[j]!) : 0;
+      A[i * m + j] = (i === j ? 1 : 0) - alpha * s;
+    }
+  }
+  const F = new Float64Array(m * c);
+  for (let i = 0; i < ns; i++) F[i * c + supportLabels[i]!] = 1;
+  gaussJordanSolve(A, F, m, c);
+  return F;
+}
+
+/** Solves A X = B in place (B ← X) for an m×m A and m×c B, partial pivoting. */
+export function gaussJordanSolve(A: Float64Array, B: Float64Array, m: number, c: number): void {
+  for (let col = 0; col < m; col++) {
+    let piv = col;
+    for (let r = col + 1; r < m; r++) if (Math.abs(A[r * m + col]!) > Math.abs(A[piv * m + col]!)) piv = r;
+    const p = A[piv * m + col]!;
+    if (Math.abs(p) < 1e-300)
+      throw invalid('INVALID_ARGUMENT', 'A', 'a non-singular matrix', `pivot ${p} in column ${col}`);
+    if (piv !== col) {
+      for (let j = 0; j < m; j++) [A[col * m + j], A[piv * m + j]] = [A[piv * m + j]!, A[col * m + j]!];
+      for (let j = 0; j < c; j++) [B[col * c + j], B[piv * c + j]] = [B[piv * c + j]!, B[col * c + j]!];
+    }
+    for (let j = 0; j < m; j++) A[col * m + j]! /= p;
+    for (let j = 0; j < c; j++) B[col * c + j]! /= p;
+    for (let r = 0; r < m; r++) {
+      if (r === col) continue;
+      const f = A[r * m + col]!;
+      if (f === 0) continue;
+      for (let j = 0; j < m; j++) A[r * m + j]! -= f * A[col * m + j]!;
+      for (let j = 0; j < c; j++) B[r * c + j]! -= f * B[col * c + j]!;
+    }
+  }
+}
