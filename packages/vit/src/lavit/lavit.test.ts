@@ -116,6 +116,24 @@ describe('LaViT', () => {
     model.dispose();
   });
 
+  it('laSoftmax: false uses A^l·V directly (a different, finite output)', () => {
+    const a = new LaViT(tiny);
+    const b = new LaViT({ ...tiny, laSoftmax: false });
+    a.loadSafetensorsBuffer(fixtureBytes('lavit_tiny.safetensors'));
+    b.loadSafetensorsBuffer(fixtureBytes('lavit_tiny.safetensors'));
+    const x = tf.tensor4d(f.input.values, f.input.shape as [number, number, number, number]);
+    const oa = a.forward(x);
+    const ob = b.forward(x);
+    const ya = oa.logits.dataSync();
+    const yb = ob.logits.dataSync();
+    expectClose(ya, f.logits, 1e-4, 'softmax variant is the reference');
+    expect(Array.from(yb).every(Number.isFinite)).toBe(true);
+    expect(Math.max(...Array.from(ya).map((v, i) => Math.abs(v - yb[i]!)))).toBeGreaterThan(1e-2);
+    tf.dispose([x, oa as unknown as tf.TensorContainer, ob as unknown as tf.TensorContainer]);
+    a.dispose();
+    b.dispose();
+  });
+
   it('rejects token counts that do not fit a stage, by name', () => {
     const err = (fn: () => unknown) => {
       try {

@@ -164,6 +164,28 @@ describe('MetaFormer training and errors', () => {
     model.dispose();
   });
 
+  it('supports per-row meta tokens (one group, [B, T, d]) and the only-last-cls head', () => {
+    const model = new MetaFormer({
+      ...tinyConfig,
+      attnDepths: [1, 1],
+      metaDims: [8],
+      extraTokenNum: 5,
+      onlyLastCls: true,
+    });
+    expect(model.params.names().some((n) => n.startsWith('aggregate'))).toBe(false);
+    const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const meta = tf.randomNormal([2, 4, 8], 0, 1, 'float32', 8);
+    const out = model.forward(x, meta);
+    expect(out.logits.shape).toEqual([2, 5]);
+    expect(out.cls1).toBeUndefined();
+    // With onlyLastCls the features are cls_2 itself.
+    expect(Array.from(out.features.dataSync())).toEqual(Array.from(out.cls2.dataSync()));
+    const short = tf.zeros([2, 3, 8]);
+    expect(() => model.forward(x, short)).toThrowError(/meta: expected shape \[2, 4, 8\]/);
+    tf.dispose([x, meta, short, out as unknown as tf.TensorContainer]);
+    model.dispose();
+  });
+
   it('rejects a meta vector of the wrong width, missing meta and wrong image sizes by name', () => {
     const model = new MetaFormer({ ...tinyConfig, attnDepths: [1, 1] });
     const x = tf.zeros([2, 32, 32, 3]) as tf.Tensor4D;
