@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { registerBroadcastingBatchMatMulGradient } from './batch-matmul-gradient';
 import { registerComposedConv2DBackprop } from './conv2d-backprop';
 import { registerCpuFallback } from './cpu-fallback';
 import { registerTransposeFreeMatMul } from './transpose-free-matmul';
 import { registerWasmBatchMatMul } from './wasm-simd/batch-matmul';
 import { registerZeroGradients } from './zero-gradients';
 
+export { registerBroadcastingBatchMatMulGradient } from './batch-matmul-gradient';
 export { registerComposedConv2DBackprop } from './conv2d-backprop';
 export { registerCpuFallback } from './cpu-fallback';
 export { registerTransposeFreeMatMul } from './transpose-free-matmul';
@@ -36,6 +38,7 @@ const filled = new Set<string>();
  */
 export function fillKernelGaps(backendName: string): string[] {
   registerZeroGradients();
+  registerBroadcastingBatchMatMulGradient();
   if (filled.has(backendName)) return [];
   filled.add(backendName);
   const added: string[] = [];

@@ -48,6 +48,21 @@ describe('kernel gap fills', () => {
     expect(filterGrad.some((v) => Math.abs(v) > 1e-3)).toBe(true);
   });
 
+  it('reduces the matMul gradient of a broadcast operand to its own shape (tfjs 4.22 does not)', () => {
+    const a = tf.tensor4d(
+      Array.from({ length: 36 }, (_, i) => (i % 7) - 3),
+      [2, 2, 3, 3],
+    );
+    const b = tf.tensor2d([1, 2, 0, -1, 1, 3, 2, 0, 1], [3, 3]);
+    const [ga, gb] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.matMul(x, y)))([a, b]);
+    // d/db Σ a·b = Σ over the four batch matrices of aᵀ·1; d/da = 1·bᵀ, broadcast to every batch.
+    const expected = tf.sum(tf.matMul(a, tf.ones([2, 2, 3, 3]), true, false), [0, 1]);
+    expect(gb?.shape).toEqual([3, 3]);
+    expect(Array.from(gb?.dataSync() ?? [])).toEqual(Array.from(expected.dataSync()));
+    expect(ga?.shape).toEqual([2, 2, 3, 3]);
+    tf.dispose([a, b, ga as tf.Tensor, gb as tf.Tensor, expected]);
+  });
+
   it('matches a hand-computed conv filter gradient with stride and padding', () => {
     // x = 1..16 in a 4x4 single-channel image; dy = ones over the 2x2 output of a stride-2 'valid' 2x2 conv.
     // dW[kh, kw] = Σ over output positions of x at (2i+kh, 2j+kw).
