@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerBroadcastingBatchMatMulGradient } from './batch-matmul-gradient';
 import { registerComposedConv2DBackprop } from './conv2d-backprop';
 import { registerCpuFallback } from './cpu-fallback';
+import { registerCpuTransformFix } from './cpu-transform';
 import { registerTransposeFreeMatMul } from './transpose-free-matmul';
 import { registerWasmBatchMatMul } from './wasm-simd/batch-matmul';
 import { registerZeroGradients } from './zero-gradients';
@@ -46,6 +47,7 @@ export function fillKernelGaps(backendName: string): string[] {
     if (kernelName === 'Conv2DBackpropFilter') continue;
     if (registerCpuFallback(kernelName, backendName)) added.push(kernelName);
   }
+  if (backendName === 'cpu' && registerCpuTransformFix()) added.push('Transform');
   if (backendName === 'wasm') {
     // The conv gradients as forward convs (a missing kernel and a slow one), and transpose-free matMuls (a slow path).
     added.push(...registerComposedConv2DBackprop(backendName));

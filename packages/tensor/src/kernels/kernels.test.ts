@@ -63,6 +63,19 @@ describe('kernel gap fills', () => {
     tf.dispose([a, b, ga as tf.Tensor, gb as tf.Tensor, expected]);
   });
 
+  it('transforms every image of a batch on every backend (tfjs-cpu 4.22 transformed only the first)', () => {
+    const images = tf.ones([3, 2, 2, 1]) as tf.Tensor4D;
+    // identity, identity, and a shift right by one pixel (the first column is filled with 0)
+    const transforms = tf.tensor2d([
+      [1, 0, 0, 0, 1, 0, 0, 0],
+      [1, 0, 0, 0, 1, 0, 0, 0],
+      [1, 0, -1, 0, 1, 0, 0, 0],
+    ]);
+    const out = tf.image.transform(images, transforms, 'nearest', 'constant', 0);
+    expect(Array.from(out.dataSync())).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1]);
+    tf.dispose([images, transforms, out]);
+  });
+
   it('matches a hand-computed conv filter gradient with stride and padding', () => {
     // x = 1..16 in a 4x4 single-channel image; dy = ones over the 2x2 output of a stride-2 'valid' 2x2 conv.
     // dW[kh, kw] = Σ over output positions of x at (2i+kh, 2j+kw).
