@@ -40,6 +40,17 @@ export {
   formatShape,
   invalid,
 } from './errors';
+export {
+  entryToFloat32,
+  parseSafetensors,
+  readSafetensorsFile,
+  type SafetensorsDtype,
+  type SafetensorsEntry,
+  type SafetensorsFile,
+  type SafetensorsInput,
+  serializeSafetensors,
+  writeSafetensorsFile,
+} from './io/safetensors';
 export { fillKernelGaps, KERNEL_GAPS, missingKernels, registerCpuFallback, ZERO_GRADIENT_KERNELS } from './kernels';
 export * from './numerics';
 export * from './random';

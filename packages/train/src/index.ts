@@ -11,11 +11,11 @@ export {
   encodeCheckpoint,
   loadCheckpoint,
   restoreCheckpoint,
+  type StoredTensor,
   saveCheckpoint,
 } from './loop/checkpoint';
 export { type EpochRecord, type FitOptions, fit, type StepContext } from './loop/fit';
 export { type ProgressMode, ProgressReporter } from './loop/progress';
-export { decodeSafetensors, encodeSafetensors, type StoredTensor } from './loop/safetensors';
 export {
   accuracy,
   averagePrecision,

@@ -20,17 +20,6 @@ export {
   stateDictToSafetensors,
 } from './core/module';
 export {
-  entryToFloat32,
-  parseSafetensors,
-  readSafetensorsFile,
-  type SafetensorsDtype,
-  type SafetensorsEntry,
-  type SafetensorsFile,
-  type SafetensorsInput,
-  serializeSafetensors,
-  writeSafetensorsFile,
-} from './io/safetensors';
-export {
   type DiagonalityLossOptions,
   diagonalityPreservingLoss,
   LaViT,

@@ -1,8 +1,15 @@
-import { invalid, Rng, type RngState } from '@distillery/tensor';
+import {
+  entryToFloat32,
+  invalid,
+  parseSafetensors,
+  Rng,
+  type RngState,
+  type SafetensorsInput,
+  serializeSafetensors,
+} from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EMA } from '../optim/ema';
 import type { Optimizer, OptimizerState } from '../optim/types';
-import { decodeSafetensors, encodeSafetensors, type StoredTensor } from './safetensors';
 
 /** What a checkpoint restores besides the weights. */
 export interface CheckpointMeta {
@@ -31,6 +38,12 @@ export interface CheckpointParts {
   step: number;
   history?: unknown[];
   extra?: unknown;
+}
+
+/** A float32 tensor as stored in a checkpoint. */
+export interface StoredTensor {
+  shape: number[];
+  values: Float32Array;
 }
 
 const store = (shape: number[], values: ArrayLike<number>): StoredTensor => ({
@@ -81,7 +94,9 @@ export function encodeCheckpoint(parts: CheckpointParts): Uint8Array {
     history: parts.history,
     extra: parts.extra,
   };
-  return encodeSafetensors(tensors, { distillery: JSON.stringify(meta) });
+  const entries: Record<string, SafetensorsInput> = {};
+  for (const [name, t] of Object.entries(tensors)) entries[name] = { shape: t.shape, data: t.values };
+  return serializeSafetensors(entries, { distillery: JSON.stringify(meta) });
 }
 
 export interface DecodedCheckpoint {
@@ -90,7 +105,13 @@ export interface DecodedCheckpoint {
 }
 
 export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): DecodedCheckpoint {
-  const { tensors, metadata } = decodeSafetensors(bytes, source);
+  const file = parseSafetensors(bytes, source);
+  const metadata = file.metadata;
+  const tensors: Record<string, StoredTensor> = {};
+  for (const [name, entry] of file.tensors) {
+    if (entry.dtype !== 'F32') throw invalid('FORMAT', source, `F32 checkpoint tensors`, `${entry.dtype} for ${name}`);
+    tensors[name] = { shape: entry.shape, values: entryToFloat32(entry) };
+  }
   let meta: CheckpointMeta;
   try {
     meta = JSON.parse(metadata.distillery ?? 'null');

@@ -1,13 +1,16 @@
-import { DistilleryError, formatShape, invalid, tf } from '@distillery/tensor';
 import {
+  DistilleryError,
   entryToFloat32,
+  formatShape,
+  invalid,
   parseSafetensors,
   readSafetensorsFile,
   type SafetensorsFile,
   type SafetensorsInput,
   serializeSafetensors,
+  tf,
   writeSafetensorsFile,
-} from '../io/safetensors';
+} from '@distillery/tensor';
 
 /**
  * How a parameter is laid out in tfjs versus PyTorch:

@@ -1,7 +1,6 @@
-import { assertNoTensorLeak, createRng, DistilleryError, tf } from '@distillery/tensor';
+import { assertNoTensorLeak, createRng, DistilleryError, parseSafetensors, tf } from '@distillery/tensor';
 import { describe, expect, it } from 'vitest';
 import { crossEntropy, expectClose, fixtureBytes, fixtureJson } from '../../test/helpers';
-import { parseSafetensors } from '../io/safetensors';
 import { applyMetaDropout, metaMaskProbability } from './meta-dropout';
 import { MetaFormer } from './metaformer';
 import { encodeSpatial, encodeSpatioTemporal } from './spatio-temporal';

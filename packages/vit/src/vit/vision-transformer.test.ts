@@ -1,7 +1,6 @@
-import { assertNoTensorLeak, DistilleryError, tf } from '@distillery/tensor';
+import { assertNoTensorLeak, DistilleryError, parseSafetensors, tf } from '@distillery/tensor';
 import { describe, expect, it } from 'vitest';
 import { crossEntropy, expectClose, fixtureBytes, fixtureJson } from '../../test/helpers';
-import { parseSafetensors } from '../io/safetensors';
 import { createViT } from './presets';
 import { VisionTransformer } from './vision-transformer';
 

@@ -1,4 +1,4 @@
-import { DistilleryError, formatShape, invalid } from '@distillery/tensor/errors';
+import { DistilleryError, formatShape, invalid } from '../errors';
 
 /**
  * The safetensors format (huggingface/safetensors, docs "Format"), written from the specification:
@@ -109,17 +109,18 @@ export function serializeSafetensors(
 }
 
 /** Parses a safetensors buffer, validating the header, dtypes, shapes and that the offsets tile the data buffer. */
-export function parseSafetensors(buffer: ArrayBuffer | Uint8Array): SafetensorsFile {
+/** `source` names the file (or buffer) in errors. */
+export function parseSafetensors(buffer: ArrayBuffer | Uint8Array, source = 'buffer'): SafetensorsFile {
   const bytes = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
   if (bytes.byteLength < 8) {
-    throw invalid('FORMAT', 'buffer', 'at least 8 bytes (the header length)', `${bytes.byteLength} bytes`);
+    throw invalid('FORMAT', source, 'at least 8 bytes (the header length)', `${bytes.byteLength} bytes`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
   if (headerLength > bytes.byteLength - 8 || headerLength > 100_000_000) {
     throw invalid(
       'FORMAT',
-      'buffer',
+      source,
       `a header length <= ${bytes.byteLength - 8} bytes`,
       `${headerLength} (not a safetensors file?)`,
     );
@@ -128,10 +129,10 @@ export function parseSafetensors(buffer: ArrayBuffer | Uint8Array): SafetensorsF
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
   } catch (error) {
-    throw invalid('FORMAT', 'buffer', 'a UTF-8 JSON header', `unparseable header (${(error as Error).message})`);
+    throw invalid('FORMAT', source, 'a UTF-8 JSON header', `unparseable header (${(error as Error).message})`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
-    throw invalid('FORMAT', 'buffer', 'a JSON object header', typeof header);
+    throw invalid('FORMAT', source, 'a JSON object header', typeof header);
   }
   const dataStart = 8 + headerLength;
   const dataLength = bytes.byteLength - dataStart;
@@ -187,7 +188,7 @@ export function parseSafetensors(buffer: ArrayBuffer | Uint8Array): SafetensorsF
     cursor = end;
   }
   if (cursor !== dataLength) {
-    throw invalid('FORMAT', 'buffer', `${cursor} data bytes after the header`, `${dataLength} bytes`);
+    throw invalid('FORMAT', source, `${cursor} data bytes after the header`, `${dataLength} bytes`);
   }
   return { tensors, metadata };
 }
@@ -277,5 +278,5 @@ export async function readSafetensorsFile(path: string): Promise<SafetensorsFile
   } catch (error) {
     throw new DistilleryError('IO', `path: could not read ${path} (${(error as Error).message})`, { argument: 'path' });
   }
-  return parseSafetensors(data);
+  return parseSafetensors(data, path);
 }
