@@ -3,7 +3,7 @@
  * weights, HTML report), the report renderer and its SVG charts.
  */
 export { describeFlags, type FlagSpec, parseArgs, UsageError } from './args';
-export { main } from './main';
+export { type Io, main, RUN_FLAGS, runRecipeFromArgs } from './main';
 export type { ProgressMode, Recipe, RecipeContext, RecipeResult } from './recipe';
 export { recipes } from './recipes';
 export { type RunReport, renderHtmlReport } from './report/html-report';

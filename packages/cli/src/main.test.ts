@@ -31,9 +31,12 @@ describe('distillery command line', () => {
     expect(await main(['run', 'no-such-recipe'], b.io)).toBe(2);
     expect(b.err.join('\n')).toMatch(/unknown recipe "no-such-recipe"/);
     const c = capture();
-    expect(await main(['run', 'x', '--epochs', 'many'], c.io)).toBe(2);
+    expect(await main(['run', 'deit-lt', '--epochs', 'many'], c.io)).toBe(2);
     expect(c.err.join('\n')).toMatch(/--epochs must be a number/);
-    expect(c.err.join('\n')).toMatch(/Run 'distillery run --help'/);
+    expect(c.err.join('\n')).toMatch(/Run 'distillery run deit-lt --help'/);
+    const d = capture();
+    expect(await main(['run', 'deit-lt', 'extra'], d.io)).toBe(2);
+    expect(d.err.join('\n')).toMatch(/unexpected argument "extra"/);
   });
 
   it('lists backends with the reason each missing one is missing', async () => {

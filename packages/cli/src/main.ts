@@ -7,7 +7,7 @@ import { recipes } from './recipes';
 import { runRecipe } from './run-recipe';
 import { formatTable } from './table';
 
-const RUN_FLAGS: Record<string, FlagSpec> = {
+export const RUN_FLAGS: Record<string, FlagSpec> = {
   backend: {
     type: 'string',
     description: "tfjs backend; 'auto' picks the fastest that works (default auto)",
@@ -68,6 +68,45 @@ Options:
 ${describeFlags(RUN_FLAGS)}`;
 }
 
+/**
+ * Runs one recipe from command-line flags (the `run` command's options): what `distillery run <recipe>` does, and what
+ * a copied example's `main.mjs` calls. Resolves to the exit code; usage errors print a message and give 2.
+ */
+export async function runRecipeFromArgs(recipe: Recipe, argv: readonly string[], io: Io = stdio): Promise<number> {
+  try {
+    const parsed = parseArgs(argv, RUN_FLAGS);
+    if (parsed.help) {
+      io.out(recipeHelp(recipe));
+      return 0;
+    }
+    if (parsed.positionals.length > 0)
+      throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`);
+    const f = parsed.flags;
+    await runRecipe(recipe, {
+      backend: (f.backend as 'auto') ?? 'auto',
+      data: f.data as string | undefined,
+      epochs: f.epochs as number | undefined,
+      seed: f.seed as number | undefined,
+      out: f.out as string | undefined,
+      resume: Boolean(f.resume),
+      smoke: Boolean(f.smoke),
+      progress: (f.progress as ProgressMode | undefined) ?? 'auto',
+      print: io.out,
+    });
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`distillery: ${error.message}\nRun 'distillery run ${recipe.name} --help' for usage.`);
+      return 2;
+    }
+    if (error instanceof DistilleryError) {
+      io.err(`distillery: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
 /** Runs the command line `argv` (without node and the script); resolves to the exit code. */
 export async function main(argv: readonly string[], io: Io = stdio): Promise<number> {
   const [command, ...rest] = argv;
@@ -113,37 +152,23 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
         return await benchCommand(io.out, parsed.flags.backend as string | undefined);
       }
       case 'run': {
-        const parsed = parseArgs(rest, RUN_FLAGS);
-        const name = parsed.positionals[0];
-        const recipe = recipes.find((r) => r.name === name);
-        if (parsed.help) {
-          io.out(
-            recipe
-              ? recipeHelp(recipe)
-              : `Usage: distillery run <recipe> [options]\n\nRecipes: ${recipes.map((r) => r.name).join(', ')}\n\nOptions:\n${describeFlags(RUN_FLAGS)}`,
-          );
-          return 0;
+        const [name, ...flags] = rest;
+        if (name === undefined || name.startsWith('--')) {
+          const parsed = parseArgs(rest, RUN_FLAGS);
+          if (parsed.help) {
+            io.out(
+              `Usage: distillery run <recipe> [options]\n\nRecipes: ${recipes.map((r) => r.name).join(', ')}\n\nOptions:\n${describeFlags(RUN_FLAGS)}`,
+            );
+            return 0;
+          }
+          throw new UsageError(`missing <recipe>; one of: ${recipes.map((r) => r.name).join(', ')}`);
         }
-        if (!name) throw new UsageError(`missing <recipe>; one of: ${recipes.map((r) => r.name).join(', ')}`);
+        const recipe = recipes.find((r) => r.name === name);
         if (!recipe)
           throw new UsageError(
             `unknown recipe ${JSON.stringify(name)}; one of: ${recipes.map((r) => r.name).join(', ')}`,
           );
-        if (parsed.positionals.length > 1)
-          throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[1])}`);
-        const f = parsed.flags;
-        await runRecipe(recipe, {
-          backend: (f.backend as 'auto') ?? 'auto',
-          data: f.data as string | undefined,
-          epochs: f.epochs as number | undefined,
-          seed: f.seed as number | undefined,
-          out: f.out as string | undefined,
-          resume: Boolean(f.resume),
-          smoke: Boolean(f.smoke),
-          progress: (f.progress as ProgressMode | undefined) ?? 'auto',
-          print: io.out,
-        });
-        return 0;
+        return await runRecipeFromArgs(recipe, flags, io);
       }
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}; one of: run, list, backends, bench`);

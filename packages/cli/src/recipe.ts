@@ -25,6 +25,11 @@ export interface RecipeContext {
   log(event: Record<string, unknown>): void;
   /** A line for the person watching. */
   say(line: string): void;
+  /**
+   * Called after every training epoch of every model the recipe trains (`run` names the model, e.g.
+   * 'deit-lt-if10'); the browser app draws live curves from it. Recipes pass it to fit's onEpochEnd.
+   */
+  onEpochEnd?(run: string, record: { epoch: number; loss: number; [metric: string]: number }): void;
 }
 
 export interface RecipeResult {

@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type BackendPreference, DistilleryError, initBackend } from '@distillery/tensor';
-import type { ProgressMode, Recipe, RecipeResult } from './recipe';
+import type { ProgressMode, Recipe, RecipeContext, RecipeResult } from './recipe';
 import { renderHtmlReport } from './report/html-report';
 import { formatTable } from './table';
 
@@ -17,6 +17,8 @@ export interface RunOptions {
   progress?: ProgressMode;
   /** Where lines for the person go (default stdout). */
   print?: (line: string) => void;
+  /** Forwarded to the recipe: called after each training epoch of each model. */
+  onEpochEnd?: RecipeContext['onEpochEnd'];
 }
 
 export interface RunOutcome extends RecipeResult {
@@ -87,6 +89,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     logFile: (name) => path.join(outDir, 'logs', `${name}.jsonl`),
     log,
     say: print,
+    onEpochEnd: options.onEpochEnd,
   });
   const files = [path.join(outDir, 'config.json'), eventLog];
   const metricsFile = path.join(outDir, 'metrics.json');

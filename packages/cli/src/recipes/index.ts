@@ -1,4 +1,6 @@
+// Each recipe lives in examples/<name>/recipe.mjs, a plain script users can copy; the build bundles it here.
+import { recipe as deitLt } from '../../../../examples/deit-lt/recipe.mjs';
 import type { Recipe } from '../recipe';
 
-/** Every recipe the CLI runs; each lives in examples/<name>/recipe.mjs, a plain script users can copy. */
-export const recipes: Recipe[] = [];
+/** Every recipe the CLI runs, flagship first. */
+export const recipes: Recipe[] = [deitLt];
