@@ -46,6 +46,18 @@ describe('bad input throws DistilleryError naming the argument', () => {
     c.dispose();
   });
 
+  it('empty inputs: no rows, no clusters, empty marginals', () => {
+    const noClusters = tf.zeros([4, 0]);
+    const noRows = tf.zeros([0, 3]);
+    expectDistilleryError(() => sinkhorn(undefined, undefined, noClusters, { reg: 0.1 }), 'cost', 'EMPTY_INPUT');
+    expectDistilleryError(() => sinkhorn(undefined, undefined, noRows, { reg: 0.1 }), 'cost', 'EMPTY_INPUT');
+    expectDistilleryError(() => p2ot(noClusters, { rho: 0.5 }), 'logits', 'OUT_OF_RANGE');
+    expectDistilleryError(() => p2ot(noRows, { rho: 0.5 }), 'logits', 'EMPTY_INPUT');
+    const c = cost();
+    expectDistilleryError(() => sinkhorn([], undefined, c, { reg: 0.1 }), 'a', 'SHAPE_MISMATCH');
+    tf.dispose([noClusters, noRows, c]);
+  });
+
   it('options', () => {
     const c = cost();
     expectDistilleryError(() => sinkhorn(undefined, undefined, c, { reg: 0 }), 'options.reg', 'OUT_OF_RANGE');
