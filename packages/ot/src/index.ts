@@ -7,13 +7,6 @@ export {
   type ClusterImbalancedResult,
   clusterImbalanced,
 } from './clustering/cluster-imbalanced';
-export {
-  adjustedRandIndex,
-  type ClusteringAccuracy,
-  clusteringAccuracy,
-  normalizedMutualInfo,
-} from './clustering/clustering-metrics';
-export { linearSumAssignment } from './clustering/hungarian';
 export { type KMeansOptions, type KMeansResult, kmeans } from './clustering/kmeans';
 export type { OtEngine } from './internal/kernel';
 export type { OtResult, SolverOptions } from './internal/result';
