@@ -1,0 +1,257 @@
+// Distillery in the browser: choose a backend and a recipe, train it live, inspect soft labels and an OT plan, and
+// download the trained weights as .safetensors.
+import './style.css';
+import { initBackend, tf } from '@distillery/tensor';
+import { drawBars, drawCurves, drawDigit, drawHeatmap, drawReportCurves } from './charts.js';
+import { createSoftLabelDemo, transportPlanDemo } from './demos.js';
+import { recipes } from './recipes.js';
+import { checkWebGPUSyncReadback } from './webgpu-readback.js';
+
+/** tfjs-backend-wasm's binaries, copied next to the page by the build (vite.config.mjs). */
+const wasmPaths = new URL('wasm/', document.baseURI).href;
+
+const $ = (id) => document.getElementById(id);
+const backendSelect = $('backend');
+const recipeSelect = $('recipe');
+const modeSelect = $('mode');
+const seedInput = $('seed');
+const startButton = $('start');
+const status = $('status');
+const logBox = $('log');
+const chart = $('chart');
+
+/** What the page has done, for people poking at the console and for tests. */
+const app = { runs: [], demos: {} };
+window.__distilleryApp = app;
+
+const yieldToBrowser = () => new Promise((resolve) => setTimeout(resolve, 16));
+
+function logLine(line) {
+  logBox.textContent += `${line}\n`;
+  logBox.scrollTop = logBox.scrollHeight;
+}
+
+function setStatus(state, text) {
+  status.dataset.state = state;
+  status.textContent = text;
+}
+
+for (const r of recipes) recipeSelect.append(new Option(r.title, r.name));
+const selectedRecipe = () => recipes.find((r) => r.name === recipeSelect.value) ?? recipes[0];
+const showSummary = () => {
+  const r = selectedRecipe();
+  $('recipe-summary').textContent = `${r.summary}. Paper: ${r.paper}.`;
+};
+recipeSelect.addEventListener('change', showSummary);
+showSummary();
+
+const webgpuOption = backendSelect.querySelector('option[value="webgpu"]');
+if (!('gpu' in navigator)) {
+  webgpuOption.disabled = true;
+  webgpuOption.textContent = 'WebGPU (not available in this browser)';
+}
+
+/**
+ * Whether tfjs can read WebGPU tensors synchronously here (see webgpu-readback.js), shown next to the backend choice.
+ * Probed only once WebGPU is chosen: where the probe's canvas copy fails, Chromium's GPU process restarts and 2D
+ * canvases lose their pixels (they are redrawn, see `draw`).
+ */
+async function checkWebGPU() {
+  const check = await checkWebGPUSyncReadback();
+  app.webgpuSyncReadback = check;
+  if (!check.ok) {
+    webgpuOption.textContent = 'WebGPU (cannot train here, see note)';
+    $('webgpu-note').textContent = `WebGPU note: ${check.reason}`;
+  }
+  return check;
+}
+backendSelect.addEventListener('change', () => {
+  if (backendSelect.value === 'webgpu') checkWebGPU();
+});
+
+/** Refuses WebGPU, with the reason, where tfjs cannot read GPU tensors synchronously. */
+async function assertWebGPUUsable() {
+  const check = await checkWebGPU();
+  if (!check.ok) {
+    status.dataset.reason = 'webgpu-sync-readback';
+    throw new Error(`WebGPU cannot train here: ${check.reason}`);
+  }
+}
+
+/** The latest drawing of each canvas, replayed when the canvas is resized or its 2D context is restored. */
+const drawings = new Map();
+function draw(canvas, paint) {
+  if (!drawings.has(canvas)) canvas.addEventListener('contextrestored', () => drawings.get(canvas)());
+  drawings.set(canvas, paint);
+  paint();
+}
+let resizeTimer;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    for (const paint of drawings.values()) paint();
+  }, 100);
+});
+
+let downloadUrls = [];
+function showDownloads(recipe, weights) {
+  for (const url of downloadUrls) URL.revokeObjectURL(url);
+  downloadUrls = [];
+  const box = $('downloads');
+  box.replaceChildren();
+  for (const [name, bytes] of Object.entries(weights ?? {})) {
+    const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+    downloadUrls.push(url);
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = `${name}.safetensors`;
+    a.textContent = `⬇ ${name}.safetensors (${(bytes.byteLength / 1024).toFixed(0)} KiB)`;
+    a.dataset.weights = name;
+    box.append(a);
+  }
+  if (box.childElementCount === 0) box.textContent = `${recipe.name} returned no weights.`;
+}
+
+function showTable(table) {
+  const box = $('results');
+  box.replaceChildren();
+  if (!table) return;
+  const el = document.createElement('table');
+  const head = el.createTHead().insertRow();
+  for (const h of table.headers) head.append(Object.assign(document.createElement('th'), { textContent: h }));
+  const body = el.createTBody();
+  for (const row of table.rows) {
+    const tr = body.insertRow();
+    for (const v of row) tr.insertCell().textContent = typeof v === 'number' ? v.toFixed(3) : String(v);
+  }
+  box.append(el);
+}
+
+async function train() {
+  const recipe = selectedRecipe();
+  const choice = backendSelect.value;
+  const smoke = modeSelect.value === 'smoke';
+  const seed = Number.parseInt(seedInput.value, 10) || 0;
+  for (const el of [startButton, backendSelect, recipeSelect, modeSelect, seedInput]) el.disabled = true;
+  const runs = new Map();
+  draw(chart, () => drawCurves(chart, runs));
+  showTable(null);
+  $('downloads').replaceChildren();
+  logBox.textContent = '';
+  setStatus('running', `Starting ${choice}…`);
+  await yieldToBrowser();
+  const started = performance.now();
+  const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
+  delete status.dataset.reason;
+  try {
+    if (choice === 'webgpu') await assertWebGPUUsable();
+    const backend = await initBackend(choice, { wasmPaths });
+    logLine(`backend: ${backend}; recipe: ${recipe.name} (${smoke ? 'smoke' : 'small: 5 epochs'}), seed ${seed}`);
+    setStatus('running', `Training ${recipe.name} on ${backend}…`);
+    /** @type {import('@distillery/cli').RecipeContext} */
+    const ctx = {
+      backend,
+      seed,
+      epochs: smoke ? undefined : 5,
+      data: undefined,
+      smoke,
+      resume: false,
+      progress: 'none',
+      outDir: '',
+      checkpoint: undefined,
+      logFile: undefined,
+      log: (event) => logLine(JSON.stringify(event)),
+      say: (line) => logLine(line),
+      async onEpochEnd(run, record) {
+        if (!runs.has(run)) runs.set(run, []);
+        runs.get(run).push(record);
+        draw(chart, () => drawCurves(chart, runs));
+        logLine(`${run}: epoch ${record.epoch + 1}, loss ${record.loss.toFixed(4)} (${record.seconds?.toFixed(1)} s)`);
+        setStatus(
+          'running',
+          `Training ${recipe.name} on ${backend}: ${run}, epoch ${record.epoch + 1} (${seconds()} s)`,
+        );
+        await yieldToBrowser();
+      },
+    };
+    const result = await recipe.run(ctx);
+    if (runs.size === 0 && result.report?.curves) {
+      // A recipe that does not pass ctx.onEpochEnd to fit: draw the curves of its report instead.
+      draw(chart, () => drawReportCurves(chart, result.report.curves));
+      logLine(`(${recipe.name} reports no epochs live: the curves are those of its report)`);
+    }
+    showTable(result.report?.table);
+    showDownloads(recipe, result.weights);
+    const summary = {
+      recipe: recipe.name,
+      backend,
+      seconds: Number(seconds()),
+      epochs: Object.fromEntries([...runs].map(([name, records]) => [name, records.length])),
+      weights: Object.fromEntries(Object.entries(result.weights ?? {}).map(([k, v]) => [k, v.byteLength])),
+      tensors: tf.memory().numTensors,
+    };
+    app.runs.push(summary);
+    status.dataset.runs = String(app.runs.length);
+    status.dataset.backend = backend;
+    setStatus('done', `Done: ${recipe.name} on ${backend} in ${summary.seconds} s. Weights ready below.`);
+  } catch (error) {
+    console.error(error);
+    logLine(`error: ${error?.stack ?? error}`);
+    setStatus('error', `Failed on ${choice}: ${error?.message ?? error}`);
+  } finally {
+    for (const el of [startButton, backendSelect, recipeSelect, modeSelect, seedInput]) el.disabled = false;
+  }
+}
+
+$('controls').addEventListener('submit', (event) => {
+  event.preventDefault();
+  train();
+});
+
+async function showDemos() {
+  draw(chart, () => drawCurves(chart, new Map()));
+  try {
+    await initBackend(backendSelect.value, { wasmPaths }).catch(() => initBackend('cpu'));
+    const softLabels = createSoftLabelDemo(0);
+    const showDigit = () => {
+      const s = softLabels.next();
+      draw($('digit'), () => drawDigit($('digit'), s.pixels, 8));
+      draw($('soft-labels'), () =>
+        drawBars(
+          $('soft-labels'),
+          ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+          [
+            { name: 'student softmax p', color: '#3056d3', values: s.probabilities },
+            { name: 'Zipf non-target labels', color: '#e8590c', values: s.zipf },
+          ],
+          s.label,
+        ),
+      );
+      const top = [...s.probabilities.keys()].sort((a, b) => s.probabilities[b] - s.probabilities[a]);
+      $('digit-caption').textContent =
+        `digit #${s.index}, label ${s.label} (★); student predicts ${top[0]} (p = ${s.probabilities[top[0]].toFixed(2)})`;
+      app.demos.softLabels = {
+        label: s.label,
+        zipfSum: s.zipf.reduce((a, b) => a + b, 0),
+        zipfAtLabel: s.zipf[s.label],
+      };
+    };
+    showDigit();
+    $('next-digit').disabled = false;
+    $('next-digit').addEventListener('click', showDigit);
+
+    const ot = transportPlanDemo(0);
+    draw($('ot'), () => drawHeatmap($('ot'), ot.matrix, ot.rowLabels, ot.separators));
+    $('ot-caption').textContent =
+      `Sinkhorn, reg 0.05: ${ot.iterations} iterations, marginal error ${ot.marginalError.toExponential(1)}; ` +
+      `${ot.correct} of ${ot.total} points sent mostly to their own cluster.`;
+    app.demos.ot = { iterations: ot.iterations, marginalError: ot.marginalError, correct: ot.correct };
+  } catch (error) {
+    console.error(error);
+    logLine(`demo error: ${error?.stack ?? error}`);
+  }
+  app.ready = true;
+  document.body.dataset.ready = 'true';
+}
+
+showDemos();

@@ -1,0 +1,252 @@
+// The browser app (examples/browser): built with Vite into a temp folder, served by `vite preview` on 127.0.0.1 and
+// driven in Debian's headless Chromium (tests/support/chromium.mjs). Checks that the page loads cleanly, shows the
+// soft-label and OT panels, trains the deit-lt recipe live on wasm (and on WebGPU where tfjs can read GPU tensors
+// synchronously; otherwise the page must refuse WebGPU and say why), draws the curves, and downloads the trained
+// weights as a valid .safetensors file.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseSafetensors } from '@distillery/tensor';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain .mjs helper without types
+import { launchChromium } from './support/chromium.mjs';
+
+const root = path.resolve(__dirname, '..');
+const appDir = path.join(root, 'examples/browser');
+// vite and pngjs are the app's devDependencies (pnpm does not hoist them to the root).
+const appRequire = createRequire(path.join(appDir, 'package.json'));
+const { PNG } = appRequire('pngjs') as typeof import('pngjs');
+
+/** What the page publishes on window.__distilleryApp (examples/browser/src/main.js). */
+type AppState = {
+  runs: {
+    recipe: string;
+    backend: string;
+    seconds: number;
+    epochs: Record<string, number>;
+    weights: Record<string, number>;
+  }[];
+  demos: {
+    softLabels: { label: number; zipfSum: number; zipfAtLabel: number };
+    ot: { iterations: number; marginalError: number; correct: number };
+  };
+  webgpuSyncReadback?: { ok: boolean; reason?: string };
+};
+type Launched = { context: import('playwright-core').BrowserContext; close(): Promise<void> };
+type Preview = { close(): Promise<void>; resolvedUrls: { local: string[] } | null };
+
+let outDir: string;
+let preview: Preview;
+let browser: Launched;
+let page: Page;
+let url: string;
+const pageErrors: string[] = [];
+const consoleErrors: string[] = [];
+
+const appState = () => page.evaluate(() => (window as unknown as { __distilleryApp: AppState }).__distilleryApp);
+
+/** Pixels of a PNG whose colour is saturated (the chart's series colours; axes, grid and text are grey). */
+function colouredPixels(png: Buffer): { coloured: number; total: number } {
+  const image = PNG.sync.read(png);
+  let coloured = 0;
+  for (let i = 0; i < image.data.length; i += 4) {
+    const r = image.data[i]!;
+    const g = image.data[i + 1]!;
+    const b = image.data[i + 2]!;
+    if (Math.max(r, g, b) - Math.min(r, g, b) > 80) coloured++;
+  }
+  return { coloured, total: image.width * image.height };
+}
+
+/** Selects a backend, starts training and waits for the page to finish (done or error); returns the status. */
+async function trainOn(backend: string, runsBefore: number, recipe = 'deit-lt') {
+  await page.selectOption('#backend', backend);
+  await page.selectOption('#recipe', recipe);
+  await page.selectOption('#mode', 'smoke');
+  const started = Date.now();
+  await page.click('#start');
+  await page.waitForFunction(
+    (n) => {
+      const s = document.getElementById('status') as HTMLElement;
+      return s.dataset.state === 'error' || (s.dataset.state === 'done' && Number(s.dataset.runs) > n);
+    },
+    runsBefore,
+    { timeout: 240_000, polling: 250 },
+  );
+  const status = await page.evaluate(() => {
+    const s = document.getElementById('status') as HTMLElement;
+    return { state: s.dataset.state, reason: s.dataset.reason, text: s.textContent, backend: s.dataset.backend };
+  });
+  return { ...status, seconds: (Date.now() - started) / 1000, log: await page.textContent('#log') };
+}
+
+describe('the browser app (examples/browser) in headless Chromium', () => {
+  beforeAll(async () => {
+    const vite = await import(pathToFileURL(appRequire.resolve('vite')).href);
+    outDir = mkdtempSync(path.join(os.tmpdir(), 'distillery-browser-app-'));
+    await vite.build({
+      configFile: path.join(appDir, 'vite.config.mjs'),
+      root: appDir,
+      logLevel: 'error',
+      build: { outDir, emptyOutDir: true },
+    });
+    preview = await vite.preview({
+      configFile: path.join(appDir, 'vite.config.mjs'),
+      root: appDir,
+      logLevel: 'error',
+      build: { outDir },
+      preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false },
+    });
+    url = preview.resolvedUrls?.local[0] as string;
+    browser = await launchChromium();
+    page = await browser.context.newPage();
+    await page.setViewportSize({ width: 1200, height: 900 });
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await preview?.close();
+    if (outDir) rmSync(outDir, { recursive: true, force: true });
+  });
+
+  it('builds with the wasm binaries beside the page and serves it on 127.0.0.1', () => {
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm']) {
+      expect(readFileSync(path.join(outDir, 'wasm', f)).subarray(0, 4)).toEqual(Buffer.from([0, 0x61, 0x73, 0x6d]));
+    }
+  });
+
+  it('loads without page errors and shows the Zipf soft labels and the OT plan', async () => {
+    await page.goto(url);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+    const app = await appState();
+    expect(pageErrors).toEqual([]);
+    expect(await page.locator('#recipe option').allTextContents()).toContain('DeiT-LT on long-tailed digits');
+    // Zipf non-target labels: a distribution over the 9 non-target classes, zero at the label.
+    expect(app.demos.softLabels.zipfSum).toBeCloseTo(1, 5);
+    expect(app.demos.softLabels.zipfAtLabel).toBe(0);
+    // Sinkhorn converged on the imbalanced problem and sends most points to their own cluster.
+    expect(app.demos.ot.marginalError).toBeLessThan(1e-6);
+    expect(app.demos.ot.correct).toBeGreaterThanOrEqual(30);
+    for (const id of ['#soft-labels', '#ot']) {
+      expect(colouredPixels(await page.locator(id).screenshot()).coloured, id).toBeGreaterThan(500);
+    }
+    // Before training the chart holds only its placeholder text.
+    expect(colouredPixels(await page.locator('#chart').screenshot()).coloured).toBe(0);
+  });
+
+  it('trains deit-lt (smoke) on wasm, draws the curves and downloads valid safetensors', async () => {
+    const result = await trainOn('wasm', 0);
+    console.log(`wasm: ${result.state} in ${result.seconds.toFixed(1)} s: ${result.text}`);
+    expect(result.state, result.log ?? '').toBe('done');
+    expect(result.backend).toBe('wasm');
+    const app = await appState();
+    const run = app.runs.at(-1) as AppState['runs'][number];
+    // Every model the recipe trains reported its epochs to the chart live (deit-lt smoke: teacher, plain-CE ViT and
+    // DeiT-LT student, IF 10).
+    console.log(`epochs per run: ${JSON.stringify(run.epochs)}; weights: ${JSON.stringify(run.weights)}`);
+    expect(Object.keys(run.epochs)).toEqual(expect.arrayContaining(['teacher-if10', 'vit-ce-if10', 'deit-lt-if10']));
+    for (const n of Object.values(run.epochs)) expect(n).toBeGreaterThanOrEqual(1);
+
+    const chart = colouredPixels(await page.locator('#chart').screenshot());
+    console.log(`chart: ${chart.coloured} of ${chart.total} pixels coloured`);
+    expect(chart.coloured).toBeGreaterThan(1000);
+    if (process.env.DISTILLERY_SCREENSHOT) {
+      writeFileSync(process.env.DISTILLERY_SCREENSHOT, await page.screenshot({ fullPage: true }));
+    }
+
+    expect(await page.locator('#results table tbody tr').count()).toBeGreaterThanOrEqual(3);
+    const links = page.locator('#downloads a');
+    expect(await links.count()).toBe(Object.keys(run.weights).length);
+    const link = page.locator('#downloads a[data-weights="deit-lt-if10"]');
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    expect(download.suggestedFilename()).toBe('deit-lt-if10.safetensors');
+    const bytes = readFileSync((await download.path()) as string);
+    expect(bytes.byteLength).toBe(run.weights['deit-lt-if10']);
+    // The format by hand: u64 little-endian header length, a JSON header, data offsets tiling the data section.
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
+    const entries = Object.entries(header).filter(([name]) => name !== '__metadata__') as [
+      string,
+      { dtype: string; shape: number[]; data_offsets: [number, number] },
+    ][];
+    expect(entries.length).toBeGreaterThan(10);
+    expect(header.__metadata__.recipe).toBe('deit-lt');
+    const spans = entries.map(([, e]) => e.data_offsets).sort((a, b) => a[0] - b[0]);
+    expect(spans[0]![0]).toBe(0);
+    for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBe(spans[i - 1]![1]);
+    expect(8 + headerLength + spans.at(-1)![1]).toBe(bytes.byteLength);
+    for (const [, e] of entries) {
+      expect(e.dtype).toBe('F32');
+      expect(e.data_offsets[1] - e.data_offsets[0]).toBe(4 * e.shape.reduce((a, d) => a * d, 1));
+    }
+    // And @distillery/tensor's reader agrees, with finite weights.
+    const parsed = parseSafetensors(new Uint8Array(bytes), 'download');
+    expect(parsed.tensors.size).toBe(entries.length);
+    for (const [name, t] of parsed.tensors) {
+      const values = new Float32Array(t.bytes.slice().buffer);
+      expect(values.every(Number.isFinite), name).toBe(true);
+    }
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('trains every other recipe of the registry (smoke) on wasm, with curves and weights', async () => {
+    const names = await page
+      .locator('#recipe option')
+      .evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
+    // The registry of packages/cli/src/recipes/index.ts, flagship first.
+    expect(names[0]).toBe('deit-lt');
+    expect(names.length).toBeGreaterThanOrEqual(2);
+    for (const name of names.slice(1)) {
+      const before = (await appState()).runs.length;
+      const result = await trainOn('wasm', before, name);
+      const run = (await appState()).runs.at(-1) as AppState['runs'][number];
+      const chart = colouredPixels(await page.locator('#chart').screenshot());
+      console.log(
+        `${name}: ${result.state} in ${result.seconds.toFixed(1)} s, ${Object.keys(run.weights).length} weights, ` +
+          `${Object.keys(run.epochs).length} runs reported live, chart ${chart.coloured} px`,
+      );
+      expect(result.state, `${name}: ${result.log}`).toBe('done');
+      expect(run.recipe).toBe(name);
+      expect(Object.keys(run.weights).length).toBeGreaterThanOrEqual(1);
+      expect(await page.locator('#downloads a').count()).toBe(Object.keys(run.weights).length);
+      // Live curves, or the report's curves for recipes that do not pass ctx.onEpochEnd on.
+      expect(chart.coloured, name).toBeGreaterThan(20);
+    }
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('trains on WebGPU where tfjs can read GPU tensors synchronously, and otherwise refuses and says why', async () => {
+    const runsBefore = (await appState()).runs.length;
+    const result = await trainOn('webgpu', runsBefore);
+    const readback = (await appState()).webgpuSyncReadback as { ok: boolean; reason?: string };
+    console.log(
+      `webgpu: sync readback ${readback.ok ? 'works' : 'fails'}; ${result.state} in ${result.seconds.toFixed(1)} s`,
+    );
+    if (readback.ok) {
+      expect(result.state, result.log ?? '').toBe('done');
+      expect(result.backend).toBe('webgpu');
+    } else {
+      // tests/support/chromium.mjs runs Chromium with --disable-gpu: WebGPU computes (SwiftShader) but a WebGPU canvas
+      // cannot be copied into a 2D canvas, which is how tfjs-backend-webgpu implements dataSync. Training would read
+      // zeros for every loss and then lose the device, so the page refuses with the reason instead.
+      expect(result.state).toBe('error');
+      expect(result.reason).toBe('webgpu-sync-readback');
+      expect(await page.textContent('#webgpu-note')).toMatch(/cannot copy a WebGPU canvas/);
+      // The failed copy restarts Chromium's GPU process, which wipes 2D canvases; the page redraws them.
+      await expect
+        .poll(async () => colouredPixels(await page.locator('#soft-labels').screenshot()).coloured, { timeout: 10_000 })
+        .toBeGreaterThan(500);
+    }
+    expect(pageErrors).toEqual([]);
+    // The page is still usable afterwards: the start button is enabled again.
+    expect(await page.locator('#start').isEnabled()).toBe(true);
+  });
+});
