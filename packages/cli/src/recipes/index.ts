@@ -1,5 +1,6 @@
 // Each recipe lives in examples/<name>/recipe.mjs, a plain script users can copy; the build bundles it here.
 import { recipe as deitLt } from '../../../../examples/deit-lt/recipe.mjs';
+import { recipe as imbalancedClustering } from '../../../../examples/imbalanced-clustering/recipe.mjs';
 import { recipe as kd } from '../../../../examples/kd/recipe.mjs';
 import { recipe as lavit } from '../../../../examples/lavit/recipe.mjs';
 import { recipe as mdcs } from '../../../../examples/mdcs/recipe.mjs';
@@ -11,4 +12,15 @@ import { recipe as trg } from '../../../../examples/trg/recipe.mjs';
 import type { Recipe } from '../recipe';
 
 /** Every recipe the CLI runs, flagship first. */
-export const recipes: Recipe[] = [deitLt, kd, selfKd, mdcs, trg, lavit, metaformer, mmformer, multiLabel];
+export const recipes: Recipe[] = [
+  deitLt,
+  kd,
+  selfKd,
+  mdcs,
+  trg,
+  lavit,
+  metaformer,
+  mmformer,
+  multiLabel,
+  imbalancedClustering,
+];
