@@ -1,5 +1,6 @@
 // Each recipe lives in examples/<name>/recipe.mjs, a plain script users can copy; the build bundles it here.
 import { recipe as deitLt } from '../../../../examples/deit-lt/recipe.mjs';
+import { recipe as fewShot } from '../../../../examples/few-shot/recipe.mjs';
 import { recipe as imbalancedClustering } from '../../../../examples/imbalanced-clustering/recipe.mjs';
 import { recipe as kd } from '../../../../examples/kd/recipe.mjs';
 import { recipe as lavit } from '../../../../examples/lavit/recipe.mjs';
@@ -23,4 +24,5 @@ export const recipes: Recipe[] = [
   mmformer,
   multiLabel,
   imbalancedClustering,
+  fewShot,
 ];
