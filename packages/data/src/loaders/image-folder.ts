@@ -1,6 +1,4 @@
 import { checkNumber, invalid } from '@distillery/tensor';
-import jpeg from 'jpeg-js';
-import pngjs from 'pngjs';
 import { InMemoryDataset } from '../dataset/in-memory-dataset';
 
 /** A decoded image: RGBA or grey bytes. */
@@ -12,11 +10,27 @@ export interface DecodedImage {
   channels: number;
 }
 
+type Codecs = { jpeg: typeof import('jpeg-js'); pngjs: typeof import('pngjs') };
+let codecs: Promise<Codecs> | null = null;
+
+/**
+ * The image codecs, loaded on first use: pngjs needs Node's streams and fails to load in browsers, so importing
+ * @distillery/data must not load it (browser apps use the in-memory datasets and never decode files).
+ */
+function loadCodecs(): Promise<Codecs> {
+  codecs ??= Promise.all([import('jpeg-js'), import('pngjs')]).then(([j, p]) => ({
+    jpeg: ((j as { default?: Codecs['jpeg'] }).default ?? j) as Codecs['jpeg'],
+    pngjs: ((p as { default?: Codecs['pngjs'] }).default ?? p) as Codecs['pngjs'],
+  }));
+  return codecs;
+}
+
 /**
  * Decodes a PNG (pngjs) or JPEG (jpeg-js) file to `channels` (3 RGB, default, or 1 grey = ITU-R 601 luma rounded)
  * bytes, choosing the decoder from the file signature. `source` names the file in errors.
  */
-export function decodeImage(bytes: Uint8Array, source = 'image', channels: 1 | 3 = 3): DecodedImage {
+export async function decodeImage(bytes: Uint8Array, source = 'image', channels: 1 | 3 = 3): Promise<DecodedImage> {
+  const { jpeg, pngjs } = await loadCodecs();
   let rgba: Uint8Array;
   let width: number;
   let height: number;
@@ -119,7 +133,7 @@ export async function loadImageFolder(root: string, options: ImageFolderOptions 
     } catch (error) {
       throw invalid('IO', file, 'a readable image file', (error as Error).message);
     }
-    const img = decodeImage(bytes, file, channels);
+    const img = await decodeImage(bytes, file, channels);
     if (H === 0) {
       H = img.height;
       W = img.width;

@@ -209,7 +209,7 @@ describe('image folder loader', () => {
     writeFileSync(path.join(root, 'a', 'y.png'), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
     await expect(loadImageFolder(root)).rejects.toThrow(/y.png/);
     await expect(loadImageFolder(path.join(root, 'missing'))).rejects.toThrow(/missing/);
-    expect(() => decodeImage(new Uint8Array([1, 2, 3]), 'blob.bin')).toThrow(/blob.bin/);
+    await expect(decodeImage(new Uint8Array([1, 2, 3]), 'blob.bin')).rejects.toThrow(/blob.bin/);
     const empty = tmp();
     await expect(loadImageFolder(empty)).rejects.toThrow(DistilleryError);
     expect(tf.memory().numTensors).toBeGreaterThanOrEqual(0);

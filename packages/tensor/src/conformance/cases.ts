@@ -217,6 +217,22 @@ export const conformanceCases: ConformanceCase[] = [
     },
   },
   {
+    name: 'addNManyInputs',
+    run: () => {
+      // 33 terms: more than a WebGPU shader may bind at once (see kernels/chunked-add-n.ts).
+      const terms = Array.from({ length: 33 }, (_, i) => normal([3, 4], 100 + i));
+      return gradsOf(
+        (...xs) => tf.sum(tf.mul(tf.addN(xs), weights([3, 4], 99))),
+        terms.slice(0, 9),
+        Array.from({ length: 9 }, (_, i) => `t${i}`),
+      );
+    },
+  },
+  {
+    name: 'addNSum',
+    run: () => ({ value: tf.addN(Array.from({ length: 33 }, (_, i) => normal([5], 200 + i))) }),
+  },
+  {
     name: 'einsum',
     run: () => ({ value: tf.einsum('ij,jk->ik', normal([4, 6], 31), normal([6, 3], 32)) }),
   },

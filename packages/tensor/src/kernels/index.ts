@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerBroadcastingBatchMatMulGradient } from './batch-matmul-gradient';
+import { registerChunkedAddN } from './chunked-add-n';
 import { registerComposedConv2DBackprop } from './conv2d-backprop';
 import { registerCpuFallback } from './cpu-fallback';
 import { registerCpuTransformFix } from './cpu-transform';
@@ -48,6 +49,8 @@ export function fillKernelGaps(backendName: string): string[] {
     if (registerCpuFallback(kernelName, backendName)) added.push(kernelName);
   }
   if (backendName === 'cpu' && registerCpuTransformFix()) added.push('Transform');
+  // WebGPU: many-input AddN over the storage-buffer limit gave wrong sums silently.
+  if (backendName === 'webgpu') added.push(...registerChunkedAddN(backendName));
   if (backendName === 'wasm') {
     // The conv gradients as forward convs (a missing kernel and a slow one), and transpose-free matMuls (a slow path).
     added.push(...registerComposedConv2DBackprop(backendName));
