@@ -35,16 +35,16 @@ const CLASS_NAMES = ['apple trees', 'buildings', 'ground', 'woods', 'vineyard', 
 function settings(ctx) {
   const smoke = ctx.smoke;
   return {
-    epochs: ctx.epochs ?? (smoke ? 1 : 25),
+    epochs: ctx.epochs ?? (smoke ? 1 : 30),
     numClasses: 6,
     bands: smoke ? 16 : 32,
     patch: smoke ? 5 : 7,
     /** Training pixels per class: remote-sensing protocols train on a few labelled pixels. */
-    trainPerClass: smoke ? 8 : 30,
+    trainPerClass: smoke ? 8 : 15,
     testPerClass: smoke ? 8 : 100,
     /** Hard pairs: strong multiplicative noise and mixed neighbourhoods. */
-    noise: 0.35,
-    purity: 0.55,
+    noise: 0.6,
+    purity: 0.4,
     batchSize: smoke ? 16 : 32,
     fm: smoke ? 4 : 16,
     heads: smoke ? 4 : 8,
@@ -134,7 +134,7 @@ export const recipe = {
   summary: 'multimodal HSI + LiDAR classification: MMFormer multi-scale self-attention vs. the MFT baseline; OA, AA, κ',
   paper: 'MMFormer (RsMmFormer), Zhang et al., arXiv, March 2023; MFT, Roy et al., TGRS 2023',
   data: "'hsi-lidar' (the procedural Trento-like HSI + LiDAR pair set of @distillery/data); default hsi-lidar",
-  defaultEpochs: 25,
+  defaultEpochs: 30,
   async run(ctx) {
     if (ctx.data !== undefined && ctx.data !== 'hsi-lidar') {
       throw new DistilleryError('INVALID_ARGUMENT', `--data: expected 'hsi-lidar', got ${JSON.stringify(ctx.data)}`, {
