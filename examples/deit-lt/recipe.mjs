@@ -20,6 +20,7 @@ import {
   effectiveNumberWeights,
   instanceBalancedSampler,
   longTailSubset,
+  repeatedAugmentationSampler,
   splitByCutpoints,
 } from '@distillery/samplers';
 import { createRng, DistilleryError, stopGradient, tf } from '@distillery/tensor';
@@ -42,15 +43,15 @@ const CUTPOINTS = /** @type {[number, number]} */ ([3, 7]);
 /** The sizes of a run: full (the README's numbers) or smoke (seconds, for tests). */
 function settings(ctx) {
   const smoke = ctx.smoke;
-  const epochs = ctx.epochs ?? (smoke ? 2 : 60);
+  const epochs = ctx.epochs ?? (smoke ? 2 : 30);
   return {
     imbalanceFactors: smoke ? [10] : [10, 100],
     teacherEpochs: smoke ? 2 : Math.max(1, Math.round(epochs * 0.8)),
     studentEpochs: epochs,
-    batchSize: 32,
+    batchSize: 64,
     vit: {
       imageSize: 8,
-      patchSize: 2,
+      patchSize: 4,
       inChannels: 1,
       numClasses: NUM_CLASSES,
       embedDim: smoke ? 32 : 64,
@@ -60,8 +61,8 @@ function settings(ctx) {
     teacher: {
       numClasses: NUM_CLASSES,
       inChannels: 1,
-      blocks: smoke ? [1, 1, 1] : [2, 2, 2],
-      widths: [16, 32, 64],
+      blocks: [1, 1, 1],
+      widths: smoke ? [8, 16, 32] : [16, 32, 64],
       classifier: 'cosine',
     },
   };
@@ -112,10 +113,13 @@ function evaluate(name, test, forward, split) {
   };
 }
 
-/** The student's strong augmentation: random crop (pad 1) and RandAugment (2 ops, magnitude 9), DeiT-style. */
+/**
+ * The student's strong augmentation: random crop (pad 1) and RandAugment. DeiT-LT uses rand-m9 with 2 ops on 224-px
+ * images; on 8×8 digits that leaves too little of the digit, so this uses 1 op at magnitude 5.
+ */
 function strongViews(images, rng) {
   return tf.tidy(() =>
-    randAugment(randomCrop(images, rng, { padding: 1, fill: 0 }), rng, { numOps: 2, magnitude: 9, fill: 0 }),
+    randAugment(randomCrop(images, rng, { padding: 1, fill: 0 }), rng, { numOps: 1, magnitude: 5, fill: 0 }),
   );
 }
 
@@ -159,18 +163,19 @@ async function trainStudent(ctx, s, train, counts, teacher, tag) {
   const epochs = s.studentEpochs;
   const drwEpoch = Math.floor(epochs * 0.8);
   const drwWeights = effectiveNumberWeights(counts);
-  const optimizer = new AdamW(params, { lr: 1e-3, weightDecay: 0.05 });
+  const optimizer = new AdamW(params, { lr: 3e-3, weightDecay: 0.05 });
   const { history } = await fit({
     params,
     data: train,
-    sampler: instanceBalancedSampler(train.length, { seed: ctx.seed }),
+    // DeiT's repeated augmentation: every image twice per epoch, in the same batch, with different augmentations.
+    sampler: repeatedAugmentationSampler(train.length, { numRepeats: 2, truncateTo256: false, seed: ctx.seed }),
     batchSize: s.batchSize,
     epochs,
     optimizer,
-    schedule: warmupCosineLR(1e-3, {
+    schedule: warmupCosineLR(3e-3, {
       totalSteps: epochs,
       warmupSteps: Math.min(3, epochs - 1),
-      warmupLrInit: 1e-4,
+      warmupLrInit: 3e-4,
       minLr: 1e-5,
     }),
     clipGradNorm: 5,
@@ -180,7 +185,10 @@ async function trainStudent(ctx, s, train, counts, teacher, tag) {
         const views = strongViews(images, step.rng);
         // Mixup / CutMix with smoothed targets until the DRW epoch; plain labels after it (--no-mixup-drw).
         const mixing = step.epoch < drwEpoch;
-        const mixed = mixing ? mixupCutmix(views, labels, NUM_CLASSES, step.rng) : { images: views, targets: null };
+        // Half the batches are mixed (timm `prob` 0.5; DeiT-LT mixes every batch, too strong for a few hundred 8×8 images).
+        const mixed = mixing
+          ? mixupCutmix(views, labels, NUM_CLASSES, step.rng, { prob: 0.5 })
+          : { images: views, targets: null };
         const out = model.forward(mixed.images, { training: true, rng: step.rng });
         if (!distilled) {
           return mixing ? softTargetCrossEntropy(out.logits, mixed.targets) : crossEntropy(out.logits, labels);
@@ -209,7 +217,7 @@ export const recipe = {
   summary: 'flat CNN teacher (LDAM-DRW + SAM) → DeiT student with a distillation token, vs. a plain-CE ViT',
   paper: 'DeiT-LT, Rangwani et al., CVPR 2024 (arXiv 2404.02900)',
   data: "'digits' (the UCI digits shipped with @distillery/data, made long-tailed); default digits",
-  defaultEpochs: 60,
+  defaultEpochs: 30,
   async run(ctx) {
     if (ctx.data !== undefined && ctx.data !== 'digits') {
       throw new DistilleryError('INVALID_ARGUMENT', `--data: expected 'digits', got ${JSON.stringify(ctx.data)}`, {
