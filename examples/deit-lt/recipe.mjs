@@ -14,7 +14,7 @@
  *
  * Runs in Node and in browsers (no Node APIs here: files go through the runner's context).
  */
-import { loadDigits, mixupCutmix, randAugment, randomCrop } from '@distillery/data';
+import { loadDigits, mixupCutmix, randAugment, randomCrop, stratifiedSplit } from '@distillery/data';
 import { crossEntropy, deitLtDistillationLoss, ldamLoss, softTargetCrossEntropy } from '@distillery/losses';
 import {
   effectiveNumberWeights,
@@ -23,7 +23,7 @@ import {
   repeatedAugmentationSampler,
   splitByCutpoints,
 } from '@distillery/samplers';
-import { createRng, DistilleryError, stopGradient, tf } from '@distillery/tensor';
+import { DistilleryError, stopGradient, tf } from '@distillery/tensor';
 import {
   AdamW,
   accuracy,
@@ -31,6 +31,7 @@ import {
   fit,
   groupAccuracy,
   perClassAccuracy,
+  predictClasses,
   SGD,
   warmupCosineLR,
 } from '@distillery/train';
@@ -68,39 +69,9 @@ function settings(ctx) {
   };
 }
 
-/** A balanced test set (TEST_PER_CLASS per class) and the rest as the pool the long-tailed train set is cut from. */
-function splitDigits(seed) {
-  const digits = loadDigits();
-  const labels = digits.labels();
-  const rng = createRng(seed);
-  const byClass = Array.from({ length: NUM_CLASSES }, () => []);
-  for (let i = 0; i < labels.length; i++) byClass[labels[i]].push(i);
-  const test = [];
-  const pool = [];
-  for (const indices of byClass) {
-    rng.shuffle(indices);
-    test.push(...indices.slice(0, TEST_PER_CLASS));
-    pool.push(...indices.slice(TEST_PER_CLASS));
-  }
-  return { digits, test: digits.subset(test), pool: digits.subset(pool) };
-}
-
-/** Predictions of `forward` over a dataset, in batches, without a tape. */
-function predict(dataset, forward, batchSize = 128) {
-  const out = new Int32Array(dataset.length);
-  for (let start = 0; start < dataset.length; start += batchSize) {
-    const indices = Array.from({ length: Math.min(batchSize, dataset.length - start) }, (_, i) => start + i);
-    const batch = dataset.batch(indices);
-    const predicted = tf.tidy(() => tf.argMax(forward(batch.images), 1));
-    out.set(predicted.dataSync(), start);
-    tf.dispose([batch.images, batch.labels, predicted]);
-  }
-  return out;
-}
-
 function evaluate(name, test, forward, split) {
   const truth = test.labels();
-  const predicted = predict(test, forward);
+  const predicted = predictClasses(test, forward);
   const groups = groupAccuracy(truth, predicted, split, NUM_CLASSES);
   return {
     name,
@@ -225,7 +196,7 @@ export const recipe = {
       });
     }
     const s = settings(ctx);
-    const { test, pool } = splitDigits(ctx.seed);
+    const { test, train: pool } = stratifiedSplit(loadDigits(), { testPerClass: TEST_PER_CLASS, seed: ctx.seed });
     const split = splitByCutpoints(NUM_CLASSES, CUTPOINTS);
     const rows = [];
     const metrics = { imbalanceFactors: {} };

@@ -13,11 +13,20 @@
  *
  * Runs in Node and in browsers (no Node APIs here: files go through the runner's context).
  */
-import { loadDigits, randomCrop } from '@distillery/data';
+import { loadDigits, randomCrop, stratifiedSplit } from '@distillery/data';
 import { clkdLoss, crossEntropy, dkdLoss, kdLoss, linearWarmup, nkdLoss } from '@distillery/losses';
 import { instanceBalancedSampler } from '@distillery/samplers';
-import { createRng, DistilleryError, stopGradient, tf } from '@distillery/tensor';
-import { AdamW, accuracy, confusionMatrix, fit, perClassAccuracy, SGD, warmupCosineLR } from '@distillery/train';
+import { DistilleryError, stopGradient, tf } from '@distillery/tensor';
+import {
+  AdamW,
+  accuracy,
+  confusionMatrix,
+  fit,
+  perClassAccuracy,
+  predictClasses,
+  SGD,
+  warmupCosineLR,
+} from '@distillery/train';
 import { ResNetCifar, VisionTransformer } from '@distillery/vit';
 
 const NUM_CLASSES = 10;
@@ -48,36 +57,6 @@ function settings(ctx) {
       numHeads: 2,
     },
   };
-}
-
-/** A balanced test set (TEST_PER_CLASS per class) and the rest for training. */
-function splitDigits(seed) {
-  const digits = loadDigits();
-  const labels = digits.labels();
-  const rng = createRng(seed);
-  const byClass = Array.from({ length: NUM_CLASSES }, () => []);
-  for (let i = 0; i < labels.length; i++) byClass[labels[i]].push(i);
-  const test = [];
-  const train = [];
-  for (const indices of byClass) {
-    rng.shuffle(indices);
-    test.push(...indices.slice(0, TEST_PER_CLASS));
-    train.push(...indices.slice(TEST_PER_CLASS));
-  }
-  return { test: digits.subset(test), train: digits.subset(train) };
-}
-
-/** Predictions of `forward` over a dataset, in batches, without a tape. */
-function predict(dataset, forward, batchSize = 250) {
-  const out = new Int32Array(dataset.length);
-  for (let start = 0; start < dataset.length; start += batchSize) {
-    const indices = Array.from({ length: Math.min(batchSize, dataset.length - start) }, (_, i) => start + i);
-    const batch = dataset.batch(indices);
-    const predicted = tf.tidy(() => tf.argMax(forward(batch.images), 1));
-    out.set(predicted.dataSync(), start);
-    tf.dispose([batch.images, batch.labels, predicted]);
-  }
-  return out;
 }
 
 const crop = (images, rng) => randomCrop(images, rng, { padding: 1, fill: 0 });
@@ -130,7 +109,7 @@ async function trainTeacher(ctx, s, train, test) {
     evaluate: () => ({
       testAccuracy: accuracy(
         truth,
-        predict(test, (x) => model.forward(x).logits),
+        predictClasses(test, (x) => model.forward(x).logits, { batchSize: 250 }),
       ),
     }),
     checkpoint: ctx.checkpoint?.('teacher'),
@@ -172,7 +151,7 @@ async function trainStudent(ctx, s, train, test, teacher, method) {
     evaluate: () => ({
       testAccuracy: accuracy(
         truth,
-        predict(test, (x) => model.forward(x).logits),
+        predictClasses(test, (x) => model.forward(x).logits, { batchSize: 250 }),
       ),
     }),
     checkpoint: ctx.checkpoint?.(`student-${method.key}`),
@@ -198,7 +177,7 @@ export const recipe = {
       });
     }
     const s = settings(ctx);
-    const split = splitDigits(ctx.seed);
+    const split = stratifiedSplit(loadDigits(), { testPerClass: TEST_PER_CLASS, seed: ctx.seed });
     const test = split.test;
     // Smoke runs train on a slice, enough to exercise every loss in seconds.
     const train = s.smoke ? split.train.subset(Array.from({ length: 256 }, (_, i) => i)) : split.train;
@@ -207,7 +186,7 @@ export const recipe = {
 
     ctx.say('teacher: ResNet, CE');
     const teacher = await trainTeacher(ctx, s, train, test);
-    const teacherPredicted = predict(test, (x) => teacher.model.forward(x).logits);
+    const teacherPredicted = predictClasses(test, (x) => teacher.model.forward(x).logits, { batchSize: 250 });
     const teacherTop1 = accuracy(truth, teacherPredicted);
     ctx.say(`  teacher top-1 ${teacherTop1.toFixed(4)}`);
 
@@ -215,7 +194,7 @@ export const recipe = {
     for (const method of METHODS) {
       ctx.say(`student: ViT, ${method.name}`);
       const run = await trainStudent(ctx, s, train, test, teacher.model, method);
-      const predicted = predict(test, (x) => run.model.forward(x).logits);
+      const predicted = predictClasses(test, (x) => run.model.forward(x).logits, { batchSize: 250 });
       let agree = 0;
       for (let i = 0; i < predicted.length; i++) agree += predicted[i] === teacherPredicted[i] ? 1 : 0;
       results.push({

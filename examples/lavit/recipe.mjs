@@ -13,10 +13,18 @@
  *
  * Runs in Node and in browsers (no Node APIs here: files go through the runner's context).
  */
-import { loadDigits } from '@distillery/data';
+import { loadDigits, stratifiedSplit } from '@distillery/data';
 import { instanceBalancedSampler } from '@distillery/samplers';
 import { createRng, DistilleryError, tf } from '@distillery/tensor';
-import { AdamW, accuracy, confusionMatrix, fit, perClassAccuracy, warmupCosineLR } from '@distillery/train';
+import {
+  AdamW,
+  accuracy,
+  confusionMatrix,
+  fit,
+  perClassAccuracy,
+  predictClasses,
+  warmupCosineLR,
+} from '@distillery/train';
 import { diagonalityPreservingLoss, LaViT, VisionTransformer } from '@distillery/vit';
 
 const NUM_CLASSES = 10;
@@ -47,19 +55,10 @@ function settings(ctx) {
 /** A stratified split: `perClass` test images per class, the rest for training. */
 function splitDigits(seed, perClass, trainLimit) {
   const digits = loadDigits();
-  const labels = digits.labels();
   const rng = createRng(seed);
-  const byClass = Array.from({ length: NUM_CLASSES }, () => []);
-  for (let i = 0; i < labels.length; i++) byClass[labels[i]].push(i);
-  const test = [];
-  const train = [];
-  for (const indices of byClass) {
-    rng.shuffle(indices);
-    test.push(...indices.slice(0, perClass));
-    train.push(...indices.slice(perClass));
-  }
-  rng.shuffle(train);
-  return { test: digits.subset(test), train: digits.subset(train.slice(0, Math.min(train.length, trainLimit))) };
+  const { test, trainIndices } = stratifiedSplit(digits, { testPerClass: perClass, rng });
+  const train = rng.shuffle(Array.from(trainIndices));
+  return { test, train: digits.subset(train.slice(0, Math.min(train.length, trainLimit))) };
 }
 
 /**
@@ -73,19 +72,6 @@ function attentionFlops(kind, n, d, h) {
   const map = kind === 'va' ? 2 * n * n * d : 4 * h * n ** 3;
   const av = 2 * n * n * d;
   return { qk, map, av, total: qk + map + av };
-}
-
-/** Predictions over a dataset, in batches, without a tape. */
-function predict(dataset, forward, batchSize = 128) {
-  const out = new Int32Array(dataset.length);
-  for (let start = 0; start < dataset.length; start += batchSize) {
-    const indices = Array.from({ length: Math.min(batchSize, dataset.length - start) }, (_, i) => start + i);
-    const batch = dataset.batch(indices);
-    const predicted = tf.tidy(() => tf.argMax(forward(batch.images), 1));
-    out.set(predicted.dataSync(), start);
-    tf.dispose([batch.images, batch.labels, predicted]);
-  }
-  return out;
 }
 
 /**
@@ -235,7 +221,7 @@ export const recipe = {
       s.timingReps,
     );
     const results = models.map((m, index) => {
-      const predicted = predict(test, m.forward);
+      const predicted = predictClasses(test, m.forward);
       const va = attentionFlops('va', m.tokens, s.dim, s.heads);
       const la = attentionFlops('la', m.tokens, s.dim, s.heads);
       const flops = m.va * va.total + m.la * la.total;

@@ -14,10 +14,10 @@
  *
  * Runs in Node and in browsers (no Node APIs here: files go through the runner's context).
  */
-import { loadDigits, weakStrongViews } from '@distillery/data';
+import { loadDigits, stratifiedSplit, weakStrongViews } from '@distillery/data';
 import { crossEntropy, mdcsLoss } from '@distillery/losses';
 import { instanceBalancedSampler, longTailSubset, splitByCutpoints } from '@distillery/samplers';
-import { createRng, DistilleryError, tf } from '@distillery/tensor';
+import { DistilleryError, tf } from '@distillery/tensor';
 import {
   accuracy,
   confusionMatrix,
@@ -56,23 +56,6 @@ function settings(ctx) {
     // Digit-sized views: 1-pixel crop padding, 15° rotation, a 3×3 cutout, AutoAugment CIFAR10Policy (MDCS's choice).
     views: { padding: 1, degrees: 15, cutoutSize: 3, policy: 'autoaugment' },
   };
-}
-
-/** A balanced test set (TEST_PER_CLASS per class) and the rest as the pool the long-tailed train set is cut from. */
-function splitDigits(seed) {
-  const digits = loadDigits();
-  const labels = digits.labels();
-  const rng = createRng(seed);
-  const byClass = Array.from({ length: NUM_CLASSES }, () => []);
-  for (let i = 0; i < labels.length; i++) byClass[labels[i]].push(i);
-  const test = [];
-  const pool = [];
-  for (const indices of byClass) {
-    rng.shuffle(indices);
-    test.push(...indices.slice(0, TEST_PER_CLASS));
-    pool.push(...indices.slice(TEST_PER_CLASS));
-  }
-  return { test: digits.subset(test), pool: digits.subset(pool) };
 }
 
 /** Predicted classes of several heads at once: `forward(images)` returns one logit matrix per head. */
@@ -169,7 +152,7 @@ export const recipe = {
       });
     }
     const s = settings(ctx);
-    const { test, pool } = splitDigits(ctx.seed);
+    const { test, train: pool } = stratifiedSplit(loadDigits(), { testPerClass: TEST_PER_CLASS, seed: ctx.seed });
     const split = splitByCutpoints(NUM_CLASSES, CUTPOINTS);
     const lt = longTailSubset(pool.labels(), {
       imbalanceFactor: s.imbalanceFactor,

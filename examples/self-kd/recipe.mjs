@@ -16,12 +16,20 @@
  *
  * Runs in Node and in browsers (no Node APIs here: files go through the runner's context).
  */
-import { loadDigits, randomCrop } from '@distillery/data';
+import { loadDigits, randomCrop, stratifiedSplit } from '@distillery/data';
 import { crossEntropy, uskdLoss } from '@distillery/losses';
 import { instanceBalancedSampler } from '@distillery/samplers';
 import { uskdRankScores, zipfNonTargetLabels } from '@distillery/soft-labels';
 import { createRng, DistilleryError, tf } from '@distillery/tensor';
-import { AdamW, accuracy, confusionMatrix, fit, perClassAccuracy, warmupCosineLR } from '@distillery/train';
+import {
+  AdamW,
+  accuracy,
+  confusionMatrix,
+  fit,
+  perClassAccuracy,
+  predictClasses,
+  warmupCosineLR,
+} from '@distillery/train';
 import { addLinear, linear, Module, VisionTransformer } from '@distillery/vit';
 
 const NUM_CLASSES = 10;
@@ -63,23 +71,6 @@ class WeakHead extends Module {
   }
 }
 
-/** A balanced test set (TEST_PER_CLASS per class) and the rest for training. */
-function splitDigits(seed) {
-  const digits = loadDigits();
-  const labels = digits.labels();
-  const rng = createRng(seed);
-  const byClass = Array.from({ length: NUM_CLASSES }, () => []);
-  for (let i = 0; i < labels.length; i++) byClass[labels[i]].push(i);
-  const test = [];
-  const train = [];
-  for (const indices of byClass) {
-    rng.shuffle(indices);
-    test.push(...indices.slice(0, TEST_PER_CLASS));
-    train.push(...indices.slice(TEST_PER_CLASS));
-  }
-  return { test: digits.subset(test), train: digits.subset(train) };
-}
-
 /** Runs `fn(batch)` over a dataset in batches (no tape); returns the concatenated rows of what it returns. */
 function mapBatches(dataset, fn, batchSize = 250) {
   const parts = [];
@@ -90,17 +81,6 @@ function mapBatches(dataset, fn, batchSize = 250) {
     tf.dispose([batch.images, batch.labels]);
   }
   return parts;
-}
-
-function predict(dataset, forward) {
-  const out = new Int32Array(dataset.length);
-  let offset = 0;
-  for (const p of mapBatches(dataset, (b) => tf.tidy(() => tf.argMax(forward(b.images), 1)))) {
-    out.set(p.dataSync(), offset);
-    offset += p.shape[0];
-    p.dispose();
-  }
-  return out;
 }
 
 /**
@@ -164,7 +144,7 @@ async function train(ctx, s, trainSet, test, uskd, seed) {
     evaluate: () => ({
       testAccuracy: accuracy(
         truth,
-        predict(test, (x) => model.forward(x).logits),
+        predictClasses(test, (x) => model.forward(x).logits, { batchSize: 250 }),
       ),
     }),
     checkpoint: ctx.checkpoint?.(name),
@@ -193,7 +173,7 @@ export const recipe = {
       });
     }
     const s = settings(ctx);
-    const split = splitDigits(ctx.seed);
+    const split = stratifiedSplit(loadDigits(), { testPerClass: TEST_PER_CLASS, seed: ctx.seed });
     const test = split.test;
     const trainSet = s.smoke ? split.train.subset(Array.from({ length: 256 }, (_, i) => i)) : split.train;
     const truth = test.labels();
@@ -212,7 +192,7 @@ export const recipe = {
         const key = uskd ? 'uskd' : 'ce';
         ctx.say(`seed ${seed}: ViT, ${uskd ? 'CE + USKD' : 'CE'}`);
         const run = await train(ctx, s, trainSet, test, uskd, seed);
-        const predicted = predict(test, (x) => run.model.forward(x).logits);
+        const predicted = predictClasses(test, (x) => run.model.forward(x).logits, { batchSize: 250 });
         runs[key].push({ seed, top1: accuracy(truth, predicted) });
         const label = `${uskd ? 'USKD' : 'CE'} seed ${seed}`;
         curves['test accuracy'].push({

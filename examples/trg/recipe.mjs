@@ -16,11 +16,19 @@
  *
  * Runs in Node and in browsers (no Node APIs here: files go through the runner's context).
  */
-import { loadDigits, randomCrop } from '@distillery/data';
+import { loadDigits, randomCrop, stratifiedSplit } from '@distillery/data';
 import { crossEntropy, kdLoss, trgLoss, trgTemperature } from '@distillery/losses';
 import { instanceBalancedSampler } from '@distillery/samplers';
 import { createRng, DistilleryError, stopGradient, tf } from '@distillery/tensor';
-import { AdamW, accuracy, confusionMatrix, fit, perClassAccuracy, warmupCosineLR } from '@distillery/train';
+import {
+  AdamW,
+  accuracy,
+  confusionMatrix,
+  fit,
+  perClassAccuracy,
+  predictClasses,
+  warmupCosineLR,
+} from '@distillery/train';
 import { addLinear, linear, Module, VisionTransformer } from '@distillery/vit';
 
 const NUM_CLASSES = 10;
@@ -50,36 +58,6 @@ class Projection extends Module {
   forward(tokens) {
     return linear(tokens, this.proj.weight, this.proj.bias);
   }
-}
-
-/** A balanced test set (TEST_PER_CLASS per class) and the rest for training. */
-function splitDigits(seed) {
-  const digits = loadDigits();
-  const labels = digits.labels();
-  const rng = createRng(seed);
-  const byClass = Array.from({ length: NUM_CLASSES }, () => []);
-  for (let i = 0; i < labels.length; i++) byClass[labels[i]].push(i);
-  const test = [];
-  const train = [];
-  for (const indices of byClass) {
-    rng.shuffle(indices);
-    test.push(...indices.slice(0, TEST_PER_CLASS));
-    train.push(...indices.slice(TEST_PER_CLASS));
-  }
-  return { test: digits.subset(test), train: digits.subset(train) };
-}
-
-/** Predictions of `forward` over a dataset, in batches, without a tape. */
-function predict(dataset, forward, batchSize = 250) {
-  const out = new Int32Array(dataset.length);
-  for (let start = 0; start < dataset.length; start += batchSize) {
-    const indices = Array.from({ length: Math.min(batchSize, dataset.length - start) }, (_, i) => start + i);
-    const batch = dataset.batch(indices);
-    const predicted = tf.tidy(() => tf.argMax(forward(batch.images), 1));
-    out.set(predicted.dataSync(), start);
-    tf.dispose([batch.images, batch.labels, predicted]);
-  }
-  return out;
 }
 
 /** Output tokens of block `index` without the prefix (class) token: [B, L, D]. */
@@ -122,7 +100,7 @@ async function trainViT(ctx, s, config, seed, name, train, test, loss, extraPara
     evaluate: () => ({
       testAccuracy: accuracy(
         truth,
-        predict(test, (x) => model.forward(x).logits),
+        predictClasses(test, (x) => model.forward(x).logits, { batchSize: 250 }),
       ),
     }),
     checkpoint: ctx.checkpoint?.(name),
@@ -148,7 +126,7 @@ export const recipe = {
       });
     }
     const s = settings(ctx);
-    const split = splitDigits(ctx.seed);
+    const split = stratifiedSplit(loadDigits(), { testPerClass: TEST_PER_CLASS, seed: ctx.seed });
     const test = split.test;
     // Smoke runs train on a slice, enough to exercise every loss in seconds.
     const train = s.smoke ? split.train.subset(Array.from({ length: 256 }, (_, i) => i)) : split.train;
@@ -167,7 +145,7 @@ export const recipe = {
       (model, { images, labels }, step) =>
         crossEntropy(model.forward(crop(images, step.rng), { training: true }).logits, labels),
     );
-    const teacherPredicted = predict(test, (x) => teacher.model.forward(x).logits);
+    const teacherPredicted = predictClasses(test, (x) => teacher.model.forward(x).logits, { batchSize: 250 });
     const teacherTop1 = accuracy(truth, teacherPredicted);
     ctx.say(`  teacher top-1 ${teacherTop1.toFixed(4)}`);
     const teacherLast = s.teacher.depth - 1;
@@ -208,7 +186,7 @@ export const recipe = {
         },
         projection ? projection.trainableVariables() : [],
       );
-      const predicted = predict(test, (x) => run.model.forward(x).logits);
+      const predicted = predictClasses(test, (x) => run.model.forward(x).logits, { batchSize: 250 });
       let agree = 0;
       for (let i = 0; i < predicted.length; i++) agree += predicted[i] === teacherPredicted[i] ? 1 : 0;
       results.push({

@@ -20,6 +20,7 @@ export { type WeakStrongOptions, weakStrongViews } from './augment/views';
 export { epochBatches } from './dataset/batches';
 export type { Batch, ImageDataset, Sample } from './dataset/dataset';
 export { InMemoryDataset, type InMemoryDatasetOptions } from './dataset/in-memory-dataset';
+export { type StratifiedSplit, stratifiedSplit } from './dataset/stratified-split';
 export { loadDigits } from './digits/load-digits';
 export { composedDigits, type MultiLabelDataset } from './generators/composed-digits';
 export { type FewShotEpisode, fewShotEpisode } from './generators/few-shot';

@@ -15,6 +15,7 @@ export {
   saveCheckpoint,
 } from './loop/checkpoint';
 export { type EpochRecord, type FitOptions, fit, type StepContext } from './loop/fit';
+export { predictClasses } from './loop/predict';
 export { type ProgressMode, ProgressReporter } from './loop/progress';
 export {
   accuracy,
