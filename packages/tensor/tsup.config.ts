@@ -40,7 +40,7 @@ const shared: Options = {
 export default defineConfig([
   {
     ...shared,
-    entry: { index: 'src/index.ts', errors: 'src/errors.ts' },
+    entry: { index: 'src/index.ts', errors: 'src/errors.ts', wasm: 'src/wasm.ts' },
     format: ['esm', 'cjs'],
     platform: 'node',
     dts: true,

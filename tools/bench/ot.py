@@ -62,19 +62,31 @@ def p2ot(logits, rho, eps=0.1, gamma=1.0, tol=1e-6, max_iter=1000):
     return plan[:, :-1].float(), it
 
 
+def median(times):
+    """Median of the timed runs after the first (a warm-up), as the JS side reports."""
+    xs = sorted(times[1:] if len(times) > 1 else times)
+    return xs[len(xs) // 2]
+
+
 spec = json.loads(sys.argv[1])
 out = {"torch": torch.__version__, "pot": ot.__version__, "p2ot": [], "sinkhorn": []}
 for c in spec.get("p2ot", []):
     logits = bench_logits(c["n"], c["k"])
-    t = time.perf_counter()
-    _, it = p2ot(logits, c.get("rho", 0.5), max_iter=c["maxIter"])
-    out["p2ot"].append(dict(n=c["n"], k=c["k"], ms=(time.perf_counter() - t) * 1000, iterations=it))
+    times = []
+    for _ in range(c.get("repeats", 1)):
+        t = time.perf_counter()
+        _, it = p2ot(logits, c.get("rho", 0.5), max_iter=c["maxIter"])
+        times.append((time.perf_counter() - t) * 1000)
+    out["p2ot"].append(dict(n=c["n"], k=c["k"], ms=median(times), iterations=it))
 for c in spec.get("sinkhorn", []):
     x, y = bench_points(c["n"])
     M = ot.dist(x, y)
     M = (M / M.max()).astype(np.float32).astype(np.float64)
     a = np.ones(c["n"]) / c["n"]
-    t = time.perf_counter()
-    _, log = ot.sinkhorn(a, a, M, c["reg"], numItermax=c["maxIter"], stopThr=c.get("tol", 1e-9), log=True)
-    out["sinkhorn"].append(dict(n=c["n"], reg=c["reg"], ms=(time.perf_counter() - t) * 1000, iterations=int(log["niter"]) + 1))
+    times = []
+    for _ in range(c.get("repeats", 1)):
+        t = time.perf_counter()
+        _, log = ot.sinkhorn(a, a, M, c["reg"], numItermax=c["maxIter"], stopThr=c.get("tol", 1e-9), log=True)
+        times.append((time.perf_counter() - t) * 1000)
+    out["sinkhorn"].append(dict(n=c["n"], reg=c["reg"], ms=median(times), iterations=int(log["niter"]) + 1))
 print(json.dumps(out))

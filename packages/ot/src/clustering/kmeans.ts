@@ -41,7 +41,7 @@ export function kmeans(features: tf.Tensor, options: KMeansOptions): KMeansResul
   const nInit =
     options.nInit === undefined ? 1 : checkNumber(options.nInit, 'options.nInit', { min: 1, integer: true });
   const rng = createRng(options.seed === undefined ? 0 : checkNumber(options.seed, 'options.seed', { integer: true }));
-  const data = Float64Array.from(x.dataSync());
+  const data = new Float64Array(x.dataSync());
   // sklearn scales tol by the mean per-feature variance
   let variance = 0;
   for (let j = 0; j < d; j++) {

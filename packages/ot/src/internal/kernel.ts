@@ -1,4 +1,5 @@
 import { tf } from '@distillery/tensor';
+import { createArena, type SweepArena } from './wasm-sweep';
 
 /**
  * Where the N×K log-kernel L lives and how its log-sum-exps are taken. Every solver in this package is written
@@ -18,10 +19,15 @@ export interface LogKernel {
   rowLse(v: Float64Array): Float64Array;
   /** c_j = LSE_i(L_ij + u_i). */
   colLse(u: Float64Array): Float64Array;
+  /**
+   * u = logTarget − rowLse(v) and c = colLse(u): one Sinkhorn half-step pair, fused into one pass on the host.
+   * `u()` materialises the row potentials (skipped by loops that only need c).
+   */
+  rowColLse(v: Float64Array, logTarget: Float64Array): { u: () => Float64Array; c: Float64Array };
   /** exp(L_ij + u_i + v_j) · scale as a float32 [N, K] tensor. */
   plan(u: Float64Array, v: Float64Array, scale?: number): tf.Tensor2D;
-  /** exp(L_ij + u_i + v_j) · scale in float64 on the host. */
-  planHost(u: Float64Array, v: Float64Array, scale?: number): Float64Array;
+  /** exp(L_ij + u_i + v_j) · scale in float64 on the host, for the first `columns` columns (default all). */
+  planHost(u: Float64Array, v: Float64Array, scale?: number, columns?: number): Float64Array;
   dispose(): void;
 }
 
@@ -41,93 +47,201 @@ export function lseVector(x: ArrayLike<number>): number {
  *
  *     LSE_j(L_ij + v_j) = log Σ_j K̃_ij·e^{v_j − ḡ_j} − f̄_i
  *
- * so an iteration costs two N×K multiply-adds instead of two N×K exps. When the scalings e^{v − ḡ} leave
- * [1e-100, 1e100] the cache is rebuilt around the latest potentials (Schmitzer's absorption, as POT's
- * `sinkhorn_stabilized` and SPPOT's `_stable` solver do), and any row/column whose scaled sum falls outside the
- * normal float64 range is recomputed by a direct log-sum-exp, so the result never under/overflows.
+ * so an iteration costs N×K multiply-adds instead of N×K exps, run by a WebAssembly SIMD module where available
+ * (./wasm-sweep.ts), and `rowColLse` fuses an iteration's two products into one pass over K̃. When the scalings
+ * e^{v − ḡ} leave [1e-100, 1e100] the cache is rebuilt around the latest potentials (Schmitzer's absorption, as
+ * POT's `sinkhorn_stabilized` and SPPOT's `_stable` solver do), and any row/column whose scaled sum falls outside
+ * the normal float64 range is recomputed by a direct log-sum-exp, so the result never under/overflows.
  */
 export class HostKernel implements LogKernel {
-  private kt: Float64Array | null = null;
+  private readonly arena: SweepArena;
+  private built = false;
   private fRef: Float64Array;
   private gRef: Float64Array;
-  private lastU: Float64Array | null = null;
+  private lastUValue: Float64Array | null = null;
+  /** The row potentials of the last fused pass, kept as scalings until someone needs them (saves N logs a pass). */
+  private pendingU: { a: Float64Array; fRef: Float64Array } | null = null;
   private lastV: Float64Array | null = null;
+  private targetsFor: Float64Array | null = null;
 
+  /** The log-kernel, held in the arena (a copy of the caller's). */
+  readonly L: Float64Array;
+
+  /** `L` null: the caller fills `this.L` before the first use. */
   constructor(
-    readonly L: Float64Array,
+    L: Float64Array | null,
     readonly n: number,
     readonly k: number,
   ) {
     this.fRef = new Float64Array(n);
     this.gRef = new Float64Array(k);
+    this.arena = createArena(n, k);
+    if (L) this.arena.L.set(L);
+    this.L = this.arena.L;
+  }
+
+  /**
+   * The P²OT log-kernel L = [(z_ij − LSE_j z_ij)/ε | 0] (−C/ε with C = −log softmax(z), plus the virtual
+   * cluster's zero column) built in place: the softmax's exps and row sums run in the arena's SIMD loops, and
+   * no separate cost matrix is allocated.
+   */
+  static fromLogits(z: ArrayLike<number>, n: number, k: number, epsilon: number): HostKernel {
+    const k1 = k + 1;
+    const kernel = new HostKernel(null, n, k1);
+    const { L, f, g, e, s } = kernel.arena;
+    for (let i = 0; i < n; i++) {
+      let m = Number.NEGATIVE_INFINITY;
+      for (let j = 0; j < k; j++) {
+        const x = z[i * k + j]!;
+        L[i * k1 + j] = x;
+        if (x > m) m = x;
+      }
+      L[i * k1 + k] = Number.NEGATIVE_INFINITY; // out of the softmax
+      f[i] = -m;
+    }
+    g.fill(0);
+    kernel.arena.exp();
+    e.fill(0);
+    e.fill(1, 0, k1);
+    kernel.arena.rows();
+    for (let i = 0; i < n; i++) {
+      const lse = -f[i]! + Math.log(s[i]!);
+      for (let j = 0; j < k; j++) L[i * k1 + j] = (L[i * k1 + j]! - lse) / epsilon;
+      L[i * k1 + k] = 0;
+    }
+    return kernel;
+  }
+
+  private get lastU(): Float64Array | null {
+    if (this.pendingU) {
+      const { a, fRef } = this.pendingU;
+      this.lastUValue = a.map((ai, i) => (ai === 0 ? Number.NEGATIVE_INFINITY : Math.log(ai) + fRef[i]!));
+      this.pendingU = null;
+    }
+    return this.lastUValue;
+  }
+
+  private set lastU(u: Float64Array | null) {
+    this.pendingU = null;
+    this.lastUValue = u;
   }
 
   private rebuild(f: Float64Array | null, g: Float64Array | null): void {
-    const { L, n, k } = this;
     const finite = (x: number) => (Number.isFinite(x) ? x : 0);
     if (f) this.fRef = f.map(finite);
     if (g) this.gRef = g.map(finite);
-    const kt = this.kt ?? new Float64Array(n * k);
-    for (let i = 0; i < n; i++) {
-      const fi = this.fRef[i]!;
-      const base = i * k;
-      for (let j = 0; j < k; j++) kt[base + j] = Math.exp(L[base + j]! + fi + this.gRef[j]!);
-    }
-    this.kt = kt;
+    this.arena.f.set(this.fRef);
+    this.arena.g.set(this.gRef);
+    this.arena.exp();
+    this.built = true;
   }
 
-  private scalings(x: Float64Array, ref: Float64Array): Float64Array | null {
-    const e = new Float64Array(x.length);
+  /** e^{x − ref} into `out`; false when one leaves [1e-100, 1e100] (the cache must be rebuilt around x). */
+  private scalings(x: Float64Array, ref: Float64Array, out: Float64Array): boolean {
     for (let i = 0; i < x.length; i++) {
       const v = x[i] === Number.NEGATIVE_INFINITY ? 0 : Math.exp(x[i]! - ref[i]!);
-      if (v > 1e100 || (v < 1e-100 && v !== 0 && x[i] !== Number.NEGATIVE_INFINITY) || Number.isNaN(v)) return null;
-      e[i] = v;
+      if (v > 1e100 || (v < 1e-100 && v !== 0 && x[i] !== Number.NEGATIVE_INFINITY) || Number.isNaN(v)) return false;
+      out[i] = v;
     }
-    return e;
+    return true;
+  }
+
+  /** Column scalings of v into the arena (rebuilding K̃ around v when they leave the safe range). */
+  private loadColumnScalings(v: Float64Array): void {
+    if (!this.built) this.rebuild(this.lastU, v);
+    if (!this.scalings(v, this.gRef, this.arena.e)) {
+      this.rebuild(this.lastU, v);
+      this.scalings(v, this.gRef, this.arena.e);
+    }
+    this.lastV = v;
+  }
+
+  private rowsFromSums(v: Float64Array, out: Float64Array): boolean {
+    const { s } = this.arena;
+    let exact = true;
+    for (let i = 0; i < this.n; i++) {
+      const si = s[i]!;
+      if (si > 1e-250 && si < 1e250) out[i] = Math.log(si) - this.fRef[i]!;
+      else {
+        out[i] = this.exactRow(i, v);
+        exact = false;
+      }
+    }
+    return exact;
+  }
+
+  /** Column LSEs from the arena's sums; a sum outside the normal range is taken exactly from u (or, with u null, reported as false). */
+  private colsFromSums(u: Float64Array | null, out: Float64Array): boolean {
+    const { col } = this.arena;
+    for (let j = 0; j < this.k; j++) {
+      const cj = col[j]!;
+      if (cj > 1e-250 && cj < 1e250) out[j] = Math.log(cj) - this.gRef[j]!;
+      else if (u) out[j] = this.exactCol(j, u);
+      else return false;
+    }
+    return true;
   }
 
   rowLse(v: Float64Array): Float64Array {
-    const { n, k } = this;
-    if (!this.kt) this.rebuild(this.lastU, v);
-    let e = this.scalings(v, this.gRef);
-    if (!e) {
-      this.rebuild(this.lastU, v);
-      e = this.scalings(v, this.gRef)!;
-    }
-    this.lastV = v;
-    const kt = this.kt!;
-    const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      const base = i * k;
-      let s = 0;
-      for (let j = 0; j < k; j++) s += kt[base + j]! * e[j]!;
-      out[i] = s > 1e-250 && s < 1e250 ? Math.log(s) - this.fRef[i]! : this.exactRow(i, v);
-    }
+    this.loadColumnScalings(v);
+    this.arena.rows();
+    const out = new Float64Array(this.n);
+    this.rowsFromSums(v, out);
     return out;
   }
 
   colLse(u: Float64Array): Float64Array {
-    const { n, k } = this;
-    if (!this.kt) this.rebuild(u, this.lastV);
-    let e = this.scalings(u, this.fRef);
-    if (!e) {
+    if (!this.built) this.rebuild(u, this.lastV);
+    if (!this.scalings(u, this.fRef, this.arena.a)) {
       this.rebuild(u, this.lastV);
-      e = this.scalings(u, this.fRef)!;
+      this.scalings(u, this.fRef, this.arena.a);
     }
     this.lastU = u;
-    const kt = this.kt!;
-    const s = new Float64Array(k);
-    for (let i = 0; i < n; i++) {
-      const ei = e[i]!;
-      if (ei === 0) continue;
-      const base = i * k;
-      for (let j = 0; j < k; j++) s[j]! += kt[base + j]! * ei;
-    }
-    const out = new Float64Array(k);
-    for (let j = 0; j < k; j++) {
-      out[j] = s[j]! > 1e-250 && s[j]! < 1e250 ? Math.log(s[j]!) - this.gRef[j]! : this.exactCol(j, u);
-    }
+    this.arena.cols();
+    const out = new Float64Array(this.k);
+    this.colsFromSums(u, out);
     return out;
+  }
+
+  /**
+   * One fused pass: r = rowLse(v), u = logTarget − r, c = colLse(u). The new row scalings are t_i / s_i
+   * (t = e^{logTarget}), so the column sums need no exp and are accumulated while each row is in cache; u is only
+   * materialised (N logs) when asked for. Any scaling or sum outside the safe range sends the column half back
+   * through `colLse` (absorption).
+   */
+  rowColLse(v: Float64Array, logTarget: Float64Array): { u: () => Float64Array; c: Float64Array } {
+    const { n, k, arena } = this;
+    this.loadColumnScalings(v);
+    if (this.targetsFor !== logTarget) {
+      for (let i = 0; i < n; i++) arena.t[i] = Math.exp(logTarget[i]!);
+      this.targetsFor = logTarget;
+    }
+    arena.sweep();
+    const { s, a, t } = arena;
+    let fused = true;
+    for (let i = 0; i < n && fused; i++) {
+      const si = s[i]!;
+      const ai = a[i]!;
+      if (!(si > 1e-250 && si < 1e250)) fused = false;
+      else if (ai === 0) fused = logTarget[i] === Number.NEGATIVE_INFINITY;
+      else fused = ai >= 1e-100 && ai <= 1e100 && t[i] !== 0;
+    }
+    if (fused) {
+      const pending = { a: a.slice(0, n), fRef: this.fRef };
+      this.pendingU = pending;
+      const c = new Float64Array(k);
+      const cached = this.colsFromSums(null, c);
+      let u: Float64Array | null = null;
+      const rows = () => {
+        if (!u) u = pending.a.map((ai, i) => (ai === 0 ? Number.NEGATIVE_INFINITY : Math.log(ai) + pending.fRef[i]!));
+        return u;
+      };
+      return { u: rows, c: cached ? c : this.colLse(rows()) };
+    }
+    const r = new Float64Array(n);
+    this.rowsFromSums(v, r);
+    const u = logTarget.map((x, i) => x - r[i]!);
+    return { u: () => u, c: this.colLse(u) };
   }
 
   private exactRow(i: number, v: Float64Array): number {
@@ -151,18 +265,39 @@ export class HostKernel implements LogKernel {
     return m + Math.log(s);
   }
 
-  planHost(u: Float64Array, v: Float64Array, scale = 1): Float64Array {
+  /**
+   * exp(L_ij + u_i + v_j)·scale. From the cache as K̃_ij·e^{u_i − f̄_i}·e^{v_j − ḡ_j} (a few ulps from the direct
+   * exp) when the scalings are in range; entries whose cached value is near underflow are taken directly.
+   */
+  planHost(u: Float64Array, v: Float64Array, scale = 1, columns = this.k): Float64Array {
     const { L, n, k } = this;
-    const out = new Float64Array(n * k);
+    const out = new Float64Array(n * columns);
+    const eu = new Float64Array(n);
+    const ev = new Float64Array(k);
+    if (this.built && this.scalings(u, this.fRef, eu) && this.scalings(v, this.gRef, ev)) {
+      const { kt, stride } = this.arena;
+      for (let j = 0; j < k; j++) ev[j]! *= scale;
+      for (let i = 0; i < n; i++) {
+        const base = i * k;
+        const row = i * stride;
+        const o = i * columns;
+        const ei = eu[i]!;
+        for (let j = 0; j < columns; j++) {
+          const kij = kt[row + j]!;
+          out[o + j] = kij > 1e-290 ? kij * ei * ev[j]! : scale * Math.exp(L[base + j]! + u[i]! + v[j]!);
+        }
+      }
+      return out;
+    }
     for (let i = 0; i < n; i++) {
       const base = i * k;
-      for (let j = 0; j < k; j++) out[base + j] = scale * Math.exp(L[base + j]! + u[i]! + v[j]!);
+      for (let j = 0; j < columns; j++) out[i * columns + j] = scale * Math.exp(L[base + j]! + u[i]! + v[j]!);
     }
     return out;
   }
 
   plan(u: Float64Array, v: Float64Array, scale = 1): tf.Tensor2D {
-    return tf.tensor2d(Float32Array.from(this.planHost(u, v, scale)), [this.n, this.k]);
+    return tf.tensor2d(new Float32Array(this.planHost(u, v, scale)), [this.n, this.k]);
   }
 
   dispose(): void {}
@@ -188,7 +323,7 @@ export class BackendKernel implements LogKernel {
     readonly n: number,
     readonly k: number,
   ) {
-    this.L = L instanceof tf.Tensor ? L : tf.tensor2d(Float32Array.from(L), [n, k]);
+    this.L = L instanceof tf.Tensor ? L : tf.tensor2d(new Float32Array(L), [n, k]);
   }
 
   rowLse(v: Float64Array): Float64Array {
@@ -205,6 +340,12 @@ export class BackendKernel implements LogKernel {
     return out;
   }
 
+  rowColLse(v: Float64Array, logTarget: Float64Array): { u: () => Float64Array; c: Float64Array } {
+    const r = this.rowLse(v);
+    const u = logTarget.map((t, i) => t - r[i]!);
+    return { u: () => u, c: this.colLse(u) };
+  }
+
   plan(u: Float64Array, v: Float64Array, scale = 1): tf.Tensor2D {
     return tf.tidy(() =>
       tf.mul(
@@ -214,10 +355,13 @@ export class BackendKernel implements LogKernel {
     );
   }
 
-  planHost(u: Float64Array, v: Float64Array, scale = 1): Float64Array {
+  planHost(u: Float64Array, v: Float64Array, scale = 1, columns = this.k): Float64Array {
     const p = this.plan(u, v, scale);
-    const out = Float64Array.from(p.dataSync());
+    const all = p.dataSync();
     p.dispose();
+    if (columns === this.k) return new Float64Array(all);
+    const out = new Float64Array(this.n * columns);
+    for (let i = 0; i < this.n; i++) for (let j = 0; j < columns; j++) out[i * columns + j] = all[i * this.k + j]!;
     return out;
   }
 

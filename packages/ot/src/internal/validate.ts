@@ -9,7 +9,7 @@ export function readMatrix(x: unknown, argument: string): { values: Float64Array
   assertDtype(t, ['float32', 'int32'], argument);
   const [n, k] = t.shape as [number, number];
   if (n === 0 || k === 0) throw invalid('EMPTY_INPUT', argument, 'a non-empty matrix', `shape [${n}, ${k}]`);
-  const values = Float64Array.from(t.dataSync());
+  const values = new Float64Array(t.dataSync());
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i]!)) {
       throw invalid('NON_FINITE', argument, 'finite values', `${values[i]} at [${Math.floor(i / k)}, ${i % k}]`);
@@ -27,7 +27,7 @@ export function readMasses(x: Masses | undefined, length: number, argument: stri
     if (x.size !== length || x.rank !== 1) {
       throw invalid('SHAPE_MISMATCH', argument, `a vector of length ${length}`, `shape [${x.shape.join(', ')}]`);
     }
-    values = Float64Array.from(x.dataSync());
+    values = new Float64Array(x.dataSync());
   } else if (typeof x === 'object' && typeof (x as ArrayLike<number>).length === 'number') {
     if ((x as ArrayLike<number>).length !== length) {
       throw invalid('SHAPE_MISMATCH', argument, `a vector of length ${length}`, describeValue(x));

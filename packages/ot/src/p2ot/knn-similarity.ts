@@ -70,7 +70,7 @@ export function knnGaussianSimilarity(
         const top = tf.topk(masked, k);
         return { vals: top.values, idx: top.indices };
       });
-      values.set(Float64Array.from(vals.dataSync()), start * k);
+      values.set(vals.dataSync(), start * k);
       indices.set(idx.dataSync() as Int32Array, start * k);
       vals.dispose();
       idx.dispose();

@@ -1,5 +1,5 @@
 import { checkNumber, describeValue, invalid, type tf } from '@distillery/tensor';
-import { makeKernel, type OtEngine } from '../internal/kernel';
+import { HostKernel, type LogKernel, makeKernel, type OtEngine } from '../internal/kernel';
 import { parseEngine, parseIterations, parsePositive } from '../internal/validate';
 
 /** Solver state carried between calls (the reference keeps `self.b` for the next call: "two view speed up"). */
@@ -91,13 +91,23 @@ export interface P2otCoreResult {
  * The P²OT Sinkhorn loop (rhfeiyang/PPOT utils/sinkhorn_knopp.py `SemiCurrSinkhornKnopp`) in the log domain,
  * a = e^{la}, b = e^{lb}, on a float64 cost C (N×K, row-major).
  */
-export function p2otCore(cost: Float64Array, n: number, k: number, o: ParsedP2ot): P2otCoreResult {
+export function p2otCore(
+  input: { cost: Float64Array } | { logits: ArrayLike<number> },
+  n: number,
+  k: number,
+  o: ParsedP2ot,
+): P2otCoreResult {
   const k1 = k + 1;
-  const L = new Float64Array(n * k1);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < k; j++) L[i * k1 + j] = -cost[i * k + j]! / o.epsilon;
-    L[i * k1 + k] = 0;
-  }
+  const kernelOf = (): LogKernel => {
+    if ('logits' in input && o.engine === 'float64') return HostKernel.fromLogits(input.logits, n, k, o.epsilon);
+    const cost = 'cost' in input ? input.cost : costFromLogits(input.logits, n, k);
+    const L = new Float64Array(n * k1);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < k; j++) L[i * k1 + j] = -cost[i * k + j]! / o.epsilon;
+      L[i * k1 + k] = 0;
+    }
+    return makeKernel(L, n, k1, o.engine);
+  };
   let lb: Float64Array;
   if (o.warmStart) {
     if (o.warmStart.logB.length !== k1) {
@@ -111,27 +121,26 @@ export function p2otCore(cost: Float64Array, n: number, k: number, o: ParsedP2ot
   const logPb = new Float64Array(k1).fill(Math.log(o.rho / k));
   logPb[k] = Math.log(1 - o.rho);
   const fi = o.gamma / (o.gamma + o.epsilon);
-  const kernel = makeKernel(L, n, k1, o.engine);
+  const kernel = kernelOf();
   try {
-    let la = new Float64Array(n);
+    let la: Float64Array;
+    let rowPotentials: (() => Float64Array) | null = null;
+    const logPaRows = new Float64Array(n).fill(logPa);
     let err = 1;
     let iterations = 0;
     while (err > o.tol && iterations < o.maxIter) {
-      const r = kernel.rowLse(lb);
-      la = r.map((x) => logPa - x);
-      const c = kernel.colLse(la);
+      const pass = kernel.rowColLse(lb, logPaRows);
+      const c = pass.c;
+      rowPotentials = pass.u;
       const next = logPb.map((p, j) => p - c[j]!);
       if (o.semiRelaxed) for (let j = 0; j < k; j++) next[j] = fi * next[j]!;
       err = expDistance(next, lb, o.stopRule === 'relative');
       lb = next;
       iterations++;
     }
-    if (iterations === 0) {
-      la = kernel.rowLse(lb).map((x) => logPa - x);
-    }
-    const full = kernel.planHost(la, lb);
-    const plan = new Float64Array(n * k);
-    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) plan[i * k + j] = full[i * k1 + j]!;
+    if (rowPotentials) la = rowPotentials();
+    else la = kernel.rowLse(lb).map((x) => logPa - x);
+    const plan = kernel.planHost(la, lb, 1, k);
     return { plan, iterations, converged: err <= o.tol, lastChange: err, state: { logB: lb } };
   } finally {
     kernel.dispose();
@@ -153,7 +162,7 @@ function expDistance(x: Float64Array, y: Float64Array, relative: boolean): numbe
 }
 
 /** C = −log softmax(logits) in float64 from float32 logits (N×K row-major). */
-export function costFromLogits(logits: tf.TypedArray, n: number, k: number): Float64Array {
+export function costFromLogits(logits: ArrayLike<number>, n: number, k: number): Float64Array {
   const cost = new Float64Array(n * k);
   for (let i = 0; i < n; i++) {
     let m = Number.NEGATIVE_INFINITY;

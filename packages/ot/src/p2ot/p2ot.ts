@@ -1,5 +1,5 @@
 import { assertFinite, assertLogits, tf } from '@distillery/tensor';
-import { costFromLogits, type P2otOptions, type P2otState, p2otCore, parseP2otOptions } from './p2ot-core';
+import { type P2otOptions, type P2otState, p2otCore, parseP2otOptions } from './p2ot-core';
 
 export interface P2otResult {
   /** Soft pseudo-labels Q = N·plan[:, :K], float32 [N, K]; rows sum to ≤ 1, Σ Q = N·ρ. Caller disposes. */
@@ -41,8 +41,7 @@ export function p2ot(logits: tf.Tensor, options: P2otOptions): P2otResult {
   const o = parseP2otOptions(options);
   const [n, k] = assertLogits(logits, 'logits', 1);
   assertFinite(logits, 'logits');
-  const cost = costFromLogits(logits.dataSync() as Float32Array, n, k);
-  const r = p2otCore(cost, n, k, o);
+  const r = p2otCore({ logits: logits.dataSync() as Float32Array }, n, k, o);
   return finishP2ot(r.plan, n, k, r);
 }
 
@@ -55,11 +54,14 @@ export function finishP2ot(
   const q = new Float32Array(n * k);
   const clusterMass = new Float64Array(k);
   let total = 0;
-  for (let i = 0; i < n * k; i++) {
-    q[i] = n * plan[i]!;
-    clusterMass[i % k]! += plan[i]!;
-    total += plan[i]!;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0, at = i * k; j < k; j++, at++) {
+      const p = plan[at]!;
+      q[at] = n * p;
+      clusterMass[j]! += p;
+    }
   }
+  for (let j = 0; j < k; j++) total += clusterMass[j]!;
   return {
     pseudoLabels: tf.tensor2d(q, [n, k]),
     iterations: r.iterations,

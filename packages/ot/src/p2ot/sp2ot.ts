@@ -73,7 +73,7 @@ export function sp2ot(logits: tf.Tensor, similarity: SparseSimilarity | tf.Tenso
     const grad = symmetricProduct(s, q, k);
     const tmp = new Float64Array(n * k);
     for (let i = 0; i < n * k; i++) tmp[i] = cost[i]! - lambda * grad[i]!;
-    const r = p2otCore(tmp, n, k, { ...o, warmStart: state });
+    const r = p2otCore({ cost: tmp }, n, k, { ...o, warmStart: state });
     state = r.state;
     inner += r.iterations;
     last = r;

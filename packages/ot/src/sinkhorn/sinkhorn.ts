@@ -64,17 +64,21 @@ export function sinkhorn(
   try {
     const logA = pa.map(Math.log);
     const logB = pb.map(Math.log);
-    let f = new Float64Array(n).fill(Math.log(1 / n));
+    let f: Float64Array = new Float64Array(n).fill(Math.log(1 / n));
     let g = new Float64Array(k).fill(Math.log(1 / k));
     let iterations = maxIter;
     let converged = false;
+    // Each pass fuses this iteration's row update with the next one's column sums, which are also the sums
+    // POT's every-10th-iteration check recomputes.
+    let c = kernel.colLse(f);
+    let rowPotentials = () => f;
     for (let ii = 0; ii < maxIter; ii++) {
-      const c = kernel.colLse(f);
       g = logB.map((lb, j) => lb - c[j]!);
-      const r = kernel.rowLse(g);
-      f = logA.map((la, i) => la - r[i]!);
+      const pass = kernel.rowColLse(g, logA);
+      rowPotentials = pass.u;
+      const c2 = pass.c;
+      c = c2;
       if (ii % 10 === 0) {
-        const c2 = kernel.colLse(f);
         const err = l2(pb.map((bj, j) => Math.exp(g[j]! + c2[j]!) - bj));
         if (err < tol) {
           iterations = ii + 1;
@@ -83,6 +87,7 @@ export function sinkhorn(
         }
       }
     }
+    f = rowPotentials();
     const m = marginalsOf(kernel, f, g);
     const marginalError = l2(m.cols.map((x, j) => x - pb[j]!)) + l2(m.rows.map((x, i) => x - pa[i]!));
     return { plan: kernel.plan(f, g), iterations, marginalError, converged, logU: f, logV: g };

@@ -55,6 +55,12 @@ export const op = {
   set: (local: number): Bytes => [0x21, ...uleb(local)],
   tee: (local: number): Bytes => [0x22, ...uleb(local)],
   f32Store: (offset = 0): Bytes => [0x38, 2, ...uleb(offset)],
+  f64Load: (offset = 0): Bytes => [0x2b, 3, ...uleb(offset)],
+  f64Store: (offset = 0): Bytes => [0x39, 3, ...uleb(offset)],
+  f64Const: (value: number): Bytes => [0x44, ...new Uint8Array(Float64Array.of(value).buffer)],
+  f64Add: (): Bytes => [0xa0],
+  f64Mul: (): Bytes => [0xa2],
+  f64Div: (): Bytes => [0xa3],
   i64Store: (offset = 0): Bytes => [0x37, 3, ...uleb(offset)],
   i32Const: (value: number): Bytes => [0x41, ...sleb(value)],
   i32Eqz: (): Bytes => [0x45],
@@ -65,6 +71,8 @@ export const op = {
   i32Mul: (): Bytes => [0x6c],
   i32And: (): Bytes => [0x71],
   i32Shl: (): Bytes => [0x74],
+  i32GeU: (): Bytes => [0x4f],
+  i32Or: (): Bytes => [0x72],
   // SIMD (0xFD prefix).
   v128Load: (offset = 0): Bytes => [0xfd, ...uleb(0x00), 2, ...uleb(offset)],
   v128Load32Splat: (offset = 0): Bytes => [0xfd, ...uleb(0x09), 2, ...uleb(offset)],
@@ -76,6 +84,20 @@ export const op = {
   f32x4ExtractLane: (lane: number): Bytes => [0xfd, ...uleb(0x1f), lane],
   f32x4Add: (): Bytes => [0xfd, ...uleb(0xe4)],
   f32x4Mul: (): Bytes => [0xfd, ...uleb(0xe6)],
+  f64x2Splat: (): Bytes => [0xfd, ...uleb(0x14)],
+  f64x2ExtractLane: (lane: number): Bytes => [0xfd, ...uleb(0x21), lane],
+  f64x2Add: (): Bytes => [0xfd, ...uleb(0xf0)],
+  f64x2Sub: (): Bytes => [0xfd, ...uleb(0xf1)],
+  f64x2Mul: (): Bytes => [0xfd, ...uleb(0xf2)],
+  f64x2Min: (): Bytes => [0xfd, ...uleb(0xf4)],
+  f64x2Max: (): Bytes => [0xfd, ...uleb(0xf5)],
+  f64x2Nearest: (): Bytes => [0xfd, ...uleb(0x94)],
+  f64x2Lt: (): Bytes => [0xfd, ...uleb(0x49)],
+  f64x2Gt: (): Bytes => [0xfd, ...uleb(0x4a)],
+  i64x2Shl: (): Bytes => [0xfd, ...uleb(0xcb)],
+  v128Bitselect: (): Bytes => [0xfd, ...uleb(0x52)],
+  /** v128.const of two equal f64 lanes. */
+  f64x2Const: (value: number): Bytes => [0xfd, ...uleb(0x0c), ...new Uint8Array(Float64Array.of(value, value).buffer)],
 };
 
 export interface FunctionDef {
