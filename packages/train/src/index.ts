@@ -13,6 +13,7 @@ export {
   restoreCheckpoint,
   type StoredTensor,
   saveCheckpoint,
+  type TrainingBuffers,
 } from './loop/checkpoint';
 export { type EpochRecord, type FitOptions, fit, type StepContext } from './loop/fit';
 export { predictClasses } from './loop/predict';

@@ -1,4 +1,5 @@
 import {
+  DistilleryError,
   entryToFloat32,
   invalid,
   parseSafetensors,
@@ -24,15 +25,30 @@ export interface CheckpointMeta {
   params: { name: string; shape: number[] }[];
   optimizer?: Omit<OptimizerState, 'slots'> & { slotNames: string[] };
   ema?: { decay: number; updates: number };
+  /** Buffer names and shapes, in order (non-trained model state such as BatchNorm running statistics). */
+  buffers?: { name: string; shape: number[] }[];
+  /** Integer counters of the model (BatchNorm `num_batches_tracked`). */
+  counters?: Record<string, number>;
   /** Per-epoch records so far. */
   history?: unknown[];
   extra?: unknown;
+}
+
+/**
+ * Model state that is not trained by the optimizer but changes during training: BatchNorm running statistics
+ * (`variables`) and batch counters (`counters`, updated in place on restore). A @distillery/vit model gives it as
+ * `model.buffers()`. Without it a resumed model would evaluate with the buffers of a fresh model.
+ */
+export interface TrainingBuffers {
+  variables: readonly tf.Variable[];
+  counters?: Map<string, number>;
 }
 
 export interface CheckpointParts {
   params: readonly tf.Variable[];
   optimizer?: Optimizer;
   ema?: EMA;
+  buffers?: TrainingBuffers;
   rng?: Rng;
   epoch: number;
   step: number;
@@ -52,7 +68,7 @@ const store = (shape: number[], values: ArrayLike<number>): StoredTensor => ({
 });
 
 /**
- * Serialises weights (by position, `param/<i>`), optimizer slots (`optim/<slot>/<i>`), EMA weights (`ema/<i>`), the RNG
+ * Serialises weights (by position, `param/<i>`), buffers (`buffer/<i>`), optimizer slots (`optim/<slot>/<i>`), EMA weights (`ema/<i>`), the RNG
  * state and the epoch into one safetensors buffer (metadata key `distillery`).
  */
 export function encodeCheckpoint(parts: CheckpointParts): Uint8Array {
@@ -60,6 +76,9 @@ export function encodeCheckpoint(parts: CheckpointParts): Uint8Array {
   const index = new Map(parts.params.map((p, i) => [p.name, i]));
   parts.params.forEach((p, i) => {
     tensors[`param/${i}`] = store(p.shape, p.dataSync());
+  });
+  parts.buffers?.variables.forEach((b, i) => {
+    tensors[`buffer/${i}`] = store(b.shape, b.dataSync());
   });
   let optimizer: CheckpointMeta['optimizer'];
   if (parts.optimizer) {
@@ -91,6 +110,8 @@ export function encodeCheckpoint(parts: CheckpointParts): Uint8Array {
     params: parts.params.map((p) => ({ name: p.name, shape: p.shape.slice() })),
     optimizer,
     ema,
+    buffers: parts.buffers?.variables.map((b) => ({ name: b.name, shape: b.shape.slice() })),
+    counters: parts.buffers?.counters ? Object.fromEntries(parts.buffers.counters) : undefined,
     history: parts.history,
     extra: parts.extra,
   };
@@ -131,7 +152,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Deco
  */
 export function restoreCheckpoint(
   checkpoint: DecodedCheckpoint,
-  target: { params: readonly tf.Variable[]; optimizer?: Optimizer; ema?: EMA },
+  target: { params: readonly tf.Variable[]; optimizer?: Optimizer; ema?: EMA; buffers?: TrainingBuffers },
   source = 'checkpoint',
 ): { rng?: Rng; meta: CheckpointMeta } {
   const { meta, tensors } = checkpoint;
@@ -173,13 +194,41 @@ export function restoreCheckpoint(
     }
   }
   if (target.ema && !meta.ema) throw invalid('FORMAT', `${source} (ema)`, 'EMA weights', 'none saved');
+  const buffers = target.buffers?.variables ?? [];
+  if (target.buffers && (meta.buffers?.length ?? 0) !== buffers.length) {
+    throw invalid(
+      'FORMAT',
+      `${source} (buffers)`,
+      `${buffers.length} model buffers (BatchNorm statistics)`,
+      meta.buffers ? String(meta.buffers.length) : 'none saved',
+    );
+  }
+  buffers.forEach((b, i) => {
+    const t = tensors[`buffer/${i}`];
+    if (!t || !tf.util.arraysEqual(t.shape, b.shape)) {
+      throw invalid(
+        'SHAPE_MISMATCH',
+        `${source} (buffer ${i} "${meta.buffers?.[i]?.name}")`,
+        `shape [${b.shape.join(', ')}] for "${b.name}"`,
+        t ? `[${t.shape.join(', ')}]` : 'missing',
+      );
+    }
+  });
   // Apply.
   tf.tidy(() => {
     params.forEach((p, i) => {
       const t = tensors[`param/${i}`]!;
       p.assign(tf.tensor(t.values, t.shape, 'float32'));
     });
+    buffers.forEach((b, i) => {
+      const t = tensors[`buffer/${i}`]!;
+      b.assign(tf.tensor(t.values, t.shape, 'float32'));
+    });
   });
+  const counters = target.buffers?.counters;
+  if (counters && meta.counters) {
+    for (const [name, value] of Object.entries(meta.counters)) if (counters.has(name)) counters.set(name, value);
+  }
   if (target.optimizer && optimizerState) target.optimizer.setState(optimizerState);
   if (target.ema && meta.ema) {
     const weights: Record<string, { shape: number[]; values: number[] }> = {};
@@ -227,5 +276,16 @@ export async function loadCheckpoint(path: string): Promise<DecodedCheckpoint> {
   } catch (error) {
     throw invalid('IO', path, 'a readable checkpoint file', (error as Error).message);
   }
-  return decodeCheckpoint(bytes, path);
+  try {
+    return decodeCheckpoint(bytes, path);
+  } catch (error) {
+    if (!(error instanceof DistilleryError)) throw error;
+    // A truncated or overwritten file: say what it is and how to get past it, not only what the parser saw.
+    const detail = error.message.startsWith(`${path}: `) ? error.message.slice(path.length + 2) : error.message;
+    throw new DistilleryError(
+      'FORMAT',
+      `${path}: not a readable distillery checkpoint (${detail}); delete it to retrain that model from the start`,
+      { argument: path, expected: 'a distillery checkpoint (safetensors)', actual: detail },
+    );
+  }
 }

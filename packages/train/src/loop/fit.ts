@@ -6,7 +6,7 @@ import type { EMA } from '../optim/ema';
 import { SAM } from '../optim/sam';
 import type { Optimizer } from '../optim/types';
 import type { LRSchedule } from '../schedules/schedules';
-import { loadCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import { loadCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainingBuffers } from './checkpoint';
 import { type ProgressMode, ProgressReporter } from './progress';
 
 /** What the loss function and callbacks see at each step. */
@@ -58,6 +58,12 @@ export interface FitOptions<T> {
   /** Whether the schedule's t counts epochs (default) or optimizer steps. */
   scheduleUnit?: 'epoch' | 'step';
   ema?: EMA;
+  /**
+   * Model state outside `params` that training changes (BatchNorm running statistics and counters: a
+   * @distillery/vit model's `buffers()`): checkpointed and restored with the weights, so a resumed model evaluates
+   * like the uninterrupted one.
+   */
+  buffers?: TrainingBuffers;
   /** Seed of the run's Rng (default 0). */
   seed?: number;
   /** Evaluation after each epoch; its numbers join the epoch record (and the logs). */
@@ -134,7 +140,11 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
   let history: EpochRecord[] = [];
   if (o.resume && o.checkpoint && (await exists(o.checkpoint))) {
     const ckpt = await loadCheckpoint(o.checkpoint);
-    const restored = restoreCheckpoint(ckpt, { params: o.params, optimizer: o.optimizer, ema: o.ema }, o.checkpoint);
+    const restored = restoreCheckpoint(
+      ckpt,
+      { params: o.params, optimizer: o.optimizer, ema: o.ema, buffers: o.buffers },
+      o.checkpoint,
+    );
     if (restored.rng) rng = restored.rng;
     startEpoch = restored.meta.epoch;
     step = restored.meta.step;
@@ -220,6 +230,7 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
         params: o.params,
         optimizer: o.optimizer,
         ema: o.ema,
+        buffers: o.buffers,
         rng,
         epoch: epoch + 1,
         step,

@@ -98,6 +98,15 @@ export class ParamStore {
     return [...this.entries.values()].filter((e) => e.trainable).map((e) => e.variable);
   }
 
+  /**
+   * The state training changes besides the trainable variables: non-trainable variables (BatchNorm running
+   * statistics) and the integer counters (live: restoring a checkpoint updates them). fit's `buffers` option.
+   */
+  buffers(): { variables: tf.Variable[]; counters: Map<string, number> } {
+    const variables = [...this.entries.values()].filter((e) => !e.trainable).map((e) => e.variable);
+    return { variables, counters: this.counters };
+  }
+
   /** Named trainable variables, e.g. for `tf.variableGrads`-style code or weight-decay filters. */
   namedTrainableVariables(): Map<string, tf.Variable> {
     const out = new Map<string, tf.Variable>();
@@ -216,6 +225,11 @@ export abstract class Module {
 
   trainableVariables(): tf.Variable[] {
     return this.params.trainableVariables();
+  }
+
+  /** BatchNorm running statistics and counters: pass to fit's `buffers` so checkpoints save and restore them. */
+  buffers(): { variables: tf.Variable[]; counters: Map<string, number> } {
+    return this.params.buffers();
   }
 
   numParameters(): number {
