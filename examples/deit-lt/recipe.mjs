@@ -14,7 +14,7 @@
  *
  * Runs in Node and in browsers (no Node APIs here: files go through the runner's context).
  */
-import { loadDigits, mixupCutmix, randAugment, randomCrop, stratifiedSplit } from '@distillery/data';
+import { loadCifar, loadDigits, mixupCutmix, randAugment, randomCrop, stratifiedSplit } from '@distillery/data';
 import { crossEntropy, deitLtDistillationLoss, ldamLoss, softTargetCrossEntropy } from '@distillery/losses';
 import {
   effectiveNumberWeights,
@@ -23,7 +23,7 @@ import {
   repeatedAugmentationSampler,
   splitByCutpoints,
 } from '@distillery/samplers';
-import { DistilleryError, stopGradient, tf } from '@distillery/tensor';
+import { stopGradient, tf } from '@distillery/tensor';
 import {
   AdamW,
   accuracy,
@@ -37,12 +37,47 @@ import {
 } from '@distillery/train';
 import { ResNetCifar, VisionTransformer } from '@distillery/vit';
 
-const NUM_CLASSES = 10;
 const TEST_PER_CLASS = 50;
-const CUTPOINTS = /** @type {[number, number]} */ ([3, 7]);
+
+/**
+ * The data: the shipped digits (default), or CIFAR-10 / CIFAR-100 from `--data <path>` (the extracted
+ * `cifar-10-batches-bin` / `cifar-100-binary` folder, its parent, or the `.tar.gz`; a path naming "cifar-100" or
+ * "cifar100" is read as CIFAR-100). CIFAR is made long-tailed from its training split and tested on its test split.
+ * Head / mid / tail cut points: DeiT-LT's CIFAR-10 classes [0, 3) / [3, 7) / [7, 10); for CIFAR-100 the classes with
+ * more than 100 / 20 to 100 / fewer than 20 training images at IF 100 ([0, 35) / [35, 70) / [70, 100)).
+ */
+async function loadData(ctx) {
+  if (ctx.data === undefined || ctx.data === 'digits') {
+    const { test, train } = stratifiedSplit(loadDigits(), { testPerClass: TEST_PER_CLASS, seed: ctx.seed });
+    return {
+      name: 'digits',
+      pool: train,
+      test,
+      numClasses: 10,
+      cutpoints: [3, 7],
+      imageSize: 8,
+      inChannels: 1,
+      testNote: `balanced test set of ${TEST_PER_CLASS} images per class`,
+    };
+  }
+  const variant = /cifar-?100/i.test(ctx.data) ? 'cifar100' : 'cifar10';
+  const pool = await loadCifar(ctx.data, { variant, split: 'train' });
+  const test = await loadCifar(ctx.data, { variant, split: 'test' });
+  const numClasses = variant === 'cifar10' ? 10 : 100;
+  return {
+    name: variant === 'cifar10' ? 'CIFAR-10' : 'CIFAR-100',
+    pool,
+    test,
+    numClasses,
+    cutpoints: variant === 'cifar10' ? [3, 7] : [35, 70],
+    imageSize: 32,
+    inChannels: 3,
+    testNote: `the ${test.length}-image test split`,
+  };
+}
 
 /** The sizes of a run: full (the README's numbers) or smoke (seconds, for tests). */
-function settings(ctx) {
+function settings(ctx, data) {
   const smoke = ctx.smoke;
   const epochs = ctx.epochs ?? (smoke ? 2 : 30);
   return {
@@ -50,18 +85,19 @@ function settings(ctx) {
     teacherEpochs: smoke ? 2 : Math.max(1, Math.round(epochs * 0.8)),
     studentEpochs: epochs,
     batchSize: 64,
+    numClasses: data.numClasses,
     vit: {
-      imageSize: 8,
+      imageSize: data.imageSize,
       patchSize: 4,
-      inChannels: 1,
-      numClasses: NUM_CLASSES,
+      inChannels: data.inChannels,
+      numClasses: data.numClasses,
       embedDim: smoke ? 32 : 64,
       depth: smoke ? 2 : 4,
       numHeads: 4,
     },
     teacher: {
-      numClasses: NUM_CLASSES,
-      inChannels: 1,
+      numClasses: data.numClasses,
+      inChannels: data.inChannels,
       blocks: [1, 1, 1],
       widths: smoke ? [8, 16, 32] : [16, 32, 64],
       classifier: 'cosine',
@@ -69,18 +105,18 @@ function settings(ctx) {
   };
 }
 
-function evaluate(name, test, forward, split) {
+function evaluate(name, test, forward, split, numClasses) {
   const truth = test.labels();
   const predicted = predictClasses(test, forward);
-  const groups = groupAccuracy(truth, predicted, split, NUM_CLASSES);
+  const groups = groupAccuracy(truth, predicted, split, numClasses);
   return {
     name,
     overall: accuracy(truth, predicted),
     head: groups.head,
     mid: groups.mid,
     tail: groups.tail,
-    perClass: perClassAccuracy(truth, predicted, NUM_CLASSES),
-    confusion: confusionMatrix(truth, predicted, NUM_CLASSES),
+    perClass: perClassAccuracy(truth, predicted, numClasses),
+    confusion: confusionMatrix(truth, predicted, numClasses),
   };
 }
 
@@ -103,6 +139,7 @@ async function trainTeacher(ctx, s, train, counts, tag) {
   const optimizer = new SGD(params, { lr: 0.05, momentum: 0.9, weightDecay: 2e-4 });
   const { history } = await fit({
     params,
+    buffers: model.buffers(),
     data: train,
     sampler: instanceBalancedSampler(train.length, { seed: ctx.seed }),
     batchSize: s.batchSize,
@@ -137,6 +174,7 @@ async function trainStudent(ctx, s, train, counts, teacher, tag) {
   const optimizer = new AdamW(params, { lr: 3e-3, weightDecay: 0.05 });
   const { history } = await fit({
     params,
+    buffers: model.buffers(),
     data: train,
     // DeiT's repeated augmentation: every image twice per epoch, in the same batch, with different augmentations.
     sampler: repeatedAugmentationSampler(train.length, { numRepeats: 2, truncateTo256: false, seed: ctx.seed }),
@@ -158,7 +196,7 @@ async function trainStudent(ctx, s, train, counts, teacher, tag) {
         const mixing = step.epoch < drwEpoch;
         // Half the batches are mixed (timm `prob` 0.5; DeiT-LT mixes every batch, too strong for a few hundred 8×8 images).
         const mixed = mixing
-          ? mixupCutmix(views, labels, NUM_CLASSES, step.rng, { prob: 0.5 })
+          ? mixupCutmix(views, labels, s.numClasses, step.rng, { prob: 0.5 })
           : { images: views, targets: null };
         const out = model.forward(mixed.images, { training: true, rng: step.rng });
         if (!distilled) {
@@ -187,17 +225,13 @@ export const recipe = {
   title: 'DeiT-LT on long-tailed digits',
   summary: 'flat CNN teacher (LDAM-DRW + SAM) → DeiT student with a distillation token, vs. a plain-CE ViT',
   paper: 'DeiT-LT, Rangwani et al., CVPR 2024 (arXiv 2404.02900)',
-  data: "'digits' (the UCI digits shipped with @distillery/data, made long-tailed); default digits",
+  data: "'digits' (the UCI digits shipped with @distillery/data, made long-tailed; default), or the path of the CIFAR-10 / CIFAR-100 binaries (folder or .tar.gz; a path naming cifar-100 reads CIFAR-100)",
   defaultEpochs: 30,
   async run(ctx) {
-    if (ctx.data !== undefined && ctx.data !== 'digits') {
-      throw new DistilleryError('INVALID_ARGUMENT', `--data: expected 'digits', got ${JSON.stringify(ctx.data)}`, {
-        argument: '--data',
-      });
-    }
-    const s = settings(ctx);
-    const { test, train: pool } = stratifiedSplit(loadDigits(), { testPerClass: TEST_PER_CLASS, seed: ctx.seed });
-    const split = splitByCutpoints(NUM_CLASSES, CUTPOINTS);
+    const data = await loadData(ctx);
+    const { test, pool, numClasses } = data;
+    const s = settings(ctx, data);
+    const split = splitByCutpoints(numClasses, data.cutpoints);
     const rows = [];
     const metrics = { imbalanceFactors: {} };
     const curves = { 'training loss': [] };
@@ -205,9 +239,9 @@ export const recipe = {
     let perClassReport;
     let confusion = [];
     for (const imbalanceFactor of s.imbalanceFactors) {
-      const lt = longTailSubset(pool.labels(), { imbalanceFactor, seed: ctx.seed, numClasses: NUM_CLASSES });
+      const lt = longTailSubset(pool.labels(), { imbalanceFactor, seed: ctx.seed, numClasses });
       const train = pool.subset(lt.indices);
-      ctx.say(`IF ${imbalanceFactor}: ${train.length} training images, counts ${lt.counts.join(' ')}`);
+      ctx.say(`${data.name}, IF ${imbalanceFactor}: ${train.length} training images, counts ${lt.counts.join(' ')}`);
       const tag = String(imbalanceFactor);
 
       ctx.say('  teacher: ResNet (cosine classifier), LDAM-DRW + SAM');
@@ -218,9 +252,9 @@ export const recipe = {
       const student = await trainStudent(ctx, s, train, lt.counts, teacher.model, tag);
 
       const results = [
-        evaluate('CNN teacher (LDAM-DRW + SAM)', test, (x) => teacher.model.forward(x).logits, split),
-        evaluate('ViT, CE', test, (x) => baseline.model.forward(x).logits, split),
-        evaluate('DeiT-LT student', test, (x) => student.model.forward(x).logits, split),
+        evaluate('CNN teacher (LDAM-DRW + SAM)', test, (x) => teacher.model.forward(x).logits, split, numClasses),
+        evaluate('ViT, CE', test, (x) => baseline.model.forward(x).logits, split, numClasses),
+        evaluate('DeiT-LT student', test, (x) => student.model.forward(x).logits, split, numClasses),
       ];
       for (const r of results) rows.push([`IF ${imbalanceFactor}`, r.name, r.overall, r.head, r.mid, r.tail]);
       metrics.imbalanceFactors[tag] = {
@@ -257,8 +291,7 @@ export const recipe = {
       metrics,
       weights,
       report: {
-        description:
-          'Long-tailed digits (exponential profile), balanced test set of 50 images per class. Head / mid / tail = classes 0–2 / 3–6 / 7–9 (DeiT-LT CIFAR-10 cut points).',
+        description: `Long-tailed ${data.name} (exponential profile), ${data.testNote}. Head / mid / tail = classes 0–${data.cutpoints[0] - 1} / ${data.cutpoints[0]}–${data.cutpoints[1] - 1} / ${data.cutpoints[1]}–${numClasses - 1} (DeiT-LT cut points).`,
         paperNote:
           'DeiT-LT reports 87.5 overall / 94.5 head / 84.1 mid / 85.0 tail on CIFAR-10-LT IF100 (DeiT-B, 1200 epochs). This recipe reproduces the mechanism — an LDAM-DRW + SAM teacher distilled into a DIST token on strongly augmented, mixed batches with DRW-weighted distillation — on 8×8 digits in minutes.',
         table: { headers: ['imbalance', 'model', 'overall', 'head', 'mid', 'tail'], rows },

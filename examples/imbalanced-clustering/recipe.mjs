@@ -200,6 +200,11 @@ export const recipe = {
       });
     }
     const s = settings(ctx);
+    if (ctx.resume) {
+      ctx.say(
+        '--resume: nothing to resume here (each clustering solve runs in one call, without checkpoints); running from the start',
+      );
+    }
     const digits = loadDigits();
     const lt = longTailSubset(digits.labels(), {
       imbalanceFactor: IMBALANCE_FACTOR,

@@ -97,6 +97,7 @@ async function trainTeacher(ctx, s, train, test) {
   const truth = test.labels();
   const { history } = await fit({
     params,
+    buffers: model.buffers(),
     data: train,
     sampler: instanceBalancedSampler(train.length, { seed: ctx.seed }),
     batchSize: s.batchSize,
@@ -115,6 +116,7 @@ async function trainTeacher(ctx, s, train, test) {
     checkpoint: ctx.checkpoint?.('teacher'),
     resume: ctx.resume,
     logFile: ctx.logFile?.('teacher'),
+    onEpochEnd: (record) => ctx.onEpochEnd?.('teacher', record),
     progress: ctx.progress,
   });
   return { model, history };
@@ -128,6 +130,7 @@ async function trainStudent(ctx, s, train, test, teacher, method) {
   const truth = test.labels();
   const { history } = await fit({
     params,
+    buffers: model.buffers(),
     data: train,
     sampler: instanceBalancedSampler(train.length, { seed: ctx.seed + 1 }),
     batchSize: s.batchSize,
@@ -157,6 +160,7 @@ async function trainStudent(ctx, s, train, test, teacher, method) {
     checkpoint: ctx.checkpoint?.(`student-${method.key}`),
     resume: ctx.resume,
     logFile: ctx.logFile?.(`student-${method.key}`),
+    onEpochEnd: (record) => ctx.onEpochEnd?.(`student-${method.key}`, record),
     progress: ctx.progress,
   });
   return { model, history };

@@ -108,6 +108,7 @@ async function train(ctx, s, data, name, model, loss) {
   const epochs = s.epochs;
   const { history } = await fit({
     params,
+    buffers: model.buffers(),
     data,
     sampler: instanceBalancedSampler(data.length, { seed: ctx.seed }),
     batchSize: s.batchSize,
@@ -127,6 +128,7 @@ async function train(ctx, s, data, name, model, loss) {
     checkpoint: ctx.checkpoint?.(name),
     resume: ctx.resume,
     logFile: ctx.logFile?.(name),
+    onEpochEnd: (record) => ctx.onEpochEnd?.(name, record),
     progress: ctx.progress,
   });
   return history;

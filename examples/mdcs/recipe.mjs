@@ -99,6 +99,7 @@ async function train(ctx, s, trainSet, counts, test, split, kind) {
   const truth = test.labels();
   const { history } = await fit({
     params,
+    buffers: model.buffers(),
     data: trainSet,
     sampler: instanceBalancedSampler(trainSet.length, { seed: ctx.seed }),
     batchSize: s.batchSize,
@@ -123,6 +124,7 @@ async function train(ctx, s, trainSet, counts, test, split, kind) {
     checkpoint: ctx.checkpoint?.(kind),
     resume: ctx.resume,
     logFile: ctx.logFile?.(kind),
+    onEpochEnd: (record) => ctx.onEpochEnd?.(kind, record),
     progress: ctx.progress,
   });
   // The ensemble (mean of raw expert logits, MDCS test.py), then each expert alone.

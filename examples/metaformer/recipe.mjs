@@ -150,6 +150,7 @@ async function train(ctx, s, data, name, useMeta) {
   const optimizer = new AdamW(params, { lr: 2e-3, weightDecay: 0.05 });
   const { history } = await fit({
     params,
+    buffers: model.buffers(),
     data,
     sampler: instanceBalancedSampler(data.length, { seed: ctx.seed }),
     batchSize: s.batchSize,
@@ -177,6 +178,7 @@ async function train(ctx, s, data, name, useMeta) {
     checkpoint: ctx.checkpoint?.(name),
     resume: ctx.resume,
     logFile: ctx.logFile?.(name),
+    onEpochEnd: (record) => ctx.onEpochEnd?.(name, record),
     progress: ctx.progress,
   });
   return { model, history };

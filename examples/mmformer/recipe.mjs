@@ -101,6 +101,7 @@ async function train(ctx, s, data, name, model) {
   const optimizer = new AdamW(params, { lr, weightDecay: 5e-3 });
   const { history } = await fit({
     params,
+    buffers: model.buffers(),
     data,
     sampler: instanceBalancedSampler(data.length, { seed: ctx.seed }),
     batchSize: s.batchSize,
@@ -122,6 +123,7 @@ async function train(ctx, s, data, name, model) {
     checkpoint: ctx.checkpoint?.(name),
     resume: ctx.resume,
     logFile: ctx.logFile?.(name),
+    onEpochEnd: (record) => ctx.onEpochEnd?.(name, record),
     progress: ctx.progress,
   });
   return history;

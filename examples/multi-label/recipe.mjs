@@ -150,6 +150,7 @@ export const recipe = {
       const optimizer = new AdamW(params, { lr: s.lr, weightDecay: 1e-4 });
       const { history } = await fit({
         params,
+        buffers: model.buffers(),
         data,
         sampler: instanceBalancedSampler(s.numTrain, { seed: ctx.seed }),
         batchSize: s.batchSize,
@@ -162,6 +163,7 @@ export const recipe = {
         checkpoint: ctx.checkpoint?.(name),
         resume: ctx.resume,
         logFile: ctx.logFile?.(name),
+        onEpochEnd: (record) => ctx.onEpochEnd?.(name, record),
         progress: ctx.progress,
       });
       return { model, history };

@@ -120,6 +120,7 @@ async function train(ctx, s, trainSet, test, uskd, seed) {
   const name = `${uskd ? 'uskd' : 'ce'}-seed${seed}`;
   const { history } = await fit({
     params,
+    buffers: model.buffers(),
     data: trainSet,
     sampler: instanceBalancedSampler(trainSet.length, { seed }),
     batchSize: s.batchSize,
@@ -150,6 +151,7 @@ async function train(ctx, s, trainSet, test, uskd, seed) {
     checkpoint: ctx.checkpoint?.(name),
     resume: ctx.resume,
     logFile: ctx.logFile?.(name),
+    onEpochEnd: (record) => ctx.onEpochEnd?.(name, record),
     progress: ctx.progress,
   });
   return { model, head, mid, history };

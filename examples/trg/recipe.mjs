@@ -83,6 +83,7 @@ async function trainViT(ctx, s, config, seed, name, train, test, loss, extraPara
   const epochs = name === 'teacher' ? s.teacherEpochs : s.studentEpochs;
   const { history } = await fit({
     params,
+    buffers: model.buffers(),
     data: train,
     sampler: instanceBalancedSampler(train.length, { seed }),
     batchSize: s.batchSize,
@@ -106,6 +107,7 @@ async function trainViT(ctx, s, config, seed, name, train, test, loss, extraPara
     checkpoint: ctx.checkpoint?.(name),
     resume: ctx.resume,
     logFile: ctx.logFile?.(name),
+    onEpochEnd: (record) => ctx.onEpochEnd?.(name, record),
     progress: ctx.progress,
   });
   return { model, history };

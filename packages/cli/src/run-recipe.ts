@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type BackendPreference, DistilleryError, initBackend } from '@distillery/tensor';
 import type { ProgressMode, Recipe, RecipeContext, RecipeResult } from './recipe';
@@ -47,6 +47,11 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   }
   const backend = await initBackend(options.backend ?? 'auto');
   const outDir = path.resolve(options.out ?? path.join('runs', recipe.name));
+  // Checked before the folders are made: --resume on a folder without checkpoints (a wrong --out, or a run stopped
+  // before its first epoch ended) starts from the beginning, and says so.
+  const checkpointsDir = path.join(outDir, 'checkpoints');
+  const hasCheckpoints =
+    existsSync(checkpointsDir) && readdirSync(checkpointsDir).some((f) => f.endsWith('.safetensors'));
   for (const dir of [
     outDir,
     path.join(outDir, 'checkpoints'),
@@ -69,13 +74,12 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   const eventLog = path.join(outDir, 'log.jsonl');
   const log = (event: Record<string, unknown>) =>
     appendFileSync(eventLog, `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
-  if (options.resume && !existsSync(path.join(outDir, 'checkpoints'))) {
-    throw new DistilleryError('IO', `--resume: no checkpoints in ${outDir}`, { argument: 'out' });
-  }
   log({ event: 'start', ...config });
   print(
     `${recipe.title} — backend ${backend}, seed ${seed}${options.smoke ? ', smoke mode' : ''}; writing to ${outDir}`,
   );
+  if (options.resume && !hasCheckpoints)
+    print(`--resume: no checkpoints in ${checkpointsDir} yet; starting from the beginning`);
   const result = await recipe.run({
     backend,
     seed,
