@@ -52,6 +52,33 @@ describe('fit: checkpoints and exact resume', () => {
     c.dispose();
   });
 
+  it('buffers (BatchNorm statistics, counters) are saved and restored; a checkpoint without them is refused', () => {
+    const s = makeSetup();
+    const running = tf.variable(tf.tensor1d([0.5, -1.5]), false, `running_${Date.now()}`);
+    const counters = new Map([['bn.num_batches_tracked', 42]]);
+    const bytes = encodeCheckpoint({
+      params: s.params,
+      buffers: { variables: [running], counters },
+      epoch: 1,
+      step: 6,
+    });
+    running.assign(tf.zeros([2]));
+    counters.set('bn.num_batches_tracked', 0);
+    restoreCheckpoint(decodeCheckpoint(bytes), { params: s.params, buffers: { variables: [running], counters } });
+    expect(Array.from(running.dataSync())).toEqual([0.5, -1.5]);
+    expect(counters.get('bn.num_batches_tracked')).toBe(42);
+    const without = encodeCheckpoint({ params: s.params, epoch: 1, step: 6 });
+    expect(() =>
+      restoreCheckpoint(decodeCheckpoint(without), { params: s.params, buffers: { variables: [running] } }),
+    ).toThrow(/buffers.*none saved/);
+    const wrong = tf.variable(tf.zeros([3]), false, `wrong_${Date.now()}`);
+    expect(() =>
+      restoreCheckpoint(decodeCheckpoint(bytes), { params: s.params, buffers: { variables: [wrong] } }),
+    ).toThrow(/buffer 0/);
+    tf.dispose([running, wrong]);
+    s.dispose();
+  });
+
   it('a checkpoint of a different model, a corrupt or a missing file throw DistilleryErrors naming them', async () => {
     const dir = tmp();
     const s = makeSetup();
@@ -62,6 +89,7 @@ describe('fit: checkpoints and exact resume', () => {
     const bad = path.join(dir, 'corrupt.safetensors');
     writeFileSync(bad, bytes.subarray(0, 60));
     await expect(loadCheckpoint(bad)).rejects.toThrow(bad);
+    await expect(loadCheckpoint(bad)).rejects.toThrow(/not a readable distillery checkpoint/);
     await expect(loadCheckpoint(path.join(dir, 'missing.safetensors'))).rejects.toThrow(/missing.safetensors/);
     const unrelated = path.join(dir, 'notes.safetensors');
     writeFileSync(unrelated, 'hello world, not a checkpoint');
