@@ -4,7 +4,7 @@
 // reference solvers (PyTorch SemiCurrSinkhornKnopp, POT ot.sinkhorn; one thread, tools/bench/ot.py) on the same
 // deterministic inputs. Runs over the built package: `pnpm --filter @distillery/ot build` first.
 //
-//   node packages/ot/bench/ot.bench.mjs [--big-iter 5] [--backends wasm,cpu] [--no-big] [--no-python]
+//   node packages/ot/bench/ot.bench.mjs [--big-iter 5] [--backends wasm,cpu | none] [--no-big] [--no-python]
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const opt = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const bigIter = Number(opt('--big-iter', 5));
-const backends = opt('--backends', 'wasm,cpu').split(',');
+const backends = opt('--backends', 'wasm,cpu')
+  .split(',')
+  .filter((b) => b && b !== 'none');
 const cases = [{ n: 5120, k: 100, maxIter: 1000 }];
 if (!args.includes('--no-big')) cases.push({ n: 50000, k: 1000, maxIter: bigIter });
 const sinkhornCases = [{ n: 1000, reg: 0.05, maxIter: 1000 }];
@@ -49,14 +51,14 @@ function benchCost(n) {
 }
 
 const log = (msg) => console.error(`[ot bench] ${msg}`);
-const repeatsFor = (key) => (key === 'p2ot-50000-1000' ? 1 : 4);
+const repeatsFor = (key) => (key === 'p2ot-50000-1000' ? 1 : 6);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = [];
 async function timeEngines(key, label, backendList, make, solve) {
   for (const backend of backendList) {
     await initBackend(backend === 'host' ? 'cpu' : backend);
     const input = make();
-    // Small problems: one warm-up solve, then the median of 3 (the reference does the same); large: one solve.
+    // Small problems: one warm-up solve, then the median of 5 (the reference does the same); large: one solve.
     const times = [];
     let r;
     for (let rep = 0; rep < repeatsFor(key); rep++) {

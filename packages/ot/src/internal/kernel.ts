@@ -1,5 +1,5 @@
 import { tf } from '@distillery/tensor';
-import { createArena, type SweepArena } from './wasm-sweep';
+import { createArena, releaseArena, type SweepArena } from './wasm-sweep';
 
 /**
  * Where the N×K log-kernel L lives and how its log-sum-exps are taken. Every solver in this package is written
@@ -60,9 +60,13 @@ export class HostKernel implements LogKernel {
   private gRef: Float64Array;
   private lastUValue: Float64Array | null = null;
   /** The row potentials of the last fused pass, kept as scalings until someone needs them (saves N logs a pass). */
-  private pendingU: { a: Float64Array; fRef: Float64Array } | null = null;
+  private pendingU: { a: Float64Array; fRef: Float64Array; generation: number } | null = null;
   private lastV: Float64Array | null = null;
   private targetsFor: Float64Array | null = null;
+  private readonly snapshots: [Float64Array, Float64Array];
+  private generation = 0;
+  /** L holds raw values still to be multiplied by this (done by the first kernel build, in the same pass). */
+  private pendingScale = 1;
 
   /** The log-kernel, held in the arena (a copy of the caller's). */
   readonly L: Float64Array;
@@ -76,8 +80,17 @@ export class HostKernel implements LogKernel {
     this.fRef = new Float64Array(n);
     this.gRef = new Float64Array(k);
     this.arena = createArena(n, k);
+    this.snapshots = [new Float64Array(n), new Float64Array(n)];
     if (L) this.arena.L.set(L);
     this.L = this.arena.L;
+  }
+
+  /** The kernel of L = scale·values (e.g. −cost/reg): the scaling happens in the first build's exp pass. */
+  static fromScaled(values: ArrayLike<number>, scale: number, n: number, k: number): HostKernel {
+    const kernel = new HostKernel(null, n, k);
+    kernel.arena.L.set(values);
+    kernel.pendingScale = scale;
+    return kernel;
   }
 
   /**
@@ -132,7 +145,8 @@ export class HostKernel implements LogKernel {
     if (g) this.gRef = g.map(finite);
     this.arena.f.set(this.fRef);
     this.arena.g.set(this.gRef);
-    this.arena.exp();
+    this.arena.exp(this.pendingScale);
+    this.pendingScale = 1;
     this.built = true;
   }
 
@@ -217,23 +231,33 @@ export class HostKernel implements LogKernel {
       this.targetsFor = logTarget;
     }
     arena.sweep();
-    const { s, a, t } = arena;
-    let fused = true;
-    for (let i = 0; i < n && fused; i++) {
-      const si = s[i]!;
-      const ai = a[i]!;
-      if (!(si > 1e-250 && si < 1e250)) fused = false;
-      else if (ai === 0) fused = logTarget[i] === Number.NEGATIVE_INFINITY;
-      else fused = ai >= 1e-100 && ai <= 1e100 && t[i] !== 0;
+    const { a, t, stats } = arena;
+    // Every row in range (the usual case) is read off the sweep's min/max; otherwise row by row, where a zero
+    // scaling is fine for a zero-mass row.
+    let fused = stats[0]! > 1e-250 && stats[1]! < 1e250 && stats[2]! >= 1e-100 && stats[3]! <= 1e100;
+    if (!fused && stats[0]! > 1e-250 && stats[1]! < 1e250) {
+      fused = true;
+      for (let i = 0; i < n && fused; i++) {
+        const ai = a[i]!;
+        if (ai === 0) fused = logTarget[i] === Number.NEGATIVE_INFINITY;
+        else fused = ai >= 1e-100 && ai <= 1e100 && t[i] !== 0;
+      }
     }
     if (fused) {
-      const pending = { a: a.slice(0, n), fRef: this.fRef };
+      // Snapshot the scalings into one of two reused buffers: u is materialised lazily from them.
+      const snapshot = this.snapshots[this.generation++ % 2]!;
+      snapshot.set(a.subarray(0, n));
+      const pending = { a: snapshot, fRef: this.fRef, generation: this.generation };
       this.pendingU = pending;
       const c = new Float64Array(k);
       const cached = this.colsFromSums(null, c);
       let u: Float64Array | null = null;
       const rows = () => {
-        if (!u) u = pending.a.map((ai, i) => (ai === 0 ? Number.NEGATIVE_INFINITY : Math.log(ai) + pending.fRef[i]!));
+        if (!u) {
+          // Its buffer is reused two passes later: only the latest two passes' u can still be read.
+          if (this.generation - pending.generation >= 2) throw new Error('internal: stale Sinkhorn row potentials');
+          u = pending.a.map((ai, i) => (ai === 0 ? Number.NEGATIVE_INFINITY : Math.log(ai) + pending.fRef[i]!));
+        }
         return u;
       };
       return { u: rows, c: cached ? c : this.colLse(rows()) };
@@ -266,27 +290,28 @@ export class HostKernel implements LogKernel {
   }
 
   /**
-   * exp(L_ij + u_i + v_j)·scale. From the cache as K̃_ij·e^{u_i − f̄_i}·e^{v_j − ḡ_j} (a few ulps from the direct
-   * exp) when the scalings are in range; entries whose cached value is near underflow are taken directly.
+   * exp(L_ij + u_i + v_j)·scale. From the cache as K̃_ij·e^{u_i − f̄_i}·e^{v_j − ḡ_j} when the scalings are in
+   * [1e-100, 1e100] (a few ulps from the direct exp; entries whose cached value underflowed are then below 1e-90,
+   * and come out as 0), else directly.
    */
-  planHost(u: Float64Array, v: Float64Array, scale = 1, columns = this.k): Float64Array {
+  planHost<T extends Float64Array | Float32Array = Float64Array>(
+    u: Float64Array,
+    v: Float64Array,
+    scale = 1,
+    columns = this.k,
+    out: T = new Float64Array(this.n * columns) as T,
+  ): T {
     const { L, n, k } = this;
-    const out = new Float64Array(n * columns);
-    const eu = new Float64Array(n);
-    const ev = new Float64Array(k);
-    if (this.built && this.scalings(u, this.fRef, eu) && this.scalings(v, this.gRef, ev)) {
-      const { kt, stride } = this.arena;
-      for (let j = 0; j < k; j++) ev[j]! *= scale;
-      for (let i = 0; i < n; i++) {
-        const base = i * k;
-        const row = i * stride;
-        const o = i * columns;
-        const ei = eu[i]!;
-        for (let j = 0; j < columns; j++) {
-          const kij = kt[row + j]!;
-          out[o + j] = kij > 1e-290 ? kij * ei * ev[j]! : scale * Math.exp(L[base + j]! + u[i]! + v[j]!);
-        }
-      }
+    const { arena } = this;
+    if (this.pendingScale !== 1) this.rebuild(null, null); // L is scaled by the first build
+    if (this.built && this.scalings(u, this.fRef, arena.a) && this.scalings(v, this.gRef, arena.e)) {
+      for (let j = 0; j < k; j++) arena.e[j]! *= scale;
+      arena.scale(); // the plan, in place of the cache
+      this.built = false;
+      this.targetsFor = null;
+      const { kt, stride } = arena;
+      if (stride === columns) out.set(kt.subarray(0, n * columns));
+      else for (let i = 0; i < n; i++) out.set(kt.subarray(i * stride, i * stride + columns), i * columns);
       return out;
     }
     for (let i = 0; i < n; i++) {
@@ -297,10 +322,12 @@ export class HostKernel implements LogKernel {
   }
 
   plan(u: Float64Array, v: Float64Array, scale = 1): tf.Tensor2D {
-    return tf.tensor2d(new Float32Array(this.planHost(u, v, scale)), [this.n, this.k]);
+    return tf.tensor2d(this.planHost(u, v, scale, this.k, new Float32Array(this.n * this.k)), [this.n, this.k]);
   }
 
-  dispose(): void {}
+  dispose(): void {
+    releaseArena(this.arena);
+  }
 }
 
 const NEG_BIG = -1e30;
@@ -370,7 +397,20 @@ export class BackendKernel implements LogKernel {
   }
 }
 
-/** Builds the kernel for L = −cost/reg (+ optional extra column of log-kernel values). */
-export function makeKernel(L: Float64Array, n: number, k: number, engine: OtEngine): LogKernel {
-  return engine === 'backend' ? new BackendKernel(L, n, k) : new HostKernel(L, n, k);
+/** Builds the kernel of the N×K log-kernel L, given as values or as scale·values (e.g. −cost/reg). */
+export function makeKernel(
+  source: Float64Array | { values: ArrayLike<number>; scale: number },
+  n: number,
+  k: number,
+  engine: OtEngine,
+): LogKernel {
+  if (source instanceof Float64Array) {
+    return engine === 'backend' ? new BackendKernel(source, n, k) : new HostKernel(source, n, k);
+  }
+  if (engine === 'backend') {
+    const L = new Float64Array(n * k);
+    for (let i = 0; i < L.length; i++) L[i] = source.values[i]! * source.scale;
+    return new BackendKernel(L, n, k);
+  }
+  return HostKernel.fromScaled(source.values, source.scale, n, k);
 }

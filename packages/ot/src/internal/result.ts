@@ -32,13 +32,14 @@ export function l2(x: ArrayLike<number>): number {
   return Math.sqrt(s);
 }
 
-/** Row and column sums of γ = exp(L + u + v) from the kernel's log-sum-exps. */
+/** Row and column sums of γ = exp(L + u + v) from the kernel's log-sum-exps (`colLseOfU`: colLse(u), if known). */
 export function marginalsOf(
   kernel: { rowLse(v: Float64Array): Float64Array; colLse(u: Float64Array): Float64Array },
   u: Float64Array,
   v: Float64Array,
+  colLseOfU?: Float64Array,
 ): { rows: Float64Array; cols: Float64Array } {
   const r = kernel.rowLse(v);
-  const c = kernel.colLse(u);
+  const c = colLseOfU ?? kernel.colLse(u);
   return { rows: r.map((x, i) => Math.exp(x + u[i]!)), cols: c.map((x, j) => Math.exp(x + v[j]!)) };
 }

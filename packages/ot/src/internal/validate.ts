@@ -3,16 +3,19 @@ import type { OtEngine } from './kernel';
 
 export type Masses = tf.Tensor | ArrayLike<number>;
 
-/** A finite float32 [N, K] matrix read to float64 (N, K >= 1). */
-export function readMatrix(x: unknown, argument: string): { values: Float64Array; n: number; k: number } {
+/** A finite float32 [N, K] matrix's values (N, K >= 1), as the backend holds them: read them, never write. */
+export function readMatrix(x: unknown, argument: string): { values: Float32Array | Int32Array; n: number; k: number } {
   const t = assertRank(x, 2, argument);
   assertDtype(t, ['float32', 'int32'], argument);
   const [n, k] = t.shape as [number, number];
   if (n === 0 || k === 0) throw invalid('EMPTY_INPUT', argument, 'a non-empty matrix', `shape [${n}, ${k}]`);
-  const values = new Float64Array(t.dataSync());
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i]!)) {
-      throw invalid('NON_FINITE', argument, 'finite values', `${values[i]} at [${Math.floor(i / k)}, ${i % k}]`);
+  const values = t.dataSync() as Float32Array | Int32Array;
+  if (values instanceof Float32Array) {
+    for (let i = 0; i < values.length; i++) {
+      const x = values[i]!;
+      if (x - x !== 0) {
+        throw invalid('NON_FINITE', argument, 'finite values', `${x} at [${Math.floor(i / k)}, ${i % k}]`);
+      }
     }
   }
   return { values, n, k };

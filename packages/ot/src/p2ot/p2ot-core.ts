@@ -1,4 +1,4 @@
-import { checkNumber, describeValue, invalid, type tf } from '@distillery/tensor';
+import { checkNumber, describeValue, invalid } from '@distillery/tensor';
 import { HostKernel, type LogKernel, makeKernel, type OtEngine } from '../internal/kernel';
 import { parseEngine, parseIterations, parsePositive } from '../internal/validate';
 

@@ -59,8 +59,7 @@ export function partialWasserstein(
   if (m > limit * (1 + 1e-12)) {
     throw invalid('OUT_OF_RANGE', 'options.mass', `a mass <= min(sum(a), sum(b)) = ${limit}`, String(m));
   }
-  for (let i = 0; i < values.length; i++) values[i] = -values[i]! / reg;
-  const kernel = makeKernel(values, n, k, engine);
+  const kernel = makeKernel({ values, scale: -1 / reg }, n, k, engine);
   try {
     const logA = pa.map(Math.log);
     const logB = pb.map(Math.log);

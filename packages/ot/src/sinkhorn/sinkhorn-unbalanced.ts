@@ -70,8 +70,7 @@ export function sinkhornUnbalanced(
   const pa = readMasses(a, n, 'a');
   const pb = readMasses(b, k, 'b');
   const fi = regM === Number.POSITIVE_INFINITY ? 1 : regM / (regM + reg);
-  for (let i = 0; i < values.length; i++) values[i] = -values[i]! / reg;
-  const kernel = makeKernel(values, n, k, engine);
+  const kernel = makeKernel({ values, scale: -1 / reg }, n, k, engine);
   try {
     const logA = pa.map(Math.log);
     const logB = pb.map(Math.log);

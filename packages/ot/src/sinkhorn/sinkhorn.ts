@@ -59,8 +59,7 @@ export function sinkhorn(
   if (Math.abs(sa - sb) > 1e-6 * Math.max(sa, sb)) {
     throw invalid('INVALID_ARGUMENT', 'b', `total mass equal to sum(a) = ${sa} (balanced OT)`, `sum(b) = ${sb}`);
   }
-  for (let i = 0; i < values.length; i++) values[i] = -values[i]! / reg;
-  const kernel = makeKernel(values, n, k, engine);
+  const kernel = makeKernel({ values, scale: -1 / reg }, n, k, engine);
   try {
     const logA = pa.map(Math.log);
     const logB = pb.map(Math.log);
@@ -88,7 +87,7 @@ export function sinkhorn(
       }
     }
     f = rowPotentials();
-    const m = marginalsOf(kernel, f, g);
+    const m = marginalsOf(kernel, f, g, c); // c = colLse(f) from the last pass
     const marginalError = l2(m.cols.map((x, j) => x - pb[j]!)) + l2(m.rows.map((x, i) => x - pa[i]!));
     return { plan: kernel.plan(f, g), iterations, marginalError, converged, logU: f, logV: g };
   } finally {

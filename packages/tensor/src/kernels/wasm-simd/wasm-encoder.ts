@@ -61,6 +61,8 @@ export const op = {
   f64Add: (): Bytes => [0xa0],
   f64Mul: (): Bytes => [0xa2],
   f64Div: (): Bytes => [0xa3],
+  f64Min: (): Bytes => [0xa4],
+  f64Max: (): Bytes => [0xa5],
   i64Store: (offset = 0): Bytes => [0x37, 3, ...uleb(offset)],
   i32Const: (value: number): Bytes => [0x41, ...sleb(value)],
   i32Eqz: (): Bytes => [0x45],
@@ -92,6 +94,9 @@ export const op = {
   f64x2Min: (): Bytes => [0xfd, ...uleb(0xf4)],
   f64x2Max: (): Bytes => [0xfd, ...uleb(0xf5)],
   f64x2Nearest: (): Bytes => [0xfd, ...uleb(0x94)],
+  /** Pseudo-min/max (b < a ? b : a, a < b ? b : a): one instruction on x86, unlike the IEEE f64x2.min/max. */
+  f64x2Pmin: (): Bytes => [0xfd, ...uleb(0xf6)],
+  f64x2Pmax: (): Bytes => [0xfd, ...uleb(0xf7)],
   f64x2Lt: (): Bytes => [0xfd, ...uleb(0x49)],
   f64x2Gt: (): Bytes => [0xfd, ...uleb(0x4a)],
   i64x2Shl: (): Bytes => [0xfd, ...uleb(0xcb)],
