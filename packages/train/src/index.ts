@@ -9,6 +9,7 @@ export {
   type DecodedCheckpoint,
   decodeCheckpoint,
   encodeCheckpoint,
+  encodeCheckpointAsync,
   loadCheckpoint,
   restoreCheckpoint,
   type StoredTensor,
@@ -16,7 +17,7 @@ export {
   type TrainingBuffers,
 } from './loop/checkpoint';
 export { type EpochRecord, type FitOptions, fit, type StepContext } from './loop/fit';
-export { predictClasses } from './loop/predict';
+export { predictClasses, predictClassesAsync } from './loop/predict';
 export { type ProgressMode, ProgressReporter } from './loop/progress';
 export {
   accuracy,
@@ -41,7 +42,7 @@ export {
 } from './metrics/clustering';
 export { AdamW, type AdamWOptions } from './optim/adamw';
 export { timmNoWeightDecay } from './optim/base';
-export { clipGradNorm, globalNorm } from './optim/clip-grad-norm';
+export { clipGradNorm, clipGradNormOnDevice, globalNorm, globalNormTensor } from './optim/clip-grad-norm';
 export { EMA } from './optim/ema';
 export { SAM, type SAMOptions } from './optim/sam';
 export { SGD, type SGDOptions } from './optim/sgd';

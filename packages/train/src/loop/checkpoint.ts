@@ -67,22 +67,53 @@ const store = (shape: number[], values: ArrayLike<number>): StoredTensor => ({
   values: Float32Array.from(values),
 });
 
+/** The values a checkpoint stores, read from the live objects (synchronously or asynchronously). */
+interface CheckpointValues {
+  params: ArrayLike<number>[];
+  buffers: ArrayLike<number>[];
+  optimizer?: OptimizerState;
+  ema?: { decay: number; updates: number; weights: Record<string, { shape: number[]; values: number[] }> };
+}
+
 /**
  * Serialises weights (by position, `param/<i>`), buffers (`buffer/<i>`), optimizer slots (`optim/<slot>/<i>`), EMA weights (`ema/<i>`), the RNG
- * state and the epoch into one safetensors buffer (metadata key `distillery`).
+ * state and the epoch into one safetensors buffer (metadata key `distillery`). Tensors are read back synchronously
+ * (dataSync); `encodeCheckpointAsync` reads them with `await tensor.data()` (WebGPU in browsers).
  */
 export function encodeCheckpoint(parts: CheckpointParts): Uint8Array {
+  return encodeValues(parts, {
+    params: parts.params.map((p) => p.dataSync()),
+    buffers: parts.buffers?.variables.map((b) => b.dataSync()) ?? [],
+    optimizer: parts.optimizer?.getState(),
+    ema: parts.ema?.getState(),
+  });
+}
+
+/** `encodeCheckpoint` with asynchronous reads: no synchronous read of a device tensor. */
+export async function encodeCheckpointAsync(parts: CheckpointParts): Promise<Uint8Array> {
+  const params: ArrayLike<number>[] = [];
+  for (const p of parts.params) params.push(await p.data());
+  const buffers: ArrayLike<number>[] = [];
+  for (const b of parts.buffers?.variables ?? []) buffers.push(await b.data());
+  const optimizer = parts.optimizer
+    ? await (parts.optimizer.getStateAsync?.() ?? Promise.resolve(parts.optimizer.getState()))
+    : undefined;
+  const ema = parts.ema ? await parts.ema.getStateAsync() : undefined;
+  return encodeValues(parts, { params, buffers, optimizer, ema });
+}
+
+function encodeValues(parts: CheckpointParts, values: CheckpointValues): Uint8Array {
   const tensors: Record<string, StoredTensor> = {};
   const index = new Map(parts.params.map((p, i) => [p.name, i]));
   parts.params.forEach((p, i) => {
-    tensors[`param/${i}`] = store(p.shape, p.dataSync());
+    tensors[`param/${i}`] = store(p.shape, values.params[i]!);
   });
   parts.buffers?.variables.forEach((b, i) => {
-    tensors[`buffer/${i}`] = store(b.shape, b.dataSync());
+    tensors[`buffer/${i}`] = store(b.shape, values.buffers[i]!);
   });
   let optimizer: CheckpointMeta['optimizer'];
-  if (parts.optimizer) {
-    const { slots, ...rest } = parts.optimizer.getState();
+  if (parts.optimizer && values.optimizer) {
+    const { slots, ...rest } = values.optimizer;
     for (const [slot, byName] of Object.entries(slots)) {
       for (const [name, t] of Object.entries(byName)) {
         const i = index.get(name);
@@ -93,8 +124,8 @@ export function encodeCheckpoint(parts: CheckpointParts): Uint8Array {
     optimizer = { ...rest, slotNames: Object.keys(slots) };
   }
   let ema: CheckpointMeta['ema'];
-  if (parts.ema) {
-    const s = parts.ema.getState();
+  if (parts.ema && values.ema) {
+    const s = values.ema;
     parts.params.forEach((p, i) => {
       const w = s.weights[p.name];
       if (w) tensors[`ema/${i}`] = store(w.shape, w.values);
@@ -247,7 +278,7 @@ async function fs() {
 
 /** Writes a checkpoint atomically (Node): a temporary file in the same folder, fsync, then rename over `path`. */
 export async function saveCheckpoint(path: string, parts: CheckpointParts): Promise<void> {
-  const bytes = encodeCheckpoint(parts);
+  const bytes = await encodeCheckpointAsync(parts);
   const { open, rename, mkdir, rm } = await fs();
   const { dirname } = await import('node:path');
   await mkdir(dirname(path), { recursive: true });

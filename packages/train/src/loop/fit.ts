@@ -1,7 +1,7 @@
 import { batchIndices, type Sampler } from '@distillery/samplers';
 import { checkNumber, invalid, Rng } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
-import { clipGradNorm } from '../optim/clip-grad-norm';
+import { clipGradNormOnDevice } from '../optim/clip-grad-norm';
 import type { EMA } from '../optim/ema';
 import { SAM } from '../optim/sam';
 import type { Optimizer } from '../optim/types';
@@ -127,7 +127,8 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
   }
   const applyGradients = (grads: Record<string, tf.Tensor>) => {
     if (o.clipGradNorm !== undefined) {
-      const clipped = clipGradNorm(grads, o.clipGradNorm);
+      const clipped = clipGradNormOnDevice(grads, o.clipGradNorm);
+      clipped.totalNorm.dispose();
       o.optimizer.step(clipped.grads);
       tf.dispose(Object.values(clipped.grads));
     } else o.optimizer.step(grads);
@@ -163,17 +164,16 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
       lr = o.optimizer.lr;
       const ctx: StepContext = { epoch, step, batchIndex: b, batchesPerEpoch: batches.length, rng, lr };
       const batch = o.data.batch(batches[b]!);
-      let value: number;
+      let lossTensor: tf.Scalar | undefined;
       let stepped = false;
       try {
         const lossFn = () => o.loss(batch, ctx);
         if (sam) {
-          value = sam.step(lossFn);
+          lossTensor = sam.stepOnDevice(lossFn);
           stepped = true;
         } else {
           const { value: v, grads } = tf.variableGrads(lossFn, o.params);
-          value = v.dataSync()[0]!;
-          v.dispose();
+          lossTensor = v;
           if (accumulate === 1) {
             applyGradients(grads);
             stepped = true;
@@ -199,8 +199,19 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
             }
           }
         }
+      } catch (error) {
+        lossTensor?.dispose();
+        throw error;
       } finally {
         dispose(batch);
+      }
+      // The loss is read asynchronously, after the step was queued: never a synchronous read of a device tensor
+      // (WebGPU in browsers cannot do one), and the device keeps working while the value comes back.
+      let value: number;
+      try {
+        value = (await lossTensor.data())[0]!;
+      } finally {
+        lossTensor.dispose();
       }
       if (!Number.isFinite(value)) {
         if (accumulated) tf.dispose(Object.values(accumulated as Record<string, tf.Tensor>));
@@ -245,7 +256,11 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
 
 function clipper(maxNorm: number | undefined) {
   if (maxNorm === undefined) return undefined;
-  return (grads: Record<string, tf.Tensor>) => clipGradNorm(grads, maxNorm).grads;
+  return (grads: Record<string, tf.Tensor>) => {
+    const clipped = clipGradNormOnDevice(grads, maxNorm);
+    clipped.totalNorm.dispose();
+    return clipped.grads;
+  };
 }
 
 async function exists(path: string): Promise<boolean> {

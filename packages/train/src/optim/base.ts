@@ -6,6 +6,11 @@ export function serialize(t: tf.Tensor): SerializedTensor {
   return { shape: t.shape.slice(), values: Array.from(t.dataSync()) };
 }
 
+/** `serialize` with an asynchronous read (`await tensor.data()`). */
+export async function serializeAsync(t: tf.Tensor): Promise<SerializedTensor> {
+  return { shape: t.shape.slice(), values: Array.from(await t.data()) };
+}
+
 export function checkParams(params: readonly tf.Variable[]): tf.Variable[] {
   if (!Array.isArray(params) || params.length === 0) {
     throw invalid('EMPTY_INPUT', 'params', 'a non-empty array of tf.Variable', String(params));
@@ -96,6 +101,16 @@ export abstract class BaseOptimizer implements Optimizer {
     for (const [name, m] of Object.entries(this.slots)) {
       slots[name] = {};
       for (const [pname, v] of m) slots[name]![pname] = serialize(v);
+    }
+    return { type: this.type, step: this.steps, lr: this.lr, hyper: this.hyper(), slots };
+  }
+
+  /** `getState` with asynchronous reads of the slots (no synchronous read of a device tensor). */
+  async getStateAsync(): Promise<OptimizerState> {
+    const slots: OptimizerState['slots'] = {};
+    for (const [name, m] of Object.entries(this.slots)) {
+      slots[name] = {};
+      for (const [pname, v] of m) slots[name]![pname] = await serializeAsync(v);
     }
     return { type: this.type, step: this.steps, lr: this.lr, hyper: this.hyper(), slots };
   }

@@ -1,6 +1,6 @@
 import { checkNumber, invalid } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
-import { serialize } from './base';
+import { serialize, serializeAsync } from './base';
 import type { SerializedTensor } from './types';
 
 /**
@@ -60,6 +60,13 @@ export class EMA {
     this.params.forEach((p, i) => {
       weights[p.name] = serialize(this.shadow[i]!);
     });
+    return { decay: this.decay, updates: this.updates, weights };
+  }
+
+  /** `getState` with asynchronous reads (no synchronous read of a device tensor). */
+  async getStateAsync(): Promise<{ decay: number; updates: number; weights: Record<string, SerializedTensor> }> {
+    const weights: Record<string, SerializedTensor> = {};
+    for (const [i, p] of this.params.entries()) weights[p.name] = await serializeAsync(this.shadow[i]!);
     return { decay: this.decay, updates: this.updates, weights };
   }
 

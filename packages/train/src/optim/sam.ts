@@ -1,6 +1,6 @@
 import { checkNumber, invalid } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
-import { globalNorm } from './clip-grad-norm';
+import { globalNormTensor } from './clip-grad-norm';
 import type { Gradients, Optimizer } from './types';
 
 export interface SAMOptions {
@@ -37,12 +37,34 @@ export class SAM {
     this.clip = options.clip;
   }
 
-  /** One SAM step on `loss` (a closure computing the scalar loss from the current parameters); returns L(w). */
+  /**
+   * One SAM step on `loss` (a closure computing the scalar loss from the current parameters); returns L(w), read
+   * back synchronously. `stepAsync` is the same step with an asynchronous read (what WebGPU in browsers needs).
+   */
   step(loss: () => tf.Scalar): number {
+    const value = this.stepOnDevice(loss);
+    const out = value.dataSync()[0]!;
+    value.dispose();
+    return out;
+  }
+
+  /** `step` with L(w) read by `await tensor.data()`: no synchronous read of a device tensor. */
+  async stepAsync(loss: () => tf.Scalar): Promise<number> {
+    const value = this.stepOnDevice(loss);
+    try {
+      return (await value.data())[0]!;
+    } finally {
+      value.dispose();
+    }
+  }
+
+  /**
+   * One SAM step with everything on the device (ε̂'s scale ρ/(‖g‖ + 1e-12) is a tensor op); returns L(w) as a scalar
+   * tensor that the caller disposes.
+   */
+  stepOnDevice(loss: () => tf.Scalar): tf.Scalar {
     const params = this.base.params as tf.Variable[];
     const first = tf.variableGrads(loss, params);
-    const lossValue = first.value.dataSync()[0]!;
-    first.value.dispose();
     const old = params.map((p) => tf.clone(p));
     try {
       const scaled: Gradients = {};
@@ -50,16 +72,21 @@ export class SAM {
         const g = first.grads[p.name];
         if (g) scaled[p.name] = this.adaptive ? tf.tidy(() => tf.mul(tf.abs(p), g)) : g;
       }
-      const norm = globalNorm(scaled);
+      const norm = globalNormTensor(scaled);
       if (this.adaptive) for (const k of Object.keys(scaled)) scaled[k]!.dispose();
-      const scale = this.rho / (norm + 1e-12);
-      for (const p of params) {
-        const g = first.grads[p.name];
-        if (!g) continue;
-        tf.tidy(() => {
-          const e = this.adaptive ? tf.mul(tf.mul(tf.square(p), g), scale) : tf.mul(g, scale);
-          p.assign(tf.add(p, e));
-        });
+      const scale = tf.tidy(() => tf.div(this.rho, tf.add(norm, 1e-12)));
+      norm.dispose();
+      try {
+        for (const p of params) {
+          const g = first.grads[p.name];
+          if (!g) continue;
+          tf.tidy(() => {
+            const e = this.adaptive ? tf.mul(tf.mul(tf.square(p), g), scale) : tf.mul(g, scale);
+            p.assign(tf.add(p, e));
+          });
+        }
+      } finally {
+        scale.dispose();
       }
       const second = tf.variableGrads(loss, params);
       second.value.dispose();
@@ -68,10 +95,13 @@ export class SAM {
       this.base.step(grads);
       if (grads !== second.grads) for (const g of Object.values(grads)) g.dispose();
       for (const g of Object.values(second.grads)) g.dispose();
+    } catch (error) {
+      first.value.dispose();
+      throw error;
     } finally {
       for (const t of old) t.dispose();
       for (const g of Object.values(first.grads)) g.dispose();
     }
-    return lossValue;
+    return first.value;
   }
 }

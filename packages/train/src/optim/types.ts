@@ -29,6 +29,8 @@ export interface Optimizer {
   /** Applies one update from `grads` (keyed by variable name; missing names are skipped, as params without .grad). */
   step(grads: Gradients): void;
   getState(): OptimizerState;
+  /** `getState` read asynchronously (optional; checkpoints use it when present, `getState` otherwise). */
+  getStateAsync?(): Promise<OptimizerState>;
   setState(state: OptimizerState): void;
   dispose(): void;
 }
