@@ -1,5 +1,5 @@
 import { assertNoTensorLeak, DistilleryError, parseSafetensors, tf } from '@distillery/tensor';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { crossEntropy, expectClose, fixtureBytes, fixtureJson } from '../../test/helpers';
 import { MultiExpertResNet, ResNetCifar, resnet32 } from './resnet-cifar';
 
@@ -83,6 +83,24 @@ describe.each(cases)('%s parity with the PyTorch reference', (name, make, layout
     tf.dispose([x, ev as unknown as tf.TensorContainer, tr as unknown as tf.TensorContainer, loss, inputGrad, value]);
     tf.dispose(grads as unknown as tf.TensorContainer);
     model.dispose();
+  });
+
+  it('toSafetensorsAsync writes the same bytes as toSafetensors without a synchronous read', async () => {
+    const model = make();
+    model.loadSafetensorsBuffer(fixtureBytes(`${name}.safetensors`));
+    const sync = model.toSafetensors({ k: 'v' });
+    // WebGPU in browsers cannot read synchronously: every dataSync/arraySync goes through engine.readSync.
+    const spy = vi.spyOn(tf.engine(), 'readSync').mockImplementation(() => {
+      throw new Error('synchronous read');
+    });
+    try {
+      const bytes = await model.toSafetensorsAsync({ k: 'v' });
+      expect(spy).not.toHaveBeenCalled();
+      expect(Buffer.from(bytes).equals(Buffer.from(sync))).toBe(true);
+    } finally {
+      spy.mockRestore();
+      model.dispose();
+    }
   });
 
   it('exports the same names, shapes and dtypes (int64 num_batches_tracked) it loaded', () => {

@@ -55,6 +55,17 @@ function torchShape(shape: readonly number[], layout: ParamLayout): number[] {
  * Models register every parameter and buffer here; `stateDict`/`loadStateDict` convert layouts, and
  * `saveSafetensors`/`loadSafetensors` move weights to and from PyTorch.
  */
+/** A parameter in PyTorch layout (a new tensor: the caller disposes it). */
+function torchLayout(e: ParamEntry): tf.Tensor {
+  return tf.tidy(() => {
+    const v = e.variable;
+    if (e.layout === 'linear') return tf.transpose(v, [1, 0]);
+    if (e.layout === 'conv2d') return tf.transpose(v, [3, 2, 0, 1]);
+    if (e.layout === 'depthwise') return tf.transpose(v, [2, 3, 0, 1]);
+    return tf.clone(v);
+  });
+}
+
 export class ParamStore {
   private readonly entries = new Map<string, ParamEntry>();
   /** Integer counters PyTorch keeps as int64 buffers (BatchNorm `num_batches_tracked`). */
@@ -129,20 +140,32 @@ export class ParamStore {
     return out;
   }
 
-  /** Every parameter and buffer in PyTorch layout, under PyTorch names. */
+  /** Every parameter and buffer in PyTorch layout, under PyTorch names (read back synchronously: dataSync). */
   stateDict(): StateDict {
     const out: StateDict = {};
     for (const [name, e] of this.entries) {
-      const data = tf.tidy(() => {
-        const v = e.variable;
-        if (e.layout === 'linear') return tf.transpose(v, [1, 0]);
-        if (e.layout === 'conv2d') return tf.transpose(v, [3, 2, 0, 1]);
-        if (e.layout === 'depthwise') return tf.transpose(v, [2, 3, 0, 1]);
-        return tf.clone(v);
-      });
+      const data = torchLayout(e);
       out[name] = { shape: torchShape(e.variable.shape, e.layout), data: data.dataSync() as Float32Array };
       data.dispose();
     }
+    return this.addIntegerBuffers(out);
+  }
+
+  /** `stateDict` with asynchronous reads (`await tensor.data()`): no synchronous read of a device tensor. */
+  async stateDictAsync(): Promise<StateDict> {
+    const out: StateDict = {};
+    for (const [name, e] of this.entries) {
+      const data = torchLayout(e);
+      try {
+        out[name] = { shape: torchShape(e.variable.shape, e.layout), data: (await data.data()) as Float32Array };
+      } finally {
+        data.dispose();
+      }
+    }
+    return this.addIntegerBuffers(out);
+  }
+
+  private addIntegerBuffers(out: StateDict): StateDict {
     for (const [name, count] of this.counters) {
       out[name] = { shape: [], data: new Float32Array([count]), dtype: 'I64' };
     }
@@ -240,13 +263,26 @@ export abstract class Module {
     return this.params.stateDict();
   }
 
+  /** `stateDict` read asynchronously: no synchronous read of a device tensor (WebGPU in browsers). */
+  stateDictAsync(): Promise<StateDict> {
+    return this.params.stateDictAsync();
+  }
+
   loadStateDict(state: StateDict, options: { strict?: boolean } = {}): LoadReport {
     return this.params.loadStateDict(state, options);
   }
 
-  /** The weights as safetensors bytes (PyTorch names and layouts): works in browsers. */
+  /**
+   * The weights as safetensors bytes (PyTorch names and layouts): works in browsers. Reads synchronously; on WebGPU
+   * in browsers use `toSafetensorsAsync`.
+   */
   toSafetensors(metadata: Record<string, string> = {}): Uint8Array {
     return serializeSafetensors(stateDictToSafetensors(this.stateDict()), metadata);
+  }
+
+  /** `toSafetensors` with asynchronous reads (`await tensor.data()`): no synchronous read of a device tensor. */
+  async toSafetensorsAsync(metadata: Record<string, string> = {}): Promise<Uint8Array> {
+    return serializeSafetensors(stateDictToSafetensors(await this.stateDictAsync()), metadata);
   }
 
   /** Loads weights from safetensors bytes (e.g. a fetched ArrayBuffer). */
@@ -256,7 +292,7 @@ export abstract class Module {
 
   /** Node: writes the weights to `path` (temporary file + rename). */
   async saveSafetensors(path: string, metadata: Record<string, string> = {}): Promise<void> {
-    await writeSafetensorsFile(path, stateDictToSafetensors(this.stateDict()), metadata);
+    await writeSafetensorsFile(path, stateDictToSafetensors(await this.stateDictAsync()), metadata);
   }
 
   /** Node: loads weights from a safetensors file, e.g. one exported from timm with `safetensors.torch.save_file`. */
