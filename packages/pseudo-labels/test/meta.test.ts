@@ -33,6 +33,42 @@ describe('label propagation and adaptive picking vs NumPy', () => {
     });
   }
 
+  it("sigma 'auto' is one σ² = median pair distance / 4: equal to passing it, and invariant to the embedding scale", () => {
+    const c = fx.cases[0] as Json;
+    const e: number[] = c.embeddings.flat ? c.embeddings.flat() : c.embeddings;
+    const distances: number[] = [];
+    for (let i = 0; i < c.m; i++)
+      for (let j = i + 1; j < c.m; j++) {
+        let s = 0;
+        for (let t = 0; t < c.d; t++) s += (e[i * c.d + t]! - e[j * c.d + t]!) ** 2;
+        distances.push(s / c.d);
+      }
+    distances.sort((a, b) => a - b);
+    const h = distances.length >> 1;
+    const median = distances.length % 2 ? distances[h]! : (distances[h - 1]! + distances[h]!) / 2;
+    const opts = { k: c.k, alpha: c.alpha };
+    const emb = tf.tensor2d(e, [c.m, c.d]);
+    const scaled = tf.mul(emb, 7.5);
+    const auto = labelPropagation(emb, c.supportLabels, c.ways, { ...opts, sigma: 'auto' });
+    expectClose(
+      auto,
+      labelPropagation(emb, c.supportLabels, c.ways, { ...opts, sigma: Math.sqrt(median / 4) }),
+      1e-12,
+      0,
+    );
+    // float32 rounding of the scaled embeddings: ~1e-7 relative
+    expectClose(labelPropagation(scaled, c.supportLabels, c.ways, { ...opts, sigma: 'auto' }), auto, 1e-5, 1e-9);
+    // with the fixed default σ = 1 the scale matters
+    const fixed = labelPropagation(scaled, c.supportLabels, c.ways, opts);
+    expect(Math.max(...fixed.map((v, i) => Math.abs(v - auto[i]!)))).toBeGreaterThan(1e-3);
+    expectDistilleryError(
+      () => labelPropagation(emb, c.supportLabels, c.ways, { sigma: 'median' as never }),
+      'options.sigma',
+      'INVALID_ARGUMENT',
+    );
+    tf.dispose([emb, scaled]);
+  });
+
   it('gaussJordanSolve solves a random system (pivoting needed: zero leading entry)', () => {
     const A = Float64Array.from([0, 2, 1, 1, 1, 1, 2, 1, 3]);
     const x = [1, -2, 3];

@@ -6,9 +6,9 @@ export interface LabelPropagationOptions {
   /** Propagation strength α, default 0.99. */
   alpha?: number;
   /**
-   * Per-sample scale σ_i (TPN learns it with a RelationNetwork on the embeddings); a number, one value per sample,
-   * or 'auto' (default): one σ with σ² = median_{i<j} mean_d(e_i − e_j)² / 4, so the median edge weight is e⁻² —
-   * a fixed stand-in for TPN's learned scale.
+   * Per-sample scale σ_i (TPN learns it with a RelationNetwork on the embeddings): a number (default 1), one value
+   * per sample, or 'auto': one σ with σ² = median_{i<j} mean_d(e_i − e_j)² / 4, so the median edge weight is e⁻² —
+   * a data-scaled stand-in for TPN's learned scale.
    */
   sigma?: number | ArrayLike<number> | 'auto';
 }
@@ -56,20 +56,29 @@ export function labelPropagation(
       ? 0.99
       : checkNumber(options.alpha, 'options.alpha', { min: 0, max: 1, minExclusive: true });
   const sig = new Float64Array(m);
-  if (options.sigma === undefined || typeof options.sigma === 'number') {
-    sig.fill(
-      options.sigma === undefined ? 1 : checkNumber(options.sigma, 'options.sigma', { min: 0, minExclusive: true }),
-    );
-  } else {
-    if (options.sigma.length !== m)
-      throw invalid('SHAPE_MISMATCH', 'options.sigma', `${m} values`, describeValue(options.sigma));
-    for (let i = 0; i < m; i++)
-      sig[i] = checkNumber(options.sigma[i], `options.sigma[${i}]`, { min: 0, minExclusive: true });
-  }
   const e = embeddings.dataSync();
   for (let i = 0; i < e.length; i++) {
     if (!Number.isFinite(e[i]!))
       throw invalid('NON_FINITE', 'embeddings', 'finite values', `${e[i]} at flat index ${i}`);
+  }
+  if (options.sigma === 'auto') {
+    sig.fill(Math.sqrt(medianPairDistance(e, m, d) / 4) || 1);
+  } else if (options.sigma === undefined || typeof options.sigma === 'number') {
+    sig.fill(
+      options.sigma === undefined ? 1 : checkNumber(options.sigma, 'options.sigma', { min: 0, minExclusive: true }),
+    );
+  } else {
+    if (typeof options.sigma !== 'object' || options.sigma === null || typeof options.sigma.length !== 'number')
+      throw invalid(
+        'INVALID_ARGUMENT',
+        'options.sigma',
+        "a positive number, one per sample, or 'auto'",
+        describeValue(options.sigma),
+      );
+    if (options.sigma.length !== m)
+      throw invalid('SHAPE_MISMATCH', 'options.sigma', `${m} values`, describeValue(options.sigma));
+    for (let i = 0; i < m; i++)
+      sig[i] = checkNumber(options.sigma[i], `options.sigma[${i}]`, { min: 0, minExclusive: true });
   }
   const W = new Float64Array(m * m);
   for (let i = 0; i < m; i++) {
@@ -131,4 +140,20 @@ export function gaussJordanSolve(A: Float64Array, B: Float64Array, m: number, c:
       for (let j = 0; j < c; j++) B[r * c + j]! -= f * B[col * c + j]!;
     }
   }
+}
+
+/** median over i < j of mean_d (e_i − e_j)²  (0 when M < 2). */
+function medianPairDistance(e: ArrayLike<number>, m: number, d: number): number {
+  const distances: number[] = [];
+  for (let i = 0; i < m; i++) {
+    for (let j = i + 1; j < m; j++) {
+      let s = 0;
+      for (let t = 0; t < d; t++) s += (e[i * d + t]! - e[j * d + t]!) ** 2;
+      distances.push(s / d);
+    }
+  }
+  if (distances.length === 0) return 0;
+  distances.sort((a, b) => a - b);
+  const mid = distances.length >> 1;
+  return distances.length % 2 ? distances[mid]! : (distances[mid - 1]! + distances[mid]!) / 2;
 }
