@@ -250,14 +250,18 @@ export const recipe = {
     ]) {
       ctx.say(`${name}: cosine head, swapped-prediction loss, ${s.epochs} epochs`);
       t0 = performance.now();
-      const r = clusterImbalanced(features, { ...common, solver, ...extra });
+      const r = clusterImbalanced(features, {
+        ...common,
+        solver,
+        ...extra,
+        onEpochEnd: (record) => ctx.onEpochEnd?.(name, record),
+      });
       seconds[name] = (performance.now() - t0) / 1000;
       const result = evaluate(name, r.assignments, truth, split);
       results.push(result);
       const steps = r.losses.map((_, i) => i + 1);
       curves['loss per step'].push({ name, x: steps, y: r.losses });
       curves['ρ per step'].push({ name, x: steps, y: r.rhos });
-      ctx.onEpochEnd?.(name, { epoch: s.epochs - 1, loss: r.losses[r.losses.length - 1] ?? 0 });
       if (solver === 'p2ot') {
         p2otPrototypes = r.prototypes;
         p2otRemap = result.remap;

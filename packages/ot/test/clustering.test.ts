@@ -62,8 +62,17 @@ describe('clusterImbalanced quality on an imbalanced Gaussian mixture (imbalance
     const seed = 3;
     const { x, y } = gmm(seed, sizes, 8, 2);
     const km = clusteringAccuracy(y, kmeans(x, { k: sizes.length, seed, nInit: 3 }).assignments).accuracy;
-    const r = clusterImbalanced(x, { ...opts, seed });
+    const epochs: { epoch: number; loss: number; rho: number }[] = [];
+    const r = clusterImbalanced(x, { ...opts, seed, onEpochEnd: (record) => epochs.push(record) });
     const p2 = clusteringAccuracy(y, r.assignments).accuracy;
+    // one record per epoch: the mean of that epoch's step losses and its last ρ
+    const steps = r.losses.length / opts.epochs;
+    expect(epochs.map((e) => e.epoch)).toEqual(Array.from({ length: opts.epochs }, (_, i) => i));
+    epochs.forEach((e, i) => {
+      const own = r.losses.slice(i * steps, (i + 1) * steps);
+      expect(e.loss).toBeCloseTo(own.reduce((a, b) => a + b, 0) / steps, 10);
+      expect(e.rho).toBe(r.rhos[(i + 1) * steps - 1]);
+    });
     console.log(`imbalanced GMM seed 3 ACC: k-means ${km}, p2ot ${p2}`);
     expect(p2).toBeGreaterThan(km + 0.03);
     r.prototypes.dispose();
@@ -74,6 +83,11 @@ describe('clusterImbalanced quality on an imbalanced Gaussian mixture (imbalance
       'clusterImbalanced',
     );
     expectDistilleryError(() => clusterImbalanced(x, { numClusters: 1 }), 'options.numClusters', 'OUT_OF_RANGE');
+    expectDistilleryError(
+      () => clusterImbalanced(x, { numClusters: 3, onEpochEnd: 'log' as never }),
+      'options.onEpochEnd',
+      'INVALID_ARGUMENT',
+    );
     expectDistilleryError(
       () => clusterImbalanced(x, { numClusters: 3, solver: 'kmeans' as 'p2ot' }),
       'options.solver',

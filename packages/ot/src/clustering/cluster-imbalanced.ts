@@ -41,6 +41,8 @@ export interface ClusterImbalancedOptions {
   mmIter?: number;
   /** Seed for the head init, shuffling and noise, default 0. */
   seed?: number;
+  /** Called after each epoch with its mean loss and last ρ (progress display, live curves). */
+  onEpochEnd?: (record: { epoch: number; loss: number; rho: number }) => void;
 }
 
 export interface ClusterImbalancedResult {
@@ -100,6 +102,10 @@ export function clusterImbalanced(features: tf.Tensor, options: ClusterImbalance
   const mmIter = num(options.mmIter, 100, 'options.mmIter', { min: 1, integer: true });
   const rng = createRng(num(options.seed, 0, 'options.seed', { integer: true }));
   const rhoOpts = { base: options.rhoBase, upper: options.rhoUpper, kind: options.rhoKind };
+  const onEpochEnd = options.onEpochEnd;
+  if (onEpochEnd !== undefined && typeof onEpochEnd !== 'function') {
+    throw invalid('INVALID_ARGUMENT', 'options.onEpochEnd', 'a function', describeValue(onEpochEnd));
+  }
   const similarity =
     solver === 'sp2ot'
       ? (options.similarity ??
@@ -202,6 +208,11 @@ export function clusterImbalanced(features: tf.Tensor, options: ClusterImbalance
         losses.push(loss!.dataSync()[0]!);
         tf.dispose([loss!, z1, plan1, q1, v1]);
         if (v2 !== v1) tf.dispose([v2, z2!, plan2!, q2]);
+      }
+      if (onEpochEnd) {
+        const epochLosses = losses.slice(-stepsPerEpoch);
+        const mean = epochLosses.reduce((a, b) => a + b, 0) / Math.max(1, epochLosses.length);
+        onEpochEnd({ epoch, loss: mean, rho: rhos[rhos.length - 1] ?? 0 });
       }
     }
     const logits = forward(x);
