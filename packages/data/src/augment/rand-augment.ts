@@ -218,12 +218,7 @@ function applySlot(
   if (moved(p.affine)) x = applyAffine(x, p.affine, 'bilinear', fill);
   if (moved(p.affineNearest)) x = applyAffine(x, p.affineNearest, 'nearest', fill);
   if (path === 'host' || (path === 'auto' && hostBackend())) return applySlotHost(x, p);
-  if (any(p.equalize, 0)) {
-    // Equalize needs per-image histograms: computed on the host on every backend.
-    const v = Float32Array.from(x.dataSync() as Float32Array);
-    for (let b = 0; b < B; b++) if (p.equalize[b]) equalizeHost(v, b, H * W, C);
-    x = tf.tensor4d(v, shape);
-  }
+  if (any(p.equalize, 0)) x = select(fullMask(p.equalize, shape), equalizeDevice(x), x);
   if (any(p.autoContrast, 0)) {
     const lo = expand(tf.min(x, [1, 2], true), shape);
     const range = tf.sub(expand(tf.max(x, [1, 2], true), shape), lo);
@@ -265,6 +260,58 @@ function applySlot(
     x = blend(x, degenerate, perSample(p.sharpness, shape));
   }
   return x;
+}
+
+/**
+ * PIL's ImageOps.equalize of every image and channel on the device (no read back: WebGPU in browsers cannot read
+ * synchronously), the same arithmetic as `equalizeHost`: 256-bin histograms by segment sums, the step
+ * ⌊(n − count of the last non-empty bin) / 255⌋, and the lookup table ⌊(⌊step/2⌋ + cumulative count) / step⌋ / 255;
+ * a channel with one non-empty bin or a zero step is only quantised.
+ */
+function equalizeDevice(x: tf.Tensor4D): tf.Tensor4D {
+  const [B, H, W, C] = x.shape;
+  const n = H * W;
+  const groups = B * C;
+  // The histogram of image b, channel c occupies segments [(b·C + c)·256, (b·C + c + 1)·256).
+  const offsets = new Float32Array(B * n * C);
+  for (let b = 0; b < B; b++)
+    for (let p = 0; p < n; p++) for (let c = 0; c < C; c++) offsets[(b * n + p) * C + c] = (b * C + c) * 256;
+  return tf.tidy(() => {
+    const bins = tf.clipByValue(tf.floor(tf.add(tf.mul(x, 255), 0.5)), 0, 255); // Math.round on [0, 255]
+    const ids = tf.cast(tf.add(tf.reshape(bins, [-1]), tf.tensor1d(offsets)), 'int32');
+    const hist = tf.reshape(tf.unsortedSegmentSum(tf.ones([ids.size]), ids as tf.Tensor1D, groups * 256), [
+      groups,
+      256,
+    ]);
+    const occupied = tf.greater(hist, 0);
+    const binIndex = tf.range(0, 256, 1, 'float32');
+    const lastBin = tf.max(
+      tf.where(occupied, tf.broadcastTo(binIndex, [groups, 256]), tf.fill([groups, 256], -1)),
+      1,
+      true,
+    );
+    const last = tf.sum(tf.mul(hist, tf.cast(tf.equal(binIndex, lastBin), 'float32')), 1, true);
+    const nonzero = tf.sum(tf.cast(occupied, 'float32'), 1, true);
+    const step = floorDivide(tf.sub(n, last), tf.fill([groups, 1], 255));
+    const degenerate = tf.logicalOr(tf.lessEqual(nonzero, 1), tf.equal(step, 0));
+    const safeStep = tf.maximum(step, 1);
+    // Exclusive cumulative count: acc before bin i.
+    const acc = tf.add(floorDivide(safeStep, tf.fill([groups, 1], 2)), tf.cumsum(hist, 1, true));
+    const lut = tf.div(tf.minimum(floorDivide(acc, safeStep), 255), 255);
+    const table = tf.where(
+      tf.broadcastTo(degenerate, [groups, 256]),
+      tf.div(tf.broadcastTo(binIndex, [groups, 256]), 255),
+      lut,
+    );
+    return tf.reshape(tf.gather(tf.reshape(table, [-1]), ids), [B, H, W, C]) as tf.Tensor4D;
+  });
+}
+
+/** ⌊a / d⌋ of non-negative integer-valued float tensors (d > 0), exact below 2^24 whatever the division's rounding. */
+function floorDivide(a: tf.Tensor, d: tf.Tensor): tf.Tensor {
+  const q = tf.floor(tf.div(a, d));
+  const lower = tf.sub(q, tf.cast(tf.greater(tf.mul(q, d), a), 'float32'));
+  return tf.add(lower, tf.cast(tf.lessEqual(tf.mul(tf.add(lower, 1), d), a), 'float32'));
 }
 
 /** The colour ops of one slot on the host (cpu/wasm): the same formulas as the tensor path, per image. */
