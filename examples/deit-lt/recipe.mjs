@@ -31,7 +31,7 @@ import {
   fit,
   groupAccuracy,
   perClassAccuracy,
-  predictClasses,
+  predictClassesAsync,
   SGD,
   warmupCosineLR,
 } from '@distillery/train';
@@ -105,9 +105,10 @@ function settings(ctx, data) {
   };
 }
 
-function evaluate(name, test, forward, split, numClasses) {
+/** Test accuracy; predictions are read asynchronously (WebGPU in browsers cannot read GPU tensors synchronously). */
+async function evaluate(name, test, forward, split, numClasses) {
   const truth = test.labels();
-  const predicted = predictClasses(test, forward);
+  const predicted = await predictClassesAsync(test, forward);
   const groups = groupAccuracy(truth, predicted, split, numClasses);
   return {
     name,
@@ -252,9 +253,9 @@ export const recipe = {
       const student = await trainStudent(ctx, s, train, lt.counts, teacher.model, tag);
 
       const results = [
-        evaluate('CNN teacher (LDAM-DRW + SAM)', test, (x) => teacher.model.forward(x).logits, split, numClasses),
-        evaluate('ViT, CE', test, (x) => baseline.model.forward(x).logits, split, numClasses),
-        evaluate('DeiT-LT student', test, (x) => student.model.forward(x).logits, split, numClasses),
+        await evaluate('CNN teacher (LDAM-DRW + SAM)', test, (x) => teacher.model.forward(x).logits, split, numClasses),
+        await evaluate('ViT, CE', test, (x) => baseline.model.forward(x).logits, split, numClasses),
+        await evaluate('DeiT-LT student', test, (x) => student.model.forward(x).logits, split, numClasses),
       ];
       for (const r of results) rows.push([`IF ${imbalanceFactor}`, r.name, r.overall, r.head, r.mid, r.tail]);
       metrics.imbalanceFactors[tag] = {
@@ -282,9 +283,9 @@ export const recipe = {
         accuracy: Object.fromEntries(results.map((r) => [`${r.name} (IF ${tag})`, r.perClass])),
       };
       confusion = results.slice(1).map((r) => ({ title: `confusion: ${r.name}, IF ${tag}`, matrix: r.confusion }));
-      weights[`deit-lt-if${tag}`] = student.model.toSafetensors({ recipe: 'deit-lt', imbalanceFactor: tag });
-      weights[`vit-ce-if${tag}`] = baseline.model.toSafetensors({ recipe: 'deit-lt', imbalanceFactor: tag });
-      weights[`teacher-if${tag}`] = teacher.model.toSafetensors({ recipe: 'deit-lt', imbalanceFactor: tag });
+      weights[`deit-lt-if${tag}`] = await student.model.toSafetensorsAsync({ recipe: 'deit-lt', imbalanceFactor: tag });
+      weights[`vit-ce-if${tag}`] = await baseline.model.toSafetensorsAsync({ recipe: 'deit-lt', imbalanceFactor: tag });
+      weights[`teacher-if${tag}`] = await teacher.model.toSafetensorsAsync({ recipe: 'deit-lt', imbalanceFactor: tag });
       for (const m of [teacher.model, baseline.model, student.model]) m.dispose();
     }
     return {
