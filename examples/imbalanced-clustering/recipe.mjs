@@ -56,7 +56,7 @@ function settings(ctx) {
  * PCA: the top `dim` eigenvectors of the feature covariance (cyclic Jacobi on the D×D matrix, float64 on the host).
  * Returns the centred data projected on them, [N, dim].
  */
-function pca(x, dim) {
+export function pca(x, dim) {
   const [n, d] = x.shape;
   const cov = tf.tidy(() => {
     const xc = tf.sub(x, tf.mean(x, 0));
@@ -111,6 +111,23 @@ function pca(x, dim) {
 }
 
 /** Every clustering metric of one assignment (@distillery/train's clustering metrics, PPOT's definitions). */
+/**
+ * The recipe's data and features: the shipped UCI digits made long-tailed (exponential profile), and the PCA of
+ * their pixels. Returns the features [N, dim] (caller disposes), the labels and the class counts.
+ */
+export function longTailedDigitFeatures({ imbalanceFactor, seed = 0, maxCount, dim = PCA_DIM }) {
+  const digits = loadDigits();
+  const lt = longTailSubset(digits.labels(), { imbalanceFactor, numClasses: NUM_CLASSES, maxCount, seed });
+  const data = digits.subset(lt.indices);
+  const n = data.length;
+  const batch = data.batch(Int32Array.from({ length: n }, (_, i) => i));
+  const pixels = tf.reshape(batch.images, [n, -1]);
+  tf.dispose([batch.images, batch.labels]);
+  const { features, explainedVariance } = pca(pixels, dim);
+  pixels.dispose();
+  return { features, labels: data.labels(), counts: lt.counts, explainedVariance };
+}
+
 function evaluate(name, assignments, truth, split) {
   const acc = clusteringAccuracy(truth, assignments, NUM_CLASSES);
   const remapped = Int32Array.from(acc.remapped);
@@ -205,22 +222,15 @@ export const recipe = {
         '--resume: nothing to resume here (each clustering solve runs in one call, without checkpoints); running from the start',
       );
     }
-    const digits = loadDigits();
-    const lt = longTailSubset(digits.labels(), {
+    const { features, labels, counts, explainedVariance } = longTailedDigitFeatures({
       imbalanceFactor: IMBALANCE_FACTOR,
-      numClasses: NUM_CLASSES,
-      maxCount: s.maxCount,
       seed: ctx.seed,
+      maxCount: s.maxCount,
     });
-    const data = digits.subset(lt.indices);
-    const truth = data.labels();
-    const n = data.length;
-    ctx.say(`long-tailed digits, IF ${IMBALANCE_FACTOR}: ${n} images, counts ${lt.counts.join(' ')}`);
-    const batch = data.batch(Int32Array.from({ length: n }, (_, i) => i));
-    const pixels = tf.reshape(batch.images, [n, -1]);
-    tf.dispose([batch.images, batch.labels]);
-    const { features, explainedVariance } = pca(pixels, PCA_DIM);
-    pixels.dispose();
+    const lt = { counts };
+    const truth = labels;
+    const n = truth.length;
+    ctx.say(`long-tailed digits, IF ${IMBALANCE_FACTOR}: ${n} images, counts ${counts.join(' ')}`);
     ctx.say(`features: PCA to ${PCA_DIM}-D (${(100 * explainedVariance).toFixed(1)}% of the pixel variance)`);
     const split = splitByFraction(NUM_CLASSES);
 

@@ -82,6 +82,17 @@ describe('clusterImbalanced quality on an imbalanced Gaussian mixture (imbalance
       2,
       'clusterImbalanced',
     );
+    // heads: trained side by side, the lowest last-epoch mean loss is returned; one head = the run above
+    const multi = clusterImbalanced(small, { numClusters: 3, epochs: 2, batchSize: 20, seed, heads: 3 });
+    expect(multi.headLosses).toHaveLength(3);
+    expect(new Set(multi.headLosses).size).toBe(3); // independent initialisations
+    expect(multi.headLosses[multi.head]).toBe(Math.min(...multi.headLosses));
+    const lastEpoch = multi.losses.slice(-3);
+    expect(multi.headLosses[multi.head]).toBeCloseTo(lastEpoch.reduce((a, b) => a + b, 0) / 3, 10);
+    multi.prototypes.dispose();
+    expect(r.head).toBe(0);
+    expect(r.headLosses).toHaveLength(1);
+    expectDistilleryError(() => clusterImbalanced(x, { numClusters: 3, heads: 0 }), 'options.heads', 'OUT_OF_RANGE');
     expectDistilleryError(() => clusterImbalanced(x, { numClusters: 1 }), 'options.numClusters', 'OUT_OF_RANGE');
     expectDistilleryError(
       () => clusterImbalanced(x, { numClusters: 3, onEpochEnd: 'log' as never }),

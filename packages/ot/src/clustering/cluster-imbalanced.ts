@@ -39,21 +39,29 @@ export interface ClusterImbalancedOptions {
   sigma?: number;
   /** SP²OT outer iterations, default 100. */
   mmIter?: number;
+  /**
+   * Heads trained side by side on the same batches and views, each with its own logits bank and solver state
+   * (PPOT's `num_heads`); the one with the lowest mean loss over the last epoch is returned. Default 1.
+   */
+  heads?: number;
   /** Seed for the head init, shuffling and noise, default 0. */
   seed?: number;
-  /** Called after each epoch with its mean loss and last ρ (progress display, live curves). */
+  /** Called after each epoch with its mean loss (over steps and heads) and last ρ (progress, live curves). */
   onEpochEnd?: (record: { epoch: number; loss: number; rho: number }) => void;
 }
 
 export interface ClusterImbalancedResult {
-  /** argmax of the trained head over all N features. */
+  /** argmax of the selected head over all N features. */
   assignments: Int32Array;
-  /** Head weights [K, D] (caller disposes). */
+  /** The selected head's weights [K, D] (caller disposes). */
   prototypes: tf.Tensor2D;
-  /** Loss per step. */
+  /** The selected head's loss per step. */
   losses: number[];
   /** ρ per step. */
   rhos: number[];
+  /** Index of the selected head (lowest mean loss over the last epoch), and that mean loss for every head. */
+  head: number;
+  headLosses: number[];
 }
 
 /**
@@ -100,6 +108,7 @@ export function clusterImbalanced(features: tf.Tensor, options: ClusterImbalance
   const epsilon = num(options.epsilon, 0.1, 'options.epsilon', { min: 0, minExclusive: true });
   const gamma = num(options.gamma, 1, 'options.gamma', { min: 0, minExclusive: true });
   const mmIter = num(options.mmIter, 100, 'options.mmIter', { min: 1, integer: true });
+  const numHeads = num(options.heads, 1, 'options.heads', { min: 1, integer: true });
   const rng = createRng(num(options.seed, 0, 'options.seed', { integer: true }));
   const rhoOpts = { base: options.rhoBase, upper: options.rhoUpper, kind: options.rhoKind };
   const onEpochEnd = options.onEpochEnd;
@@ -115,22 +124,28 @@ export function clusterImbalanced(features: tf.Tensor, options: ClusterImbalance
     throw invalid('SHAPE_MISMATCH', 'options.similarity', `an [${n}, ${n}] similarity`, `N = ${similarity.n}`);
   }
 
-  const init = new Float32Array(k * d);
-  for (let i = 0; i < init.length; i++) init[i] = rng.normal() / Math.sqrt(d);
-  const w = tf.tidy(() => tf.variable(tf.tensor2d(init, [k, d]), true));
-  const bias = head === 'linear' ? tf.tidy(() => tf.variable(tf.zeros([k]), true)) : null;
-  const forward = (v: tf.Tensor): tf.Tensor2D =>
+  // One head = its prototypes (and bias), its logits bank, the bank's sample ids and its solver's warm start.
+  const heads = Array.from({ length: numHeads }, () => {
+    const init = new Float32Array(k * d);
+    for (let i = 0; i < init.length; i++) init[i] = rng.normal() / Math.sqrt(d);
+    return {
+      w: tf.tidy(() => tf.variable(tf.tensor2d(init, [k, d]), true)),
+      bias: head === 'linear' ? tf.tidy(() => tf.variable(tf.zeros([k]), true)) : null,
+      bank: new LogitsMemory(k, bankSize),
+      bankIdx: new Int32Array(bankSize),
+      state: undefined as P2otState | undefined,
+      losses: [] as number[],
+    };
+  });
+  type Head = (typeof heads)[number];
+  const forward = (h: Head, v: tf.Tensor): tf.Tensor2D =>
     tf.tidy(() => {
-      if (head === 'linear') return tf.add(tf.matMul(v as tf.Tensor2D, w, false, true), bias!) as tf.Tensor2D;
+      if (head === 'linear') return tf.add(tf.matMul(v as tf.Tensor2D, h.w, false, true), h.bias!) as tf.Tensor2D;
       const nv = tf.div(v, tf.add(tf.norm(v, 2, 1, true), 1e-12));
-      const nw = tf.div(w, tf.add(tf.norm(w, 2, 1, true), 1e-12));
+      const nw = tf.div(h.w, tf.add(tf.norm(h.w, 2, 1, true), 1e-12));
       return tf.mul(tf.matMul(nv as tf.Tensor2D, nw as tf.Tensor2D, false, true), scale) as tf.Tensor2D;
     });
   const optimizer = tf.train.adam(lr);
-  const bank = new LogitsMemory(k, bankSize);
-  const bankIdx = new Int32Array(bankSize);
-  let state: P2otState | undefined;
-  const losses: number[] = [];
   const rhos: number[] = [];
   const makeView = (idx: Int32Array) =>
     tf.tidy(() => {
@@ -140,18 +155,18 @@ export function clusterImbalanced(features: tf.Tensor, options: ClusterImbalance
       for (let i = 0; i < e.length; i++) e[i] = rng.normal() * noise;
       return tf.add(xb, tf.tensor2d(e, [idx.length, d]));
     });
-  const solve = (rho: number): tf.Tensor2D => {
-    const logits = bank.tensor();
+  const solve = (h: Head, rho: number): tf.Tensor2D => {
+    const logits = h.bank.tensor();
     try {
       if (solver === 'sp2ot') {
-        const r = sp2ot(logits, similaritySubset(similarity!, bankIdx), {
+        const r = sp2ot(logits, similaritySubset(similarity!, h.bankIdx), {
           rho,
           epsilon,
           gamma,
           mmIter,
-          warmStart: state,
+          warmStart: h.state,
         });
-        state = r.state;
+        h.state = r.state;
         return r.pseudoLabels;
       }
       const r = p2ot(logits, {
@@ -159,24 +174,46 @@ export function clusterImbalanced(features: tf.Tensor, options: ClusterImbalance
         semiRelaxed: solver !== 'sinkhorn',
         epsilon,
         gamma,
-        warmStart: state,
+        warmStart: h.state,
       });
-      state = r.state;
+      h.state = r.state;
       return r.pseudoLabels;
     } finally {
       logits.dispose();
     }
   };
+  /** One head's step: bank update, targets for both views, swapped-prediction loss (a scalar to minimise). */
+  const headLoss = (h: Head, v1: tf.Tensor, v2: tf.Tensor, idx: Int32Array, rho: number, keep: tf.Tensor[]) => {
+    const z1 = forward(h, v1);
+    const slot = h.bank.index;
+    h.bank.update(z1);
+    h.bankIdx.set(idx, slot);
+    const plan1 = solve(h, rho);
+    const q1 = h.bank.sliceBatch(plan1, batch);
+    let q2 = q1;
+    keep.push(z1, plan1, q1);
+    if (v2 !== v1) {
+      const z2 = forward(h, v2);
+      h.bank.update(z2, { enqueue: false });
+      const plan2 = solve(h, rho);
+      q2 = h.bank.sliceBatch(plan2, batch);
+      keep.push(z2, plan2, q2);
+    }
+    return () => swappedPredictionLoss(forward(h, v1), forward(h, v2), q1, q2);
+  };
   try {
-    // fill the bank before training (the reference's LogitsMemory.init)
+    // fill the banks before training (the reference's LogitsMemory.init)
     const first = rng.permutation(n);
     for (let s = 0; s < bankSize; s += batch) {
       const idx = Int32Array.from(first.slice(s, s + batch));
       const v = makeView(idx);
-      const z = forward(v);
-      bank.update(z);
-      bankIdx.set(idx, s);
-      tf.dispose([v, z]);
+      for (const h of heads) {
+        const z = forward(h, v);
+        h.bank.update(z);
+        h.bankIdx.set(idx, s);
+        z.dispose();
+      }
+      v.dispose();
     }
     const stepsPerEpoch = Math.floor(n / batch);
     const total = epochs * stepsPerEpoch;
@@ -189,43 +226,48 @@ export function clusterImbalanced(features: tf.Tensor, options: ClusterImbalance
         const idx = Int32Array.from(perm.slice(s * batch, (s + 1) * batch));
         const v1 = makeView(idx);
         const v2 = noise > 0 ? makeView(idx) : v1;
-        const z1 = forward(v1);
-        const slot = bank.index;
-        bank.update(z1);
-        bankIdx.set(idx, slot);
-        const plan1 = solve(rho);
-        const q1 = bank.sliceBatch(plan1, batch);
-        let q2 = q1;
-        let plan2: tf.Tensor | null = null;
-        let z2: tf.Tensor | null = null;
-        if (v2 !== v1) {
-          z2 = forward(v2);
-          bank.update(z2, { enqueue: false });
-          plan2 = solve(rho);
-          q2 = bank.sliceBatch(plan2, batch);
-        }
-        const loss = optimizer.minimize(() => swappedPredictionLoss(forward(v1), forward(v2), q1, q2), true);
-        losses.push(loss!.dataSync()[0]!);
-        tf.dispose([loss!, z1, plan1, q1, v1]);
-        if (v2 !== v1) tf.dispose([v2, z2!, plan2!, q2]);
+        const keep: tf.Tensor[] = [v1];
+        if (v2 !== v1) keep.push(v2);
+        const lossFns = heads.map((h) => headLoss(h, v1, v2, idx, rho, keep));
+        // The heads share no parameters: minimising the sum steps each head on its own loss.
+        let perHead: tf.Scalar[] = [];
+        const loss = optimizer.minimize(() => {
+          perHead = lossFns.map((f) => tf.keep(f()));
+          return tf.addN(perHead) as tf.Scalar;
+        }, true);
+        perHead.forEach((l, i) => heads[i]!.losses.push(l.dataSync()[0]!));
+        tf.dispose([loss!, ...perHead, ...keep]);
       }
       if (onEpochEnd) {
-        const epochLosses = losses.slice(-stepsPerEpoch);
+        // mean over this epoch's steps (and over the heads)
+        const epochLosses = heads.flatMap((h) => h.losses.slice(-stepsPerEpoch));
         const mean = epochLosses.reduce((a, b) => a + b, 0) / Math.max(1, epochLosses.length);
         onEpochEnd({ epoch, loss: mean, rho: rhos[rhos.length - 1] ?? 0 });
       }
     }
-    const logits = forward(x);
+    const stepsPerEpochFinal = Math.max(1, Math.floor(n / batch));
+    const headLosses = heads.map((h) => {
+      const last = h.losses.slice(-stepsPerEpochFinal);
+      return last.reduce((a, b) => a + b, 0) / Math.max(1, last.length);
+    });
+    let chosen = 0;
+    for (let i = 1; i < numHeads; i++) if (headLosses[i]! < headLosses[chosen]!) chosen = i;
+    const best = heads[chosen]!;
+    const logits = forward(best, x);
     const am = tf.argMax(logits, 1);
     const assignments = Int32Array.from(am.dataSync());
     tf.dispose([logits, am]);
     const prototypes = tf.tidy(() =>
-      head === 'cosine' ? (tf.div(w, tf.norm(w, 2, 1, true)) as tf.Tensor2D) : (tf.clone(w) as tf.Tensor2D),
+      head === 'cosine'
+        ? (tf.div(best.w, tf.norm(best.w, 2, 1, true)) as tf.Tensor2D)
+        : (tf.clone(best.w) as tf.Tensor2D),
     );
-    return { assignments, prototypes, losses, rhos };
+    return { assignments, prototypes, losses: best.losses, rhos, head: chosen, headLosses };
   } finally {
     optimizer.dispose();
-    w.dispose();
-    bias?.dispose();
+    for (const h of heads) {
+      h.w.dispose();
+      h.bias?.dispose();
+    }
   }
 }
