@@ -20,7 +20,10 @@ const backends = opt('--backends', 'wasm,cpu')
   .filter((b) => b && b !== 'none');
 const cases = [{ n: 5120, k: 100, maxIter: 1000 }];
 if (!args.includes('--no-big')) cases.push({ n: 50000, k: 1000, maxIter: bigIter });
-const sinkhornCases = [{ n: 1000, reg: 0.05, maxIter: 1000 }];
+const sinkhornCases = [
+  { n: 1000, reg: 0.05, maxIter: 1000 },
+  { n: 1000, reg: 0.01, maxIter: 1000 },
+];
 
 /** z_ij = 4 sin(0.37 i + 1.7 j) + 2 cos(0.05 (i mod 97) j), float32 (same formula as tools/bench/ot.py). */
 function benchLogits(n, k) {
@@ -96,7 +99,7 @@ for (const c of cases) {
 for (const c of sinkhornCases) {
   const label = `Sinkhorn ${c.n}×${c.n} (reg ${c.reg}, tol 1e-9)`;
   await timeEngines(
-    `sinkhorn-${c.n}`,
+    `sinkhorn-${c.n}-${c.reg}`,
     label,
     ['host', ...backends],
     () => benchCost(c.n),
@@ -113,7 +116,7 @@ if (!args.includes('--no-python')) {
   const script = path.resolve(here, '../../../tools/bench/ot.py');
   const spec = JSON.stringify({
     p2ot: cases.map((c) => ({ ...c, repeats: repeatsFor(`p2ot-${c.n}-${c.k}`) })),
-    sinkhorn: sinkhornCases.map((c) => ({ ...c, repeats: repeatsFor(`sinkhorn-${c.n}`) })),
+    sinkhorn: sinkhornCases.map((c) => ({ ...c, repeats: repeatsFor(`sinkhorn-${c.n}-${c.reg}`) })),
   });
   ref = JSON.parse(
     execFileSync('/usr/bin/python3', [script, spec], { encoding: 'utf8', maxBuffer: 1 << 24 })
@@ -132,8 +135,8 @@ if (!args.includes('--no-python')) {
     });
   for (const r of ref.sinkhorn)
     rows.push({
-      key: `sinkhorn-${r.n}`,
-      label: `Sinkhorn ${r.n}×${r.n}`,
+      key: `sinkhorn-${r.n}-${r.reg}`,
+      label: `Sinkhorn ${r.n}×${r.n} (reg ${r.reg})`,
       ref: true,
       engine: `POT ${ref.pot} ot.sinkhorn (1 thread)`,
       ms: r.ms,
