@@ -5,7 +5,6 @@ import { initBackend, tf } from '@distillery/tensor';
 import { drawBars, drawCurves, drawDigit, drawHeatmap, drawReportCurves } from './charts.js';
 import { createSoftLabelDemo, transportPlanDemo } from './demos.js';
 import { recipes } from './recipes.js';
-import { checkWebGPUSyncReadback } from './webgpu-readback.js';
 
 /** tfjs-backend-wasm's binaries, copied next to the page by the build (vite.config.mjs). */
 const wasmPaths = new URL('wasm/', document.baseURI).href;
@@ -52,30 +51,38 @@ if (!('gpu' in navigator)) {
 }
 
 /**
- * Whether tfjs can read WebGPU tensors synchronously here (see webgpu-readback.js), shown next to the backend choice.
- * Probed only once WebGPU is chosen: where the probe's canvas copy fails, Chromium's GPU process restarts and 2D
- * canvases lose their pixels (they are redrawn, see `draw`).
+ * Refuses WebGPU, with the reason, where the browser has no WebGPU adapter. Training on WebGPU reads tensors only
+ * asynchronously (`await tensor.data()`), so it works where tfjs' synchronous read does not (headless or
+ * software-composited Chromium, whose WebGPU canvas cannot be copied into a 2D canvas).
  */
-async function checkWebGPU() {
-  const check = await checkWebGPUSyncReadback();
-  app.webgpuSyncReadback = check;
-  if (!check.ok) {
-    webgpuOption.textContent = 'WebGPU (cannot train here, see note)';
-    $('webgpu-note').textContent = `WebGPU note: ${check.reason}`;
+async function assertWebGPUAvailable() {
+  let reason;
+  if (!('gpu' in navigator)) reason = 'navigator.gpu is missing (this browser has no WebGPU, or it is disabled)';
+  else if (!(await navigator.gpu.requestAdapter().catch(() => null))) reason = 'navigator.gpu found no adapter';
+  if (reason) {
+    status.dataset.reason = 'webgpu-unavailable';
+    $('webgpu-note').textContent = `WebGPU note: ${reason}. Use wasm here.`;
+    throw new Error(`WebGPU is not available here: ${reason}`);
   }
-  return check;
 }
-backendSelect.addEventListener('change', () => {
-  if (backendSelect.value === 'webgpu') checkWebGPU();
-});
 
-/** Refuses WebGPU, with the reason, where tfjs cannot read GPU tensors synchronously. */
-async function assertWebGPUUsable() {
-  const check = await checkWebGPU();
-  if (!check.ok) {
-    status.dataset.reason = 'webgpu-sync-readback';
-    throw new Error(`WebGPU cannot train here: ${check.reason}`);
-  }
+/**
+ * On WebGPU, a synchronous read of a tensor that lives on the GPU (dataSync, arraySync) goes through a canvas copy
+ * that some browsers cannot do: they hand back zeros and lose the device. The training path never reads that way;
+ * should a recipe still do it, this makes it fail with a clear message instead of training on zeros.
+ */
+function forbidSyncGpuReads() {
+  const backend = tf.backend();
+  if (backend.__distillerySyncGuard) return;
+  const readSync = backend.readSync.bind(backend);
+  backend.readSync = (dataId) => {
+    if (backend.tensorMap?.get(dataId)?.values != null) return readSync(dataId);
+    throw new Error(
+      'a synchronous read of a WebGPU tensor (dataSync/arraySync), which this page does not allow: ' +
+        'this recipe is not yet WebGPU-ready here, use wasm',
+    );
+  };
+  backend.__distillerySyncGuard = true;
 }
 
 /** The latest drawing of each canvas, replayed when the canvas is resized or its 2D context is restored. */
@@ -144,8 +151,9 @@ async function train() {
   const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
   delete status.dataset.reason;
   try {
-    if (choice === 'webgpu') await assertWebGPUUsable();
+    if (choice === 'webgpu') await assertWebGPUAvailable();
     const backend = await initBackend(choice, { wasmPaths });
+    if (backend === 'webgpu') forbidSyncGpuReads();
     logLine(`backend: ${backend}; recipe: ${recipe.name} (${smoke ? 'smoke' : 'small: 5 epochs'}), seed ${seed}`);
     setStatus('running', `Training ${recipe.name} on ${backend}…`);
     /** @type {import('@distillery/cli').RecipeContext} */
