@@ -11,7 +11,7 @@ import {
 } from '@distillery/ot';
 import { assertNoTensorLeak, createRng, randomNormal, tf } from '@distillery/tensor';
 import { describe, expect, it } from 'vitest';
-import { expectClose, expectDistilleryError } from './helpers';
+import { expectClose, expectDistilleryError } from '../../../tests/support/expect';
 
 const cost = () => tf.tensor2d([0.1, 0.5, 0.9, 0.3, 0.2, 0.7], [2, 3]);
 

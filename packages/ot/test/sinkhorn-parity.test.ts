@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type OtEngine, partialWasserstein, sinkhorn, sinkhornUnbalanced } from '@distillery/ot';
 import { tf } from '@distillery/tensor';
 import { describe, expect, it } from 'vitest';
-import { expectClose } from './helpers';
+import { expectClose } from '../../../tests/support/expect';
 
 interface Case {
   kind: 'sinkhorn' | 'unbalanced' | 'partial';

@@ -12,7 +12,7 @@ import {
 } from '@distillery/pseudo-labels';
 import { assertNoTensorLeak, createRng, tf } from '@distillery/tensor';
 import { describe, expect, it } from 'vitest';
-import { expectClose, expectDistilleryError } from './helpers';
+import { expectClose, expectDistilleryError } from '../../../tests/support/expect';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON fixture
 type Json = any;

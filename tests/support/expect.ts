@@ -1,3 +1,4 @@
+/** Shared assertions of the parity tests (ot, pseudo-labels): elementwise closeness and DistilleryError checks. */
 import { DistilleryError } from '@distillery/tensor';
 import { expect } from 'vitest';
 
