@@ -23,7 +23,7 @@ import {
   confusionMatrix,
   fit,
   perClassAccuracy,
-  predictClasses,
+  predictClassesAsync,
   SGD,
   warmupCosineLR,
 } from '@distillery/train';
@@ -107,10 +107,10 @@ async function trainTeacher(ctx, s, train, test) {
     seed: ctx.seed,
     loss: ({ images, labels }, step) =>
       tf.tidy(() => crossEntropy(model.forward(crop(images, step.rng), { training: true }).logits, labels)),
-    evaluate: () => ({
+    evaluate: async () => ({
       testAccuracy: accuracy(
         truth,
-        predictClasses(test, (x) => model.forward(x).logits, { batchSize: 250 }),
+        await predictClassesAsync(test, (x) => model.forward(x).logits, { batchSize: 250 }),
       ),
     }),
     checkpoint: ctx.checkpoint?.('teacher'),
@@ -151,10 +151,10 @@ async function trainStudent(ctx, s, train, test, teacher, method) {
         const teacherLogits = stopGradient(teacher.forward(views, { training: false }).logits);
         return method.loss(logits, teacherLogits, labels, step.epoch, epochs);
       }),
-    evaluate: () => ({
+    evaluate: async () => ({
       testAccuracy: accuracy(
         truth,
-        predictClasses(test, (x) => model.forward(x).logits, { batchSize: 250 }),
+        await predictClassesAsync(test, (x) => model.forward(x).logits, { batchSize: 250 }),
       ),
     }),
     checkpoint: ctx.checkpoint?.(`student-${method.key}`),
@@ -190,7 +190,9 @@ export const recipe = {
 
     ctx.say('teacher: ResNet, CE');
     const teacher = await trainTeacher(ctx, s, train, test);
-    const teacherPredicted = predictClasses(test, (x) => teacher.model.forward(x).logits, { batchSize: 250 });
+    const teacherPredicted = await predictClassesAsync(test, (x) => teacher.model.forward(x).logits, {
+      batchSize: 250,
+    });
     const teacherTop1 = accuracy(truth, teacherPredicted);
     ctx.say(`  teacher top-1 ${teacherTop1.toFixed(4)}`);
 
@@ -198,7 +200,7 @@ export const recipe = {
     for (const method of METHODS) {
       ctx.say(`student: ViT, ${method.name}`);
       const run = await trainStudent(ctx, s, train, test, teacher.model, method);
-      const predicted = predictClasses(test, (x) => run.model.forward(x).logits, { batchSize: 250 });
+      const predicted = await predictClassesAsync(test, (x) => run.model.forward(x).logits, { batchSize: 250 });
       let agree = 0;
       for (let i = 0; i < predicted.length; i++) agree += predicted[i] === teacherPredicted[i] ? 1 : 0;
       results.push({
@@ -208,7 +210,7 @@ export const recipe = {
         agreement: agree / predicted.length,
         perClass: perClassAccuracy(truth, predicted, NUM_CLASSES),
         confusion: confusionMatrix(truth, predicted, NUM_CLASSES),
-        weights: run.model.toSafetensors({ recipe: 'kd', method: method.key }),
+        weights: await run.model.toSafetensorsAsync({ recipe: 'kd', method: method.key }),
         parameters: run.model.numParameters(),
       });
       run.model.dispose();
@@ -239,7 +241,7 @@ export const recipe = {
       })),
     };
     const best = results.slice(1).reduce((a, b) => (b.top1 > a.top1 ? b : a));
-    const weights = { teacher: teacher.model.toSafetensors({ recipe: 'kd', method: 'teacher' }) };
+    const weights = { teacher: await teacher.model.toSafetensorsAsync({ recipe: 'kd', method: 'teacher' }) };
     for (const r of results) weights[`student-${r.method.key}`] = r.weights;
     teacher.model.dispose();
     return {
