@@ -235,7 +235,7 @@ export function clusterImbalanced(features: tf.Tensor, options: ClusterImbalance
           perHead = lossFns.map((f) => tf.keep(f()));
           return tf.addN(perHead) as tf.Scalar;
         }, true);
-        perHead.forEach((l, i) => heads[i]!.losses.push(l.dataSync()[0]!));
+        for (const [i, l] of perHead.entries()) heads[i]!.losses.push(l.dataSync()[0]!);
         tf.dispose([loss!, ...perHead, ...keep]);
       }
       if (onEpochEnd) {
