@@ -1,6 +1,7 @@
 import { main } from './main';
 
-// A first Ctrl-C stops at once; checkpoints are written atomically at each epoch end, so `--resume` continues.
+// A first Ctrl-C stops at the end of the current training step (fit yields to the event loop after each one);
+// checkpoints are written atomically at each epoch end, so `--resume` continues from the last finished epoch.
 process.once('SIGINT', () => {
   process.stderr.write(
     '\ndistillery: interrupted; run the same command with --resume to continue from the last checkpoint\n',

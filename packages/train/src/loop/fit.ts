@@ -224,6 +224,7 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
       total += value;
       progress.batch(epoch, b + 1, batches.length, value);
       await o.onBatchEnd?.({ ...ctx, step, loss: value });
+      await yieldToEventLoop();
     }
     const record: EpochRecord = {
       epoch,
@@ -282,4 +283,23 @@ async function appendLine(path: string, line: string): Promise<void> {
   } catch (error) {
     throw invalid('IO', path, 'a writable log file', (error as Error).message);
   }
+}
+
+/**
+ * Lets the event loop run between steps, so that a Ctrl-C handler (the CLI's) or a page's UI gets its turn: on
+ * cpu/wasm every read resolves as a microtask, and a whole epoch would otherwise run without one.
+ */
+function yieldToEventLoop(): Promise<void> {
+  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
+  if (typeof MessageChannel === 'function') {
+    return new Promise((resolve) => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => {
+        channel.port1.close();
+        resolve();
+      };
+      channel.port2.postMessage(null);
+    });
+  }
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }

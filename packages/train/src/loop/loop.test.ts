@@ -246,3 +246,32 @@ describe('fit: killed mid-epoch', () => {
     },
   );
 });
+
+describe('fit yields to the event loop', () => {
+  it('after every step: macrotasks (a Ctrl-C handler, a page) run during an epoch without any file I/O', async () => {
+    const s = makeSetup();
+    let ticks = 0;
+    let running = true;
+    const tick = () => {
+      ticks++;
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const steps: number[] = [];
+    await fit({
+      ...s,
+      batchSize: 16,
+      seed: 1,
+      progress: 'none',
+      epochs: 1,
+      onBatchEnd: () => {
+        steps.push(ticks);
+      },
+    });
+    running = false;
+    s.dispose();
+    // N = 96 samples, batch 16: 6 steps, and the event loop turned between each pair of them
+    expect(steps).toHaveLength(6);
+    for (let i = 1; i < steps.length; i++) expect(steps[i]!).toBeGreaterThan(steps[i - 1]!);
+  });
+});
