@@ -27,7 +27,7 @@ import {
   confusionMatrix,
   fit,
   perClassAccuracy,
-  predictClasses,
+  predictClassesAsync,
   warmupCosineLR,
 } from '@distillery/train';
 import { addLinear, linear, Module, VisionTransformer } from '@distillery/vit';
@@ -71,37 +71,25 @@ class WeakHead extends Module {
   }
 }
 
-/** Runs `fn(batch)` over a dataset in batches (no tape); returns the concatenated rows of what it returns. */
-function mapBatches(dataset, fn, batchSize = 250) {
-  const parts = [];
-  for (let start = 0; start < dataset.length; start += batchSize) {
-    const indices = Array.from({ length: Math.min(batchSize, dataset.length - start) }, (_, i) => start + i);
-    const batch = dataset.batch(indices);
-    parts.push(fn(batch));
-    tf.dispose([batch.images, batch.labels]);
-  }
-  return parts;
-}
-
 /**
  * The Zipf non-target soft labels USKD's self-teacher gives each test image, averaged per true class: a [C, C]
- * matrix (row = true class, zero on the diagonal, rows sum to 1).
+ * matrix (row = true class, zero on the diagonal, rows sum to 1). Reads are asynchronous (WebGPU in browsers cannot
+ * read GPU tensors synchronously).
  */
-function meanZipfLabels(dataset, model, head, mid) {
+async function meanZipfLabels(dataset, model, head, mid, batchSize = 250) {
   const sums = Array.from({ length: NUM_CLASSES }, () => new Float64Array(NUM_CLASSES));
   const counts = new Float64Array(NUM_CLASSES);
-  for (const { labels, zipf } of mapBatches(dataset, (b) =>
-    tf.tidy(() => {
+  for (let start = 0; start < dataset.length; start += batchSize) {
+    const indices = Array.from({ length: Math.min(batchSize, dataset.length - start) }, (_, i) => start + i);
+    const b = dataset.batch(indices);
+    const zipf = tf.tidy(() => {
       const out = model.forward(b.images, { collect: [mid] });
       const weak = head.forward(out.blocks[mid]);
-      return {
-        labels: b.labels.dataSync().slice(),
-        zipf: zipfNonTargetLabels(uskdRankScores(out.logits, weak, b.labels), b.labels),
-      };
-    }),
-  )) {
-    const z = zipf.arraySync();
-    zipf.dispose();
+      return zipfNonTargetLabels(uskdRankScores(out.logits, weak, b.labels), b.labels);
+    });
+    const labels = await b.labels.data();
+    const z = await zipf.array();
+    tf.dispose([zipf, b.images, b.labels]);
     labels.forEach((y, i) => {
       counts[y] += 1;
       for (let c = 0; c < NUM_CLASSES; c++) sums[y][c] += z[i][c];
@@ -142,10 +130,10 @@ async function train(ctx, s, trainSet, test, uskd, seed) {
         if (!head) return ce;
         return tf.add(ce, uskdLoss(out.logits, head.forward(out.blocks[mid]), labels, s.uskd));
       }),
-    evaluate: () => ({
+    evaluate: async () => ({
       testAccuracy: accuracy(
         truth,
-        predictClasses(test, (x) => model.forward(x).logits, { batchSize: 250 }),
+        await predictClassesAsync(test, (x) => model.forward(x).logits, { batchSize: 250 }),
       ),
     }),
     checkpoint: ctx.checkpoint?.(name),
@@ -194,7 +182,7 @@ export const recipe = {
         const key = uskd ? 'uskd' : 'ce';
         ctx.say(`seed ${seed}: ViT, ${uskd ? 'CE + USKD' : 'CE'}`);
         const run = await train(ctx, s, trainSet, test, uskd, seed);
-        const predicted = predictClasses(test, (x) => run.model.forward(x).logits, { batchSize: 250 });
+        const predicted = await predictClassesAsync(test, (x) => run.model.forward(x).logits, { batchSize: 250 });
         runs[key].push({ seed, top1: accuracy(truth, predicted) });
         const label = `${uskd ? 'USKD' : 'CE'} seed ${seed}`;
         curves['test accuracy'].push({
@@ -212,14 +200,18 @@ export const recipe = {
             perClass: perClassAccuracy(truth, predicted, NUM_CLASSES),
             confusion: confusionMatrix(truth, predicted, NUM_CLASSES),
           };
-          weights[`vit-${key}`] = run.model.toSafetensors({ recipe: 'self-kd', method: key, seed: String(seed) });
+          weights[`vit-${key}`] = await run.model.toSafetensorsAsync({
+            recipe: 'self-kd',
+            method: key,
+            seed: String(seed),
+          });
           if (run.head) {
-            weights['uskd-weak-head'] = run.head.toSafetensors({
+            weights['uskd-weak-head'] = await run.head.toSafetensorsAsync({
               recipe: 'self-kd',
               block: String(run.mid),
               seed: String(seed),
             });
-            zipf = meanZipfLabels(test, run.model, run.head, run.mid);
+            zipf = await meanZipfLabels(test, run.model, run.head, run.mid);
           }
         }
         run.model.dispose();
