@@ -26,7 +26,7 @@ import {
   confusionMatrix,
   fit,
   perClassAccuracy,
-  predictClasses,
+  predictClassesAsync,
   warmupCosineLR,
 } from '@distillery/train';
 import { addLinear, linear, Module, VisionTransformer } from '@distillery/vit';
@@ -98,10 +98,10 @@ async function trainViT(ctx, s, config, seed, name, train, test, loss, extraPara
     clipGradNorm: 5,
     seed,
     loss: (batch, step) => tf.tidy(() => loss(model, batch, step, epochs)),
-    evaluate: () => ({
+    evaluate: async () => ({
       testAccuracy: accuracy(
         truth,
-        predictClasses(test, (x) => model.forward(x).logits, { batchSize: 250 }),
+        await predictClassesAsync(test, (x) => model.forward(x).logits, { batchSize: 250 }),
       ),
     }),
     checkpoint: ctx.checkpoint?.(name),
@@ -147,7 +147,9 @@ export const recipe = {
       (model, { images, labels }, step) =>
         crossEntropy(model.forward(crop(images, step.rng), { training: true }).logits, labels),
     );
-    const teacherPredicted = predictClasses(test, (x) => teacher.model.forward(x).logits, { batchSize: 250 });
+    const teacherPredicted = await predictClassesAsync(test, (x) => teacher.model.forward(x).logits, {
+      batchSize: 250,
+    });
     const teacherTop1 = accuracy(truth, teacherPredicted);
     ctx.say(`  teacher top-1 ${teacherTop1.toFixed(4)}`);
     const teacherLast = s.teacher.depth - 1;
@@ -188,7 +190,7 @@ export const recipe = {
         },
         projection ? projection.trainableVariables() : [],
       );
-      const predicted = predictClasses(test, (x) => run.model.forward(x).logits, { batchSize: 250 });
+      const predicted = await predictClassesAsync(test, (x) => run.model.forward(x).logits, { batchSize: 250 });
       let agree = 0;
       for (let i = 0; i < predicted.length; i++) agree += predicted[i] === teacherPredicted[i] ? 1 : 0;
       results.push({
@@ -198,7 +200,7 @@ export const recipe = {
         agreement: agree / predicted.length,
         perClass: perClassAccuracy(truth, predicted, NUM_CLASSES),
         confusion: confusionMatrix(truth, predicted, NUM_CLASSES),
-        weights: run.model.toSafetensors({ recipe: 'trg', method: method.key }),
+        weights: await run.model.toSafetensorsAsync({ recipe: 'trg', method: method.key }),
         parameters: run.model.numParameters(),
       });
       run.model.dispose();
@@ -223,7 +225,7 @@ export const recipe = {
         x: r.history.map((h) => h.epoch + 1),
         y: r.history.map(pick),
       }));
-    const weights = { teacher: teacher.model.toSafetensors({ recipe: 'trg', method: 'teacher' }) };
+    const weights = { teacher: await teacher.model.toSafetensorsAsync({ recipe: 'trg', method: 'teacher' }) };
     for (const r of results) weights[`student-${r.method.key}`] = r.weights;
     teacher.model.dispose();
     const trgBest = results.filter((r) => r.method.trg).reduce((a, b) => (b.top1 > a.top1 ? b : a));
