@@ -22,7 +22,7 @@ import {
   confusionMatrix,
   fit,
   perClassAccuracy,
-  predictClasses,
+  predictClassesAsync,
   warmupCosineLR,
 } from '@distillery/train';
 import { diagonalityPreservingLoss, LaViT, VisionTransformer } from '@distillery/vit';
@@ -77,29 +77,29 @@ function attentionFlops(kind, n, d, h) {
 /**
  * Median wall time (ms) of one forward pass over `images` for each of `forwards`, read back to the host. The passes
  * are interleaved (rounds of model 1, 2, 3, …; two warm-up rounds dropped) so that a change in machine load affects
- * every model alike.
+ * every model alike. The read back is asynchronous (WebGPU in browsers cannot read GPU tensors synchronously).
  */
-function timeForwards(forwards, images, reps) {
-  const once = (forward) => {
+async function timeForwards(forwards, images, reps) {
+  const once = async (forward) => {
     const t0 = performance.now();
     const logits = tf.tidy(() => forward(images));
-    logits.dataSync();
+    await logits.data();
     logits.dispose();
     return performance.now() - t0;
   };
   const times = forwards.map(() => []);
   for (let round = 0; round < reps + 2; round++) {
-    forwards.forEach((forward, i) => {
-      const t = once(forward);
+    for (const [i, forward] of forwards.entries()) {
+      const t = await once(forward);
       if (round >= 2) times[i].push(t);
-    });
+    }
   }
   return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
 }
 
-/** The mean attention map (over images and heads) of one layer, as rows for a heatmap. */
+/** The mean attention map (over images and heads) of one layer, as a tensor (read it as rows for a heatmap). */
 function meanMap(map) {
-  return tf.tidy(() => tf.mean(map, [0, 1])).arraySync();
+  return tf.mean(map, [0, 1]);
 }
 
 async function train(ctx, s, data, name, model, loss) {
@@ -177,13 +177,24 @@ export const recipe = {
     };
     ctx.say(`LaViT: ${s.va} VA + ${s.la} LA layers, CE + ${s.dpWeight}·DP loss`);
     const lavit = new LaViT(lavitConfig);
-    const dpTrace = [];
+    // The DP loss of each epoch's first batch: a copy is kept and read after training (asynchronously: WebGPU in
+    // browsers cannot read GPU tensors synchronously).
+    const dpKept = [];
     const lavitHistory = await train(ctx, s, trainSet, 'lavit-dp', lavit, (x, y, step) => {
       const out = lavit.forward(x, { training: true, rng: step.rng });
       const dp = diagonalityPreservingLoss(out.laMaps);
-      if (step.batchIndex === 0) dpTrace[step.epoch] = dp.dataSync()[0];
+      if (step.batchIndex === 0) {
+        dpKept[step.epoch]?.dispose();
+        dpKept[step.epoch] = tf.keep(tf.clone(dp));
+      }
       return tf.add(ce(out.logits, y), tf.mul(dp, s.dpWeight));
     });
+    const dpTrace = [];
+    for (const [epoch, dp] of dpKept.entries()) {
+      if (!dp) continue;
+      dpTrace[epoch] = (await dp.data())[0];
+      dp.dispose();
+    }
 
     ctx.say(`LaViT without the DP loss: ${s.va} VA + ${s.la} LA layers, CE only`);
     const lavitCe = new LaViT(lavitConfig);
@@ -217,17 +228,18 @@ export const recipe = {
       },
     ];
     const all = test.batch(Array.from({ length: test.length }, (_, i) => i));
-    const forwardMs = timeForwards(
+    const forwardMs = await timeForwards(
       models.map((m) => m.forward),
       all.images,
       s.timingReps,
     );
-    const results = models.map((m, index) => {
-      const predicted = predictClasses(test, m.forward);
+    const results = [];
+    for (const [index, m] of models.entries()) {
+      const predicted = await predictClassesAsync(test, m.forward);
       const va = attentionFlops('va', m.tokens, s.dim, s.heads);
       const la = attentionFlops('la', m.tokens, s.dim, s.heads);
       const flops = m.va * va.total + m.la * la.total;
-      return {
+      results.push({
         ...m,
         accuracy: accuracy(truth, predicted),
         perClass: perClassAccuracy(truth, predicted, NUM_CLASSES),
@@ -236,8 +248,8 @@ export const recipe = {
         vaFlops: va,
         laFlops: la,
         forwardMs: forwardMs[index],
-      };
-    });
+      });
+    }
     const base = results[0];
     const rows = results.map((r) => [
       r.name,
@@ -250,11 +262,14 @@ export const recipe = {
     ]);
 
     // Attention maps of the test batch: the ViT's last layer, LaViT's last VA and last LA layer.
-    const maps = tf.tidy(() => {
+    const mapTensors = tf.tidy(() => {
       const v = vit.forward(all.images, { returnAttention: true }).attentions;
       const l = lavit.forward(all.images, { returnAttention: true }).attentions;
       return { vit: meanMap(v[v.length - 1]), va: meanMap(l[s.va - 1]), la: meanMap(l[l.length - 1]) };
     });
+    const maps = {};
+    for (const [key, t] of Object.entries(mapTensors)) maps[key] = await t.array();
+    tf.dispose(Object.values(mapTensors));
     tf.dispose([all.images, all.labels]);
 
     const layerRows = ['va', 'la'].map((kind) => {
@@ -295,9 +310,9 @@ export const recipe = {
     };
     const curve = (name, h) => ({ name, x: h.map((e) => e.epoch + 1), y: h.map((e) => e.loss) });
     const weights = {
-      vit: vit.toSafetensors({ recipe: 'lavit', model: 'vit' }),
-      'lavit-dp': lavit.toSafetensors({ recipe: 'lavit', model: 'lavit-dp' }),
-      'lavit-ce': lavitCe.toSafetensors({ recipe: 'lavit', model: 'lavit-ce' }),
+      vit: await vit.toSafetensorsAsync({ recipe: 'lavit', model: 'vit' }),
+      'lavit-dp': await lavit.toSafetensorsAsync({ recipe: 'lavit', model: 'lavit-dp' }),
+      'lavit-ce': await lavitCe.toSafetensorsAsync({ recipe: 'lavit', model: 'lavit-ce' }),
     };
     for (const m of [vit, lavit, lavitCe]) m.dispose();
     const n = lavitCe.tokens[0];
