@@ -126,8 +126,11 @@ function buildData(seed, s) {
   };
 }
 
-/** Predictions over a data set, in batches, without a tape; `metaMode` 'real', 'zero' or 'none'. */
-function predict(dataset, model, metaMode) {
+/**
+ * Predictions over a data set, in batches, without a tape; `metaMode` 'real', 'zero' or 'none'. Read asynchronously
+ * (WebGPU in browsers cannot read GPU tensors synchronously).
+ */
+async function predict(dataset, model, metaMode) {
   const out = new Int32Array(dataset.length);
   const bs = 100;
   for (let start = 0; start < dataset.length; start += bs) {
@@ -137,7 +140,7 @@ function predict(dataset, model, metaMode) {
       const meta = metaMode === 'none' ? null : metaMode === 'zero' ? tf.zerosLike(batch.meta) : batch.meta;
       return tf.argMax(model.forward(batch.images, meta).logits, 1);
     });
-    out.set(predicted.dataSync(), start);
+    out.set(await predicted.data(), start);
     tf.dispose([batch.images, batch.meta, batch.labels, predicted]);
   }
   return out;
@@ -209,23 +212,24 @@ export const recipe = {
     const imageOnly = await train(ctx, s, data.train, 'metaformer-image', false);
 
     const truth = data.test.labels();
-    const evaluations = [
+    const evaluations = [];
+    for (const e of [
       { name: 'MetaFormer, image only', model: imageOnly.model, meta: 'none' },
       { name: 'MetaFormer + meta, test meta', model: withMeta.model, meta: 'real' },
       { name: 'MetaFormer + meta, test meta zeroed', model: withMeta.model, meta: 'zero' },
-    ].map((e) => {
-      const predicted = predict(data.test, e.model, e.meta);
-      return {
+    ]) {
+      const predicted = await predict(data.test, e.model, e.meta);
+      evaluations.push({
         name: e.name,
         top1: accuracy(truth, predicted),
         perClass: perClassAccuracy(truth, predicted, NUM_CLASSES),
         confusion: confusionMatrix(truth, predicted, NUM_CLASSES),
-      };
-    });
+      });
+    }
     const curve = (name, h) => ({ name, x: h.map((e) => e.epoch + 1), y: h.map((e) => e.loss) });
     const weights = {
-      'metaformer-meta': withMeta.model.toSafetensors({ recipe: 'metaformer', meta: 'true' }),
-      'metaformer-image': imageOnly.model.toSafetensors({ recipe: 'metaformer', meta: 'false' }),
+      'metaformer-meta': await withMeta.model.toSafetensorsAsync({ recipe: 'metaformer', meta: 'true' }),
+      'metaformer-image': await imageOnly.model.toSafetensorsAsync({ recipe: 'metaformer', meta: 'false' }),
     };
     withMeta.model.dispose();
     imageOnly.model.dispose();
