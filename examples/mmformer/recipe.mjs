@@ -81,14 +81,15 @@ function buildData(seed, s) {
   return { train: view(train), test: view(test), hsiShape: set.hsiShape, lidarShape: set.lidarShape };
 }
 
-function predict(dataset, model) {
+/** Predictions over a data set, in batches; read asynchronously (WebGPU in browsers cannot read synchronously). */
+async function predict(dataset, model) {
   const out = new Int32Array(dataset.length);
   const bs = 64;
   for (let start = 0; start < dataset.length; start += bs) {
     const indices = Array.from({ length: Math.min(bs, dataset.length - start) }, (_, i) => start + i);
     const batch = dataset.batch(indices);
     const predicted = tf.tidy(() => tf.argMax(model.forward(batch.hsi, batch.lidar).logits, 1));
-    out.set(predicted.dataSync(), start);
+    out.set(await predicted.data(), start);
     tf.dispose([batch.hsi, batch.lidar, batch.labels, predicted]);
   }
   return out;
@@ -164,12 +165,13 @@ export const recipe = {
     const mmHistory = await train(ctx, s, data.train, 'mmformer', mmformer);
 
     const truth = data.test.labels();
-    const results = [
+    const results = [];
+    for (const [name, model] of [
       ['MFT', mft],
       ['MMFormer', mmformer],
-    ].map(([name, model]) => {
-      const predicted = predict(data.test, model);
-      return {
+    ]) {
+      const predicted = await predict(data.test, model);
+      results.push({
         name,
         oa: accuracy(truth, predicted),
         aa: balancedAccuracy(truth, predicted, s.numClasses),
@@ -177,11 +179,11 @@ export const recipe = {
         perClass: perClassAccuracy(truth, predicted, s.numClasses),
         confusion: confusionMatrix(truth, predicted, s.numClasses),
         parameters: model.numParameters(),
-      };
-    });
+      });
+    }
     const weights = {
-      mft: mft.toSafetensors({ recipe: 'mmformer', model: 'mft' }),
-      mmformer: mmformer.toSafetensors({ recipe: 'mmformer', model: 'mmformer' }),
+      mft: await mft.toSafetensorsAsync({ recipe: 'mmformer', model: 'mft' }),
+      mmformer: await mmformer.toSafetensorsAsync({ recipe: 'mmformer', model: 'mmformer' }),
     };
     mft.dispose();
     mmformer.dispose();
