@@ -58,23 +58,26 @@ function settings(ctx) {
   };
 }
 
-/** Predicted classes of several heads at once: `forward(images)` returns one logit matrix per head. */
-function predictHeads(dataset, forward, batchSize = 250) {
+/**
+ * Predicted classes of several heads at once: `forward(images)` returns one logit matrix per head. Read
+ * asynchronously (WebGPU in browsers cannot read GPU tensors synchronously).
+ */
+async function predictHeads(dataset, forward, batchSize = 250) {
   let outs = null;
   for (let start = 0; start < dataset.length; start += batchSize) {
     const indices = Array.from({ length: Math.min(batchSize, dataset.length - start) }, (_, i) => start + i);
     const batch = dataset.batch(indices);
     const predicted = tf.tidy(() => forward(batch.images).map((z) => tf.argMax(z, 1)));
     outs ??= predicted.map(() => new Int32Array(dataset.length));
-    for (const [h, p] of predicted.entries()) outs[h].set(p.dataSync(), start);
+    for (const [h, p] of predicted.entries()) outs[h].set(await p.data(), start);
     tf.dispose([batch.images, batch.labels, ...predicted]);
   }
   return outs;
 }
 
-function evaluateHeads(test, forward, split) {
+async function evaluateHeads(test, forward, split) {
   const truth = test.labels();
-  return predictHeads(test, forward).map((predicted) => {
+  return (await predictHeads(test, forward)).map((predicted) => {
     const groups = groupAccuracy(truth, predicted, split, NUM_CLASSES);
     return {
       overall: accuracy(truth, predicted),
@@ -120,7 +123,9 @@ async function train(ctx, s, trainSet, counts, test, split, kind) {
           warmupEpochs: s.warmupEpochs,
         });
       }),
-    evaluate: () => ({ testAccuracy: accuracy(truth, predictHeads(test, (x) => [model.forward(x).logits])[0]) }),
+    evaluate: async () => ({
+      testAccuracy: accuracy(truth, (await predictHeads(test, (x) => [model.forward(x).logits]))[0]),
+    }),
     checkpoint: ctx.checkpoint?.(kind),
     resume: ctx.resume,
     logFile: ctx.logFile?.(kind),
@@ -128,7 +133,7 @@ async function train(ctx, s, trainSet, counts, test, split, kind) {
     progress: ctx.progress,
   });
   // The ensemble (mean of raw expert logits, MDCS test.py), then each expert alone.
-  const results = evaluateHeads(
+  const results = await evaluateHeads(
     test,
     (x) => {
       const out = model.forward(x);
@@ -199,12 +204,13 @@ export const recipe = {
       };
     }
     const mdcs = runs[2];
-    const weights = Object.fromEntries(
-      runs.map((r) => [
-        r.kind === 'ce' ? 'single-expert-ce' : `experts-${r.kind}`,
-        r.model.toSafetensors({ recipe: 'mdcs', model: r.kind }),
-      ]),
-    );
+    const weights = {};
+    for (const r of runs) {
+      weights[r.kind === 'ce' ? 'single-expert-ce' : `experts-${r.kind}`] = await r.model.toSafetensorsAsync({
+        recipe: 'mdcs',
+        model: r.kind,
+      });
+    }
     for (const r of runs) r.model.dispose();
     return {
       metrics,
