@@ -86,13 +86,14 @@ function prototypeSimilarity() {
   });
 }
 
-function scores(dataset, model) {
+/** Sigmoid scores of a data set, in batches; read asynchronously (WebGPU in browsers cannot read synchronously). */
+async function scores(dataset, model) {
   const out = [];
   for (let start = 0; start < dataset.length; start += 100) {
     const indices = Array.from({ length: Math.min(100, dataset.length - start) }, (_, i) => start + i);
     const batch = dataset.batch(indices);
     const p = tf.tidy(() => tf.sigmoid(model.forward(batch.images).logits));
-    out.push(...p.arraySync());
+    out.push(...(await p.array()));
     tf.dispose([batch.images, batch.targets, p]);
   }
   return out;
@@ -142,7 +143,7 @@ export const recipe = {
     const testTargets = rowsOf(testSet.targets, s.numTest);
     const similarity = prototypeSimilarity();
     const prior = scpnetLabelPrior(similarity, { sparseTopk: s.sparseTopk, temperature: s.temperature });
-    const relationRows = prior.relation.arraySync();
+    const relationRows = await prior.relation.array();
 
     const train = async (name, lossFn) => {
       const model = new ResNetCifar({ ...s.model, seed: ctx.seed });
@@ -159,7 +160,7 @@ export const recipe = {
         schedule: warmupCosineLR(s.lr, { totalSteps: s.epochs, warmupSteps: 1, warmupLrInit: s.lr / 10, minLr: 1e-5 }),
         seed: ctx.seed,
         loss: (batch, step) => tf.tidy(() => lossFn(model, batch, step)),
-        evaluate: () => ({ testMAP: meanAveragePrecision(testTargets, scores(testSet, model)) }),
+        evaluate: async () => ({ testMAP: meanAveragePrecision(testTargets, await scores(testSet, model)) }),
         checkpoint: ctx.checkpoint?.(name),
         resume: ctx.resume,
         logFile: ctx.logFile?.(name),
@@ -218,23 +219,24 @@ export const recipe = {
       ['SCPNet (SPLC + pseudo-labels)', scp],
       ['full labels (BCE, upper bound)', full],
     ];
-    const results = runs.map(([name, run]) => {
-      const sc = scores(testSet, run.model);
+    const results = [];
+    for (const [name, run] of runs) {
+      const sc = await scores(testSet, run.model);
       const perClassAP = Array.from({ length: C }, (_, c) =>
         averagePrecision(
           testTargets.map((r) => r[c]),
           sc.map((r) => r[c]),
         ),
       );
-      return { name, mAP: meanAveragePrecision(testTargets, sc), perClassAP, history: run.history };
-    });
+      results.push({ name, mAP: meanAveragePrecision(testTargets, sc), perClassAP, history: run.history });
+    }
     const weights = {
-      'an-bce': an.model.toSafetensors({ recipe: 'multi-label', model: 'an-bce' }),
-      splc: splc.model.toSafetensors({ recipe: 'multi-label', model: 'splc' }),
-      scpnet: scp.model.toSafetensors({ recipe: 'multi-label', model: 'scpnet' }),
-      'full-bce': full.model.toSafetensors({ recipe: 'multi-label', model: 'full-bce' }),
+      'an-bce': await an.model.toSafetensorsAsync({ recipe: 'multi-label', model: 'an-bce' }),
+      splc: await splc.model.toSafetensorsAsync({ recipe: 'multi-label', model: 'splc' }),
+      scpnet: await scp.model.toSafetensorsAsync({ recipe: 'multi-label', model: 'scpnet' }),
+      'full-bce': await full.model.toSafetensorsAsync({ recipe: 'multi-label', model: 'full-bce' }),
     };
-    const similarityRows = similarity.arraySync();
+    const similarityRows = await similarity.array();
     for (const [, run] of runs) run.model.dispose();
     tf.dispose([similarity, prior.adjacency, prior.relation]);
     const observedCounts = Array.from({ length: C }, (_, c) => rowsOf(given, s.numTrain).reduce((a, r) => a + r[c], 0));
