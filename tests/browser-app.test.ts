@@ -2,7 +2,8 @@
 // driven in Debian's headless Chromium (tests/support/chromium.mjs). Checks that the page loads cleanly, shows the
 // soft-label and OT panels, trains the deit-lt recipe live on wasm and on WebGPU (software, SwiftShader: the training
 // path reads tensors only asynchronously, so it works where tfjs' synchronous WebGPU read does not), draws the
-// curves, and downloads the trained weights as a valid .safetensors file.
+// curves, and downloads the trained weights as a valid .safetensors file. A recipe that reads tensors synchronously
+// (Recipe.webgpuUnsupported) is refused on WebGPU before it starts, with the reason.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -224,6 +225,28 @@ describe('the browser app (examples/browser) in headless Chromium', () => {
       // Live curves, or the report's curves for recipes that do not pass ctx.onEpochEnd on.
       expect(chart.coloured, name).toBeGreaterThan(20);
     }
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('refuses WebGPU at once, with the reason, for a recipe that reads tensors synchronously (multi-label)', async () => {
+    const runsBefore = (await appState()).runs.length;
+    await page.selectOption('#recipe', 'multi-label');
+    // Said as soon as the recipe is chosen, before any start.
+    expect(await page.textContent('#webgpu-note')).toMatch(/multi-label reads tensors synchronously .*: use wasm/);
+    expect(await page.locator('#backend option[value="webgpu"]').textContent()).toBe('WebGPU (not for this recipe)');
+    const result = await trainOn('webgpu', runsBefore, 'multi-label', 10_000);
+    console.log(`multi-label on webgpu: ${result.state} in ${result.seconds.toFixed(1)} s: ${result.text}`);
+    expect(result.state).toBe('error');
+    expect(result.reason).toBe('webgpu-sync-reads');
+    expect(result.text).toMatch(/^Not started on WebGPU: multi-label reads tensors synchronously \(.+\): use wasm\.$/);
+    expect(result.seconds).toBeLessThan(5);
+    expect(result.log).toContain('not started');
+    expect((await appState()).runs.length).toBe(runsBefore);
+    expect(await page.locator('#start').isEnabled()).toBe(true);
+    // A converted recipe keeps WebGPU on offer.
+    await page.selectOption('#recipe', 'self-kd');
+    expect(await page.locator('#backend option[value="webgpu"]').textContent()).toBe('WebGPU');
+    expect(await page.textContent('#webgpu-note')).toBe('');
     expect(pageErrors).toEqual([]);
   });
 

@@ -196,6 +196,7 @@ export const recipe = {
   paper: 'GP-MAML, Liu et al. (arXiv 2207.04217); MAML (1703.03400), ANIL (1909.09157), BOIL (2008.08882)',
   data: "'digits' (episodes of the UCI digits shipped with @distillery/data, ×4 rotations); default digits",
   defaultEpochs: 10,
+  webgpuUnsupported: 'GP-MAML and label propagation of @distillery/pseudo-labels read tensors with dataSync',
   async run(ctx) {
     if (ctx.data !== undefined && ctx.data !== 'digits') {
       throw new DistilleryError('INVALID_ARGUMENT', `--data: expected 'digits', got ${JSON.stringify(ctx.data)}`, {

@@ -210,6 +210,7 @@ export const recipe = {
   paper: 'P²OT, Zhang et al., ICLR 2024 (arXiv 2401.09266); SP²OT (arXiv 2404.03446)',
   data: "'digits' (the UCI digits shipped with @distillery/data, made long-tailed); default digits",
   defaultEpochs: 30,
+  webgpuUnsupported: 'the P²OT / Sinkhorn host solvers of @distillery/ot read tensors with dataSync',
   async run(ctx) {
     if (ctx.data !== undefined && ctx.data !== 'digits') {
       throw new DistilleryError('INVALID_ARGUMENT', `--data: expected 'digits', got ${JSON.stringify(ctx.data)}`, {

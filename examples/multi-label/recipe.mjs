@@ -111,6 +111,7 @@ export const recipe = {
   paper: 'SCPNet, Ding et al., CVPR 2023 (jameslahm/SCPNet); SPLC, Zhang et al., 2021',
   data: "'composed-digits' (1–3 UCI digits per 16×16 image, composedDigits of @distillery/data); default composed-digits",
   defaultEpochs: 12,
+  webgpuUnsupported: 'SCPNet pseudo-labels are read on the host inside each training step, @distillery/pseudo-labels',
   async run(ctx) {
     if (ctx.data !== undefined && ctx.data !== 'composed-digits') {
       throw new DistilleryError(

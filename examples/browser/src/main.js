@@ -37,18 +37,28 @@ function setStatus(state, text) {
 
 for (const r of recipes) recipeSelect.append(new Option(r.title, r.name));
 const selectedRecipe = () => recipes.find((r) => r.name === recipeSelect.value) ?? recipes[0];
-const showSummary = () => {
-  const r = selectedRecipe();
-  $('recipe-summary').textContent = `${r.summary}. Paper: ${r.paper}.`;
-};
-recipeSelect.addEventListener('change', showSummary);
-showSummary();
-
 const webgpuOption = backendSelect.querySelector('option[value="webgpu"]');
-if (!('gpu' in navigator)) {
+const webgpuInBrowser = 'gpu' in navigator;
+if (!webgpuInBrowser) {
   webgpuOption.disabled = true;
   webgpuOption.textContent = 'WebGPU (not available in this browser)';
 }
+
+/** Why `recipe` cannot train on WebGPU here (it reads tensors synchronously), or null when it can. */
+const webgpuRefusal = (recipe) =>
+  recipe.webgpuUnsupported
+    ? `${recipe.name} reads tensors synchronously (${recipe.webgpuUnsupported}): use wasm`
+    : null;
+
+const showSummary = () => {
+  const r = selectedRecipe();
+  $('recipe-summary').textContent = `${r.summary}. Paper: ${r.paper}.`;
+  const refusal = webgpuRefusal(r);
+  if (webgpuInBrowser) webgpuOption.textContent = refusal ? 'WebGPU (not for this recipe)' : 'WebGPU';
+  $('webgpu-note').textContent = refusal ? `WebGPU note: ${refusal}.` : '';
+};
+recipeSelect.addEventListener('change', showSummary);
+showSummary();
 
 /**
  * Refuses WebGPU, with the reason, where the browser has no WebGPU adapter. Training on WebGPU reads tensors only
@@ -139,6 +149,16 @@ async function train() {
   const choice = backendSelect.value;
   const smoke = modeSelect.value === 'smoke';
   const seed = Number.parseInt(seedInput.value, 10) || 0;
+  const refusal = choice === 'webgpu' ? webgpuRefusal(recipe) : null;
+  if (refusal) {
+    // Refused before anything starts: a synchronous read would otherwise fail the run midway.
+    status.dataset.reason = 'webgpu-sync-reads';
+    $('webgpu-note').textContent = `WebGPU note: ${refusal}.`;
+    logBox.textContent = '';
+    logLine(`not started: ${refusal}`);
+    setStatus('error', `Not started on WebGPU: ${refusal}.`);
+    return;
+  }
   for (const el of [startButton, backendSelect, recipeSelect, modeSelect, seedInput]) el.disabled = true;
   const runs = new Map();
   draw(chart, () => drawCurves(chart, runs));

@@ -51,5 +51,11 @@ export interface Recipe {
   /** What --data accepts. */
   data: string;
   defaultEpochs: number;
+  /**
+   * Set when the recipe cannot run on WebGPU in a browser: why (e.g. a host solver of another package reads tensors
+   * synchronously, which WebGPU in browsers cannot do). The browser app refuses WebGPU for it before starting and
+   * shows this reason. Absent: the recipe reads tensors only asynchronously on WebGPU.
+   */
+  webgpuUnsupported?: string;
   run(ctx: RecipeContext): Promise<RecipeResult>;
 }
