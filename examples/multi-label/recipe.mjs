@@ -146,7 +146,7 @@ export const recipe = {
     const prior = scpnetLabelPrior(similarity, { sparseTopk: s.sparseTopk, temperature: s.temperature });
     const relationRows = await prior.relation.array();
 
-    const train = async (name, lossFn) => {
+    const train = async (name, lossFn, state) => {
       const model = new ResNetCifar({ ...s.model, seed: ctx.seed });
       const params = model.trainableVariables();
       const optimizer = new AdamW(params, { lr: s.lr, weightDecay: 1e-4 });
@@ -164,6 +164,7 @@ export const recipe = {
         evaluate: async () => ({ testMAP: meanAveragePrecision(testTargets, await scores(testSet, model)) }),
         checkpoint: ctx.checkpoint?.(name),
         resume: ctx.resume,
+        state,
         logFile: ctx.logFile?.(name),
         onEpochEnd: (record) => ctx.onEpochEnd?.(name, record),
         progress: ctx.progress,
@@ -188,26 +189,39 @@ export const recipe = {
     const selected = new Uint8Array(s.numTrain * C);
     let classwise = new Float64Array(C).fill(1 / C);
     const selectedTrace = [];
-    const scp = await train('scpnet', (model, b, step) => {
-      const weak = model.forward(b.images, { training: true }).logits;
-      const strongImages = randAugment(b.images, step.rng, { numOps: 3, magnitude: 5, fill: 0 });
-      const strong = model.forward(strongImages, { training: true }).logits;
-      const supervised = splcLoss(weak, b.observed, { epoch: step.epoch });
-      const pseudo = scpnetPseudoLabels(weak, b.observed, classwise, { hardK: s.hardK, pCutoff: s.pCutoff });
-      const maskHost = pseudo.mask.dataSync();
-      b.indices.forEach((row, i) => {
-        if (maskHost[i] === 1) selected.set(pseudo.labelsHost.subarray(i * C, (i + 1) * C), row * C);
-      });
-      const counts = new Float64Array(C);
-      for (let i = 0; i < selected.length; i++) counts[i % C] += selected[i];
-      classwise = scpnetClasswiseAcc(counts, { hardK: s.hardK, numTrain: s.numTrain, previous: classwise });
-      if (step.batchIndex === step.batchesPerEpoch - 1) {
-        selectedTrace[step.epoch] = counts.reduce((a, v) => a + v, 0) / s.numTrain;
-      }
-      const targets = scpnetPriorTargets(weak, prior.relation);
-      const unlabeled = scpnetConsistencyLoss(strong, pseudo.labels, pseudo.mask, targets, { klLambda: s.klLambda });
-      return tf.add(supervised, tf.mul(unlabeled, s.lambdaU));
-    });
+    const scp = await train(
+      'scpnet',
+      (model, b, step) => {
+        const weak = model.forward(b.images, { training: true }).logits;
+        const strongImages = randAugment(b.images, step.rng, { numOps: 3, magnitude: 5, fill: 0 });
+        const strong = model.forward(strongImages, { training: true }).logits;
+        const supervised = splcLoss(weak, b.observed, { epoch: step.epoch });
+        const pseudo = scpnetPseudoLabels(weak, b.observed, classwise, { hardK: s.hardK, pCutoff: s.pCutoff });
+        const maskHost = pseudo.mask.dataSync();
+        b.indices.forEach((row, i) => {
+          if (maskHost[i] === 1) selected.set(pseudo.labelsHost.subarray(i * C, (i + 1) * C), row * C);
+        });
+        const counts = new Float64Array(C);
+        for (let i = 0; i < selected.length; i++) counts[i % C] += selected[i];
+        classwise = scpnetClasswiseAcc(counts, { hardK: s.hardK, numTrain: s.numTrain, previous: classwise });
+        if (step.batchIndex === step.batchesPerEpoch - 1) {
+          selectedTrace[step.epoch] = counts.reduce((a, v) => a + v, 0) / s.numTrain;
+        }
+        const targets = scpnetPriorTargets(weak, prior.relation);
+        const unlabeled = scpnetConsistencyLoss(strong, pseudo.labels, pseudo.mask, targets, { klLambda: s.klLambda });
+        return tf.add(supervised, tf.mul(unlabeled, s.lambdaU));
+      },
+      {
+        // The selected_label memory and class-wise status live on the host: checkpointed with the weights, so
+        // --resume continues them instead of restarting from zero.
+        save: () => ({ selected: Array.from(selected), classwise: Array.from(classwise), trace: [...selectedTrace] }),
+        restore: (saved) => {
+          selected.set(saved.selected);
+          classwise = Float64Array.from(saved.classwise);
+          selectedTrace.splice(0, selectedTrace.length, ...saved.trace);
+        },
+      },
+    );
 
     ctx.say('reference: BCE with the full label sets');
     const full = await train('full-bce', (model, b) =>

@@ -1,5 +1,5 @@
 import { batchIndices, type Sampler } from '@distillery/samplers';
-import { checkNumber, invalid, Rng } from '@distillery/tensor';
+import { checkNumber, DistilleryError, describeValue, invalid, Rng } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
 import { clipGradNormOnDevice } from '../optim/clip-grad-norm';
 import type { EMA } from '../optim/ema';
@@ -64,6 +64,12 @@ export interface FitOptions<T> {
    * like the uninterrupted one.
    */
   buffers?: TrainingBuffers;
+  /**
+   * Training state kept outside tensors (e.g. a pseudo-label memory updated in the loss): `save()` returns
+   * JSON-serialisable data, written into every checkpoint; on resume it is handed back to `restore()` before the
+   * first step, so the resumed run continues from the same state as the uninterrupted one.
+   */
+  state?: { save(): unknown; restore(saved: unknown): void };
   /** Seed of the run's Rng (default 0). */
   seed?: number;
   /** Evaluation after each epoch; its numbers join the epoch record (and the logs). */
@@ -113,6 +119,9 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
     throw invalid('OUT_OF_RANGE', 'options.batchSize', `at most the epoch size ${o.sampler.length}`, String(batchSize));
   }
   const every = checkNumber(o.checkpointEvery ?? 1, 'options.checkpointEvery', { min: 1, integer: true });
+  if (o.state !== undefined && (typeof o.state?.save !== 'function' || typeof o.state?.restore !== 'function')) {
+    throw invalid('INVALID_ARGUMENT', 'options.state', '{ save(), restore(saved) }', describeValue(o.state));
+  }
   const unit = o.scheduleUnit ?? 'epoch';
   const dispose = o.disposeBatch ?? disposeTensors;
   const sam = o.samRho !== undefined ? new SAM(o.optimizer, { rho: o.samRho, clip: clipper(o.clipGradNorm) }) : null;
@@ -150,6 +159,17 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
     startEpoch = restored.meta.epoch;
     step = restored.meta.step;
     history = (restored.meta.history as EpochRecord[]) ?? [];
+    if (o.state) {
+      const saved = restored.meta.extra as { state?: unknown } | undefined;
+      if (!saved || !('state' in saved)) {
+        throw new DistilleryError(
+          'FORMAT',
+          `${o.checkpoint}: this checkpoint holds no training state, but the run keeps some (options.state); delete it to retrain that model from the start`,
+          { argument: 'checkpoint' },
+        );
+      }
+      o.state.restore(saved.state);
+    }
   }
   const progress = new ProgressReporter(o.progress ?? 'auto', epochs);
   for (let epoch = startEpoch; epoch < epochs; epoch++) {
@@ -247,6 +267,7 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
         epoch: epoch + 1,
         step,
         history,
+        extra: o.state ? { state: o.state.save() } : undefined,
       });
     }
     await o.onEpochEnd?.(record);

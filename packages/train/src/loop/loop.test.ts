@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { makeSetup } from '../../test/loop-setup';
 import { cosineAnnealingLR } from '../schedules/schedules';
 import { decodeCheckpoint, encodeCheckpoint, loadCheckpoint, restoreCheckpoint } from './checkpoint';
-import { fit } from './fit';
+import { type FitOptions, fit } from './fit';
 import { ProgressReporter } from './progress';
 
 const made: string[] = [];
@@ -50,6 +50,69 @@ describe('fit: checkpoints and exact resume', () => {
     expect(c.optimizer.stepCount).toBe(a.optimizer.stepCount);
     a.dispose();
     c.dispose();
+  });
+
+  it('host training state (options.state) is checkpointed and restored: resumed run = uninterrupted run', async () => {
+    const dir = tmp();
+    // A memory updated inside the loss, like SCPNet's pseudo-label memory: per-epoch sums of the batch losses.
+    const memory = () => {
+      const sums: number[] = [];
+      return {
+        sums,
+        wrap: (loss: FitOptions<never>['loss']) =>
+          ((batch, ctx) => {
+            const l = loss(batch, ctx);
+            sums[ctx.epoch] = (sums[ctx.epoch] ?? 0) + ctx.batchIndex + 1;
+            return l;
+          }) as FitOptions<never>['loss'],
+        state: {
+          save: () => ({ sums: [...sums] }),
+          restore: (saved: unknown) => sums.splice(0, sums.length, ...(saved as { sums: number[] }).sums),
+        },
+      };
+    };
+    const schedule = cosineAnnealingLR(0.05, { tMax: 3 });
+    const a = makeSetup();
+    const ma = memory();
+    const full = await fit({ ...a, ...common, epochs: 3, schedule, loss: ma.wrap(a.loss as never), state: ma.state });
+    const b = makeSetup();
+    const mb = memory();
+    const ckpt = path.join(dir, 'state.safetensors');
+    await fit({
+      ...b,
+      ...common,
+      epochs: 1,
+      schedule,
+      checkpoint: ckpt,
+      loss: mb.wrap(b.loss as never),
+      state: mb.state,
+    });
+    b.dispose();
+    const c = makeSetup();
+    const mc = memory();
+    const resumed = await fit({
+      ...c,
+      ...common,
+      epochs: 3,
+      schedule,
+      checkpoint: ckpt,
+      resume: true,
+      loss: mc.wrap(c.loss as never),
+      state: mc.state,
+    });
+    expect(resumed.startEpoch).toBe(1);
+    expect(mc.sums).toEqual(ma.sums);
+    expect(ma.sums).toHaveLength(3);
+    expect(resumed.history.map((r) => r.loss)).toEqual(full.history.map((r) => r.loss));
+    // a run that keeps state refuses a checkpoint written without it; a malformed state option is refused up front
+    const plain = path.join(dir, 'plain.safetensors');
+    const d = makeSetup();
+    await fit({ ...d, ...common, epochs: 1, checkpoint: plain });
+    await expect(
+      fit({ ...d, ...common, epochs: 2, checkpoint: plain, resume: true, state: memory().state }),
+    ).rejects.toThrow(/holds no training state/);
+    await expect(fit({ ...d, ...common, epochs: 1, state: {} as never })).rejects.toThrow(/options\.state/);
+    [a, c, d].forEach((s) => s.dispose());
   });
 
   it('buffers (BatchNorm statistics, counters) are saved and restored; a checkpoint without them is refused', () => {
