@@ -112,7 +112,7 @@ describe('fit: checkpoints and exact resume', () => {
       fit({ ...d, ...common, epochs: 2, checkpoint: plain, resume: true, state: memory().state }),
     ).rejects.toThrow(/holds no training state/);
     await expect(fit({ ...d, ...common, epochs: 1, state: {} as never })).rejects.toThrow(/options\.state/);
-    [a, c, d].forEach((s) => s.dispose());
+    for (const s of [a, c, d]) s.dispose();
   });
 
   it('buffers (BatchNorm statistics, counters) are saved and restored; a checkpoint without them is refused', () => {
