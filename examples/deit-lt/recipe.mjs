@@ -156,11 +156,7 @@ async function trainTeacher(ctx, s, train, counts, tag) {
         // LDAM (margins ∝ n^-1/4, s = 30 on the cosine logits) with DRW: uniform weights, then effective-number.
         return ldamLoss(logits, labels, counts, { classWeights: step.epoch >= drwEpoch ? drwWeights : undefined });
       }),
-    checkpoint: ctx.checkpoint?.(`teacher-if${tag}`),
-    resume: ctx.resume,
-    logFile: ctx.logFile?.(`teacher-if${tag}`),
-    onEpochEnd: (record) => ctx.onEpochEnd?.(`teacher-if${tag}`, record),
-    progress: ctx.progress,
+    ...ctx.fitOptions(`teacher-if${tag}`),
   });
   return { model, history };
 }
@@ -211,11 +207,7 @@ async function trainStudent(ctx, s, train, counts, teacher, tag) {
           classWeights: step.epoch >= drwEpoch ? drwWeights : undefined,
         });
       }),
-    checkpoint: ctx.checkpoint?.(`${distilled ? 'deit-lt' : 'vit-ce'}-if${tag}`),
-    resume: ctx.resume,
-    logFile: ctx.logFile?.(`${distilled ? 'deit-lt' : 'vit-ce'}-if${tag}`),
-    onEpochEnd: (record) => ctx.onEpochEnd?.(`${distilled ? 'deit-lt' : 'vit-ce'}-if${tag}`, record),
-    progress: ctx.progress,
+    ...ctx.fitOptions(`${distilled ? 'deit-lt' : 'vit-ce'}-if${tag}`),
   });
   return { model, history };
 }

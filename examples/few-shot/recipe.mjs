@@ -154,11 +154,7 @@ async function metaTrain(ctx, s, pool, algorithm, gp) {
         }
         return tf.div(total, tasks.length);
       }),
-    checkpoint: ctx.checkpoint?.(run),
-    resume: ctx.resume,
-    logFile: ctx.logFile?.(run),
-    onEpochEnd: (record) => ctx.onEpochEnd?.(run, record),
-    progress: ctx.progress,
+    ...ctx.fitOptions(run),
   });
   optimizer.dispose?.();
   return { mlp, history };

@@ -113,11 +113,7 @@ async function trainTeacher(ctx, s, train, test) {
         await predictClassesAsync(test, (x) => model.forward(x).logits, { batchSize: 250 }),
       ),
     }),
-    checkpoint: ctx.checkpoint?.('teacher'),
-    resume: ctx.resume,
-    logFile: ctx.logFile?.('teacher'),
-    onEpochEnd: (record) => ctx.onEpochEnd?.('teacher', record),
-    progress: ctx.progress,
+    ...ctx.fitOptions('teacher'),
   });
   return { model, history };
 }
@@ -157,11 +153,7 @@ async function trainStudent(ctx, s, train, test, teacher, method) {
         await predictClassesAsync(test, (x) => model.forward(x).logits, { batchSize: 250 }),
       ),
     }),
-    checkpoint: ctx.checkpoint?.(`student-${method.key}`),
-    resume: ctx.resume,
-    logFile: ctx.logFile?.(`student-${method.key}`),
-    onEpochEnd: (record) => ctx.onEpochEnd?.(`student-${method.key}`, record),
-    progress: ctx.progress,
+    ...ctx.fitOptions(`student-${method.key}`),
   });
   return { model, history };
 }

@@ -125,11 +125,7 @@ async function train(ctx, s, data, name, model, loss) {
     // No augmentation: on 8×8 digits a one-pixel random crop keeps a from-scratch ViT on its initial plateau for
     // many epochs; all three models see the same plain batches.
     loss: ({ images, labels }, step) => tf.tidy(() => loss(images, labels, step)),
-    checkpoint: ctx.checkpoint?.(name),
-    resume: ctx.resume,
-    logFile: ctx.logFile?.(name),
-    onEpochEnd: (record) => ctx.onEpochEnd?.(name, record),
-    progress: ctx.progress,
+    ...ctx.fitOptions(name),
   });
   return history;
 }

@@ -126,11 +126,7 @@ async function train(ctx, s, trainSet, counts, test, split, kind) {
     evaluate: async () => ({
       testAccuracy: accuracy(truth, (await predictHeads(test, (x) => [model.forward(x).logits]))[0]),
     }),
-    checkpoint: ctx.checkpoint?.(kind),
-    resume: ctx.resume,
-    logFile: ctx.logFile?.(kind),
-    onEpochEnd: (record) => ctx.onEpochEnd?.(kind, record),
-    progress: ctx.progress,
+    ...ctx.fitOptions(kind),
   });
   // The ensemble (mean of raw expert logits, MDCS test.py), then each expert alone.
   const results = await evaluateHeads(

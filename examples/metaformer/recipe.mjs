@@ -178,11 +178,7 @@ async function train(ctx, s, data, name, useMeta) {
         });
         return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, NUM_CLASSES), out.logits);
       }),
-    checkpoint: ctx.checkpoint?.(name),
-    resume: ctx.resume,
-    logFile: ctx.logFile?.(name),
-    onEpochEnd: (record) => ctx.onEpochEnd?.(name, record),
-    progress: ctx.progress,
+    ...ctx.fitOptions(name),
   });
   return { model, history };
 }

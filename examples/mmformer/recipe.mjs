@@ -121,11 +121,7 @@ async function train(ctx, s, data, name, model) {
         const { logits } = model.forward(hsi, lidar, { training: true, rng: step.rng });
         return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, s.numClasses), logits);
       }),
-    checkpoint: ctx.checkpoint?.(name),
-    resume: ctx.resume,
-    logFile: ctx.logFile?.(name),
-    onEpochEnd: (record) => ctx.onEpochEnd?.(name, record),
-    progress: ctx.progress,
+    ...ctx.fitOptions(name),
   });
   return history;
 }

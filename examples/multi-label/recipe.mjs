@@ -162,12 +162,8 @@ export const recipe = {
         seed: ctx.seed,
         loss: (batch, step) => tf.tidy(() => lossFn(model, batch, step)),
         evaluate: async () => ({ testMAP: meanAveragePrecision(testTargets, await scores(testSet, model)) }),
-        checkpoint: ctx.checkpoint?.(name),
-        resume: ctx.resume,
+        ...ctx.fitOptions(name),
         state,
-        logFile: ctx.logFile?.(name),
-        onEpochEnd: (record) => ctx.onEpochEnd?.(name, record),
-        progress: ctx.progress,
       });
       return { model, history };
     };

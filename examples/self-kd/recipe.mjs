@@ -136,11 +136,7 @@ async function train(ctx, s, trainSet, test, uskd, seed) {
         await predictClassesAsync(test, (x) => model.forward(x).logits, { batchSize: 250 }),
       ),
     }),
-    checkpoint: ctx.checkpoint?.(name),
-    resume: ctx.resume,
-    logFile: ctx.logFile?.(name),
-    onEpochEnd: (record) => ctx.onEpochEnd?.(name, record),
-    progress: ctx.progress,
+    ...ctx.fitOptions(name),
   });
   return { model, head, mid, history };
 }

@@ -104,11 +104,7 @@ async function trainViT(ctx, s, config, seed, name, train, test, loss, extraPara
         await predictClassesAsync(test, (x) => model.forward(x).logits, { batchSize: 250 }),
       ),
     }),
-    checkpoint: ctx.checkpoint?.(name),
-    resume: ctx.resume,
-    logFile: ctx.logFile?.(name),
-    onEpochEnd: (record) => ctx.onEpochEnd?.(name, record),
-    progress: ctx.progress,
+    ...ctx.fitOptions(name),
   });
   return { model, history };
 }

@@ -188,6 +188,8 @@ async function train() {
       outDir: '',
       checkpoint: undefined,
       logFile: undefined,
+      // No checkpoints or logs in the page: only the live curves.
+      fitOptions: (run) => ({ resume: false, progress: 'none', onEpochEnd: (record) => ctx.onEpochEnd(run, record) }),
       log: (event) => logLine(JSON.stringify(event)),
       say: (line) => logLine(line),
       async onEpochEnd(run, record) {

@@ -4,7 +4,7 @@
  */
 export { describeFlags, type FlagSpec, parseArgs, UsageError } from './args';
 export { type Io, main, RUN_FLAGS, runRecipeFromArgs } from './main';
-export type { ProgressMode, Recipe, RecipeContext, RecipeResult } from './recipe';
+export type { EpochRecord, FitRunOptions, ProgressMode, Recipe, RecipeContext, RecipeResult } from './recipe';
 export { recipes } from './recipes';
 export { type RunReport, renderHtmlReport } from './report/html-report';
 export { confusionHeatmap, lineChart, matrixHeatmap, perClassChart, type Series } from './report/svg';

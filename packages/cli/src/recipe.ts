@@ -29,7 +29,24 @@ export interface RecipeContext {
    * Called after every training epoch of every model the recipe trains (`run` names the model, e.g.
    * 'deit-lt-if10'); the browser app draws live curves from it. Recipes pass it to fit's onEpochEnd.
    */
-  onEpochEnd?(run: string, record: { epoch: number; loss: number; [metric: string]: number }): void;
+  onEpochEnd?(run: string, record: EpochRecord): void;
+  /**
+   * What every `fit` of the recipe passes for its model `run` (`fit({ ..., ...ctx.fitOptions(run) })`): the
+   * checkpoint and log paths, --resume, the progress mode, and `onEpochEnd` forwarded with the run's name.
+   */
+  fitOptions(run: string): FitRunOptions;
+}
+
+/** An epoch's record as the training loop reports it. */
+export type EpochRecord = { epoch: number; loss: number; [metric: string]: number };
+
+/** The run-level options of `fit` that come from the runner (see `RecipeContext.fitOptions`). */
+export interface FitRunOptions {
+  checkpoint?: string;
+  resume: boolean;
+  logFile?: string;
+  progress: ProgressMode;
+  onEpochEnd(record: EpochRecord): void;
 }
 
 export interface RecipeResult {

@@ -80,6 +80,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   );
   if (options.resume && !hasCheckpoints)
     print(`--resume: no checkpoints in ${checkpointsDir} yet; starting from the beginning`);
+  const checkpoint = (name: string) => path.join(outDir, 'checkpoints', `${name}.safetensors`);
+  const logFile = (name: string) => path.join(outDir, 'logs', `${name}.jsonl`);
   const result = await recipe.run({
     backend,
     seed,
@@ -89,11 +91,18 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     resume: options.resume ?? false,
     progress: options.progress ?? 'auto',
     outDir,
-    checkpoint: (name) => path.join(outDir, 'checkpoints', `${name}.safetensors`),
-    logFile: (name) => path.join(outDir, 'logs', `${name}.jsonl`),
+    checkpoint,
+    logFile,
     log,
     say: print,
     onEpochEnd: options.onEpochEnd,
+    fitOptions: (run) => ({
+      checkpoint: checkpoint(run),
+      resume: options.resume ?? false,
+      logFile: logFile(run),
+      progress: options.progress ?? 'auto',
+      onEpochEnd: (record) => options.onEpochEnd?.(run, record),
+    }),
   });
   const files = [path.join(outDir, 'config.json'), eventLog];
   const metricsFile = path.join(outDir, 'metrics.json');
