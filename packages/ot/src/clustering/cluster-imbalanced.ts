@@ -240,16 +240,11 @@ export function clusterImbalanced(features: tf.Tensor, options: ClusterImbalance
       }
       if (onEpochEnd) {
         // mean over this epoch's steps (and over the heads)
-        const epochLosses = heads.flatMap((h) => h.losses.slice(-stepsPerEpoch));
-        const mean = epochLosses.reduce((a, b) => a + b, 0) / Math.max(1, epochLosses.length);
-        onEpochEnd({ epoch, loss: mean, rho: rhos[rhos.length - 1] ?? 0 });
+        const loss = mean(heads.flatMap((h) => h.losses.slice(-stepsPerEpoch)));
+        onEpochEnd({ epoch, loss, rho: rhos[rhos.length - 1] ?? 0 });
       }
     }
-    const stepsPerEpochFinal = Math.max(1, Math.floor(n / batch));
-    const headLosses = heads.map((h) => {
-      const last = h.losses.slice(-stepsPerEpochFinal);
-      return last.reduce((a, b) => a + b, 0) / Math.max(1, last.length);
-    });
+    const headLosses = heads.map((h) => mean(h.losses.slice(-stepsPerEpoch)));
     let chosen = 0;
     for (let i = 1; i < numHeads; i++) if (headLosses[i]! < headLosses[chosen]!) chosen = i;
     const best = heads[chosen]!;
@@ -270,4 +265,8 @@ export function clusterImbalanced(features: tf.Tensor, options: ClusterImbalance
       h.bias?.dispose();
     }
   }
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 }
