@@ -31,6 +31,11 @@ export interface LogKernel {
   dispose(): void;
 }
 
+/** u_i = log a_i + f̄_i: row potentials back from their scalings around f̄ (a zero scaling is a zero-mass row). */
+function potentialsFromScalings(a: Float64Array, fRef: Float64Array): Float64Array {
+  return a.map((ai, i) => (ai === 0 ? Number.NEGATIVE_INFINITY : Math.log(ai) + fRef[i]!));
+}
+
 /** log-sum-exp of a host vector (−∞ entries allowed). */
 export function lseVector(x: ArrayLike<number>): number {
   let m = Number.NEGATIVE_INFINITY;
@@ -128,7 +133,7 @@ export class HostKernel implements LogKernel {
   private get lastU(): Float64Array | null {
     if (this.pendingU) {
       const { a, fRef } = this.pendingU;
-      this.lastUValue = a.map((ai, i) => (ai === 0 ? Number.NEGATIVE_INFINITY : Math.log(ai) + fRef[i]!));
+      this.lastUValue = potentialsFromScalings(a, fRef);
       this.pendingU = null;
     }
     return this.lastUValue;
@@ -256,7 +261,7 @@ export class HostKernel implements LogKernel {
         if (!u) {
           // Its buffer is reused two passes later: only the latest two passes' u can still be read.
           if (this.generation - pending.generation >= 2) throw new Error('internal: stale Sinkhorn row potentials');
-          u = pending.a.map((ai, i) => (ai === 0 ? Number.NEGATIVE_INFINITY : Math.log(ai) + pending.fRef[i]!));
+          u = potentialsFromScalings(pending.a, pending.fRef);
         }
         return u;
       };
