@@ -5,13 +5,20 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { longTailedDigitFeatures } from './recipe.mjs';
 
 /**
+ * P²OT's γ (KL weight on the cluster marginal) for these features, chosen by `select-gamma.mjs` on validation
+ * seeds 10–19 (grid 1 … 0.001, best mean ACC 0.782; the official default γ = 1 gives 0.496 there, below k-means'
+ * 0.554). The seeds below are not among them.
+ */
+const GAMMA = 0.003;
+
+/**
  * The quality claim of P²OT / SP²OT on embedded digits: the recipe's features (PCA-16 of the shipped digits),
  * long-tailed at the papers' imbalance ratio of 100 (CIFAR-100-LT IF 100), K = 10, the first three seeds.
- * Same head, loss and schedule for every OT solver; only the pseudo-label solver changes.
+ * Same head, loss, schedule and γ for every OT solver; only the pseudo-label solver changes.
  *
  * Measured here (wasm, ACC): seed 0/1/2 — k-means 0.660/0.501/0.602, balanced Sinkhorn 0.389/0.382/0.400,
- * P²OT 0.548/0.468/0.504, SP²OT 0.827/0.710/0.810 (seeds 3 and 4: SP²OT 0.766/0.670 vs k-means 0.651/0.663). On
- * these features P²OT alone does not beat k-means (see the recipe README); SP²OT's kNN semantic term does.
+ * P²OT 0.752/0.705/0.724, SP²OT 0.728/0.810/0.761 (seeds 3 and 4: P²OT 0.724/0.740, SP²OT 0.780/0.756 vs
+ * k-means 0.651/0.663).
  */
 describe('imbalanced clustering of long-tailed digit features (IF 100, seeds 0–2)', () => {
   beforeAll(async () => {
@@ -19,11 +26,11 @@ describe('imbalanced clustering of long-tailed digit features (IF 100, seeds 0�
   });
 
   for (const seed of [0, 1, 2]) {
-    it(`seed ${seed}: SP²OT > k-means and > balanced Sinkhorn; P²OT > balanced Sinkhorn (Hungarian ACC)`, () => {
+    it(`seed ${seed}: P²OT and SP²OT > k-means and > balanced Sinkhorn (Hungarian ACC)`, () => {
       const { features, labels } = longTailedDigitFeatures({ imbalanceFactor: 100, seed });
       const acc = (a: Int32Array) => clusteringAccuracy(labels, a, 10).accuracy;
       const km = acc(kmeans(features, { k: 10, nInit: 10, seed }).assignments);
-      const common = { numClusters: 10, epochs: 30, batchSize: 128, scale: 10, seed };
+      const common = { numClusters: 10, epochs: 30, batchSize: 128, scale: 10, gamma: GAMMA, seed };
       const run = (solver: 'sinkhorn' | 'p2ot' | 'sp2ot', extra = {}) => {
         const r = clusterImbalanced(features, { ...common, solver, ...extra });
         r.prototypes.dispose();
@@ -34,9 +41,10 @@ describe('imbalanced clustering of long-tailed digit features (IF 100, seeds 0�
       const sp2 = run('sp2ot', { similarity: knnGaussianSimilarity(features, { k: 20 }), mmIter: 10 });
       features.dispose();
       console.log(`digits IF 100 seed ${seed} ACC: k-means ${km}, sinkhorn ${sk}, p2ot ${p2}, sp2ot ${sp2}`);
+      expect(p2).toBeGreaterThan(km + 0.05);
       expect(sp2).toBeGreaterThan(km + 0.05);
+      expect(p2).toBeGreaterThan(sk + 0.2);
       expect(sp2).toBeGreaterThan(sk + 0.2);
-      expect(p2).toBeGreaterThan(sk + 0.05);
     }, 120_000);
   }
 });
