@@ -73,12 +73,15 @@ export const op = {
   i32Mul: (): Bytes => [0x6c],
   i32And: (): Bytes => [0x71],
   i32Shl: (): Bytes => [0x74],
+  i32GtU: (): Bytes => [0x4b],
   i32GeU: (): Bytes => [0x4f],
   i32Or: (): Bytes => [0x72],
   // SIMD (0xFD prefix).
   v128Load: (offset = 0): Bytes => [0xfd, ...uleb(0x00), 2, ...uleb(offset)],
   v128Load32Splat: (offset = 0): Bytes => [0xfd, ...uleb(0x09), 2, ...uleb(offset)],
   v128Store: (offset = 0): Bytes => [0xfd, ...uleb(0x0b), 2, ...uleb(offset)],
+  /** Stores one 64-bit lane of a v128 (e.g. two f32s after a demote). */
+  v128Store64Lane: (lane: number, offset = 0): Bytes => [0xfd, ...uleb(0x5b), 3, ...uleb(offset), lane],
   v128Const: (bytes: Bytes = new Array(16).fill(0)): Bytes => [0xfd, ...uleb(0x0c), ...bytes],
   i8x16Shuffle: (lanes: Bytes): Bytes => [0xfd, ...uleb(0x0d), ...lanes],
   f32x4Splat: (): Bytes => [0xfd, ...uleb(0x13)],
@@ -91,9 +94,12 @@ export const op = {
   f64x2Add: (): Bytes => [0xfd, ...uleb(0xf0)],
   f64x2Sub: (): Bytes => [0xfd, ...uleb(0xf1)],
   f64x2Mul: (): Bytes => [0xfd, ...uleb(0xf2)],
+  f64x2Div: (): Bytes => [0xfd, ...uleb(0xf3)],
   f64x2Min: (): Bytes => [0xfd, ...uleb(0xf4)],
   f64x2Max: (): Bytes => [0xfd, ...uleb(0xf5)],
   f64x2Nearest: (): Bytes => [0xfd, ...uleb(0x94)],
+  /** Two f64 lanes rounded to f32 in lanes 0–1, lanes 2–3 zero. */
+  f32x4DemoteF64x2Zero: (): Bytes => [0xfd, ...uleb(0x5e)],
   /** Pseudo-min/max (b < a ? b : a, a < b ? b : a): one instruction on x86, unlike the IEEE f64x2.min/max. */
   f64x2Pmin: (): Bytes => [0xfd, ...uleb(0xf6)],
   f64x2Pmax: (): Bytes => [0xfd, ...uleb(0xf7)],
