@@ -31,6 +31,31 @@ describe('bad input throws DistilleryError naming the argument', () => {
     }
   });
 
+  it('a large cost with NaN / ±Inf is reported at its position by every engine', () => {
+    const values = new Float32Array(37 * 29).fill(0.5);
+    for (const [bad, at] of [
+      [Number.NaN, 17 * 29 + 5],
+      [Number.NEGATIVE_INFINITY, 37 * 29 - 1],
+      [Number.POSITIVE_INFINITY, 3],
+    ] as const) {
+      const c = tf.tensor2d(
+        values.map((x, i) => (i === at ? bad : x)),
+        [37, 29],
+      );
+      for (const engine of ['float64', 'backend'] as const) {
+        for (const solve of [
+          () => sinkhorn(undefined, undefined, c, { reg: 0.1, engine }),
+          () => sinkhornUnbalanced(undefined, undefined, c, { reg: 0.1, regMarginals: 1, engine }),
+          () => partialWasserstein(undefined, undefined, c, { reg: 0.1, engine }),
+        ]) {
+          const err = expectDistilleryError(solve, 'cost', 'NON_FINITE');
+          expect(err.message).toContain(`${bad} at [${Math.floor(at / 29)}, ${at % 29}]`);
+        }
+      }
+      c.dispose();
+    }
+  });
+
   it('marginals: negative, wrong length, not summing as required, non-finite', () => {
     const c = cost();
     expectDistilleryError(() => sinkhorn([0.7, -0.2], undefined, c, { reg: 0.1 }), 'a', 'OUT_OF_RANGE');

@@ -1,4 +1,5 @@
 import { tf } from '@distillery/tensor';
+import { assertFiniteValues } from './validate';
 import { createArena, releaseArena, type SweepArena } from './wasm-sweep';
 
 /**
@@ -128,6 +129,11 @@ export class HostKernel implements LogKernel {
       L[i * k1 + k] = 0;
     }
     return kernel;
+  }
+
+  /** Whether every entry of L is finite (before the pending scale). */
+  valuesFinite(): boolean {
+    return this.arena.allFinite();
   }
 
   private get lastU(): Float64Array | null {
@@ -299,35 +305,53 @@ export class HostKernel implements LogKernel {
    * [1e-100, 1e100] (a few ulps from the direct exp; entries whose cached value underflowed are then below 1e-90,
    * and come out as 0), else directly.
    */
-  planHost<T extends Float64Array | Float32Array = Float64Array>(
-    u: Float64Array,
-    v: Float64Array,
-    scale = 1,
-    columns = this.k,
-    out: T = new Float64Array(this.n * columns) as T,
-  ): T {
-    const { L, n, k } = this;
+  planHost(u: Float64Array, v: Float64Array, scale = 1, columns = this.k): Float64Array {
+    const { n } = this;
+    const out = new Float64Array(n * columns);
+    if (!this.planFromCache(u, v, scale)) return this.directPlan(u, v, scale, columns, out);
+    this.arena.scale(); // the plan, in place of the cache
+    const { kt, stride } = this.arena;
+    if (stride === columns) out.set(kt.subarray(0, n * columns));
+    else for (let i = 0; i < n; i++) out.set(kt.subarray(i * stride, i * stride + columns), i * columns);
+    return out;
+  }
+
+  /** The same plan as a float32 tensor (rounded to float32 in the SIMD pass that forms it). */
+  plan(u: Float64Array, v: Float64Array, scale = 1): tf.Tensor2D {
+    const { n, k } = this;
+    const values = this.planFromCache(u, v, scale)
+      ? this.arena.planF32(k)
+      : this.directPlan(u, v, scale, k, new Float32Array(n * k));
+    return tf.tensor2d(values, [n, k]);
+  }
+
+  /**
+   * Loads the plan's row and column scalings (e_j·scale) into the arena when the cache can form the plan, which
+   * then overwrites the cache; false when it cannot.
+   */
+  private planFromCache(u: Float64Array, v: Float64Array, scale: number): boolean {
     const { arena } = this;
     if (this.pendingScale !== 1) this.rebuild(null, null); // L is scaled by the first build
-    if (this.built && this.scalings(u, this.fRef, arena.a) && this.scalings(v, this.gRef, arena.e)) {
-      for (let j = 0; j < k; j++) arena.e[j]! *= scale;
-      arena.scale(); // the plan, in place of the cache
-      this.built = false;
-      this.targetsFor = null;
-      const { kt, stride } = arena;
-      if (stride === columns) out.set(kt.subarray(0, n * columns));
-      else for (let i = 0; i < n; i++) out.set(kt.subarray(i * stride, i * stride + columns), i * columns);
-      return out;
-    }
+    if (!(this.built && this.scalings(u, this.fRef, arena.a) && this.scalings(v, this.gRef, arena.e))) return false;
+    for (let j = 0; j < this.k; j++) arena.e[j]! *= scale;
+    this.built = false;
+    this.targetsFor = null;
+    return true;
+  }
+
+  private directPlan<T extends Float64Array | Float32Array>(
+    u: Float64Array,
+    v: Float64Array,
+    scale: number,
+    columns: number,
+    out: T,
+  ): T {
+    const { L, n, k } = this;
     for (let i = 0; i < n; i++) {
       const base = i * k;
       for (let j = 0; j < columns; j++) out[i * columns + j] = scale * Math.exp(L[base + j]! + u[i]! + v[j]!);
     }
     return out;
-  }
-
-  plan(u: Float64Array, v: Float64Array, scale = 1): tf.Tensor2D {
-    return tf.tensor2d(this.planHost(u, v, scale, this.k, new Float32Array(this.n * this.k)), [this.n, this.k]);
   }
 
   dispose(): void {
@@ -402,9 +426,13 @@ export class BackendKernel implements LogKernel {
   }
 }
 
-/** Builds the kernel of the N×K log-kernel L, given as values or as scale·values (e.g. −cost/reg). */
+/**
+ * Builds the kernel of the N×K log-kernel L, given as values or as scale·values (e.g. −cost/reg). With `argument`,
+ * the host kernel checks the values are finite (in its SIMD pass, not a JavaScript scan) and throws NON_FINITE
+ * naming that argument otherwise.
+ */
 export function makeKernel(
-  source: Float64Array | { values: ArrayLike<number>; scale: number },
+  source: Float64Array | { values: ArrayLike<number>; scale: number; argument?: string },
   n: number,
   k: number,
   engine: OtEngine,
@@ -417,5 +445,10 @@ export function makeKernel(
     for (let i = 0; i < L.length; i++) L[i] = source.values[i]! * source.scale;
     return new BackendKernel(L, n, k);
   }
-  return HostKernel.fromScaled(source.values, source.scale, n, k);
+  const kernel = HostKernel.fromScaled(source.values, source.scale, n, k);
+  if (source.argument !== undefined && !kernel.valuesFinite()) {
+    kernel.dispose();
+    assertFiniteValues(source.values, k, source.argument);
+  }
+  return kernel;
 }

@@ -4,21 +4,31 @@ import type { OtEngine } from './kernel';
 export type Masses = tf.Tensor | ArrayLike<number>;
 
 /** A finite float32 [N, K] matrix's values (N, K >= 1), as the backend holds them: read them, never write. */
-export function readMatrix(x: unknown, argument: string): { values: Float32Array | Int32Array; n: number; k: number } {
+/**
+ * A non-empty float32/int32 matrix's values. `finite: false` leaves the finiteness check to the caller (the host
+ * kernel checks in its SIMD module while copying, then reports through `assertFiniteValues`).
+ */
+export function readMatrix(
+  x: unknown,
+  argument: string,
+  { finite = true }: { finite?: boolean } = {},
+): { values: Float32Array | Int32Array; n: number; k: number } {
   const t = assertRank(x, 2, argument);
   assertDtype(t, ['float32', 'int32'], argument);
   const [n, k] = t.shape as [number, number];
   if (n === 0 || k === 0) throw invalid('EMPTY_INPUT', argument, 'a non-empty matrix', `shape [${n}, ${k}]`);
   const values = t.dataSync() as Float32Array | Int32Array;
-  if (values instanceof Float32Array) {
-    for (let i = 0; i < values.length; i++) {
-      const x = values[i]!;
-      if (x - x !== 0) {
-        throw invalid('NON_FINITE', argument, 'finite values', `${x} at [${Math.floor(i / k)}, ${i % k}]`);
-      }
-    }
-  }
+  if (finite) assertFiniteValues(values, k, argument);
   return { values, n, k };
+}
+
+/** Throws NON_FINITE naming the first NaN/±∞ entry of a row-major matrix with k columns. */
+export function assertFiniteValues(values: ArrayLike<number>, k: number, argument: string): void {
+  if (values instanceof Int32Array) return;
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i]!;
+    if (x - x !== 0) throw invalid('NON_FINITE', argument, 'finite values', `${x} at [${Math.floor(i / k)}, ${i % k}]`);
+  }
 }
 
 /** Histogram of non-negative finite masses of the given length; `undefined` gives the uniform 1/length. */

@@ -9,6 +9,8 @@ import { type Bytes, encodeModule, op, valType } from '@distillery/tensor/wasm';
  *   sweep:  s_i = Σ_j K̃_ij e_j,  a_i = t_i / s_i,  c_j += K̃_ij a_i
  *   scale:  K̃_ij ← K̃_ij a_i e_j                         (the plan, in place)
  *   expAffine: K̃_ij = exp(L_ij + f_i + g_j)
+ *   planF32:   P_ij = f32(K̃_ij a_i e_j)                 (the float32 plan, in place)
+ *   allFinite: whether every entry of L is finite        (input validation without a JavaScript scan)
  *
  * `sweep` is one Sinkhorn iteration's two products fused into a single pass over K̃: row i is summed, its new
  * scaling computed, and the same row (still in cache) added into the column sums. The reference solvers
@@ -48,6 +50,11 @@ const SMIN = 29;
 const SMAX = 30;
 const AMIN = 31;
 const AMAX = 32;
+// Byte pointers of the two-row sweep's inner loops (bumped by 64 per step instead of base + J·8 per load).
+const PV = 33; // e (row sums) or col (column sums)
+const PR1 = 34;
+const PR2 = 35;
+const PEND = 36;
 
 /** Folds SUM-like and AI-like locals into the running ranges. */
 const track = (sum: number, ai: number): Bytes =>
@@ -147,28 +154,10 @@ function scaleRow(): Bytes {
 /**
  * The sweep two rows at a time: both row sums share the loads of e, and the column sums are loaded and stored
  * once per pair of rows (col_j += K̃_ij a_i + K̃_{i+1,j} a_{i+1}). Leaves I at the first row not done.
+ * K must be a multiple of 8 (the arena's padded stride): the pair loops have no column tail.
  */
 function sweepRowPairs(): Bytes {
   const b: Bytes = [];
-  const loop8 = (inner: Bytes): Bytes => [
-    ...op.i32Const(0),
-    ...op.set(J),
-    ...op.block(),
-    ...op.loop(),
-    ...op.get(J),
-    ...op.get(K8),
-    ...op.i32GeU(),
-    ...op.brIf(1),
-    ...setByteOffset(),
-    ...inner,
-    ...op.get(J),
-    ...op.i32Const(8),
-    ...op.i32Add(),
-    ...op.set(J),
-    ...op.br(0),
-    ...op.end(),
-    ...op.end(),
-  ];
   const hsum = (acc: number[], into: number): Bytes => [
     ...op.get(acc[0] as number),
     ...op.get(acc[1] as number),
@@ -194,18 +183,44 @@ function sweepRowPairs(): Bytes {
   b.push(...op.get(I), ...op.i32Const(1), ...op.i32Add(), ...op.get(N), ...op.i32GeU(), ...op.brIf(1));
   b.push(...op.get(ROW), ...op.get(K), ...op.i32Const(3), ...op.i32Shl(), ...op.i32Add(), ...op.set(ROW2));
   for (const acc of [...ACC, ...ACC2]) b.push(...op.v128Const(), ...op.set(acc));
+  /** Runs `inner` over blocks of 8 columns with PV from `vector`, PR1/PR2 from ROW/ROW2, all bumped by 64 bytes. */
+  const loopPointers = (vector: number, inner: Bytes): Bytes => [
+    ...op.get(vector),
+    ...op.set(PV),
+    ...op.get(ROW),
+    ...op.set(PR1),
+    ...op.get(ROW2),
+    ...op.set(PR2),
+    ...op.get(vector),
+    ...op.get(K8),
+    ...op.i32Const(3),
+    ...op.i32Shl(),
+    ...op.i32Add(),
+    ...op.set(PEND),
+    ...op.block(),
+    ...op.loop(),
+    ...op.get(PV),
+    ...op.get(PEND),
+    ...op.i32GeU(),
+    ...op.brIf(1),
+    ...inner,
+    ...[PV, PR1, PR2].flatMap((ptr) => [...op.get(ptr), ...op.i32Const(64), ...op.i32Add(), ...op.set(ptr)]),
+    ...op.br(0),
+    ...op.end(),
+    ...op.end(),
+  ];
   const sums: Bytes = [];
   UNROLL_OFFSETS.forEach((offset, h) => {
-    sums.push(...address(E), ...op.v128Load(offset), ...op.set(VE));
+    sums.push(...op.get(PV), ...op.v128Load(offset), ...op.set(VE));
     for (const [row, acc] of [
-      [ROW, ACC[h]],
-      [ROW2, ACC2[h]],
+      [PR1, ACC[h]],
+      [PR2, ACC2[h]],
     ] as const) {
-      sums.push(...op.get(acc as number), ...address(row), ...op.v128Load(offset), ...op.get(VE), ...op.f64x2Mul());
+      sums.push(...op.get(acc as number), ...op.get(row), ...op.v128Load(offset), ...op.get(VE), ...op.f64x2Mul());
       sums.push(...op.f64x2Add(), ...op.set(acc as number));
     }
   });
-  b.push(...loop8(sums), ...hsum(ACC, SUM), ...hsum(ACC2, SUM2));
+  b.push(...loopPointers(E, sums), ...hsum(ACC, SUM), ...hsum(ACC2, SUM2));
   for (const [sum, ai, plus] of [
     [SUM, AI, 0],
     [SUM2, AI2, 1],
@@ -217,12 +232,12 @@ function sweepRowPairs(): Bytes {
   b.push(...op.get(AI), ...op.f64x2Splat(), ...op.set(VA), ...op.get(AI2), ...op.f64x2Splat(), ...op.set(VA2));
   const accumulate: Bytes = [];
   for (const offset of UNROLL_OFFSETS) {
-    accumulate.push(...address(COL), ...address(COL), ...op.v128Load(offset));
-    accumulate.push(...address(ROW), ...op.v128Load(offset), ...op.get(VA), ...op.f64x2Mul(), ...op.f64x2Add());
-    accumulate.push(...address(ROW2), ...op.v128Load(offset), ...op.get(VA2), ...op.f64x2Mul(), ...op.f64x2Add());
+    accumulate.push(...op.get(PV), ...op.get(PV), ...op.v128Load(offset));
+    accumulate.push(...op.get(PR1), ...op.v128Load(offset), ...op.get(VA), ...op.f64x2Mul(), ...op.f64x2Add());
+    accumulate.push(...op.get(PR2), ...op.v128Load(offset), ...op.get(VA2), ...op.f64x2Mul(), ...op.f64x2Add());
     accumulate.push(...op.v128Store(offset));
   }
-  b.push(...loop8(accumulate));
+  b.push(...loopPointers(COL, accumulate));
   b.push(...op.get(ROW2), ...op.get(K), ...op.i32Const(3), ...op.i32Shl(), ...op.i32Add(), ...op.set(ROW));
   b.push(...op.get(I), ...op.i32Const(2), ...op.i32Add(), ...op.set(I), ...op.br(0));
   b.push(...op.end(), ...op.end());
@@ -281,16 +296,37 @@ const X_J = 9;
 const X_P = 10;
 const X_SROW = 11;
 const X_DROW = 12;
-const X_K2 = 13;
+const X_K2 = 13; // K rounded down to the two-pair step
 const X_FI = 14;
-const X_X = 15;
-const X_NN = 16;
-const X_R = 17;
-const X_Y = 18;
-const X_Q = [19, 20, 21, 22, 23, 24, 25];
-const X_R2 = 26;
-const X_SC = 27;
-const X_LS = 28;
+
+/** The v128 locals of one pair's exp; two sets, so two independent pairs are in flight at once. */
+interface ExpLocals {
+  x: number;
+  nn: number;
+  r: number;
+  y: number;
+  hi: number;
+  lo: number;
+  rr: number;
+  c: number;
+  ls: number;
+}
+const expLocals = (base: number): ExpLocals => ({
+  x: base,
+  nn: base + 1,
+  r: base + 2,
+  y: base + 3,
+  hi: base + 4,
+  lo: base + 5,
+  rr: base + 6,
+  c: base + 7,
+  ls: base + 8,
+});
+const EXP_A = expLocals(15);
+const EXP_B = expLocals(24);
+const X_SC = 33;
+/** First local of the constant pool. */
+const X_POOL = 34;
 
 const LOG2E = Math.LOG2E;
 const LN2_HI = 0.6931471803691238; // ln 2 split so n·LN2_HI is exact (Cody–Waite)
@@ -300,53 +336,83 @@ const EXP_MIN = -708;
 const EXP_MAX = 709;
 
 /**
- * Y = e^X for the two lanes of X (float64): X clamped to [−708, 709], X = n·ln2 + r with n = round(X·log2 e),
- * e^r by its degree-13 Taylor polynomial (|r| ≤ ln2/2: truncation < 5e-18), 2^n built from n's bits; lanes with
- * X < −708 give 0.
- * Within 2 ulps of Math.exp on [−708, 709]; above 709 it gives +∞ (the solvers then fall back to exact sums from L).
+ * The Remez coefficients of fdlibm's e_exp.c (Sun Microsystems, 1993; also musl's exp.c): on |r| ≤ ln2/2,
+ * R(r²) = r²·(P1 + r²·(P2 + … + r²·P5)) approximates r·(e^r + 1)/(e^r − 1) − 2 to within 2^−59. (Written as the
+ * shortest decimals of the same doubles.)
  */
-function expOfX(k: (value: number) => Bytes): Bytes {
-  const b: Bytes = [];
-  b.push(...op.get(X_X), ...k(EXP_MIN), ...op.f64x2Pmax(), ...k(EXP_MAX), ...op.f64x2Pmin());
-  b.push(...op.set(X_R)); // clamped x
-  b.push(...op.get(X_R), ...k(LOG2E), ...op.f64x2Mul(), ...op.f64x2Nearest(), ...op.set(X_NN));
-  b.push(...op.get(X_R), ...op.get(X_NN), ...k(LN2_HI), ...op.f64x2Mul(), ...op.f64x2Sub());
-  b.push(...op.get(X_NN), ...k(LN2_LO), ...op.f64x2Mul(), ...op.f64x2Sub(), ...op.set(X_R));
-  // e^r = Σ_{m ≤ 13} r^m/m! by Estrin's scheme (pairs, then r², r⁴, r⁸): a short dependency chain, so the
-  // CPU overlaps it; Horner's 13 dependent multiply-adds made the exp latency-bound.
-  const coef = (m: number) => {
-    let f = 1;
-    for (let i = 2; i <= m; i++) f *= i;
-    return 1 / f;
-  };
-  for (let i = 0; i < 7; i++) {
-    b.push(...op.get(X_R), ...k(coef(2 * i + 1)), ...op.f64x2Mul(), ...k(coef(2 * i)));
-    b.push(...op.f64x2Add(), ...op.set(X_Q[i] as number));
-  }
-  const fold = (lo: number, hi: number, power: number) => [
-    ...op.get(lo),
-    ...op.get(hi),
-    ...op.get(power),
-    ...op.f64x2Mul(),
-    ...op.f64x2Add(),
-    ...op.set(lo),
+const EXP_P = [
+  0.16666666666666602, -0.0027777777777015593, 0.00006613756321437934, -0.0000016533902205465252, 4.1381367970572385e-8,
+];
+
+/**
+ * y = e^x for the two lanes of x (float64), as fdlibm's exp: x clamped to [−708, 709], x = n·ln2 + r with
+ * n = round(x·log2 e) and r = hi − lo (Cody–Waite), c = r − R(r²), e^r = 1 + (r·c/(2 − c) − lo + hi), then 2^n
+ * built from n's bits; lanes with x < −708 give 0, above 709 +∞ (the solvers then fall back to exact sums from L).
+ * Within 2 ulps of Math.exp on [−708, 709] (tested; fdlibm bounds it below 1 ulp). The rational form needs a
+ * degree-5 polynomial in r² where a Taylor series needs degree 13 in r.
+ *
+ * Returned as statements (each leaves the stack empty) so two pairs' can be interleaved: one pair's chain of
+ * dependent operations is long, and the CPU's scheduler only overlaps what it sees close together.
+ */
+function expStatements(v: ExpLocals, k: (value: number) => Bytes): Bytes[] {
+  const poly: Bytes = [...k(EXP_P[4]!)];
+  for (let i = 3; i >= 0; i--) poly.push(...op.get(v.rr), ...op.f64x2Mul(), ...k(EXP_P[i]!), ...op.f64x2Add());
+  return [
+    [...op.get(v.x), ...k(EXP_MIN), ...op.f64x2Pmax(), ...k(EXP_MAX), ...op.f64x2Pmin(), ...op.set(v.r)],
+    [...op.get(v.r), ...k(LOG2E), ...op.f64x2Mul(), ...op.f64x2Nearest(), ...op.set(v.nn)],
+    [...op.get(v.r), ...op.get(v.nn), ...k(LN2_HI), ...op.f64x2Mul(), ...op.f64x2Sub(), ...op.set(v.hi)],
+    [...op.get(v.nn), ...k(LN2_LO), ...op.f64x2Mul(), ...op.set(v.lo)],
+    [...op.get(v.hi), ...op.get(v.lo), ...op.f64x2Sub(), ...op.set(v.r)],
+    [...op.get(v.r), ...op.get(v.r), ...op.f64x2Mul(), ...op.set(v.rr)],
+    // c = r − r²·(P1 + r²·(P2 + r²·(P3 + r²·(P4 + r²·P5))))
+    [...op.get(v.r), ...poly, ...op.get(v.rr), ...op.f64x2Mul(), ...op.f64x2Sub(), ...op.set(v.c)],
+    // e^r = 1 + ((r·c / (2 − c) − lo) + hi)
+    [
+      ...k(1),
+      ...op.get(v.r),
+      ...op.get(v.c),
+      ...op.f64x2Mul(),
+      ...k(2),
+      ...op.get(v.c),
+      ...op.f64x2Sub(),
+      ...op.f64x2Div(),
+      ...op.get(v.lo),
+      ...op.f64x2Sub(),
+      ...op.get(v.hi),
+      ...op.f64x2Add(),
+      ...op.f64x2Add(),
+      ...op.set(v.y),
+    ],
+    // 2^n: n + 1023 sits in the low mantissa bits of n + (1023 + 2^52); shifted left by 52 it is the exponent field.
+    [
+      ...op.v128Const(),
+      ...op.get(v.y),
+      ...op.get(v.nn),
+      ...k(1023 + 2 ** 52),
+      ...op.f64x2Add(),
+      ...op.i32Const(52),
+      ...op.i64x2Shl(),
+      ...op.f64x2Mul(),
+      ...op.get(v.x),
+      ...k(EXP_MIN),
+      ...op.f64x2Lt(),
+      ...op.v128Bitselect(),
+      ...op.set(v.y),
+    ],
+    [
+      ...k(Number.POSITIVE_INFINITY),
+      ...op.get(v.y),
+      ...op.get(v.x),
+      ...k(EXP_MAX),
+      ...op.f64x2Gt(),
+      ...op.v128Bitselect(),
+      ...op.set(v.y),
+    ],
   ];
-  const square = (from: number, to: number) => [...op.get(from), ...op.get(from), ...op.f64x2Mul(), ...op.set(to)];
-  const [q0, q1, q2, q3, q4, q5, q6] = X_Q as [number, number, number, number, number, number, number];
-  b.push(...square(X_R, X_R2), ...fold(q0, q1, X_R2), ...fold(q2, q3, X_R2), ...fold(q4, q5, X_R2));
-  b.push(...square(X_R2, X_R2), ...fold(q0, q2, X_R2), ...fold(q4, q6, X_R2)); // r⁴
-  b.push(...square(X_R2, X_R2), ...fold(q0, q4, X_R2), ...op.get(q0), ...op.set(X_Y)); // r⁸
-  // 2^n: n + 1023 sits in the low mantissa bits of n + (1023 + 2^52); shifted left by 52 it is the exponent field.
-  b.push(...op.v128Const(), ...op.get(X_Y), ...op.get(X_NN), ...k(1023 + 2 ** 52), ...op.f64x2Add());
-  b.push(...op.i32Const(52), ...op.i64x2Shl(), ...op.f64x2Mul());
-  b.push(...op.get(X_X), ...k(EXP_MIN), ...op.f64x2Lt(), ...op.v128Bitselect(), ...op.set(X_Y));
-  b.push(...k(Number.POSITIVE_INFINITY), ...op.get(X_Y));
-  b.push(...op.get(X_X), ...k(EXP_MAX), ...op.f64x2Gt(), ...op.v128Bitselect(), ...op.set(X_Y));
-  return b;
 }
 
-/** First local of the constant pool (after X_LS). */
-const X_POOL = 29;
+/** The two lists' statements alternately. */
+const interleave = (a: Bytes[], b: Bytes[]): Bytes => a.flatMap((s, i) => [...s, ...(b[i] ?? [])]);
 
 /**
  * The exp's constants, each splatted once into a local before the loop (as v128.const inside the loop they were
@@ -366,64 +432,141 @@ function constantPool(): { get: (value: number) => Bytes; init: () => Bytes; siz
 }
 
 const expPool = constantPool();
-const EXP_PAIR = expOfX(expPool.get);
+const EXP_STATEMENTS_A = expStatements(EXP_A, expPool.get);
+const EXP_STATEMENTS_B = expStatements(EXP_B, expPool.get);
 
 function expAffineBody(): Bytes {
-  const b: Bytes = [...expPool.init(), ...op.get(X_K), ...op.i32Const(-2), ...op.i32And(), ...op.set(X_K2)];
+  const b: Bytes = [...expPool.init(), ...op.get(X_K), ...op.i32Const(-4), ...op.i32And(), ...op.set(X_K2)];
   b.push(...op.get(X_SCALE), ...op.f64x2Splat(), ...op.set(X_SC));
   b.push(...op.get(X_SRC), ...op.set(X_SROW), ...op.get(X_DST), ...op.set(X_DROW), ...op.i32Const(0), ...op.set(X_I));
   b.push(...op.block(), ...op.loop());
   b.push(...op.get(X_I), ...op.get(X_N), ...op.i32GeU(), ...op.brIf(1));
   b.push(...op.get(X_F), ...op.get(X_I), ...op.i32Const(3), ...op.i32Shl(), ...op.i32Add(), ...op.f64Load());
   b.push(...op.f64x2Splat(), ...op.set(X_FI), ...op.i32Const(0), ...op.set(X_J));
-  /** X = scale·src + f_i + g_j for the pair at J, the scaled src written back (both lanes, or lane 0 only). */
-  const loadX = (bothLanes: boolean): Bytes => [
-    ...op.get(X_J),
-    ...op.i32Const(3),
-    ...op.i32Shl(),
-    ...op.set(X_P),
-    ...op.get(X_SROW),
-    ...op.get(X_P),
-    ...op.i32Add(),
-    ...op.v128Load(),
-    ...op.get(X_SC),
-    ...op.f64x2Mul(),
-    ...op.set(X_LS),
-    ...op.get(X_SROW),
-    ...op.get(X_P),
-    ...op.i32Add(),
-    ...op.get(X_LS),
-    ...(bothLanes ? op.v128Store() : [...op.f64x2ExtractLane(0), ...op.f64Store()]),
-    ...op.get(X_LS),
-    ...op.get(X_FI),
-    ...op.f64x2Add(),
-    ...op.get(X_G),
-    ...op.get(X_P),
-    ...op.i32Add(),
-    ...op.v128Load(),
-    ...op.f64x2Add(),
-    ...op.set(X_X),
-  ];
-  const dst = (): Bytes => [...op.get(X_DROW), ...op.get(X_P), ...op.i32Add()];
+  const setP: Bytes = [...op.get(X_J), ...op.i32Const(3), ...op.i32Shl(), ...op.set(X_P)];
+  const at = (base: number): Bytes => [...op.get(base), ...op.get(X_P), ...op.i32Add()];
+  /** x = scale·src + f_i + g_j for the pair at byte P + offset, the scaled src written back (both lanes, or lane 0). */
+  const loadX = (v: ExpLocals, offset: number, bothLanes: boolean): Bytes[] =>
+    [
+      [...at(X_SROW), ...op.v128Load(offset), ...op.get(X_SC), ...op.f64x2Mul(), ...op.set(v.ls)],
+      [
+        ...at(X_SROW),
+        ...op.get(v.ls),
+        ...(bothLanes ? op.v128Store(offset) : [...op.f64x2ExtractLane(0), ...op.f64Store(offset)]),
+      ],
+      [...op.get(v.ls), ...op.get(X_FI), ...op.f64x2Add(), ...at(X_G), ...op.v128Load(offset), ...op.f64x2Add()],
+    ].map((statement, i) => (i === 2 ? [...statement, ...op.set(v.x)] : statement));
+  const store = (v: ExpLocals, offset: number): Bytes => [...at(X_DROW), ...op.get(v.y), ...op.v128Store(offset)];
+  // Two pairs per step, their statements interleaved.
   b.push(...op.block(), ...op.loop());
-  b.push(...op.get(X_J), ...op.get(X_K2), ...op.i32GeU(), ...op.brIf(1));
-  b.push(...loadX(true), ...EXP_PAIR, ...dst(), ...op.get(X_Y), ...op.v128Store());
-  b.push(...op.get(X_J), ...op.i32Const(2), ...op.i32Add(), ...op.set(X_J), ...op.br(0));
+  b.push(...op.get(X_J), ...op.get(X_K2), ...op.i32GeU(), ...op.brIf(1), ...setP);
+  b.push(...interleave(loadX(EXP_A, 0, true), loadX(EXP_B, 16, true)));
+  b.push(...interleave(EXP_STATEMENTS_A, EXP_STATEMENTS_B), ...store(EXP_A, 0), ...store(EXP_B, 16));
+  b.push(...op.get(X_J), ...op.i32Const(4), ...op.i32Add(), ...op.set(X_J), ...op.br(0));
   b.push(...op.end(), ...op.end());
+  // One more pair when K mod 4 ≥ 2.
+  b.push(...op.get(X_J), ...op.i32Const(1), ...op.i32Add(), ...op.get(X_K), ...op.i32LtS(), ...op.if(), ...setP);
+  b.push(...loadX(EXP_A, 0, true).flat(), ...EXP_STATEMENTS_A.flat(), ...store(EXP_A, 0));
+  b.push(...op.get(X_J), ...op.i32Const(2), ...op.i32Add(), ...op.set(X_J), ...op.end());
   // Odd K: the last entry (its pair's second lane reads past the row, into memory that exists; only lane 0 is kept).
-  b.push(...op.get(X_J), ...op.get(X_K), ...op.i32LtS(), ...op.if());
-  b.push(
-    ...loadX(false),
-    ...EXP_PAIR,
-    ...dst(),
-    ...op.get(X_Y),
-    ...op.f64x2ExtractLane(0),
-    ...op.f64Store(),
-    ...op.end(),
-  );
+  b.push(...op.get(X_J), ...op.get(X_K), ...op.i32LtS(), ...op.if(), ...setP);
+  b.push(...loadX(EXP_A, 0, false).flat(), ...EXP_STATEMENTS_A.flat());
+  b.push(...at(X_DROW), ...op.get(EXP_A.y), ...op.f64x2ExtractLane(0), ...op.f64Store(), ...op.end());
   b.push(...op.get(X_SROW), ...op.get(X_K), ...op.i32Const(3), ...op.i32Shl(), ...op.i32Add(), ...op.set(X_SROW));
   b.push(...op.get(X_DROW), ...op.get(X_STRIDE), ...op.i32Const(3), ...op.i32Shl(), ...op.i32Add());
   b.push(...op.set(X_DROW), ...op.get(X_I), ...op.i32Const(1), ...op.i32Add(), ...op.set(X_I), ...op.br(0));
+  b.push(...op.end(), ...op.end());
+  return b;
+}
+
+// allFinite(src, count) → Σ src[i]·0: 0 when every f64 is finite, NaN otherwise.
+const F_SRC = 0;
+const F_END = 1;
+const F_ZERO = 2;
+const F_ACC = [3, 4];
+const F_SUM = 5;
+
+function allFiniteBody(): Bytes {
+  const b: Bytes = [...op.v128Const(), ...op.set(F_ZERO), ...op.v128Const(), ...op.set(F_ACC[0]!)];
+  b.push(...op.v128Const(), ...op.set(F_ACC[1]!), ...op.f64Const(0), ...op.set(F_SUM));
+  // F_END = src + count·8, then blocks of 8 while src + 64 ≤ end
+  b.push(...op.get(F_SRC), ...op.get(F_END), ...op.i32Const(3), ...op.i32Shl(), ...op.i32Add(), ...op.set(F_END));
+  b.push(...op.block(), ...op.loop());
+  b.push(...op.get(F_SRC), ...op.i32Const(64), ...op.i32Add(), ...op.get(F_END), ...op.i32GtU(), ...op.brIf(1));
+  UNROLL_OFFSETS.forEach((offset, h) => {
+    const acc = F_ACC[h % 2]!;
+    b.push(...op.get(acc), ...op.get(F_SRC), ...op.v128Load(offset), ...op.get(F_ZERO), ...op.f64x2Mul());
+    b.push(...op.f64x2Add(), ...op.set(acc));
+  });
+  b.push(...op.get(F_SRC), ...op.i32Const(64), ...op.i32Add(), ...op.set(F_SRC), ...op.br(0));
+  b.push(...op.end(), ...op.end());
+  b.push(...op.block(), ...op.loop());
+  b.push(...op.get(F_SRC), ...op.get(F_END), ...op.i32GeU(), ...op.brIf(1));
+  b.push(...op.get(F_SUM), ...op.get(F_SRC), ...op.f64Load(), ...op.f64Const(0), ...op.f64Mul(), ...op.f64Add());
+  b.push(...op.set(F_SUM), ...op.get(F_SRC), ...op.i32Const(8), ...op.i32Add(), ...op.set(F_SRC), ...op.br(0));
+  b.push(...op.end(), ...op.end());
+  b.push(...op.get(F_ACC[0]!), ...op.get(F_ACC[1]!), ...op.f64x2Add(), ...op.set(F_ACC[0]!));
+  b.push(...op.get(F_SUM), ...op.get(F_ACC[0]!), ...op.f64x2ExtractLane(0), ...op.f64Add());
+  b.push(...op.get(F_ACC[0]!), ...op.f64x2ExtractLane(1), ...op.f64Add());
+  return b;
+}
+
+// planF32(kt, n, stride, e, a, out, columns): out[i·columns + j] = f32(kt[i·stride + j]·a_i·e_j). `out` may be
+// `kt` itself: each pair is read before its (half as wide, never further along) float32 result is written.
+const Q_KT = 0;
+const Q_N = 1;
+const Q_STRIDE = 2;
+const Q_E = 3;
+const Q_A = 4;
+const Q_OUT = 5;
+const Q_COLS = 6;
+const Q_I = 7;
+const Q_J = 8;
+const Q_ROW = 9;
+const Q_DST = 10;
+const Q_COLS2 = 11;
+const Q_VA = 12;
+const Q_PAIR = 13;
+
+function planF32Body(): Bytes {
+  const b: Bytes = [...op.get(Q_COLS), ...op.i32Const(-2), ...op.i32And(), ...op.set(Q_COLS2)];
+  b.push(...op.get(Q_KT), ...op.set(Q_ROW), ...op.get(Q_OUT), ...op.set(Q_DST), ...op.i32Const(0), ...op.set(Q_I));
+  b.push(...op.block(), ...op.loop());
+  b.push(...op.get(Q_I), ...op.get(Q_N), ...op.i32GeU(), ...op.brIf(1));
+  b.push(...op.get(Q_A), ...op.get(Q_I), ...op.i32Const(3), ...op.i32Shl(), ...op.i32Add(), ...op.f64Load());
+  b.push(...op.f64x2Splat(), ...op.set(Q_VA), ...op.i32Const(0), ...op.set(Q_J));
+  /** Q_PAIR = f32x4(demote(row[j..j+1]·a_i·e[j..j+1])) */
+  const pair: Bytes = [
+    ...op.get(Q_ROW),
+    ...op.get(Q_J),
+    ...op.i32Const(3),
+    ...op.i32Shl(),
+    ...op.i32Add(),
+    ...op.v128Load(),
+    ...op.get(Q_VA),
+    ...op.f64x2Mul(),
+    ...op.get(Q_E),
+    ...op.get(Q_J),
+    ...op.i32Const(3),
+    ...op.i32Shl(),
+    ...op.i32Add(),
+    ...op.v128Load(),
+    ...op.f64x2Mul(),
+    ...op.f32x4DemoteF64x2Zero(),
+    ...op.set(Q_PAIR),
+  ];
+  const dst = (): Bytes => [...op.get(Q_DST), ...op.get(Q_J), ...op.i32Const(2), ...op.i32Shl(), ...op.i32Add()];
+  b.push(...op.block(), ...op.loop());
+  b.push(...op.get(Q_J), ...op.get(Q_COLS2), ...op.i32GeU(), ...op.brIf(1));
+  b.push(...pair, ...dst(), ...op.get(Q_PAIR), ...op.v128Store64Lane(0));
+  b.push(...op.get(Q_J), ...op.i32Const(2), ...op.i32Add(), ...op.set(Q_J), ...op.br(0));
+  b.push(...op.end(), ...op.end());
+  // Odd column count: the last entry alone (its pair's second lane reads the zero padding of e).
+  b.push(...op.get(Q_J), ...op.get(Q_COLS), ...op.i32LtS(), ...op.if());
+  b.push(...pair, ...dst(), ...op.get(Q_PAIR), ...op.f32x4ExtractLane(0), ...op.f32Store(), ...op.end());
+  b.push(...op.get(Q_ROW), ...op.get(Q_STRIDE), ...op.i32Const(3), ...op.i32Shl(), ...op.i32Add(), ...op.set(Q_ROW));
+  b.push(...op.get(Q_DST), ...op.get(Q_COLS), ...op.i32Const(2), ...op.i32Shl(), ...op.i32Add(), ...op.set(Q_DST));
+  b.push(...op.get(Q_I), ...op.i32Const(1), ...op.i32Add(), ...op.set(Q_I), ...op.br(0));
   b.push(...op.end(), ...op.end());
   return b;
 }
@@ -439,6 +582,7 @@ const LOCALS = [
   valType.f64, // SUM2, AI2
   ...new Array(6).fill(valType.v128), // ACC2 0..3, VA2, VE
   ...new Array(4).fill(valType.f64), // SMIN, SMAX, AMIN, AMAX
+  ...new Array(4).fill(valType.i32), // PV, PR1, PR2, PEND
 ];
 
 export function sweepModuleBytes(): Uint8Array<ArrayBuffer> {
@@ -454,8 +598,22 @@ export function sweepModuleBytes(): Uint8Array<ArrayBuffer> {
       name: 'expAffine',
       params: [...new Array(7).fill(valType.i32), valType.f64],
       results: [],
-      locals: [...new Array(6).fill(valType.i32), ...new Array(15 + expPool.size()).fill(valType.v128)],
+      locals: [...new Array(6).fill(valType.i32), ...new Array(X_POOL - X_FI + expPool.size()).fill(valType.v128)],
       body: expAffineBody(),
+    },
+    {
+      name: 'allFinite',
+      params: [valType.i32, valType.i32],
+      results: [valType.f64],
+      locals: [valType.v128, valType.v128, valType.v128, valType.f64],
+      body: allFiniteBody(),
+    },
+    {
+      name: 'planF32',
+      params: new Array(7).fill(valType.i32),
+      results: [],
+      locals: [...new Array(5).fill(valType.i32), valType.v128, valType.v128],
+      body: planF32Body(),
     },
   ]);
 }
@@ -488,6 +646,13 @@ export interface SweepArena {
   sweep(): void;
   /** kt_ij ← kt_ij·a_i·e_j (destroys the cache: the caller rebuilds it before further products). */
   scale(): void;
+  /**
+   * The plan as float32, N×columns row-major: f32(kt_ij·a_i·e_j) for j < columns, in a new array (destroys the
+   * cache, as `scale` does).
+   */
+  planF32(columns: number): Float32Array;
+  /** Whether every entry of L is finite. */
+  allFinite(): boolean;
   /** L ← scale·L (default 1: unchanged), then kt = exp(L + f ⊕ g) (within 2 ulps of Math.exp on the SIMD path, where e^x is 0 below x = −708, ∞ above 709). */
   exp(scale?: number): void;
 }
@@ -559,9 +724,9 @@ export function createSweepArena(n: number, k: number): SweepArena | null {
     if (stride > k) for (let i = 0; i < n; i++) kt.fill(0, i * stride + k, (i + 1) * stride);
   }
   const args = [kt.byteOffset, n, stride, e.byteOffset, t.byteOffset, s.byteOffset, a.byteOffset, col.byteOffset];
-  const { rows, cols, sweep, scale, expAffine } = exports as Record<
-    'rows' | 'cols' | 'sweep' | 'scale' | 'expAffine',
-    (...args: number[]) => void
+  const { rows, cols, sweep, scale, expAffine, planF32, allFinite } = exports as Record<
+    'rows' | 'cols' | 'sweep' | 'scale' | 'expAffine' | 'planF32' | 'allFinite',
+    (...args: number[]) => number
   >;
   return {
     stride,
@@ -586,6 +751,11 @@ export function createSweepArena(n: number, k: number): SweepArena | null {
     },
     exp: (scale = 1) => expAffine(L.byteOffset, n, k, f.byteOffset, g.byteOffset, kt.byteOffset, stride, scale),
     scale: () => scale(...args),
+    planF32: (columns: number) => {
+      planF32(kt.byteOffset, n, stride, e.byteOffset, a.byteOffset, kt.byteOffset, columns);
+      return new Float32Array(buffer, kt.byteOffset, n * columns).slice();
+    },
+    allFinite: () => allFinite(L.byteOffset, n * k) === 0,
     [INSTANCE]: instance,
   } as SweepArena;
 }
@@ -663,6 +833,16 @@ export function createJsArena(n: number, k: number): SweepArena {
     },
     scale: () => {
       for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) kt[i * k + j]! *= a[i]! * e[j]!;
+    },
+    planF32: (columns: number) => {
+      const out = new Float32Array(n * columns);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < columns; j++) out[i * columns + j] = kt[i * k + j]! * a[i]! * e[j]!;
+      return out;
+    },
+    allFinite: () => {
+      for (let i = 0; i < L.length; i++) if (!Number.isFinite(L[i]!)) return false;
+      return true;
     },
     exp: (scale = 1) => {
       for (let i = 0; i < n; i++) {

@@ -132,7 +132,8 @@ export function p2otCore(
       const pass = kernel.rowColLse(lb, logPaRows);
       const c = pass.c;
       rowPotentials = pass.u;
-      const next = logPb.map((p, j) => p - c[j]!);
+      const next = new Float64Array(logPb.length);
+      for (let j = 0; j < next.length; j++) next[j] = logPb[j]! - c[j]!; // (a loop: TypedArray.map is ~4× slower)
       if (o.semiRelaxed) for (let j = 0; j < k; j++) next[j] = fi * next[j]!;
       err = expDistance(next, lb, o.stopRule === 'relative');
       lb = next;

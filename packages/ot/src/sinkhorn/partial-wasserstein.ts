@@ -51,7 +51,7 @@ export function partialWasserstein(
   const maxIter = parseIterations(opts.maxIter, 1000, 'options.maxIter');
   const tol = parsePositive(opts.tol, 1e-100, 'options.tol');
   const engine = parseEngine(opts.engine);
-  const { values, n, k } = readMatrix(cost, 'cost');
+  const { values, n, k } = readMatrix(cost, 'cost', { finite: engine === 'backend' });
   const pa = readMasses(a, n, 'a');
   const pb = readMasses(b, k, 'b');
   const limit = Math.min(sum(pa), sum(pb));
@@ -59,7 +59,7 @@ export function partialWasserstein(
   if (m > limit * (1 + 1e-12)) {
     throw invalid('OUT_OF_RANGE', 'options.mass', `a mass <= min(sum(a), sum(b)) = ${limit}`, String(m));
   }
-  const kernel = makeKernel({ values, scale: -1 / reg }, n, k, engine);
+  const kernel = makeKernel({ values, scale: -1 / reg, argument: 'cost' }, n, k, engine);
   try {
     const logA = pa.map(Math.log);
     const logB = pb.map(Math.log);

@@ -66,11 +66,11 @@ export function sinkhornUnbalanced(
   const maxIter = parseIterations(opts.maxIter, 1000, 'options.maxIter');
   const tol = parsePositive(opts.tol, 1e-6, 'options.tol');
   const engine = parseEngine(opts.engine);
-  const { values, n, k } = readMatrix(cost, 'cost');
+  const { values, n, k } = readMatrix(cost, 'cost', { finite: engine === 'backend' });
   const pa = readMasses(a, n, 'a');
   const pb = readMasses(b, k, 'b');
   const fi = regM === Number.POSITIVE_INFINITY ? 1 : regM / (regM + reg);
-  const kernel = makeKernel({ values, scale: -1 / reg }, n, k, engine);
+  const kernel = makeKernel({ values, scale: -1 / reg, argument: 'cost' }, n, k, engine);
   try {
     const logA = pa.map(Math.log);
     const logB = pb.map(Math.log);
@@ -82,9 +82,11 @@ export function sinkhornUnbalanced(
       const fPrev = f;
       const gPrev = g;
       const r = kernel.rowLse(g);
-      f = logA.map((la, ii) => fi * (la - r[ii]!));
+      f = new Float64Array(n);
+      for (let ii = 0; ii < n; ii++) f[ii] = fi * (logA[ii]! - r[ii]!);
       const c = kernel.colLse(f);
-      g = logB.map((lb, j) => fi * (lb - c[j]!));
+      g = new Float64Array(k);
+      for (let j = 0; j < k; j++) g[j] = fi * (logB[j]! - c[j]!);
       const err = 0.5 * (relativeChange(f, fPrev) + relativeChange(g, gPrev));
       if (err < tol) {
         iterations = i + 1;
