@@ -4,7 +4,7 @@
 // reference solvers (PyTorch SemiCurrSinkhornKnopp, POT ot.sinkhorn; one thread, tools/bench/ot.py) on the same
 // deterministic inputs. Runs over the built package: `pnpm --filter @distillery/ot build` first.
 //
-//   node packages/ot/bench/ot.bench.mjs [--big-iter 5] [--backends wasm (default) | wasm,cpu | none] [--no-big]
+//   node packages/ot/bench/ot.bench.mjs [--big-iter 5] [--backends wasm,cpu (default) | wasm | none] [--no-big]
 //     [--no-python]
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -16,8 +16,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const opt = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const bigIter = Number(opt('--big-iter', 5));
-// cpu is left out by default: its float32 engine takes minutes per solve here (--backends wasm,cpu to include it).
-const backends = opt('--backends', 'wasm')
+const backends = opt('--backends', 'wasm,cpu')
   .split(',')
   .filter((b) => b && b !== 'none');
 const cases = [{ n: 5120, k: 100, maxIter: 1000 }];
@@ -60,20 +59,31 @@ const log = (msg) => console.error(`[ot bench] ${msg}`);
 const repeatsFor = (key) => (key === 'p2ot-50000-1000' ? 1 : 16);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = [];
+/** A tfjs engine whose solve took longer than this is not timed on the later (larger or longer) problems. */
+const SLOW_MS = 30_000;
+const slow = new Set();
 async function timeEngines(key, label, backendList, make, solve) {
   for (const backend of backendList) {
+    if (slow.has(backend)) {
+      log(`${label} ${backend}: skipped (a solve took over ${SLOW_MS / 1000} s)`);
+      rows.push({ key, label, engine: `tfjs ${backend} (float32)`, skipped: true });
+      continue;
+    }
     await initBackend(backend === 'host' ? 'cpu' : backend);
     const input = make();
     // Small problems: one warm-up solve, then the median of the rest (the reference does the same); large: one solve.
     const times = [];
     let r;
-    // The tfjs float32 engines are tens of times slower: one warm-up and one timed solve (one solve at the big size).
+    // The tfjs float32 engines are tens of times slower: one warm-up and one timed solve (one solve at the big size,
+    // or when the first takes over 10 s).
     const repeats = backend === 'host' ? repeatsFor(key) : Math.min(2, repeatsFor(key));
     for (let rep = 0; rep < repeats; rep++) {
       const t = performance.now();
       r = solve(input, backend === 'host' ? 'float64' : 'backend');
       times.push(performance.now() - t);
+      if (backend !== 'host' && times[0] > 10_000) break;
     }
+    if (backend !== 'host' && Math.max(...times) > SLOW_MS) slow.add(backend);
     const ms = median(times.length > 1 ? times.slice(1) : times);
     input.dispose();
     log(`${label} ${backend}: ${ms.toFixed(0)} ms, ${r.iterations} iterations`);
@@ -154,6 +164,10 @@ console.log('| problem | engine | ms / solve | iterations | ms / iteration | tim
 console.log('|---|---|---|---|---|---|');
 const refFor = (key) => rows.find((r) => r.ref && r.key === key);
 for (const r of rows) {
+  if (r.skipped) {
+    console.log(`| ${r.label} | ${r.engine} | skipped: a solve took over ${SLOW_MS / 1000} s | | | |`);
+    continue;
+  }
   const reference = r.ref ? r : refFor(r.key);
   const ratio = reference
     ? `${(r.ms / reference.ms).toFixed(2)}× ; ${(r.ms / r.iterations / (reference.ms / reference.iterations)).toFixed(2)}×`
