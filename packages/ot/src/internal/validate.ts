@@ -3,10 +3,10 @@ import type { OtEngine } from './kernel';
 
 export type Masses = tf.Tensor | ArrayLike<number>;
 
-/** A finite float32 [N, K] matrix's values (N, K >= 1), as the backend holds them: read them, never write. */
 /**
- * A non-empty float32/int32 matrix's values. `finite: false` leaves the finiteness check to the caller (the host
- * kernel checks in its SIMD module while copying, then reports through `assertFiniteValues`).
+ * A finite float32 (or int32) [N, K] matrix's values (N, K >= 1), as the backend holds them: read them, never write.
+ * `finite: false` leaves the finiteness check to the caller (the host kernel checks its copy in its SIMD module, then
+ * reports through `assertFiniteValues`).
  */
 export function readMatrix(
   x: unknown,

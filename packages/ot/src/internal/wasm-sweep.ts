@@ -50,11 +50,6 @@ const SMIN = 29;
 const SMAX = 30;
 const AMIN = 31;
 const AMAX = 32;
-// Byte pointers of the two-row sweep's inner loops (bumped by 64 per step instead of base + J·8 per load).
-const PV = 33; // e (row sums) or col (column sums)
-const PR1 = 34;
-const PR2 = 35;
-const PEND = 36;
 
 /** Folds SUM-like and AI-like locals into the running ranges. */
 const track = (sum: number, ai: number): Bytes =>
@@ -158,6 +153,25 @@ function scaleRow(): Bytes {
  */
 function sweepRowPairs(): Bytes {
   const b: Bytes = [];
+  const loop8 = (inner: Bytes): Bytes => [
+    ...op.i32Const(0),
+    ...op.set(J),
+    ...op.block(),
+    ...op.loop(),
+    ...op.get(J),
+    ...op.get(K8),
+    ...op.i32GeU(),
+    ...op.brIf(1),
+    ...setByteOffset(),
+    ...inner,
+    ...op.get(J),
+    ...op.i32Const(8),
+    ...op.i32Add(),
+    ...op.set(J),
+    ...op.br(0),
+    ...op.end(),
+    ...op.end(),
+  ];
   const hsum = (acc: number[], into: number): Bytes => [
     ...op.get(acc[0] as number),
     ...op.get(acc[1] as number),
@@ -183,44 +197,18 @@ function sweepRowPairs(): Bytes {
   b.push(...op.get(I), ...op.i32Const(1), ...op.i32Add(), ...op.get(N), ...op.i32GeU(), ...op.brIf(1));
   b.push(...op.get(ROW), ...op.get(K), ...op.i32Const(3), ...op.i32Shl(), ...op.i32Add(), ...op.set(ROW2));
   for (const acc of [...ACC, ...ACC2]) b.push(...op.v128Const(), ...op.set(acc));
-  /** Runs `inner` over blocks of 8 columns with PV from `vector`, PR1/PR2 from ROW/ROW2, all bumped by 64 bytes. */
-  const loopPointers = (vector: number, inner: Bytes): Bytes => [
-    ...op.get(vector),
-    ...op.set(PV),
-    ...op.get(ROW),
-    ...op.set(PR1),
-    ...op.get(ROW2),
-    ...op.set(PR2),
-    ...op.get(vector),
-    ...op.get(K8),
-    ...op.i32Const(3),
-    ...op.i32Shl(),
-    ...op.i32Add(),
-    ...op.set(PEND),
-    ...op.block(),
-    ...op.loop(),
-    ...op.get(PV),
-    ...op.get(PEND),
-    ...op.i32GeU(),
-    ...op.brIf(1),
-    ...inner,
-    ...[PV, PR1, PR2].flatMap((ptr) => [...op.get(ptr), ...op.i32Const(64), ...op.i32Add(), ...op.set(ptr)]),
-    ...op.br(0),
-    ...op.end(),
-    ...op.end(),
-  ];
   const sums: Bytes = [];
   UNROLL_OFFSETS.forEach((offset, h) => {
-    sums.push(...op.get(PV), ...op.v128Load(offset), ...op.set(VE));
+    sums.push(...address(E), ...op.v128Load(offset), ...op.set(VE));
     for (const [row, acc] of [
-      [PR1, ACC[h]],
-      [PR2, ACC2[h]],
+      [ROW, ACC[h]],
+      [ROW2, ACC2[h]],
     ] as const) {
-      sums.push(...op.get(acc as number), ...op.get(row), ...op.v128Load(offset), ...op.get(VE), ...op.f64x2Mul());
+      sums.push(...op.get(acc as number), ...address(row), ...op.v128Load(offset), ...op.get(VE), ...op.f64x2Mul());
       sums.push(...op.f64x2Add(), ...op.set(acc as number));
     }
   });
-  b.push(...loopPointers(E, sums), ...hsum(ACC, SUM), ...hsum(ACC2, SUM2));
+  b.push(...loop8(sums), ...hsum(ACC, SUM), ...hsum(ACC2, SUM2));
   for (const [sum, ai, plus] of [
     [SUM, AI, 0],
     [SUM2, AI2, 1],
@@ -232,12 +220,12 @@ function sweepRowPairs(): Bytes {
   b.push(...op.get(AI), ...op.f64x2Splat(), ...op.set(VA), ...op.get(AI2), ...op.f64x2Splat(), ...op.set(VA2));
   const accumulate: Bytes = [];
   for (const offset of UNROLL_OFFSETS) {
-    accumulate.push(...op.get(PV), ...op.get(PV), ...op.v128Load(offset));
-    accumulate.push(...op.get(PR1), ...op.v128Load(offset), ...op.get(VA), ...op.f64x2Mul(), ...op.f64x2Add());
-    accumulate.push(...op.get(PR2), ...op.v128Load(offset), ...op.get(VA2), ...op.f64x2Mul(), ...op.f64x2Add());
+    accumulate.push(...address(COL), ...address(COL), ...op.v128Load(offset));
+    accumulate.push(...address(ROW), ...op.v128Load(offset), ...op.get(VA), ...op.f64x2Mul(), ...op.f64x2Add());
+    accumulate.push(...address(ROW2), ...op.v128Load(offset), ...op.get(VA2), ...op.f64x2Mul(), ...op.f64x2Add());
     accumulate.push(...op.v128Store(offset));
   }
-  b.push(...loopPointers(COL, accumulate));
+  b.push(...loop8(accumulate));
   b.push(...op.get(ROW2), ...op.get(K), ...op.i32Const(3), ...op.i32Shl(), ...op.i32Add(), ...op.set(ROW));
   b.push(...op.get(I), ...op.i32Const(2), ...op.i32Add(), ...op.set(I), ...op.br(0));
   b.push(...op.end(), ...op.end());
@@ -446,16 +434,23 @@ function expAffineBody(): Bytes {
   const setP: Bytes = [...op.get(X_J), ...op.i32Const(3), ...op.i32Shl(), ...op.set(X_P)];
   const at = (base: number): Bytes => [...op.get(base), ...op.get(X_P), ...op.i32Add()];
   /** x = scale·src + f_i + g_j for the pair at byte P + offset, the scaled src written back (both lanes, or lane 0). */
-  const loadX = (v: ExpLocals, offset: number, bothLanes: boolean): Bytes[] =>
+  const loadX = (v: ExpLocals, offset: number, bothLanes: boolean): Bytes[] => [
+    [...at(X_SROW), ...op.v128Load(offset), ...op.get(X_SC), ...op.f64x2Mul(), ...op.set(v.ls)],
     [
-      [...at(X_SROW), ...op.v128Load(offset), ...op.get(X_SC), ...op.f64x2Mul(), ...op.set(v.ls)],
-      [
-        ...at(X_SROW),
-        ...op.get(v.ls),
-        ...(bothLanes ? op.v128Store(offset) : [...op.f64x2ExtractLane(0), ...op.f64Store(offset)]),
-      ],
-      [...op.get(v.ls), ...op.get(X_FI), ...op.f64x2Add(), ...at(X_G), ...op.v128Load(offset), ...op.f64x2Add()],
-    ].map((statement, i) => (i === 2 ? [...statement, ...op.set(v.x)] : statement));
+      ...at(X_SROW),
+      ...op.get(v.ls),
+      ...(bothLanes ? op.v128Store(offset) : [...op.f64x2ExtractLane(0), ...op.f64Store(offset)]),
+    ],
+    [
+      ...op.get(v.ls),
+      ...op.get(X_FI),
+      ...op.f64x2Add(),
+      ...at(X_G),
+      ...op.v128Load(offset),
+      ...op.f64x2Add(),
+      ...op.set(v.x),
+    ],
+  ];
   const store = (v: ExpLocals, offset: number): Bytes => [...at(X_DROW), ...op.get(v.y), ...op.v128Store(offset)];
   // Two pairs per step, their statements interleaved.
   b.push(...op.block(), ...op.loop());
@@ -582,7 +577,6 @@ const LOCALS = [
   valType.f64, // SUM2, AI2
   ...new Array(6).fill(valType.v128), // ACC2 0..3, VA2, VE
   ...new Array(4).fill(valType.f64), // SMIN, SMAX, AMIN, AMAX
-  ...new Array(4).fill(valType.i32), // PV, PR1, PR2, PEND
 ];
 
 export function sweepModuleBytes(): Uint8Array<ArrayBuffer> {
