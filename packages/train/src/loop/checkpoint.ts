@@ -191,17 +191,24 @@ export function restoreCheckpoint(
   if (meta.params.length !== params.length) {
     throw invalid('SHAPE_MISMATCH', `${source} (params)`, `${params.length} parameters`, String(meta.params.length));
   }
-  params.forEach((p, i) => {
-    const t = tensors[`param/${i}`];
-    if (!t || !tf.util.arraysEqual(t.shape, p.shape)) {
-      throw invalid(
-        'SHAPE_MISMATCH',
-        `${source} (param ${i} "${meta.params[i]?.name}")`,
-        `shape [${p.shape.join(', ')}] for "${p.name}"`,
-        t ? `[${t.shape.join(', ')}]` : 'missing',
-      );
-    }
-  });
+  /** Every saved `kind/i` tensor exists with the shape of variables[i]. */
+  const checkShapes = (
+    kind: 'param' | 'buffer',
+    variables: readonly tf.Variable[],
+    saved: readonly { name: string }[] | undefined,
+  ) =>
+    variables.forEach((v, i) => {
+      const t = tensors[`${kind}/${i}`];
+      if (!t || !tf.util.arraysEqual(t.shape, v.shape)) {
+        throw invalid(
+          'SHAPE_MISMATCH',
+          `${source} (${kind} ${i} "${saved?.[i]?.name}")`,
+          `shape [${v.shape.join(', ')}] for "${v.name}"`,
+          t ? `[${t.shape.join(', ')}]` : 'missing',
+        );
+      }
+    });
+  checkShapes('param', params, meta.params);
   let optimizerState: OptimizerState | undefined;
   if (target.optimizer) {
     if (!meta.optimizer) throw invalid('FORMAT', `${source} (optimizer)`, 'optimizer state', 'none saved');
@@ -234,17 +241,7 @@ export function restoreCheckpoint(
       meta.buffers ? String(meta.buffers.length) : 'none saved',
     );
   }
-  buffers.forEach((b, i) => {
-    const t = tensors[`buffer/${i}`];
-    if (!t || !tf.util.arraysEqual(t.shape, b.shape)) {
-      throw invalid(
-        'SHAPE_MISMATCH',
-        `${source} (buffer ${i} "${meta.buffers?.[i]?.name}")`,
-        `shape [${b.shape.join(', ')}] for "${b.name}"`,
-        t ? `[${t.shape.join(', ')}]` : 'missing',
-      );
-    }
-  });
+  checkShapes('buffer', buffers, meta.buffers);
   // Apply.
   tf.tidy(() => {
     params.forEach((p, i) => {
