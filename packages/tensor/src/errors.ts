@@ -98,3 +98,5 @@ export function describeValue(value: unknown): string {
   }
   return typeof value;
 }
+
+export { checkEnum, checkOptions, closestName, type OptionsSpec, type OptionValue } from './options';

@@ -32,13 +32,18 @@ export {
   runConformanceCases,
 } from './conformance/run';
 export {
+  checkEnum,
   checkNumber,
+  checkOptions,
+  closestName,
   DistilleryError,
   type DistilleryErrorCode,
   type DistilleryErrorDetails,
   describeValue,
   formatShape,
   invalid,
+  type OptionsSpec,
+  type OptionValue,
 } from './errors';
 export {
   entryToFloat32,
