@@ -44,7 +44,7 @@ export {
   type SpatioTemporalOptions,
 } from './meta/spatio-temporal';
 export { ConvTokenizers, drop, MFT, type MFTConfig } from './mmformer/mft';
-export { ceilAvgPool, MMFormer, type MMFormerConfig, MultiScaleAttention } from './mmformer/mmformer';
+export { ceilAvgPool, MMFormer, type MMFormerConfig, type MMFormerForwardOptions } from './mmformer/mmformer';
 export {
   Attention,
   Block,

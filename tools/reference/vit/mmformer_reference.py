@@ -1,7 +1,14 @@
-"""Reference for the MMFormer-style model of @distillery/vit (no official MMFormer code; the design is documented
-in packages/vit/src/mmformer/mmformer.ts): MFT conv tokenizers (from mft_reference.py) -> [cls, HSI pixel tokens,
-LiDAR pixel tokens] + pos_embed -> pre-norm blocks of multi-scale multi-head self-attention (head group g attends
-to [cls, avg_pool_s(HSI grid), avg_pool_s(LiDAR grid)], ceil_mode, count_include_pad=False) + MLP -> LN(cls) -> head.
+"""MMFormer (Zhang et al., arXiv 2303.13101; OpenReview "RsMmFormer") for @distillery/vit: a SELF-CONSISTENCY
+check, not a transcription. The authors publish no code, so there is no official file to follow; this script is an
+independent PyTorch writing of the design documented in packages/vit/src/mmformer/mmformer.ts, and the fixtures it
+writes only show that the tfjs model computes that design (forward values and gradients), not that it matches the
+paper's unpublished implementation.
+
+Design: MFT conv tokenizers (see mft_reference.py) -> [cls, HSI pixel tokens, LiDAR pixel tokens] + pos_embed ->
+one stage per LiDAR scale, coarse -> fine (avg_pool2d ceil_mode, count_include_pad=False): each stage runs timm
+pre-norm blocks over [cls, HSI tokens, pooled LiDAR tokens (+ the previous stage's LiDAR update, upsampled by
+nearest neighbour)]; cls and HSI outputs go on to the next stage -> LN(cls) -> head. Dropout 0 here (eval-exact).
+Run with Debian's /usr/bin/python3 (torch 1.13) from this folder: python3 mmformer_reference.py
 """
 import os
 
@@ -26,39 +33,21 @@ class Tokenizers(nn.Module):
         self.lidarConv = nn.Sequential(nn.Conv2d(NCL, dim, 3, 1, 1), nn.BatchNorm2d(dim), nn.GELU())
 
 
-class MSA(nn.Module):
-    def __init__(self, dim, heads, scales, grid):
+class Attention(nn.Module):
+    """timm Attention: qkv Linear(D, 3D) with bias, softmax(q k^T / sqrt(hd)) v, proj."""
+
+    def __init__(self, dim, heads):
         super().__init__()
-        self.heads, self.scales, self.grid = heads, scales, grid
+        self.heads = heads
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, x):
         B, N, C = x.shape
-        H, p, hd = self.heads, self.grid, C // self.heads
-        q, k, v = self.qkv(x).chunk(3, -1)
-
-        def heads(t):
-            return t.reshape(B, t.shape[1], H, hd).transpose(1, 2)
-
-        def pooled(t, s):
-            cls = t[:, :1]
-            parts = [cls]
-            for off in (1, 1 + p * p):
-                g = t[:, off:off + p * p].transpose(1, 2).reshape(B, C, p, p)
-                g = F.avg_pool2d(g, s, s, ceil_mode=True, count_include_pad=False) if s > 1 else g
-                parts.append(g.flatten(2).transpose(1, 2))
-            return torch.cat(parts, 1)
-
-        qh = heads(q) * hd ** -0.5
-        per = H // len(self.scales)
-        outs = []
-        for g, s in enumerate(self.scales):
-            sl = slice(g * per, (g + 1) * per)
-            kh, vh = heads(pooled(k, s))[:, sl], heads(pooled(v, s))[:, sl]
-            outs.append((qh[:, sl] @ kh.transpose(-2, -1)).softmax(-1) @ vh)
-        o = torch.cat(outs, 1).transpose(1, 2).reshape(B, N, C)
-        return self.proj(o)
+        qkv = self.qkv(x).reshape(B, N, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        attn = (q @ k.transpose(-2, -1) * (C // self.heads) ** -0.5).softmax(-1)
+        return self.proj((attn @ v).transpose(1, 2).reshape(B, N, C))
 
 
 class Mlp(nn.Module):
@@ -71,10 +60,10 @@ class Mlp(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, dim, heads, scales, grid):
+    def __init__(self, dim, heads):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=1e-6)
-        self.attn = MSA(dim, heads, scales, grid)
+        self.attn = Attention(dim, heads)
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
         self.mlp = Mlp(dim, 4 * dim)
 
@@ -83,15 +72,21 @@ class Block(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
+class Stage(nn.Module):
+    def __init__(self, dim, heads, depth):
+        super().__init__()
+        self.blocks = nn.ModuleList([Block(dim, heads) for _ in range(depth)])
+
+
 class MMFormer(nn.Module):
     def __init__(self, FM, NC, NCL, classes, patch, heads, depth, scales):
         super().__init__()
         dim = 4 * FM
-        self.patch, self.NC, self.NCL = patch, NC, NCL
+        self.patch, self.scales = patch, scales
         self.tokenizer = Tokenizers(FM, NC, NCL)
         self.cls_token = nn.Parameter(0.02 * torch.randn(1, 1, dim))
         self.pos_embed = nn.Parameter(0.02 * torch.randn(1, 1 + 2 * patch * patch, dim))
-        self.blocks = nn.ModuleList([Block(dim, heads, scales, patch) for _ in range(depth)])
+        self.stages = nn.ModuleList([Stage(dim, heads, depth) for _ in scales])
         self.norm = nn.LayerNorm(dim, eps=1e-6)
         self.head = nn.Linear(dim, classes)
 
@@ -102,15 +97,31 @@ class MMFormer(nn.Module):
         x1 = t.conv6(x1.reshape(B, -1, p, p)).flatten(2).transpose(1, 2)
         x2 = t.lidarConv(lidar).flatten(2).transpose(1, 2)
         x = torch.cat([self.cls_token.expand(B, -1, -1), x1, x2], 1) + self.pos_embed
-        for blk in self.blocks:
-            x = blk(x)
-        return self.head(self.norm(x[:, 0]))
+        n = 1 + p * p
+        z = x[:, :n]
+        grid = x[:, n:].transpose(1, 2).reshape(B, -1, p, p)  # LiDAR tokens as an NCHW map
+        update, prev = None, None
+        for stage, s in zip(self.stages, self.scales):
+            pooled = F.avg_pool2d(grid, s, s, ceil_mode=True, count_include_pad=False) if s > 1 else grid
+            if update is not None:
+                # nearest-neighbour upsampling of the previous (coarser) stage's update onto this grid
+                r = prev // s
+                up = update.repeat_interleave(r, 2).repeat_interleave(r, 3)[:, :, : pooled.shape[2], : pooled.shape[3]]
+                pooled = pooled + up
+            lk = pooled.flatten(2).transpose(1, 2)
+            y = torch.cat([z, lk], 1)
+            for blk in stage.blocks:
+                y = blk(y)
+            z = y[:, :n]
+            update = (y[:, n:] - lk).transpose(1, 2).reshape(B, -1, pooled.shape[2], pooled.shape[3])
+            prev = s
+        return self.head(self.norm(z[:, 0]))
 
 
 def main():
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(31)
-    cfg = dict(FM=4, NC=12, NCL=1, classes=3, patch=5, heads=4, depth=2, scales=[4, 2, 1, 1])
+    cfg = dict(FM=4, NC=12, NCL=1, classes=3, patch=5, heads=4, depth=1, scales=[4, 2, 1])
     model = MMFormer(**cfg)
     with torch.no_grad():
         for name, p in model.named_parameters():
@@ -136,7 +147,8 @@ def main():
     logits = model(hsi, lidar)
     loss = F.cross_entropy(logits, labels)
     params = dict(model.named_parameters())
-    names = ["blocks.0.attn.qkv.weight", "pos_embed", "tokenizer.conv6.0.pwc.weight"]
+    names = ["stages.0.blocks.0.attn.qkv.weight", "stages.2.blocks.0.mlp.fc1.weight", "pos_embed",
+             "tokenizer.conv6.0.pwc.weight"]
     grads = torch.autograd.grad(loss, [hsi, lidar] + [params[n] for n in names])
     nhwc = lambda t: {"shape": list(t.permute(0, 2, 3, 1).shape), "values": flat(t.permute(0, 2, 3, 1))}
     x = torch.arange(2 * 5 * 5 * 3, dtype=torch.float64).reshape(2, 3, 5, 5)
