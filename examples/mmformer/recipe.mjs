@@ -133,7 +133,8 @@ async function train(ctx, s, data, name, model) {
 export const recipe = {
   name: 'mmformer',
   title: 'MMFormer vs. MFT on HSI + LiDAR pairs',
-  summary: 'multimodal HSI + LiDAR classification: MMFormer coarse-to-fine multi-scale self-attention vs. the MFT baseline; OA, AA, κ',
+  summary:
+    'multimodal HSI + LiDAR classification: MMFormer coarse-to-fine multi-scale self-attention vs. the MFT baseline; OA, AA, κ',
   paper: 'MMFormer (RsMmFormer), Zhang et al., arXiv 2303.13101; MFT, Roy et al., TGRS 2023 (arXiv 2203.16952)',
   data: "'hsi-lidar' (the procedural Trento-like HSI + LiDAR pair set of @distillery/data); default hsi-lidar",
   defaultEpochs: 30,
