@@ -11,6 +11,11 @@ export interface Conv2dOptions {
    * std √(2 / (out·k·k))), or 'torch_default' (kaiming_uniform a=√5 and the default bias).
    */
   init?: 'kaiming_fan_in' | 'kaiming_fan_out' | 'torch_default';
+  /**
+   * The bias init: 'torch_default' is PyTorch's U(−1/√fan_in, 1/√fan_in) (what a bias keeps when the model's init
+   * only touches the weights); 'zeros' otherwise. Default: 'torch_default' with `init: 'torch_default'`, else 'zeros'.
+   */
+  biasInit?: 'zeros' | 'torch_default';
 }
 
 /**
@@ -45,7 +50,8 @@ export class Conv2d {
           : init.torchDefault(shape, rng, fanIn);
     this.weight = store.add(`${name}.weight`, w, this.depthwise ? 'depthwise' : 'conv2d');
     if (options.bias) {
-      const b = mode === 'torch_default' ? init.torchDefault([outChannels], rng, fanIn) : init.zeros([outChannels]);
+      const biasInit = options.biasInit ?? (mode === 'torch_default' ? 'torch_default' : 'zeros');
+      const b = biasInit === 'torch_default' ? init.torchDefault([outChannels], rng, fanIn) : init.zeros([outChannels]);
       this.bias = store.add(`${name}.bias`, b);
     }
   }

@@ -209,3 +209,25 @@ describe('MetaFormer training and errors', () => {
     model.dispose();
   });
 });
+
+describe('MetaFormer init', () => {
+  it("the SE conv biases get PyTorch's default U(−1/√fan_in, 1/√fan_in), not zeros", () => {
+    const model = new MetaFormer({ ...tinyConfig, seed: 7 });
+    const names = model.params.names().filter((n) => /_se_(reduce|expand)\.bias$/.test(n));
+    expect(names.length).toBeGreaterThan(0);
+    for (const name of names) {
+      const weight = model.params.get(name.replace(/bias$/, 'weight'));
+      const fanIn = weight.shape[2]!; // 1×1 conv, HWIO: fan_in = input channels
+      const bound = 1 / Math.sqrt(fanIn);
+      const values = Array.from(model.params.get(name).dataSync());
+      expect(values.every((v) => Math.abs(v) <= bound)).toBe(true);
+      // Not all zeros, and spread over the interval: the largest magnitude reaches past a third of the bound.
+      expect(Math.max(...values.map(Math.abs))).toBeGreaterThan(bound / 3);
+    }
+    // The patch-embed conv bias stays zero (OverlapPatchEmbed zeroes it).
+    for (const n of model.params.names().filter((x) => /patch_embed\.proj\.bias$/.test(x))) {
+      expect(Array.from(model.params.get(n).dataSync()).every((v) => v === 0)).toBe(true);
+    }
+    model.dispose();
+  });
+});

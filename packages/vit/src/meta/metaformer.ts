@@ -42,9 +42,11 @@ class MBConvBlock {
     });
     this.bn1 = new BatchNorm2d(store, `${name}._bn1`, oup, 0.01, 0.1);
     const squeezed = Math.max(1, Math.floor(inFilters * 0.25));
-    // The SE convs keep PyTorch's default bias init (MetaFG's _init_weights only touches conv weights).
-    this.seReduce = new Conv2d(store, `${name}._se_reduce`, oup, squeezed, 1, 1, 0, rng, { ...conv, bias: true });
-    this.seExpand = new Conv2d(store, `${name}._se_expand`, squeezed, oup, 1, 1, 0, rng, { ...conv, bias: true });
+    // The SE convs keep PyTorch's default bias init, U(−1/√fan_in, 1/√fan_in): MetaFG_meta.py `_init_weights` only
+    // re-initialises Conv2d weights (kaiming_normal fan_out), and MBConv.py builds them with bias=True.
+    const se = { ...conv, bias: true, biasInit: 'torch_default' as const };
+    this.seReduce = new Conv2d(store, `${name}._se_reduce`, oup, squeezed, 1, 1, 0, rng, se);
+    this.seExpand = new Conv2d(store, `${name}._se_expand`, squeezed, oup, 1, 1, 0, rng, se);
     this.project = new Conv2d(store, `${name}._project_conv`, oup, outFilters, 1, 1, 0, rng, conv);
     this.bn2 = new BatchNorm2d(store, `${name}._bn2`, outFilters, 0.01, 0.1);
   }
