@@ -1,4 +1,4 @@
-import { type Rng, tf } from '@distillery/tensor';
+import { assertRank, checkOptions, formatShape, invalid, type Rng, tf } from '@distillery/tensor';
 import { init } from '../core/layers';
 import type { ParamStore } from '../core/module';
 
@@ -37,6 +37,12 @@ export class Conv2d {
     rng: Rng,
     options: Conv2dOptions = {},
   ) {
+    checkOptions<Conv2dOptions>(options, {
+      bias: true,
+      depthwise: true,
+      init: ['kaiming_fan_in', 'kaiming_fan_out', 'torch_default'],
+      biasInit: ['zeros', 'torch_default'],
+    });
     this.depthwise = options.depthwise ?? false;
     const mode = options.init ?? 'kaiming_fan_in';
     const fanIn = (this.depthwise ? 1 : inChannels) * kernel * kernel;
@@ -57,6 +63,10 @@ export class Conv2d {
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
+    const t = assertRank(x, 4, 'x');
+    if (t.shape[3] !== this.inChannels) {
+      throw invalid('SHAPE_MISMATCH', 'x', `NHWC [B, H, W, ${this.inChannels}]`, `shape ${formatShape(t.shape)}`);
+    }
     const p = this.pad;
     const padded = (
       p > 0

@@ -1,4 +1,13 @@
-import { assertRank, checkNumber, createRng, formatShape, invalid, tf } from '@distillery/tensor';
+import {
+  assertRank,
+  checkNumber,
+  checkOptions,
+  createRng,
+  formatShape,
+  invalid,
+  type OptionsSpec,
+  tf,
+} from '@distillery/tensor';
 import { addLinear, linear } from '../core/layers';
 import { Module } from '../core/module';
 import { type BasicBlock, BatchNorm2d, Conv2d, makeLayer, NormedLinear } from './layers';
@@ -15,6 +24,33 @@ export interface ResNetCifarConfig {
   /** Multiplies the logits (LDAM applies s = 30 in its loss, so the default is 1). */
   scale?: number;
   seed?: number | string;
+}
+
+const RESNET_SPEC: OptionsSpec<ResNetCifarConfig> = {
+  numClasses: true,
+  blocks: true,
+  widths: true,
+  inChannels: true,
+  classifier: ['linear', 'cosine'],
+  scale: true,
+  seed: true,
+};
+
+/** Throws naming `argument` unless `value` is an array of three positive integers. */
+function checkTriple(value: unknown, argument: string): void {
+  if (!Array.isArray(value) || value.length !== 3) {
+    throw invalid(
+      'INVALID_ARGUMENT',
+      argument,
+      'an array of 3 positive integers',
+      Array.isArray(value) ? `an array of length ${value.length}` : String(value),
+    );
+  }
+  for (const [i, v] of value.entries()) checkNumber(v, `${argument}[${i}]`, { min: 1, integer: true });
+}
+
+function checkForwardOptions(options: unknown): { training?: boolean } {
+  return checkOptions<{ training?: boolean }>(options, { training: true });
 }
 
 function checkImages(images: unknown, inChannels: number): tf.Tensor4D {
@@ -60,6 +96,7 @@ export class ResNetCifar extends Module {
 
   constructor(config: ResNetCifarConfig = {}) {
     super();
+    checkOptions<ResNetCifarConfig>(config, RESNET_SPEC, 'config');
     const c = {
       numClasses: 10,
       blocks: [5, 5, 5] as [number, number, number],
@@ -70,8 +107,10 @@ export class ResNetCifar extends Module {
       ...config,
     };
     checkNumber(c.numClasses, 'config.numClasses', { min: 1, integer: true });
-    for (const [i, b] of c.blocks.entries()) checkNumber(b, `config.blocks[${i}]`, { min: 1, integer: true });
-    for (const [i, w] of c.widths.entries()) checkNumber(w, `config.widths[${i}]`, { min: 1, integer: true });
+    checkTriple(c.blocks, 'config.blocks');
+    checkTriple(c.widths, 'config.widths');
+    checkNumber(c.inChannels, 'config.inChannels', { min: 1, integer: true });
+    checkNumber(c.scale, 'config.scale', { min: 0, minExclusive: true });
     const { seed, ...rest } = c;
     this.config = rest;
     const rng = createRng(seed ?? 0);
@@ -88,6 +127,7 @@ export class ResNetCifar extends Module {
   }
 
   forward(images: tf.Tensor4D, options: { training?: boolean } = {}): ResNetOutput {
+    checkForwardOptions(options);
     const x0 = checkImages(images, this.config.inChannels);
     const training = options.training ?? false;
     return tf.tidy(() => {
@@ -105,6 +145,8 @@ export class ResNetCifar extends Module {
 
 /** ResNet-32 for CIFAR-size inputs (0.46M parameters at 10 classes). */
 export function resnet32(config: Omit<ResNetCifarConfig, 'blocks'> = {}): ResNetCifar {
+  const { blocks: _, ...spec } = RESNET_SPEC;
+  checkOptions<Omit<ResNetCifarConfig, 'blocks'>>(config, spec, 'config');
   return new ResNetCifar({ ...config, blocks: [5, 5, 5] });
 }
 
@@ -147,6 +189,7 @@ export class MultiExpertResNet extends Module {
 
   constructor(config: MultiExpertConfig = {}) {
     super();
+    checkOptions<MultiExpertConfig>(config, { ...RESNET_SPEC, numExperts: true }, 'config');
     const c = {
       numClasses: 10,
       numExperts: 3,
@@ -159,6 +202,10 @@ export class MultiExpertResNet extends Module {
     };
     checkNumber(c.numClasses, 'config.numClasses', { min: 1, integer: true });
     checkNumber(c.numExperts, 'config.numExperts', { min: 1, integer: true });
+    checkTriple(c.blocks, 'config.blocks');
+    checkTriple(c.widths, 'config.widths');
+    checkNumber(c.inChannels, 'config.inChannels', { min: 1, integer: true });
+    checkNumber(c.scale, 'config.scale', { min: 0, minExclusive: true });
     if (c.classifier === 'linear') c.scale = 1;
     const { seed, ...rest } = c;
     this.config = rest;
@@ -183,6 +230,7 @@ export class MultiExpertResNet extends Module {
   }
 
   forward(images: tf.Tensor4D, options: { training?: boolean } = {}): MultiExpertOutput {
+    checkForwardOptions(options);
     const x0 = checkImages(images, this.config.inChannels);
     const training = options.training ?? false;
     return tf.tidy(() => {

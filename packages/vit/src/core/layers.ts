@@ -1,9 +1,29 @@
-import { type Rng, randomNormal, randomTruncatedNormal, randomUniform, tf } from '@distillery/tensor';
+import {
+  checkNumber,
+  checkOptions,
+  formatShape,
+  invalid,
+  type Rng,
+  randomNormal,
+  randomTruncatedNormal,
+  randomUniform,
+  tf,
+} from '@distillery/tensor';
 import type { ParamStore } from './module';
 
 /** `x · W + b` over the last axis; W in tfjs layout `[in, out]`. */
 export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+  if (!(x instanceof tf.Tensor) || x.rank < 1)
+    throw invalid('INVALID_ARGUMENT', 'x', 'a tensor of rank ≥ 1', String(x));
   const inFeatures = x.shape[x.rank - 1]!;
+  if (weight.rank !== 2 || weight.shape[0] !== inFeatures) {
+    throw invalid(
+      'SHAPE_MISMATCH',
+      'x',
+      `a last axis of ${weight.shape[0]} features (the weight is [in, out] = ${formatShape(weight.shape)})`,
+      `shape ${formatShape(x.shape)}`,
+    );
+  }
   const outFeatures = weight.shape[1]!;
   const flat = x.rank === 2 ? x : tf.reshape(x, [-1, inFeatures]);
   let y = tf.matMul(flat, weight);
@@ -27,6 +47,7 @@ export function gelu(x: tf.Tensor): tf.Tensor {
  * kept ones are scaled by 1/(1−rate). The per-sample mask is drawn from `rng` on the host.
  */
 export function dropPath(x: tf.Tensor, rate: number, training: boolean, rng: Rng | undefined): tf.Tensor {
+  checkNumber(rate, 'rate', { min: 0, max: 1 });
   if (!training || rate <= 0 || !rng) return x;
   const keep = 1 - rate;
   const batch = x.shape[0]!;
@@ -64,6 +85,10 @@ export function addLinear(
   rng: Rng,
   options: { bias?: boolean; init?: LinearInit } = {},
 ): { weight: tf.Variable; bias?: tf.Variable } {
+  checkOptions<{ bias?: boolean; init?: LinearInit }>(options, {
+    bias: true,
+    init: ['trunc_normal', 'torch_default', 'kaiming_normal'],
+  });
   const mode = options.init ?? 'trunc_normal';
   const w =
     mode === 'trunc_normal'

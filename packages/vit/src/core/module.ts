@@ -1,4 +1,6 @@
 import {
+  checkEnum,
+  checkOptions,
   DistilleryError,
   entryToFloat32,
   formatShape,
@@ -72,6 +74,7 @@ export class ParamStore {
   readonly counters = new Map<string, number>();
 
   add(name: string, value: tf.Tensor, layout: ParamLayout = 'plain', trainable = true): tf.Variable {
+    checkEnum(layout, 'layout', ['linear', 'conv2d', 'depthwise', 'plain']);
     if (this.entries.has(name)) {
       value.dispose();
       throw invalid('INVALID_ARGUMENT', 'name', 'a unique parameter name', `duplicate ${name}`);
@@ -180,7 +183,10 @@ export class ParamStore {
    * `strict: false`. The error lists every offending name with both shapes.
    */
   loadStateDict(state: StateDict, options: { strict?: boolean } = {}): LoadReport {
-    const strict = options.strict ?? true;
+    const strict = checkOptions<{ strict?: boolean }>(options, { strict: true }).strict ?? true;
+    if (state === null || typeof state !== 'object' || Array.isArray(state) || ArrayBuffer.isView(state)) {
+      throw invalid('INVALID_ARGUMENT', 'state', 'a state dict { name: { shape, data } }', String(state));
+    }
     const expected = this.torchShapes();
     const missing = [...expected.keys()].filter((n) => !(n in state));
     const unexpected = Object.keys(state).filter((n) => !expected.has(n));
@@ -295,14 +301,39 @@ export abstract class Module {
     await writeSafetensorsFile(path, stateDictToSafetensors(await this.stateDictAsync()), metadata);
   }
 
-  /** Node: loads weights from a safetensors file, e.g. one exported from timm with `safetensors.torch.save_file`. */
-  async loadSafetensors(path: string, options: { strict?: boolean } = {}): Promise<LoadReport> {
-    return this.loadStateDict(safetensorsToStateDict(await readSafetensorsFile(path)), options);
+  /**
+   * Loads weights from a safetensors file path (Node; e.g. one exported from timm with
+   * `safetensors.torch.save_file`) or from its bytes (a Uint8Array or ArrayBuffer, e.g. a fetched response; the
+   * same as `loadSafetensorsBuffer`). Anything else is a one-line DistilleryError naming `source`.
+   */
+  async loadSafetensors(
+    source: string | Uint8Array | ArrayBuffer,
+    options: { strict?: boolean } = {},
+  ): Promise<LoadReport> {
+    if (source instanceof Uint8Array || source instanceof ArrayBuffer)
+      return this.loadSafetensorsBuffer(source, options);
+    if (typeof source !== 'string') {
+      throw invalid(
+        'INVALID_ARGUMENT',
+        'source',
+        'a safetensors file path (string) or its bytes (Uint8Array or ArrayBuffer)',
+        describeSource(source),
+      );
+    }
+    return this.loadStateDict(safetensorsToStateDict(await readSafetensorsFile(source)), options);
   }
 
   dispose(): void {
     this.params.dispose();
   }
+}
+
+/** A short description of a value for messages (never its contents). */
+function describeSource(value: unknown): string {
+  if (value === null) return 'null';
+  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name} of ${value.byteLength} bytes`;
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  return typeof value;
 }
 
 export function stateDictToSafetensors(state: StateDict): Record<string, SafetensorsInput> {

@@ -1,4 +1,4 @@
-import { assertRank, checkNumber, invalid, type Rng, tf } from '@distillery/tensor';
+import { assertRank, checkNumber, checkOptions, type Rng, tf } from '@distillery/tensor';
 
 export interface MetaMaskOptions {
   /** `mask_prob`, 1.0 in MetaFG_Meta (build_model does not pass the config's DATA.MASK_PROB). */
@@ -14,11 +14,9 @@ export interface MetaMaskOptions {
 export function metaMaskProbability(epoch: number, totalEpochs: number, options: MetaMaskOptions = {}): number {
   checkNumber(epoch, 'epoch', { min: 0 });
   checkNumber(totalEpochs, 'totalEpochs', { min: 0, minExclusive: true });
+  checkOptions<MetaMaskOptions>(options, { maskProb: true, maskType: ['linear', 'constant'] });
   const maskProb = checkNumber(options.maskProb ?? 1, 'options.maskProb', { min: 0, max: 1 });
   const type = options.maskType ?? 'linear';
-  if (type !== 'linear' && type !== 'constant') {
-    throw invalid('INVALID_ARGUMENT', 'options.maskType', "'linear' or 'constant'", String(type));
-  }
   return type === 'linear' ? maskProb - epoch / totalEpochs : maskProb;
 }
 

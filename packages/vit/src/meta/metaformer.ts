@@ -1,4 +1,14 @@
-import { assertRank, checkNumber, createRng, formatShape, invalid, type Rng, tf } from '@distillery/tensor';
+import {
+  assertRank,
+  checkNumber,
+  checkOptions,
+  createRng,
+  formatShape,
+  invalid,
+  type OptionsSpec,
+  type Rng,
+  tf,
+} from '@distillery/tensor';
 import { BatchNorm2d, Conv2d } from '../cnn/layers';
 import { addLayerNorm, addLinear, dropPath, init, layerNorm, linear } from '../core/layers';
 import { Module, type ParamStore } from '../core/module';
@@ -213,6 +223,37 @@ export interface MetaFormerConfig {
   seed?: number | string;
 }
 
+const METAFORMER_SPEC: OptionsSpec<MetaFormerConfig> = {
+  imageSize: true,
+  inChannels: true,
+  numClasses: true,
+  convEmbedDims: true,
+  attnEmbedDims: true,
+  convDepths: true,
+  attnDepths: true,
+  numHeads: true,
+  mlpRatio: true,
+  metaDims: true,
+  extraTokenNum: true,
+  onlyLastCls: true,
+  dropPathRate: true,
+  metaMask: true,
+  seed: true,
+};
+
+/** Throws naming `argument` unless `value` is an array of `n` positive integers. */
+function checkDims(value: unknown, n: number, argument: string, min = 1): void {
+  if (!Array.isArray(value) || value.length !== n) {
+    throw invalid(
+      'INVALID_ARGUMENT',
+      argument,
+      `an array of ${n} integers`,
+      Array.isArray(value) ? `an array of length ${value.length}` : String(value),
+    );
+  }
+  for (const [i, v] of value.entries()) checkNumber(v, `${argument}[${i}]`, { min, integer: true });
+}
+
 export interface MetaFormerForwardOptions {
   training?: boolean;
   /** Draws drop-path masks and the meta-dropout subset; defaults to a generator seeded by the model's seed. */
@@ -266,6 +307,15 @@ export class MetaFormer extends Module {
 
   constructor(config: MetaFormerConfig = {}) {
     super();
+    checkOptions<MetaFormerConfig>(config, METAFORMER_SPEC, 'config');
+    checkOptions<MetaMaskOptions>(
+      config.metaMask,
+      { maskProb: true, maskType: ['linear', 'constant'] },
+      'config.metaMask',
+    );
+    if (config.metaDims !== undefined && !Array.isArray(config.metaDims)) {
+      throw invalid('INVALID_ARGUMENT', 'config.metaDims', 'an array of meta group widths', String(config.metaDims));
+    }
     const metaDims = config.metaDims ?? [4, 3];
     const c = {
       imageSize: 224,
@@ -285,6 +335,14 @@ export class MetaFormer extends Module {
       metaDims,
     };
     checkNumber(c.imageSize, 'config.imageSize', { min: 32, integer: true });
+    checkNumber(c.inChannels, 'config.inChannels', { min: 1, integer: true });
+    checkNumber(c.numHeads, 'config.numHeads', { min: 1, integer: true });
+    checkNumber(c.mlpRatio, 'config.mlpRatio', { min: 0, minExclusive: true });
+    checkNumber(c.dropPathRate, 'config.dropPathRate', { min: 0, max: 1 });
+    checkDims(c.convEmbedDims, 3, 'config.convEmbedDims');
+    checkDims(c.attnEmbedDims, 2, 'config.attnEmbedDims');
+    checkDims(c.convDepths, 3, 'config.convDepths', 0);
+    checkDims(c.attnDepths, 2, 'config.attnDepths');
     if (c.imageSize % 32 !== 0) {
       throw invalid('INVALID_ARGUMENT', 'config.imageSize', 'a multiple of 32 (total stride 32)', String(c.imageSize));
     }
@@ -440,6 +498,7 @@ export class MetaFormer extends Module {
   }
 
   forward(images: tf.Tensor4D, meta?: tf.Tensor | null, options: MetaFormerForwardOptions = {}): MetaFormerOutput {
+    checkOptions<MetaFormerForwardOptions>(options, { training: true, rng: true, epoch: true, totalEpochs: true });
     const { x: x0, meta: m0 } = this.checkInputs(images, meta);
     const training = options.training ?? false;
     const rng = options.rng ?? this.rng;
@@ -564,7 +623,10 @@ export function createMetaFormer(
   preset: keyof typeof METAFORMER_PRESETS,
   overrides: MetaFormerConfig = {},
 ): MetaFormer {
-  const base = (METAFORMER_PRESETS as Record<string, MetaFormerConfig>)[preset];
+  checkOptions<MetaFormerConfig>(overrides, METAFORMER_SPEC, 'overrides');
+  const base = Object.hasOwn(METAFORMER_PRESETS, preset as string)
+    ? (METAFORMER_PRESETS as Record<string, MetaFormerConfig>)[preset]
+    : undefined;
   if (!base) {
     throw invalid('INVALID_ARGUMENT', 'preset', `one of ${Object.keys(METAFORMER_PRESETS).join(', ')}`, String(preset));
   }

@@ -1,4 +1,5 @@
-import { checkNumber, invalid } from '@distillery/tensor/errors';
+// From the package root, not '@distillery/tensor/errors': one DistilleryError class for `instanceof` checks.
+import { checkNumber, checkOptions, invalid } from '@distillery/tensor';
 
 export interface SpatioTemporalInput {
   /** Month 1–12; omit (or null) when the date is missing. */
@@ -42,6 +43,7 @@ export function encodeSpatial(
   longitude?: number | null,
   options: SpatioTemporalOptions = {},
 ): [number, number, number] {
+  checkOptions<SpatioTemporalOptions>(options, { zeroCoordinateIsMissing: true });
   const zeroMissing = options.zeroCoordinateIsMissing ?? true;
   const missing = (v: number | null | undefined) => v === undefined || v === null || (zeroMissing && v === 0);
   if (missing(latitude) || missing(longitude)) return [0, 0, 0];
@@ -57,5 +59,6 @@ export function encodeSpatioTemporal(input: SpatioTemporalInput, options: Spatio
   if (input === null || typeof input !== 'object') {
     throw invalid('INVALID_ARGUMENT', 'input', 'an object { month, hour, latitude, longitude }', String(input));
   }
+  checkOptions<SpatioTemporalInput>(input, { month: true, hour: true, latitude: true, longitude: true }, 'input');
   return [...encodeTemporal(input.month, input.hour), ...encodeSpatial(input.latitude, input.longitude, options)];
 }

@@ -1,6 +1,7 @@
 import {
   assertRank,
   checkNumber,
+  checkOptions,
   createRng,
   formatShape,
   invalid,
@@ -304,6 +305,23 @@ export class MFT extends Module {
 
   constructor(config: MFTConfig) {
     super();
+    checkOptions<MFTConfig>(
+      config,
+      {
+        hsiBands: true,
+        lidarBands: true,
+        numClasses: true,
+        patchSize: true,
+        fm: true,
+        heads: true,
+        depth: true,
+        mlpHidden: true,
+        hsiTokens: true,
+        dropout: true,
+        seed: true,
+      },
+      'config',
+    );
     const c = {
       patchSize: 11,
       fm: 16,
@@ -315,6 +333,13 @@ export class MFT extends Module {
       ...config,
     };
     checkNumber(c.numClasses, 'config.numClasses', { min: 1, integer: true });
+    checkNumber(c.patchSize, 'config.patchSize', { min: 1, integer: true });
+    checkNumber(c.fm, 'config.fm', { min: 1, integer: true });
+    checkNumber(c.heads, 'config.heads', { min: 1, integer: true });
+    checkNumber(c.depth, 'config.depth', { min: 0, integer: true });
+    checkNumber(c.mlpHidden, 'config.mlpHidden', { min: 1, integer: true });
+    checkNumber(c.hsiTokens, 'config.hsiTokens', { min: 1, integer: true });
+    checkNumber(c.dropout, 'config.dropout', { min: 0, max: 0.99 });
     const dim = 4 * c.fm;
     if (dim % c.heads !== 0) throw invalid('INVALID_ARGUMENT', 'config.heads', `a divisor of ${dim}`, String(c.heads));
     const { seed, ...rest } = c;
@@ -373,6 +398,7 @@ export class MFT extends Module {
     lidar: tf.Tensor4D,
     options: { training?: boolean; rng?: Rng } = {},
   ): { logits: tf.Tensor2D; features: tf.Tensor2D } {
+    checkOptions<{ training?: boolean; rng?: Rng }>(options, { training: true, rng: true });
     const [h0, l0] = this.tokenizers.checkInputs(hsi, lidar, this.config.patchSize);
     const training = options.training ?? false;
     const rng = options.rng ?? this.rng;

@@ -97,7 +97,7 @@ describe('MMFormer (coarse-to-fine HSI → LiDAR fusion) parity with the self-co
     tf.dispose([hsi, lidar]);
     optimizer.dispose();
     model.dispose();
-  });
+  }, 240_000);
 
   it('rejects bad inputs and scale/head mismatches by name', () => {
     const model = new MMFormer(tiny);

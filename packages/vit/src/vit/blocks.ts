@@ -1,4 +1,13 @@
-import { invalid, type Rng, tf } from '@distillery/tensor';
+import {
+  assertRank,
+  checkEnum,
+  checkNumber,
+  checkOptions,
+  formatShape,
+  invalid,
+  type Rng,
+  tf,
+} from '@distillery/tensor';
 import { addLayerNorm, addLinear, dropPath, gelu, init, layerNorm, linear } from '../core/layers';
 import type { ParamStore } from '../core/module';
 
@@ -20,6 +29,8 @@ export class PatchEmbed {
     rng: Rng,
     readonly mode: 'conv' | 'linear' = 'conv',
   ) {
+    checkEnum(mode, 'mode', ['conv', 'linear']);
+    checkNumber(patchSize, 'patchSize', { min: 1, integer: true });
     const fanIn = inChannels * patchSize * patchSize;
     this.weight = store.add(
       `${name}.proj.weight`,
@@ -31,8 +42,16 @@ export class PatchEmbed {
 
   /** [B, H, W, C] → [B, (H/p)·(W/p), D]. */
   apply(images: tf.Tensor4D): tf.Tensor3D {
-    const [b, h, w, c] = images.shape;
+    const [b, h, w, c] = (assertRank(images, 4, 'images') as tf.Tensor4D).shape;
     const p = this.patchSize;
+    if (c !== this.inChannels || h % p !== 0 || w % p !== 0) {
+      throw invalid(
+        'SHAPE_MISMATCH',
+        'images',
+        `NHWC [B, H, W, ${this.inChannels}] with H and W multiples of the patch size ${p}`,
+        `shape ${formatShape(images.shape)}`,
+      );
+    }
     const gh = h / p;
     const gw = w / p;
     if (this.mode === 'conv') {
@@ -49,13 +68,16 @@ export class PatchEmbed {
 
 /** Splits [B, N, D] into heads: [B, H, N, D/H]. */
 export function splitHeads(x: tf.Tensor, heads: number): tf.Tensor4D {
-  const [b, n, d] = x.shape as [number, number, number];
+  const [b, n, d] = assertRank(x, 3, 'x').shape as [number, number, number];
+  checkNumber(heads, 'heads', { min: 1, integer: true });
+  if (d % heads !== 0)
+    throw invalid('SHAPE_MISMATCH', 'x', `a last axis divisible by heads = ${heads}`, `shape ${formatShape(x.shape)}`);
   return tf.transpose(tf.reshape(x, [b, n, heads, d / heads]), [0, 2, 1, 3]);
 }
 
 /** Merges heads back: [B, H, N, hd] → [B, N, H·hd]. */
 export function mergeHeads(x: tf.Tensor): tf.Tensor3D {
-  const [b, h, n, hd] = x.shape as [number, number, number, number];
+  const [b, h, n, hd] = assertRank(x, 4, 'x').shape as [number, number, number, number];
   return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [b, n, h * hd]);
 }
 
@@ -76,6 +98,8 @@ export class Attention {
     rng: Rng,
     options: { qkvBias?: boolean } = {},
   ) {
+    checkOptions<{ qkvBias?: boolean }>(options, { qkvBias: true });
+    checkNumber(numHeads, 'numHeads', { min: 1, integer: true });
     if (dim % numHeads !== 0) {
       throw invalid('INVALID_ARGUMENT', 'config.numHeads', `a divisor of embedDim ${dim}`, String(numHeads));
     }
@@ -86,12 +110,21 @@ export class Attention {
 
   /** [B, N, D] → { out [B, N, D], attn [B, H, N, N] }. */
   apply(x: tf.Tensor3D): { out: tf.Tensor3D; attn: tf.Tensor4D } {
+    checkTokens(x, this.dim);
     const qkv = linear(x, this.qkv.weight, this.qkv.bias);
     const [q, k, v] = tf.split(qkv, 3, -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
     const qh = tf.mul(splitHeads(q, this.numHeads), this.scale);
     const attn = tf.softmax(tf.matMul(qh, splitHeads(k, this.numHeads), false, true)) as tf.Tensor4D;
     const out = mergeHeads(tf.matMul(attn, splitHeads(v, this.numHeads)));
     return { out: linear(out, this.proj.weight, this.proj.bias) as tf.Tensor3D, attn };
+  }
+}
+
+/** Throws naming `x` unless it is [B, N, dim]. */
+function checkTokens(x: unknown, dim: number): void {
+  const t = assertRank(x, 3, 'x');
+  if (t.shape[2] !== dim) {
+    throw invalid('SHAPE_MISMATCH', 'x', `tokens [B, N, ${dim}]`, `shape ${formatShape(t.shape)}`);
   }
 }
 
@@ -134,7 +167,17 @@ export class Block {
   readonly ls2?: tf.Variable;
   readonly dropPathRate: number;
   readonly eps: number;
+  readonly dim: number;
   constructor(store: ParamStore, name: string, dim: number, numHeads: number, rng: Rng, options: BlockOptions = {}) {
+    checkOptions<BlockOptions>(options, {
+      mlpRatio: true,
+      qkvBias: true,
+      layerScaleInit: true,
+      dropPath: true,
+      eps: true,
+    });
+    if (options.dropPath !== undefined) checkNumber(options.dropPath, 'options.dropPath', { min: 0, max: 1 });
+    this.dim = dim;
     this.eps = options.eps ?? 1e-6;
     this.dropPathRate = options.dropPath ?? 0;
     this.norm1 = addLayerNorm(store, `${name}.norm1`, dim);
@@ -147,6 +190,8 @@ export class Block {
   }
 
   apply(x: tf.Tensor3D, run: RunOptions = {}): { out: tf.Tensor3D; attn: tf.Tensor4D } {
+    checkOptions<RunOptions>(run, { training: true, rng: true }, 'run');
+    checkTokens(x, this.dim);
     const training = run.training ?? false;
     const { out: a, attn } = this.attn.apply(layerNorm(x, this.norm1.gamma, this.norm1.beta, this.eps) as tf.Tensor3D);
     const branch1 = this.ls1 ? tf.mul(a, this.ls1) : a;

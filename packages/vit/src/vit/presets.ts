@@ -1,5 +1,5 @@
-import { invalid } from '@distillery/tensor';
-import { VisionTransformer, type VisionTransformerConfig } from './vision-transformer';
+import { checkOptions, invalid } from '@distillery/tensor';
+import { VIT_CONFIG_SPEC, VisionTransformer, type VisionTransformerConfig } from './vision-transformer';
 
 type PresetBase = Pick<VisionTransformerConfig, 'imageSize' | 'patchSize' | 'embedDim' | 'depth' | 'numHeads'>;
 
@@ -23,7 +23,10 @@ export type VitPresetName = keyof typeof VIT_PRESETS;
  * (timm `deit_tiny_distilled_patch16_224`). Any config field can be overridden.
  */
 export function createViT(preset: VitPresetName, overrides: Partial<VisionTransformerConfig> = {}): VisionTransformer {
-  const base = (VIT_PRESETS as Record<string, PresetBase>)[preset];
+  checkOptions<VisionTransformerConfig>(overrides, VIT_CONFIG_SPEC, 'overrides');
+  const base = Object.hasOwn(VIT_PRESETS, preset as string)
+    ? (VIT_PRESETS as Record<string, PresetBase>)[preset]
+    : undefined;
   if (!base) {
     throw invalid('INVALID_ARGUMENT', 'preset', `one of ${Object.keys(VIT_PRESETS).join(', ')}`, String(preset));
   }

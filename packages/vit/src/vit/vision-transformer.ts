@@ -1,4 +1,14 @@
-import { assertRank, checkNumber, createRng, formatShape, invalid, type Rng, tf } from '@distillery/tensor';
+import {
+  assertRank,
+  checkNumber,
+  checkOptions,
+  createRng,
+  formatShape,
+  invalid,
+  type OptionsSpec,
+  type Rng,
+  tf,
+} from '@distillery/tensor';
 import { addLayerNorm, addLinear, init, layerNorm, linear } from '../core/layers';
 import { Module } from '../core/module';
 import { Block, PatchEmbed } from './blocks';
@@ -29,6 +39,26 @@ export interface VisionTransformerConfig {
   eps?: number;
   seed?: number | string;
 }
+
+/** The declared keys and enum values of VisionTransformerConfig (checked by the constructor and createViT). */
+export const VIT_CONFIG_SPEC: OptionsSpec<VisionTransformerConfig> = {
+  imageSize: true,
+  patchSize: true,
+  inChannels: true,
+  numClasses: true,
+  embedDim: true,
+  depth: true,
+  numHeads: true,
+  mlpRatio: true,
+  qkvBias: true,
+  distilled: true,
+  dropPathRate: true,
+  layerScaleInit: true,
+  patchEmbed: ['conv', 'linear'],
+  clsTokenInit: ['timm', 'deit'],
+  eps: true,
+  seed: true,
+};
 
 export interface ForwardOptions {
   training?: boolean;
@@ -86,6 +116,15 @@ export class VisionTransformer extends Module {
 
   constructor(config: VisionTransformerConfig) {
     super();
+    checkOptions<VisionTransformerConfig>(config, VIT_CONFIG_SPEC, 'config');
+    if (config === undefined) {
+      throw invalid(
+        'INVALID_ARGUMENT',
+        'config',
+        'a config { imageSize, patchSize, embedDim, depth, numHeads, … }',
+        'undefined',
+      );
+    }
     const c = {
       inChannels: 3,
       numClasses: 1000,
@@ -107,6 +146,9 @@ export class VisionTransformer extends Module {
     checkNumber(c.depth, 'config.depth', { min: 0, integer: true });
     checkNumber(c.numHeads, 'config.numHeads', { min: 1, integer: true });
     checkNumber(c.dropPathRate, 'config.dropPathRate', { min: 0, max: 1 });
+    checkNumber(c.mlpRatio, 'config.mlpRatio', { min: 0, minExclusive: true });
+    checkNumber(c.eps, 'config.eps', { min: 0, minExclusive: true });
+    if (c.layerScaleInit !== null) checkNumber(c.layerScaleInit, 'config.layerScaleInit');
     if (c.imageSize % c.patchSize !== 0) {
       throw invalid(
         'INVALID_ARGUMENT',
@@ -183,7 +225,11 @@ export class VisionTransformer extends Module {
    * an optimizer's minimize).
    */
   forward(images: tf.Tensor4D, options: ForwardOptions = {}): ViTOutput {
+    checkOptions<ForwardOptions>(options, { training: true, rng: true, collect: true, returnAttention: true });
     const x0 = this.checkImages(images);
+    if (options.collect !== undefined && !Array.isArray(options.collect)) {
+      throw invalid('INVALID_ARGUMENT', 'options.collect', 'an array of block indices', typeof options.collect);
+    }
     const collect = new Set(options.collect ?? []);
     for (const k of collect) {
       if (!Number.isInteger(k) || k < 0 || k >= this.blocks.length) {
@@ -228,14 +274,30 @@ export class VisionTransformer extends Module {
     return result;
   }
 
+  /** Throws naming `tokens` unless they are [B, N, embedDim] with N above the prefix tokens. */
+  private checkTokens(tokens: unknown): void {
+    const t = assertRank(tokens, 3, 'tokens');
+    const D = this.config.embedDim;
+    if (t.shape[2] !== D || (t.shape[1] as number) <= this.numPrefixTokens) {
+      throw invalid(
+        'SHAPE_MISMATCH',
+        'tokens',
+        `[B, N > ${this.numPrefixTokens}, ${D}] (the model's token width embedDim)`,
+        `shape ${formatShape(t.shape)}`,
+      );
+    }
+  }
+
   /** Class token [B, D] of a token tensor (e.g. `out.blocks[k]`, USKD's feature after block k). */
   classToken(tokens: tf.Tensor3D): tf.Tensor2D {
+    this.checkTokens(tokens);
     const [b, , d] = tokens.shape;
     return tf.tidy(() => tf.reshape(tf.slice(tokens, [0, 0, 0], [b, 1, d]), [b, d]));
   }
 
   /** Patch tokens [B, numPatches, D] of a token tensor (prefix tokens dropped; TRG's patch features). */
   patchTokens(tokens: tf.Tensor3D): tf.Tensor3D {
+    this.checkTokens(tokens);
     const [b, n, d] = tokens.shape;
     return tf.slice(tokens, [0, this.numPrefixTokens, 0], [b, n - this.numPrefixTokens, d]);
   }
