@@ -111,6 +111,10 @@ export class BatchNorm2d {
   }
 
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    const t = assertRank(x, 4, 'x');
+    if (t.shape[3] !== this.channels) {
+      throw invalid('SHAPE_MISMATCH', 'x', `NHWC [B, H, W, ${this.channels}]`, `shape ${formatShape(t.shape)}`);
+    }
     if (!training) {
       return tf.add(
         tf.mul(tf.mul(tf.sub(x, this.runningMean), tf.rsqrt(tf.add(this.runningVar, this.eps))), this.gamma),
@@ -222,12 +226,20 @@ export class NormedLinear {
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {
+    const t = assertRank(x, 2, 'x');
+    if (t.shape[1] !== this.weight.shape[0]) {
+      throw invalid('SHAPE_MISMATCH', 'x', `[B, ${this.weight.shape[0]}]`, `shape ${formatShape(t.shape)}`);
+    }
     return tf.matMul(l2Normalize(x, 1), l2Normalize(this.weight, 0));
   }
 }
 
 /** F.normalize: x / max(‖x‖₂, 1e-12) along `axis`. */
 export function l2Normalize(x: tf.Tensor, axis: number): tf.Tensor2D {
+  if (!(x instanceof tf.Tensor)) throw invalid('INVALID_ARGUMENT', 'x', 'a tensor', String(x));
+  if (!Number.isInteger(axis) || axis < -x.rank || axis >= x.rank) {
+    throw invalid('OUT_OF_RANGE', 'axis', `an integer axis in [${-x.rank}, ${x.rank})`, String(axis));
+  }
   const norm = tf.sqrt(tf.sum(tf.square(x), axis, true));
   return tf.div(x, tf.maximum(norm, 1e-12)) as tf.Tensor2D;
 }

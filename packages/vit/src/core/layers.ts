@@ -33,6 +33,18 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
 
 /** nn.LayerNorm over the last axis (biased variance, like PyTorch). */
 export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+  if (!(x instanceof tf.Tensor) || x.rank < 1)
+    throw invalid('INVALID_ARGUMENT', 'x', 'a tensor of rank ≥ 1', String(x));
+  const d = x.shape[x.rank - 1];
+  if (gamma.size !== d || beta.size !== d) {
+    throw invalid(
+      'SHAPE_MISMATCH',
+      'x',
+      `a last axis of ${gamma.size} features (the LayerNorm width)`,
+      `shape ${formatShape(x.shape)}`,
+    );
+  }
+  checkNumber(eps, 'eps', { min: 0, minExclusive: true });
   const { mean, variance } = tf.moments(x, -1, true);
   return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
 }

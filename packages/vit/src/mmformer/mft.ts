@@ -115,6 +115,8 @@ class MFTBlock {
 
 /** Element-wise dropout with a host-drawn mask (inverted scaling), training only. */
 export function drop(x: tf.Tensor, rate: number, training: boolean, rng: Rng): tf.Tensor {
+  checkNumber(rate, 'rate', { min: 0, max: 1 });
+  if (rate === 1 && training) throw invalid('OUT_OF_RANGE', 'rate', 'a number < 1 (1 would divide by 0)', '1');
   if (!training || rate <= 0) return x;
   const keep = 1 - rate;
   const mask = new Float32Array(x.size);

@@ -1,4 +1,4 @@
-import { checkNumber, checkOptions, createRng, invalid, type Rng, tf } from '@distillery/tensor';
+import { assertRank, checkNumber, checkOptions, createRng, invalid, type Rng, tf } from '@distillery/tensor';
 import { addLayerNorm, addLinear, dropPath, gelu, init, layerNorm, linear } from '../core/layers';
 import { Module, type ParamStore } from '../core/module';
 import { Attention } from '../vit/blocks';
@@ -10,6 +10,8 @@ import { ConvTokenizers, drop, type MFTConfig } from './mft';
  * (s = 2) or 3×3 (s = 4).
  */
 export function ceilAvgPool(grid: tf.Tensor4D, s: number): tf.Tensor4D {
+  assertRank(grid, 4, 'grid');
+  checkNumber(s, 's', { min: 1, integer: true });
   if (s === 1) return grid;
   const [, p, q] = grid.shape;
   const m = Math.ceil(p / s);
