@@ -1,7 +1,10 @@
 """Reference MetaFG_Meta (MetaFormer with meta tokens, arXiv 2203.02751) for @distillery/vit parity.
 
-Written from the module definitions of dqshuai/MetaFormer (models/MetaFG_meta.py, MBConv.py, MHSA.py,
-meta_encoder.py, data/dataset_fg.py): conv stem, MBConv stages, relative-position attention stages with
+Transcribed from the official code of Diao et al., "MetaFormer: A Unified Meta Framework for Fine-Grained
+Recognition" (arXiv 2203.02751): dqshuai/MetaFormer @669bf18 (the model files last changed in 4a3ad95):
+models/MetaFG_meta.py (MetaFG_Meta, make_blocks, _init_weights), models/MBConv.py (MBConvBlock, SE convs with
+bias=True and PyTorch's default bias init), models/MHSA.py (Relative_Attention, OverlapPatchEmbed, MHSABlock),
+models/meta_encoder.py (ResNormLayer), data/dataset_fg.py (get_temporal_info / get_spatial_info): conv stem, MBConv stages, relative-position attention stages with
 [cls, meta..., patches] tokens (index zero-padded for extra tokens), meta encoders Linear-ReLU-LN-ResNormLayer,
 two-class-token aggregation Conv1d(2,1,1), LayerNorm eps 1e-5. A tiny config keeps the fixture small.
 """

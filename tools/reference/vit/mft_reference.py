@@ -1,4 +1,6 @@
-"""Reference MFT (Multimodal Fusion Transformer, AnkurDeria/MFT Model/MFT.ipynb @de214e5, pixel tokenization) for
+"""Reference MFT (Multimodal Fusion Transformer, Roy et al., TGRS 2023, arXiv 2203.16952) transcribed from the
+official notebook AnkurDeria/MFT Model/MFT.ipynb @de214e5 (the notebook last changed in 151eeaa; classes HetConv,
+MCrossAttention, Mlp, Block, TransformerEncoder, MFT, pixel tokenization) for
 @distillery/vit parity: the HSI/LiDAR conv tokenizers and token learners, MCrossAttention blocks (CLS-only query,
 per-head Linear(hd -> C) projections, output broadcast onto all tokens), LN eps 1e-6, out3 head.
 Written from the notebook's module semantics (einsum replaced by matmul); tiny sizes (patch 5, 12 bands, MLP 32).

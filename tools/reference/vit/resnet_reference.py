@@ -1,6 +1,9 @@
 """Reference CIFAR ResNet (option A) and the RIDE/MDCS multi-expert ResNet for @distillery/vit parity.
 
-Written from LDAM-DRW models/resnet_cifar.py and RIDE model/ldam_drw_resnets/expert_resnet_cifar.py (ResNet_s):
+Transcribed from the official code (not torchvision: the CIFAR ResNet with option-A shortcuts is not in
+torchvision): kaidic/LDAM-DRW @6feb304 models/resnet_cifar.py (BasicBlock, ResNet_s, NormedLinear, resnet32) and
+RIDE's multi-expert ResNet_s as in fistyee/MDCS @b07f5bd model/ldam_drw_resnets/expert_resnet_cifar.py
+(layer2s/layer3s/linears per expert, s = 30; its unused linear_head/linear_few/mlp are left out):
 BasicBlock with the option-A shortcut F.pad(x[:, :, ::2, ::2], (0,0,0,0,(planes-in)//2,(planes-in)//2)),
 NormedLinear(normalize(x, 1) @ normalize(W, 0)) * s. Small block counts keep the fixtures tiny.
 Checks: eval forward (perturbed running stats), train forward (batch statistics), running buffers after one

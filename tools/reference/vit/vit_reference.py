@@ -1,7 +1,13 @@
 """Reference ViT/DeiT for @distillery/vit parity (run with /usr/bin/python3; torch 1.13, no timm).
 
-Modules are written from the timm/DeiT definitions (timm @aa4b5850 vision_transformer.py Block/Attention/Mlp,
-layers/patch_embed.py; deit.py VisionTransformerDistilled): pre-norm blocks, LN eps 1e-6, exact GELU,
+Transcribed from the official code (not from our TypeScript):
+- huggingface/pytorch-image-models @aa4b5850: timm/layers/attention.py (Attention), timm/layers/mlp.py (Mlp),
+  timm/models/vision_transformer.py (Block, LayerScale,
+  VisionTransformer._pos_embed / forward_head; the file last changed in 2cff2350), timm/layers/patch_embed.py
+  (PatchEmbed), timm/models/deit.py (VisionTransformerDistilled: dist_token, head_dist, (x + x_dist) / 2 at eval);
+- facebookresearch/deit @1d38fa4 models.py (DistilledVisionTransformer, the same distilled head).
+ViT: arXiv 2010.11929; DeiT: arXiv 2012.12877 (section 4, the distillation token).
+The modules: pre-norm blocks, LN eps 1e-6, exact GELU,
 qkv Linear(D, 3D) split as reshape(B, N, 3, H, hd), cls (+dist) tokens, pos_embed, head / head_dist.
 Weights are random (float32), saved with a hand-written safetensors writer; outputs and gradients are computed in
 float64 from the same float32 weights and written as JSON fixtures.

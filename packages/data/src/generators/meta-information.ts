@@ -54,8 +54,8 @@ export function metaInformation(
 }
 
 /**
- * MetaFormer's spatio-temporal encoding (dqshuai/MetaFormer data/dataset_fg.py get_temporal_info/get_spatial_info;
- * vit.md §4): [sin(2π·m/12), cos(2π·m/12), sin(2π·h/24), cos(2π·h/24)] ++ [cos φ cos λ, cos φ sin λ, sin φ]. The hour
+ * MetaFormer's spatio-temporal encoding (Diao et al., arXiv 2203.02751; dqshuai/MetaFormer data/dataset_fg.py
+ * get_temporal_info/get_spatial_info @669bf18): [sin(2π·m/12), cos(2π·m/12), sin(2π·h/24), cos(2π·h/24)] ++ [cos φ cos λ, cos φ sin λ, sin φ]. The hour
  * terms are 0 without an hour, all temporal terms 0 without a date, the spatial terms 0 without a location.
  * Returns N·7 values (meta_dims [4, 3]).
  */

@@ -81,7 +81,8 @@ export interface ResNetOutput {
 }
 
 /**
- * CIFAR ResNet (He et al. 2016, option-A shortcuts; LDAM-DRW models/resnet_cifar.py `resnet32`): conv3×3(→16) BN
+ * CIFAR ResNet (He et al. 2016, arXiv 1512.03385, option-A shortcuts; kaidic/LDAM-DRW models/resnet_cifar.py @6feb304
+ * `resnet32`): conv3×3(→16) BN
  * ReLU → 3 stages of BasicBlocks (widths 16/32/64, strides 1/2/2) → global average pool → Linear or NormedLinear.
  * The DeiT-LT / MDCS CIFAR teacher. Names follow the PyTorch module (`conv1`, `bn1`, `layer1.0.conv1`, `linear`).
  * `forward(images, { training })`: training uses batch statistics and updates the BN running buffers.
@@ -174,7 +175,8 @@ export interface MultiExpertOutput {
 }
 
 /**
- * Multi-expert CIFAR ResNet (RIDE model/ldam_drw_resnets/expert_resnet_cifar.py `ResNet_s`, used by SADE and MDCS):
+ * Multi-expert CIFAR ResNet (RIDE's `ResNet_s`, as in fistyee/MDCS model/ldam_drw_resnets/expert_resnet_cifar.py
+ * @b07f5bd, used by SADE and MDCS; that file's unused `linear_head`, `linear_few` and `mlp` modules are not built):
  * a shared stem (conv1, bn1, layer1) and, per expert, its own layer2, layer3 and classifier
  * (NormedLinear × s = 30). Names: `layer2s.<e>.<block>.…`, `layer3s.<e>…`, `linears.<e>.weight`.
  */
