@@ -151,7 +151,9 @@ export class HostKernel implements LogKernel {
   }
 
   private rebuild(f: Float64Array | null, g: Float64Array | null): void {
-    const finite = (x: number) => (Number.isFinite(x) ? x : 0);
+    // A −∞ potential (zero mass) gets a reference so low that its cached entries are exp(−708) ≈ 0 (the SIMD exp's
+    // clamp), never e^{L + f̄} with a stand-in ḡ = 0 that can overflow to ∞ (∞ · a zero scaling is NaN).
+    const finite = (x: number) => (Number.isFinite(x) ? x : x === Number.NEGATIVE_INFINITY ? -1e300 : 0);
     if (f) this.fRef = f.map(finite);
     if (g) this.gRef = g.map(finite);
     this.arena.f.set(this.fRef);

@@ -1,6 +1,6 @@
 import { checkNumber, invalid } from '@distillery/tensor';
 import { makeKernel } from '../internal/kernel';
-import { l2, marginalsOf, type OtResult, type SolverOptions } from '../internal/result';
+import { finishResult, l2, marginalsOf, type OtResult, type SolverOptions } from '../internal/result';
 import {
   type Masses,
   parseEngine,
@@ -90,7 +90,7 @@ export function sinkhorn(
     f = rowPotentials();
     const m = marginalsOf(kernel, f, g, c); // c = colLse(f) from the last pass
     const marginalError = l2(m.cols.map((x, j) => x - pb[j]!)) + l2(m.rows.map((x, i) => x - pa[i]!));
-    return { plan: kernel.plan(f, g), iterations, marginalError, converged, logU: f, logV: g };
+    return finishResult(kernel, f, g, iterations, marginalError, converged, 'options.reg', reg);
   } finally {
     kernel.dispose();
   }
