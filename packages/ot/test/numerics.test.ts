@@ -2,7 +2,15 @@
  * Silent wrong results of issue 13: no solver may return a NaN plan, report convergence from non-finite values, or
  * call an infeasible plan converged; zero-mass rows and columns come out as exact zeros.
  */
-import { type OtEngine, partialWasserstein, sinkhorn, sinkhornUnbalanced } from '@distillery/ot';
+import {
+  clusterImbalanced,
+  knnGaussianSimilarity,
+  type OtEngine,
+  partialWasserstein,
+  sinkhorn,
+  sinkhornUnbalanced,
+  sp2ot,
+} from '@distillery/ot';
 import { createRng, randomNormal, tf } from '@distillery/tensor';
 import { describe, expect, it } from 'vitest';
 
@@ -95,5 +103,80 @@ describe('partialWasserstein', () => {
     expect(r.iterations).toBeLessThan(1000);
     expect(r.marginalError).toBeLessThan(1e-6);
     cost.dispose();
+  });
+});
+
+/** Σ Q / N and the largest row sum of N·plan, after checking every entry is finite and in [0, 1]. */
+function checkPseudoLabels(q: tf.Tensor2D): { mass: number; maxRow: number } {
+  const [n, k] = q.shape;
+  const values = q.dataSync();
+  q.dispose();
+  let mass = 0;
+  let maxRow = 0;
+  for (let i = 0; i < n; i++) {
+    let row = 0;
+    for (let j = 0; j < k; j++) {
+      const v = values[i * k + j]!;
+      expect(Number.isFinite(v) && v >= 0, `Q[${i}, ${j}] = ${v}`).toBe(true);
+      row += v;
+    }
+    mass += row / n;
+    maxRow = Math.max(maxRow, row);
+  }
+  return { mass, maxRow };
+}
+
+describe('sp2ot at its official defaults (λ₁ = (1 − ρ)·1000) on small banks', () => {
+  it('logits 64×4, kNN similarity of 64×8 features, ρ = 0.5: finite, transports exactly ρ', () => {
+    const rng = createRng(0);
+    const logits = randomNormal([64, 4], rng);
+    const features = randomNormal([64, 8], rng);
+    const s = knnGaussianSimilarity(features);
+    for (const engine of engines) {
+      const r = sp2ot(logits, s, { rho: 0.5, engine });
+      const { mass, maxRow } = checkPseudoLabels(r.pseudoLabels);
+      const digits = engine === 'float64' ? 6 : 3; // the backend engine's log-sum-exps are float32
+      expect(mass).toBeCloseTo(0.5, digits);
+      expect(r.transportedMass).toBeCloseTo(0.5, digits);
+      expect(maxRow).toBeLessThanOrEqual(1 + 1e-5);
+      expect(Number.isFinite(r.objective)).toBe(true);
+    }
+    tf.dispose([logits, features]);
+  });
+
+  it('a well-separated 120-point mixture at ρ = 0.1: finite and mass 0.1 for mmIter 5 … 50', () => {
+    const rng = createRng(4);
+    const n = 120;
+    const k = 3;
+    const d = 4;
+    const label = (i: number) => i % k;
+    const features = tf.tensor2d(
+      Array.from({ length: n * d }, (_, e) => (e % d === label(Math.floor(e / d)) ? 10 : 0) + rng.normal() * 0.3),
+      [n, d],
+    );
+    const logits = tf.tensor2d(
+      Array.from({ length: n * k }, (_, e) => (e % k === label(Math.floor(e / k)) ? 3 : 0) + rng.normal()),
+      [n, k],
+    );
+    const s = knnGaussianSimilarity(features);
+    for (const mmIter of [5, 20, 50]) {
+      const r = sp2ot(logits, s, { rho: 0.1, mmIter });
+      const { mass } = checkPseudoLabels(r.pseudoLabels);
+      expect(mass).toBeCloseTo(0.1, 6);
+      expect(r.transportedMass).toBeCloseTo(0.1, 6);
+    }
+    tf.dispose([features, logits]);
+  });
+});
+
+describe("clusterImbalanced({ solver: 'sp2ot' })", () => {
+  it('trains (no error about an internal logits tensor) and returns finite prototypes', () => {
+    const rng = createRng(0);
+    const x = randomNormal([100, 6], rng);
+    const r = clusterImbalanced(x, { numClusters: 3, solver: 'sp2ot', epochs: 1, batchSize: 50 });
+    expect(r.assignments.length).toBe(100);
+    expect(r.losses.every(Number.isFinite)).toBe(true);
+    expect(r.prototypes.dataSync().every(Number.isFinite)).toBe(true);
+    tf.dispose([x, r.prototypes]);
   });
 });

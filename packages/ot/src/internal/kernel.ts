@@ -37,6 +37,11 @@ function potentialsFromScalings(a: Float64Array, fRef: Float64Array): Float64Arr
   return a.map((ai, i) => (ai === 0 ? Number.NEGATIVE_INFINITY : Math.log(ai) + fRef[i]!));
 }
 
+function allFinite(x: ArrayLike<number>): boolean {
+  for (let i = 0; i < x.length; i++) if (x[i]! - x[i]! !== 0) return false;
+  return true;
+}
+
 /** log-sum-exp of a host vector (−∞ entries allowed). */
 export function lseVector(x: ArrayLike<number>): number {
   let m = Number.NEGATIVE_INFINITY;
@@ -315,15 +320,15 @@ export class HostKernel implements LogKernel {
     const { kt, stride } = this.arena;
     if (stride === columns) out.set(kt.subarray(0, n * columns));
     else for (let i = 0; i < n; i++) out.set(kt.subarray(i * stride, i * stride + columns), i * columns);
-    return out;
+    // A cached entry that overflowed (K̃ built around potentials far from these) is ∞ or ∞·0 = NaN: go direct.
+    return allFinite(out) ? out : this.directPlan(u, v, scale, columns, out);
   }
 
   /** The same plan as a float32 tensor (rounded to float32 in the SIMD pass that forms it). */
   plan(u: Float64Array, v: Float64Array, scale = 1): tf.Tensor2D {
     const { n, k } = this;
-    const values = this.planFromCache(u, v, scale)
-      ? this.arena.planF32(k)
-      : this.directPlan(u, v, scale, k, new Float32Array(n * k));
+    let values = this.planFromCache(u, v, scale) ? this.arena.planF32(k) : null;
+    if (!values || !allFinite(values)) values = this.directPlan(u, v, scale, k, new Float32Array(n * k));
     return tf.tensor2d(values, [n, k]);
   }
 

@@ -1,14 +1,14 @@
-import { checkNumber, invalid } from '@distillery/tensor';
+import { checkNumber, checkOptions, invalid } from '@distillery/tensor';
 import { type LogKernel, lseVector, makeKernel } from '../internal/kernel';
 import { finishResult, l2, marginalsOf, nonFiniteSolve, type OtResult, type SolverOptions } from '../internal/result';
 import {
+  ENGINES,
   type Masses,
   parseEngine,
   parseIterations,
   parsePositive,
   readMasses,
   readMatrix,
-  readOptions,
   sum,
 } from '../internal/validate';
 
@@ -46,7 +46,13 @@ export function partialWasserstein(
   cost: unknown,
   options: PartialWassersteinOptions,
 ): OtResult {
-  const opts = readOptions(options);
+  const opts = checkOptions<PartialWassersteinOptions>(options, {
+    reg: true,
+    mass: true,
+    maxIter: true,
+    tol: true,
+    engine: ENGINES,
+  });
   const reg = checkNumber(opts.reg, 'options.reg', { min: 0, minExclusive: true });
   const maxIter = parseIterations(opts.maxIter, 1000, 'options.maxIter');
   const tol = parsePositive(opts.tol, 1e-100, 'options.tol');
