@@ -1,9 +1,11 @@
 """NumPy float64 transcription of the official P²OT and SP²OT solvers, plus the kNN Gaussian similarity.
 
-- P²OT (Zhang et al., ICLR 2024, arXiv 2401.09266, §3.2–3.3, Alg. 1): `P2OT.cost_forward` follows
+- P²OT (Zhang et al., ICLR 2024, arXiv 2401.09266: the fast matrix-scaling solver with a virtual cluster):
+  `P2OT.cost_forward` follows
   rhfeiyang/PPOT utils/sinkhorn_knopp.py `SemiCurrSinkhornKnopp.forward` at commit
   bd6721c4b5f6581ae5cd896eba9cc9250c769997 line by line (kernel form, b kept for the next call).
-- SP²OT (Zhang et al., arXiv 2404.03446, §3, the MM algorithm): `P2OTStable.cost_forward` and `mmot` follow
+- SP²OT (Zhang et al., arXiv 2404.03446: the Majorization–Minimization algorithm around P²OT):
+  `P2OTStable.cost_forward` and `mmot` follow
   rhfeiyang/SPPOT utils/sinkhorn_knopp.py `SemiCurrSinkhornKnopp_stable.cost_forward` and `MMOT.forward` at commit
   788a7a4670cc6c3205566cfda4d7fa502343daa8 (the default `--sk_type sppot_stable`, `--mm_factor 1000`,
   `--mm_iter_limit 100` of its train.py), with torch replaced by NumPy float64 (the official code mixes float32).
@@ -40,19 +42,12 @@ def cost_from_logits(logits):
     return lse - logits
 
 
-def lse(x, axis):
-    m = x.max(axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    return m + np.log(np.exp(x - m).sum(axis, keepdims=True))
-
-
 class P2OT:
     """SemiCurrSinkhornKnopp: b is kept for the next call (warm start)."""
 
     def __init__(self, rho, epsilon=0.1, gamma=1.0, tol=1e-6, max_iter=1000, semi=True):
         self.rho, self.eps, self.gamma, self.tol, self.max_iter, self.semi = rho, epsilon, gamma, tol, max_iter, semi
         self.b = None
-        self.lb = None
 
     def cost_forward(self, C, final=True):
         n, k = C.shape
