@@ -175,11 +175,9 @@ export function p2otCore(
  */
 export function p2otCoreExact(cost: Float64Array, n: number, k: number, o: ParsedP2ot): P2otCoreResult {
   const k1 = k + 1;
-  const L = new Float64Array(n * k1);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < k; j++) L[i * k1 + j] = -cost[i * k + j]! / o.epsilon;
-    L[i * k1 + k] = 0;
-  }
+  // The kernel holds the K real columns only: the virtual column (cost 0) enters through t in closed form.
+  const L = new Float64Array(n * k);
+  for (let i = 0; i < n * k; i++) L[i] = -cost[i]! / o.epsilon;
   let lb: Float64Array;
   if (o.warmStart) {
     if (o.warmStart.logB.length !== k1) {
@@ -193,16 +191,14 @@ export function p2otCoreExact(cost: Float64Array, n: number, k: number, o: Parse
   const logPa = Math.log(1 / n);
   const logPb = Math.log(o.rho / k);
   const fi = o.semiRelaxed ? o.gamma / (o.gamma + o.epsilon) : 1;
-  const kernel = makeKernel(L, n, k1, o.engine);
+  const kernel = makeKernel(L, n, k, o.engine);
   try {
     let la = new Float64Array(n);
     let err = Number.POSITIVE_INFINITY;
     let iterations = 0;
     const rowsAndVirtual = () => {
-      const v = lb.slice();
-      v[k] = Number.NEGATIVE_INFINITY;
-      const r = kernel.rowLse(v);
-      const t = virtualPotential(r, o.rho);
+      const r = kernel.rowLse(lb.slice(0, k));
+      const t = virtualPotential(r, o.rho, lb[k]!);
       lb[k] = t;
       la = r.map((ri) => logPa - lse2(ri, t));
     };
@@ -227,7 +223,7 @@ export function p2otCoreExact(cost: Float64Array, n: number, k: number, o: Parse
       if (err <= o.tol) break;
     }
     rowsAndVirtual(); // the returned plan meets rows and the virtual column exactly
-    const plan = kernel.planHost(la, lb, 1, k);
+    const plan = kernel.planHost(la, lb.slice(0, k), 1, k);
     return { plan, iterations, converged: err <= o.tol, lastChange: err, state: { logB: lb } };
   } finally {
     kernel.dispose();
@@ -242,41 +238,46 @@ function lse2(x: number, y: number): number {
   return m + Math.log1p(Math.exp(-Math.abs(x - y)));
 }
 
-/** σ(z) = 1/(1 + e^{−z}) without overflow. */
-function sigmoid(z: number): number {
-  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
-}
-
 /**
  * The t with (1/N)·Σ_i σ(t − R_i) = 1 − ρ (−∞ when ρ = 1). F is increasing and bracketed by
- * [min R + logit(1 − ρ), max R + logit(1 − ρ)]; Newton steps that leave the bracket are replaced by bisection.
+ * [min R + logit(1 − ρ), max R + logit(1 − ρ)]; Newton from `start` (the previous t: one or two steps once the outer
+ * loop settles), with bisection whenever a step would leave the bracket.
  */
-export function virtualPotential(r: Float64Array, rho: number): number {
+export function virtualPotential(r: Float64Array, rho: number, start = Number.NaN): number {
   if (rho >= 1) return Number.NEGATIVE_INFINITY;
   const target = 1 - rho;
   const logit = Math.log(target) - Math.log(rho);
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
-  for (const x of r) {
-    lo = Math.min(lo, x);
-    hi = Math.max(hi, x);
+  for (let i = 0; i < r.length; i++) {
+    lo = Math.min(lo, r[i]!);
+    hi = Math.max(hi, r[i]!);
   }
   lo += logit;
   hi += logit;
-  let t = (lo + hi) / 2;
-  for (let it = 0; it < 200 && hi - lo > 1e-13 * Math.max(1, Math.abs(t)); it++) {
-    let f = -target;
+  if (lo === hi) return lo;
+  let t = start > lo && start < hi ? start : (lo + hi) / 2;
+  const n = r.length;
+  for (let it = 0; it < 200; it++) {
+    let f = -target * n;
     let df = 0;
-    for (const x of r) {
-      const s = sigmoid(t - x);
-      f += s / r.length;
-      df += (s * (1 - s)) / r.length;
+    for (let i = 0; i < n; i++) {
+      const z = t - r[i]!;
+      const e = Math.exp(-Math.abs(z));
+      const s = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+      f += s;
+      df += s * (1 - s);
     }
     if (f === 0) return t;
     if (f > 0) hi = t;
     else lo = t;
     const newton = t - f / df;
-    t = df > 0 && newton > lo && newton < hi ? newton : (lo + hi) / 2;
+    const inside = df > 0 && newton > lo && newton < hi;
+    const next = inside ? newton : (lo + hi) / 2;
+    const step = Math.abs(next - t);
+    t = next;
+    // a Newton step this small leaves an error of about its square: accept it without another evaluation
+    if ((inside && step <= 1e-9 * Math.max(1, Math.abs(t))) || hi - lo <= 1e-13 * Math.max(1, Math.abs(t))) break;
   }
   return t;
 }
