@@ -13,6 +13,7 @@ import {
 } from '@distillery/ot';
 import { createRng, randomNormal, tf } from '@distillery/tensor';
 import { describe, expect, it } from 'vitest';
+import { expectDistilleryError } from '../../../tests/support/expect';
 
 const engines: OtEngine[] = ['float64', 'backend'];
 
@@ -178,5 +179,25 @@ describe("clusterImbalanced({ solver: 'sp2ot' })", () => {
     expect(r.losses.every(Number.isFinite)).toBe(true);
     expect(r.prototypes.dataSync().every(Number.isFinite)).toBe(true);
     tf.dispose([x, r.prototypes]);
+  });
+
+  it('a diverging run names options.learningRate, not an internal tensor', () => {
+    const x = randomNormal([40, 4], createRng(1));
+    for (const solver of ['p2ot', 'sp2ot'] as const) {
+      expectDistilleryError(
+        () =>
+          clusterImbalanced(x, {
+            numClusters: 2,
+            solver,
+            head: 'linear',
+            learningRate: 1e38,
+            epochs: 3,
+            batchSize: 20,
+          }),
+        'options.learningRate',
+        'NON_FINITE',
+      );
+    }
+    x.dispose();
   });
 });

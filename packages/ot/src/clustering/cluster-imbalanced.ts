@@ -194,7 +194,18 @@ export function clusterImbalanced(features: tf.Tensor, options: ClusterImbalance
       for (let i = 0; i < e.length; i++) e[i] = rng.normal() * noise;
       return tf.add(xb, tf.tensor2d(e, [idx.length, d]));
     });
+  const diverged = (what: string) =>
+    invalid(
+      'NON_FINITE',
+      'options.learningRate',
+      'a learning rate (and features) for which training stays finite',
+      `${lr}: ${what}`,
+    );
   const solve = (h: Head, rho: number): tf.Tensor2D => {
+    // the bank holds the head's outputs: a non-finite one means training diverged, which the user controls
+    // (never an error about the solver's internal `logits` argument)
+    const bad = h.bank.memory.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw diverged(`the head's logits became ${h.bank.memory[bad]}`);
     const logits = h.bank.tensor();
     try {
       if (solver === 'sp2ot') {
@@ -277,15 +288,7 @@ export function clusterImbalanced(features: tf.Tensor, options: ClusterImbalance
         for (const [i, l] of perHead.entries()) heads[i]!.losses.push(l.dataSync()[0]!);
         tf.dispose([loss!, ...perHead, ...keep]);
         const bad = heads.find((h) => !Number.isFinite(h.losses[h.losses.length - 1]!));
-        if (bad) {
-          // named after what the user controls, never an internal tensor (the logits bank, the plan)
-          throw invalid(
-            'NON_FINITE',
-            'options.learningRate',
-            'a learning rate (and features) for which training stays finite',
-            `${lr}: loss ${bad.losses[bad.losses.length - 1]} at step ${step} (epoch ${epoch})`,
-          );
-        }
+        if (bad) throw diverged(`loss ${bad.losses[bad.losses.length - 1]} at step ${step} (epoch ${epoch})`);
       }
       if (onEpochEnd) {
         // mean over this epoch's steps (and over the heads)
