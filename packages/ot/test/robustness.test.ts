@@ -340,7 +340,7 @@ describe('robustness sweep: one case per public function', () => {
     expectDistilleryError(() => rhoSchedule(1, 10, typo({ rho_base: 0.2 })), 'options.rho_base');
   });
 
-  it('knnGaussianSimilarity, toSparseSimilarity and similaritySubset', () => {
+  it('knnGaussianSimilarity', () => {
     const x = tf.tensor2d([0, 1, 2, 3, 4, 5, 6, 7], [4, 2]);
     const nan = tf.tensor2d([0, 1, Number.NaN, 3], [2, 2]);
     expectDistilleryError(() => knnGaussianSimilarity(nan, { k: 1 }), 'features', 'NON_FINITE');
@@ -348,11 +348,25 @@ describe('robustness sweep: one case per public function', () => {
     expectDistilleryError(() => knnGaussianSimilarity(x, { k: 1, sigma: 0 }), 'options.sigma', 'OUT_OF_RANGE');
     expectDistilleryError(() => knnGaussianSimilarity(x, typo({ k: 2, topk: 2 })), 'options.topk');
     expectDistilleryError(() => knnGaussianSimilarity(tf.tensor1d([1, 2]), { k: 1 }), 'features');
+    tf.dispose([x, nan]);
+  });
+
+  it('toSparseSimilarity', () => {
+    const nan = tf.tensor2d([0, Number.NaN, 1, 0], [2, 2]);
     expectDistilleryError(() => toSparseSimilarity(tf.zeros([2, 3])), 'similarity', 'SHAPE_MISMATCH');
+    expectDistilleryError(() => toSparseSimilarity(nan, 'S'), 'S', 'NON_FINITE');
+    expectDistilleryError(() => toSparseSimilarity(typo({ n: 2, rowPtr: [0, 0, 0] })), 'similarity');
+    nan.dispose();
+  });
+
+  it('similaritySubset', () => {
+    const x = tf.tensor2d([0, 1, 2, 3, 4, 5, 6, 7], [4, 2]);
     const s = knnGaussianSimilarity(x, { k: 2 });
     expectDistilleryError(() => similaritySubset(s, [0, 4]), 'idx', 'OUT_OF_RANGE');
     expectDistilleryError(() => similaritySubset(s, [0, 1.5]), 'idx', 'OUT_OF_RANGE');
-    tf.dispose([x, nan]);
+    expectDistilleryError(() => similaritySubset(s, [-1]), 'idx', 'OUT_OF_RANGE');
+    expectDistilleryError(() => similaritySubset(typo({ n: 4 }), [0]), 'similarity');
+    x.dispose();
   });
 
   it('LogitsMemory', () => {
