@@ -308,7 +308,7 @@ export const recipe = {
       report: {
         description: `${n} long-tailed digits (IF ${IMBALANCE_FACTOR}, exponential profile, counts ${lt.counts.join(', ')}), PCA to ${PCA_DIM}-D, clustered into K = ${NUM_CLASSES}. ACC = overall accuracy after Hungarian matching, mACC = mean per-class accuracy after matching (what PPOT's evaluation returns), NMI / ARI on raw cluster ids, F1 = macro F1 after matching. Head / medium / tail = classes 0–2 / 3–6 / 7–9 (PPOT's 30% / 40% / 30% split), mean per-class accuracy.`,
         paperNote:
-          'P²OT and SP²OT cluster CIFAR-100-LT (IF 100), ImageNet-R and iNaturalist-2018 subsets with a partially fine-tuned DINO ViT-B/16 and report that the progressive partial OT beats balanced-OT and k-means baselines, most on the tail; their exact numbers are not in the method cards shipped with this repository (see the papers). This run keeps the mechanism — the same cosine head and swapped-prediction loss, only the pseudo-label solver changing — on frozen 16-D PCA features of 8×8 digits.',
+          'P²OT and SP²OT cluster CIFAR-100-LT (IF 100), ImageNet-R and iNaturalist-2018 subsets with a partially fine-tuned DINO ViT-B/16 and report that the progressive partial OT beats balanced-OT and k-means baselines, most on the tail; their numbers (the experiments sections of arXiv 2401.09266 and arXiv 2404.03446) come from a different backbone, data and budget, so none are quoted as a target here. This run keeps the mechanism — the same cosine head and swapped-prediction loss, only the pseudo-label solver changing — on frozen 16-D PCA features of 8×8 digits.',
         table: { headers: ['method', 'ACC', 'mACC', 'NMI', 'ARI', 'F1', 'head', 'medium', 'tail', 'seconds'], rows },
         curves,
         perClass: {

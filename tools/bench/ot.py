@@ -1,5 +1,6 @@
-"""Reference side of packages/ot/bench/ot.bench.mjs, one thread: the official P²OT solver (rhfeiyang/PPOT
-`SemiCurrSinkhornKnopp`, kernel form, float64, re-implemented in PyTorch from /work/shared/reference/ot.md §3) and
+"""Reference side of packages/ot/bench/ot.bench.mjs, one thread: the official P²OT solver (Zhang et al., ICLR 2024,
+arXiv 2401.09266, §3; `p2ot` below follows rhfeiyang/PPOT utils/sinkhorn_knopp.py `SemiCurrSinkhornKnopp.forward` at
+commit bd6721c4b5f6581ae5cd896eba9cc9250c769997 line by line: kernel form, in float64 on the CPU instead of CUDA) and
 POT's ot.sinkhorn on the same deterministic inputs as the JS side. Prints JSON.
 
 Usage: /usr/bin/python3 tools/bench/ot.py '<json spec>'

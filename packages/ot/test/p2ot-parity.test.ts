@@ -68,7 +68,7 @@ describe('p2ot vs the NumPy float64 reference (SemiCurrSinkhornKnopp)', () => {
   });
 });
 
-describe('knnGaussianSimilarity and sp2ot vs the NumPy reference (MMOT)', () => {
+describe('knnGaussianSimilarity and sp2ot vs the NumPy transcription of the official MMOT', () => {
   for (const c of fixture.cases.filter((x) => x.kind === 'sp2ot')) {
     it(`${c.name}: kNN similarity matches the dense reference`, () => {
       const features = tf.tensor2d(c.features, [c.n, c.d]);
@@ -85,15 +85,18 @@ describe('knnGaussianSimilarity and sp2ot vs the NumPy reference (MMOT)', () => 
       expectClose(dense, expected, 1e-5, 1e-7);
     });
 
-    it(`${c.name}: Q to 1e-5 relative, outer iterations exact, inner ±1 per solve`, () => {
+    // The official inner loop (SemiCurrSinkhornKnopp_stable) stops at ‖Δb‖ ≤ 1e-10; ours at max|Δ log b| ≤ tol, so
+    // tol 1e-10 here. Inner iteration counts are not compared: our inner solver meets the hard marginals exactly
+    // at every iterate (p2otCoreExact), the official alternates.
+    it(`${c.name}: Q to 1e-5 relative, outer iterations and objective exact (official MMOT + stable Sinkhorn)`, () => {
       const logits = tf.tensor2d(c.logits, [c.n, c.k]);
-      const r = sp2ot(logits, csr(c.n, c.S_rows, c.S_cols, c.S_vals), { rho: c.rho });
+      const r = sp2ot(logits, csr(c.n, c.S_rows, c.S_cols, c.S_vals), { rho: c.rho, mmFactor: c.mmFactor, tol: 1e-10 });
       logits.dispose();
-      expectClose(r.pseudoLabels.dataSync(), c.Q, 1e-5, 1e-7);
+      const q = r.pseudoLabels.dataSync();
       r.pseudoLabels.dispose();
+      expectClose(q, c.Q, 1e-5, 1e-7);
       expect(r.lambda).toBeCloseTo(c.lam, 10);
       expect(r.outerIterations).toBe(c.outer);
-      expect(Math.abs(r.innerIterations - c.inner)).toBeLessThanOrEqual(r.outerIterations);
       expect(r.objective).toBeCloseTo(c.objective, 6);
     });
   }
@@ -106,7 +109,7 @@ describe('knnGaussianSimilarity and sp2ot vs the NumPy reference (MMOT)', () => 
     });
     const S = tf.tensor2d(dense, [c.n, c.n]);
     const logits = tf.tensor2d(c.logits, [c.n, c.k]);
-    const r = sp2ot(logits, S, { rho: c.rho });
+    const r = sp2ot(logits, S, { rho: c.rho, mmFactor: c.mmFactor });
     expectClose(r.pseudoLabels.dataSync(), c.Q, 1e-4, 1e-6);
     tf.dispose([S, logits, r.pseudoLabels]);
   });

@@ -1,13 +1,17 @@
 import {
+  clusterImbalanced,
+  kmeans,
   knnGaussianSimilarity,
   LogitsMemory,
   p2ot,
   partialWasserstein,
   rhoSchedule,
+  similaritySubset,
   sinkhorn,
   sinkhornUnbalanced,
   sp2ot,
   swappedPredictionLoss,
+  toSparseSimilarity,
 } from '@distillery/ot';
 import { assertNoTensorLeak, createRng, randomNormal, tf } from '@distillery/tensor';
 import { describe, expect, it } from 'vitest';
@@ -220,5 +224,205 @@ describe('swappedPredictionLoss', () => {
     const expected = tf.tidy(() => tf.div(tf.sub(tf.mul(tf.softmax(z1), tf.sum(q2, 1, true)), q2), 2));
     expectClose(g.dataSync(), expected.dataSync(), 1e-4, 1e-6);
     tf.dispose([z1, z2, q1, q2, loss, g, expected]);
+  });
+});
+
+/**
+ * The sweep of issue 13: every public function of @distillery/ot with bad inputs (non-finite values, zero masses,
+ * mismatched shapes, unknown options, bad enums, out-of-range numbers). Each must give a DistilleryError naming the
+ * argument a user would fix.
+ */
+describe('robustness sweep: one case per public function', () => {
+  const c = () => tf.tensor2d([0.1, 0.5, 0.9, 0.3, 0.2, 0.7], [2, 3]);
+  const typo = <T>(o: object) => o as unknown as T;
+
+  it('sinkhorn', () => {
+    const cost = c();
+    const nan = tf.tensor2d([0.1, Number.NaN, 0.3, 0.4, 0.5, 0.6], [2, 3]);
+    expectDistilleryError(() => sinkhorn(undefined, undefined, nan, { reg: 0.1 }), 'cost', 'NON_FINITE');
+    expectDistilleryError(() => sinkhorn(undefined, undefined, cost, { reg: -1 }), 'options.reg', 'OUT_OF_RANGE');
+    expectDistilleryError(() => sinkhorn(undefined, undefined, cost, { reg: Number.NaN }), 'options.reg');
+    expectDistilleryError(
+      () => sinkhorn(undefined, undefined, cost, typo({ reg: 0.1, maxiter: 5 })),
+      'options.maxiter',
+    );
+    expectDistilleryError(
+      () => sinkhorn(undefined, undefined, cost, typo({ reg: 0.1, engine: 'gpu' })),
+      'options.engine',
+    );
+    expectDistilleryError(() => sinkhorn(undefined, undefined, cost, typo({})), 'options.reg');
+    expectDistilleryError(() => sinkhorn(undefined, undefined, cost, typo(null)), 'options');
+    expectDistilleryError(() => sinkhorn([0, 0], undefined, cost, { reg: 0.1 }), 'a', 'OUT_OF_RANGE');
+    expectDistilleryError(() => sinkhorn([1, 0], [0.5, 0.5], cost, { reg: 0.1 }), 'b', 'SHAPE_MISMATCH');
+    expectDistilleryError(() => sinkhorn(undefined, [1, 0, 0.5], cost, { reg: 0.1 }), 'b');
+    expectDistilleryError(() => sinkhorn(undefined, undefined, cost, { reg: 0.1, tol: 0 }), 'options.tol');
+    tf.dispose([cost, nan]);
+  });
+
+  it('sinkhornUnbalanced', () => {
+    const cost = c();
+    const inf = tf.tensor2d([0.1, Number.POSITIVE_INFINITY, 0.3, 0.4, 0.5, 0.6], [2, 3]);
+    const ok = { reg: 0.1, regMarginals: 1 };
+    expectDistilleryError(() => sinkhornUnbalanced(undefined, undefined, inf, ok), 'cost', 'NON_FINITE');
+    expectDistilleryError(() => sinkhornUnbalanced(undefined, undefined, cost, { ...ok, reg: 0 }), 'options.reg');
+    expectDistilleryError(
+      () => sinkhornUnbalanced(undefined, undefined, cost, { ...ok, regMarginals: Number.NaN }),
+      'options.regMarginals',
+    );
+    expectDistilleryError(
+      () => sinkhornUnbalanced(undefined, undefined, cost, typo({ reg: 0.1 })),
+      'options.regMarginals',
+    );
+    expectDistilleryError(
+      () => sinkhornUnbalanced(undefined, undefined, cost, typo({ ...ok, reg_m: 1 })),
+      'options.reg_m',
+    );
+    expectDistilleryError(() => sinkhornUnbalanced([0.5, -0.5], undefined, cost, ok), 'a', 'OUT_OF_RANGE');
+    expectDistilleryError(() => sinkhornUnbalanced(undefined, [0, 0, 0], cost, ok), 'b', 'OUT_OF_RANGE');
+    tf.dispose([cost, inf]);
+  });
+
+  it('partialWasserstein', () => {
+    const cost = c();
+    expectDistilleryError(() => partialWasserstein(undefined, undefined, cost, { reg: -0.1 }), 'options.reg');
+    expectDistilleryError(() => partialWasserstein(undefined, undefined, cost, { reg: 0.1, mass: 2 }), 'options.mass');
+    expectDistilleryError(() => partialWasserstein(undefined, undefined, cost, { reg: 0.1, mass: -1 }), 'options.mass');
+    expectDistilleryError(
+      () => partialWasserstein(undefined, undefined, cost, typo({ reg: 0.1, m: 0.5 })),
+      'options.m',
+    );
+    expectDistilleryError(
+      () => partialWasserstein(undefined, undefined, cost, typo({ reg: 0.1, engine: 'wasm' })),
+      'options.engine',
+    );
+    expectDistilleryError(() => partialWasserstein([1, 2, 3], undefined, cost, { reg: 0.1 }), 'a', 'SHAPE_MISMATCH');
+    expectDistilleryError(() => partialWasserstein(undefined, undefined, tf.tensor1d([1]), { reg: 0.1 }), 'cost');
+    cost.dispose();
+  });
+
+  it('p2ot', () => {
+    const logits = c();
+    const nan = tf.tensor2d([0.1, Number.NaN, 0.3, 0.4, 0.5, 0.6], [2, 3]);
+    expectDistilleryError(() => p2ot(nan, { rho: 0.5 }), 'logits', 'NON_FINITE');
+    expectDistilleryError(() => p2ot(logits, { rho: -0.1 }), 'options.rho', 'OUT_OF_RANGE');
+    expectDistilleryError(() => p2ot(logits, typo({})), 'options.rho');
+    expectDistilleryError(() => p2ot(logits, typo({ rho: 0.5, epsilon: 0.1, gama: 2 })), 'options.gama');
+    expectDistilleryError(() => p2ot(logits, typo({ rho: 0.5, stopRule: 'rel' })), 'options.stopRule');
+    expectDistilleryError(() => p2ot(logits, typo({ rho: 0.5, semiRelaxed: 'yes' })), 'options.semiRelaxed');
+    expectDistilleryError(() => p2ot(logits, { rho: 0.5, epsilon: 0 }), 'options.epsilon', 'OUT_OF_RANGE');
+    expectDistilleryError(() => p2ot(logits, { rho: 0.5, gamma: -1 }), 'options.gamma', 'OUT_OF_RANGE');
+    expectDistilleryError(() => p2ot(tf.tensor1d([1, 2]), { rho: 0.5 }), 'logits');
+    tf.dispose([logits, nan]);
+  });
+
+  it('sp2ot', () => {
+    const logits = c();
+    const s = tf.tidy(() => tf.sub(1, tf.eye(2)));
+    const badS = tf.tensor2d([0, Number.NaN, 1, 0], [2, 2]);
+    expectDistilleryError(() => sp2ot(logits, tf.eye(3), { rho: 0.5 }), 'similarity', 'SHAPE_MISMATCH');
+    expectDistilleryError(() => sp2ot(logits, badS, { rho: 0.5 }), 'similarity', 'NON_FINITE');
+    expectDistilleryError(() => sp2ot(logits, typo({ n: 2 }), { rho: 0.5 }), 'similarity');
+    expectDistilleryError(() => sp2ot(logits, s, typo({ rho: 0.5, mm_iter: 3 })), 'options.mm_iter');
+    expectDistilleryError(() => sp2ot(logits, s, typo({ rho: 0.5, stopRule: 'absolute' })), 'options.stopRule');
+    expectDistilleryError(() => sp2ot(logits, s, { rho: 0.5, mmIter: 0 }), 'options.mmIter');
+    expectDistilleryError(() => sp2ot(logits, s, { rho: 0.5, lambda: -1 }), 'options.lambda', 'OUT_OF_RANGE');
+    expectDistilleryError(() => sp2ot(logits, s, { rho: 0.5, mmFactor: Number.NaN }), 'options.mmFactor');
+    expectDistilleryError(() => sp2ot(logits, s, { rho: 2 }), 'options.rho', 'OUT_OF_RANGE');
+    tf.dispose([logits, s, badS]);
+  });
+
+  it('rhoSchedule', () => {
+    expectDistilleryError(() => rhoSchedule(Number.NaN, 10), 'step');
+    expectDistilleryError(() => rhoSchedule(1, -1), 'total', 'OUT_OF_RANGE');
+    expectDistilleryError(() => rhoSchedule(1, 10, { base: 1.5 }), 'options.base', 'OUT_OF_RANGE');
+    expectDistilleryError(() => rhoSchedule(1, 10, { upper: -0.1 }), 'options.upper', 'OUT_OF_RANGE');
+    expectDistilleryError(() => rhoSchedule(1, 10, typo({ kind: 'cos' })), 'options.kind');
+    expectDistilleryError(() => rhoSchedule(1, 10, typo({ rho_base: 0.2 })), 'options.rho_base');
+  });
+
+  it('knnGaussianSimilarity', () => {
+    const x = tf.tensor2d([0, 1, 2, 3, 4, 5, 6, 7], [4, 2]);
+    const nan = tf.tensor2d([0, 1, Number.NaN, 3], [2, 2]);
+    expectDistilleryError(() => knnGaussianSimilarity(nan, { k: 1 }), 'features', 'NON_FINITE');
+    expectDistilleryError(() => knnGaussianSimilarity(x, { k: 4 }), 'options.k', 'OUT_OF_RANGE');
+    expectDistilleryError(() => knnGaussianSimilarity(x, { k: 1, sigma: 0 }), 'options.sigma', 'OUT_OF_RANGE');
+    expectDistilleryError(() => knnGaussianSimilarity(x, typo({ k: 2, topk: 2 })), 'options.topk');
+    expectDistilleryError(() => knnGaussianSimilarity(tf.tensor1d([1, 2]), { k: 1 }), 'features');
+    tf.dispose([x, nan]);
+  });
+
+  it('toSparseSimilarity', () => {
+    const nan = tf.tensor2d([0, Number.NaN, 1, 0], [2, 2]);
+    expectDistilleryError(() => toSparseSimilarity(tf.zeros([2, 3])), 'similarity', 'SHAPE_MISMATCH');
+    expectDistilleryError(() => toSparseSimilarity(nan, 'S'), 'S', 'NON_FINITE');
+    expectDistilleryError(() => toSparseSimilarity(typo({ n: 2, rowPtr: [0, 0, 0] })), 'similarity');
+    nan.dispose();
+  });
+
+  it('similaritySubset', () => {
+    const x = tf.tensor2d([0, 1, 2, 3, 4, 5, 6, 7], [4, 2]);
+    const s = knnGaussianSimilarity(x, { k: 2 });
+    expectDistilleryError(() => similaritySubset(s, [0, 4]), 'idx', 'OUT_OF_RANGE');
+    expectDistilleryError(() => similaritySubset(s, [0, 1.5]), 'idx', 'OUT_OF_RANGE');
+    expectDistilleryError(() => similaritySubset(s, [-1]), 'idx', 'OUT_OF_RANGE');
+    expectDistilleryError(() => similaritySubset(typo({ n: 4 }), [0]), 'similarity');
+    x.dispose();
+  });
+
+  it('LogitsMemory', () => {
+    expectDistilleryError(() => new LogitsMemory(0, 4), 'dim');
+    expectDistilleryError(() => new LogitsMemory(2, 1.5), 'size', 'NOT_INTEGER');
+    const bank = new LogitsMemory(2, 4);
+    const z = tf.zeros([2, 2]);
+    expectDistilleryError(() => bank.update(tf.zeros([2, 3])), 'logits', 'SHAPE_MISMATCH');
+    expectDistilleryError(() => bank.update(tf.zeros([5, 2])), 'logits', 'OUT_OF_RANGE');
+    expectDistilleryError(() => bank.update(z, typo({ enque: false })), 'options.enque');
+    expectDistilleryError(() => bank.update(z, typo({ enqueue: 'no' })), 'options.enqueue');
+    expectDistilleryError(() => bank.batchRows(5), 'batchSize', 'OUT_OF_RANGE');
+    expectDistilleryError(() => bank.sliceBatch(tf.zeros([3, 2]), 2), 'plan', 'SHAPE_MISMATCH');
+    z.dispose();
+  });
+
+  it('swappedPredictionLoss', () => {
+    const z = c();
+    const q = tf.zeros([2, 3]);
+    expectDistilleryError(() => swappedPredictionLoss(z, tf.zeros([2, 2]), q, q), 'logits2', 'SHAPE_MISMATCH');
+    expectDistilleryError(() => swappedPredictionLoss(z, z, tf.zeros([3, 3]), q), 'q1', 'SHAPE_MISMATCH');
+    expectDistilleryError(() => swappedPredictionLoss(z, z, q, tf.zeros([2])), 'q2');
+    expectDistilleryError(() => swappedPredictionLoss(tf.zeros([2]), z, q, q), 'logits1');
+    tf.dispose([z, q]);
+  });
+
+  it('kmeans', () => {
+    const x = tf.tensor2d([0, 1, 2, 3, 4, 5], [3, 2]);
+    const nan = tf.tensor2d([0, Number.NaN, 2, 3], [2, 2]);
+    expectDistilleryError(() => kmeans(nan, { k: 1 }), 'features', 'NON_FINITE');
+    expectDistilleryError(() => kmeans(x, { k: 4 }), 'options.k', 'OUT_OF_RANGE');
+    expectDistilleryError(() => kmeans(x, { k: 0 }), 'options.k', 'OUT_OF_RANGE');
+    expectDistilleryError(() => kmeans(x, typo({ k: 2, n_init: 3 })), 'options.n_init');
+    expectDistilleryError(() => kmeans(x, { k: 2, tol: -1 }), 'options.tol', 'OUT_OF_RANGE');
+    expectDistilleryError(() => kmeans(x, typo(null)), 'options');
+    tf.dispose([x, nan]);
+  });
+
+  it('clusterImbalanced', () => {
+    const x = tf.tidy(() => randomNormal([12, 3], createRng(0)));
+    const nan = tf.tensor2d([0, Number.NaN, 2, 3], [2, 2]);
+    const ok = { numClusters: 2, epochs: 1 };
+    expectDistilleryError(() => clusterImbalanced(nan, ok), 'features', 'NON_FINITE');
+    expectDistilleryError(() => clusterImbalanced(x, typo({ ...ok, solver: 'pot' })), 'options.solver');
+    expectDistilleryError(() => clusterImbalanced(x, typo({ ...ok, head: 'cos' })), 'options.head');
+    expectDistilleryError(() => clusterImbalanced(x, typo({ ...ok, rhoKind: 'step' })), 'options.rhoKind');
+    expectDistilleryError(() => clusterImbalanced(x, typo({ ...ok, learning_rate: 0.1 })), 'options.learning_rate');
+    expectDistilleryError(() => clusterImbalanced(x, { ...ok, numClusters: 20 }), 'features', 'EMPTY_INPUT');
+    expectDistilleryError(() => clusterImbalanced(x, { ...ok, rhoBase: 2 }), 'options.rhoBase', 'OUT_OF_RANGE');
+    expectDistilleryError(() => clusterImbalanced(x, { ...ok, knn: 0, solver: 'sp2ot' }), 'options.knn');
+    expectDistilleryError(
+      () => clusterImbalanced(x, { ...ok, solver: 'sp2ot', similarity: typo({ n: 12 }) }),
+      'options.similarity',
+    );
+    expectDistilleryError(() => clusterImbalanced(x, { ...ok, bankSize: 7, batchSize: 4 }), 'options.bankSize');
+    expectDistilleryError(() => clusterImbalanced(x, { ...ok, learningRate: -1 }), 'options.learningRate');
+    tf.dispose([x, nan]);
   });
 });

@@ -79,6 +79,43 @@ for name, n, k, reg, m, max_iter, tol in [
     cases.append(dict(kind="partial", name=name, a=r(a), b=r(b), cost=r(M), n=n, k=k, reg=reg, mass=m,
                       maxIter=max_iter, tol=tol, plan=r(G), iterations=its, converged=bool(converged)))
 
+# zero masses (issue 13): zero-mass rows and columns must come out as exact zeros. POT's sinkhorn_log and
+# sinkhorn_knopp_unbalanced are finite there; its entropic_partial_wasserstein is all-NaN (0/0 in the Dykstra
+# corrections), so the partial reference is POT on the problem restricted to the positive masses, scattered back
+# (a zero-mass row or column carries no mass in any feasible plan).
+for name, n, k, reg, kind, zero_a, zero_b in [
+    ("zero-mass-balanced-reg1e-3-log", 4, 3, 1e-3, "sinkhorn", [], [0, 1]),
+    ("zero-mass-balanced-reg0.05", 6, 5, 0.05, "sinkhorn", [1, 4], [2]),
+    ("zero-mass-unbalanced-reg0.1", 5, 4, 0.1, "unbalanced", [0, 3], [1, 3]),
+    ("zero-mass-partial-reg0.1", 5, 4, 0.1, "partial", [0, 3], [1]),
+]:
+    M = f32(rng.uniform(0, 10 if name.endswith("1e-3-log") else 1, (n, k)))
+    a = hist(rng, n)
+    a[zero_a] = 0
+    a = f32(a / a.sum())
+    b = hist(rng, k)
+    b[zero_b] = 0
+    b = f32(b / b.sum())
+    if kind == "sinkhorn":
+        b = f32(b * (a.sum() / b.sum()))
+        G, log = ot.sinkhorn(a, b, M, reg, method="sinkhorn_log", numItermax=1000, stopThr=1e-9, log=True)
+        cases.append(dict(kind="sinkhorn", name=name, a=r(a), b=r(b), cost=r(M), n=n, k=k, reg=reg, maxIter=1000,
+                          tol=1e-9, plan=r(G), iterations=int(log["niter"]) + 1,
+                          converged=bool(log["err"][-1] < 1e-9), finite=bool(np.all(np.isfinite(G)))))
+    elif kind == "unbalanced":
+        G, log = ot.unbalanced.sinkhorn_knopp_unbalanced(a, b, M, reg, 1.0, numItermax=1000, stopThr=1e-6, log=True)
+        cases.append(dict(kind="unbalanced", name=name, a=r(a), b=r(b), cost=r(M), n=n, k=k, reg=reg, regMarginals=1.0,
+                          maxIter=1000, tol=1e-6, plan=r(G), iterations=len(log["err"]),
+                          converged=bool(log["err"][-1] < 1e-6)))
+    else:
+        ra, rb = a > 0, b > 0
+        Gr = ot.partial.entropic_partial_wasserstein(a[ra], b[rb], M[np.ix_(ra, rb)], reg, m=0.6, numItermax=1000,
+                                                     stopThr=1e-100)
+        G = np.zeros((n, k))
+        G[np.ix_(ra, rb)] = Gr
+        cases.append(dict(kind="partial", name=name, a=r(a), b=r(b), cost=r(M), n=n, k=k, reg=reg, mass=0.6,
+                          maxIter=1000, tol=1e-100, plan=r(G), iterations=1000, converged=False))
+
 with open(OUT, "w") as fh:
     json.dump({"generator": "tools/reference/ot/sinkhorn_pot.py", "pot": ot.__version__, "cases": cases}, fh)
 print("wrote", OUT, [(c["name"], c["iterations"]) for c in cases])

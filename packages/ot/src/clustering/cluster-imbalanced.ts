@@ -1,5 +1,19 @@
-import { assertFinite, assertRank, checkNumber, createRng, describeValue, invalid, tf } from '@distillery/tensor';
-import { knnGaussianSimilarity, type SparseSimilarity, similaritySubset } from '../p2ot/knn-similarity';
+import {
+  assertFinite,
+  assertRank,
+  checkNumber,
+  checkOptions,
+  createRng,
+  describeValue,
+  invalid,
+  tf,
+} from '@distillery/tensor';
+import {
+  knnGaussianSimilarity,
+  type SparseSimilarity,
+  similaritySubset,
+  toSparseSimilarity,
+} from '../p2ot/knn-similarity';
 import { LogitsMemory } from '../p2ot/logits-memory';
 import { p2ot } from '../p2ot/p2ot';
 import type { P2otState } from '../p2ot/p2ot-core';
@@ -78,22 +92,36 @@ export interface ClusterImbalancedResult {
  *                  L = CE_soft(head(view₁), Q₂) + CE_soft(head(view₂), Q₁);  Adam step on the head
  */
 export function clusterImbalanced(features: tf.Tensor, options: ClusterImbalancedOptions): ClusterImbalancedResult {
-  if (options === null || typeof options !== 'object') {
-    throw invalid('INVALID_ARGUMENT', 'options', 'an options object with numClusters', describeValue(options));
-  }
+  options = checkOptions<ClusterImbalancedOptions>(options, {
+    numClusters: true,
+    solver: ['p2ot', 'sp2ot', 'sinkhorn'],
+    head: ['cosine', 'linear'],
+    scale: true,
+    epochs: true,
+    batchSize: true,
+    learningRate: true,
+    bankSize: true,
+    rhoBase: true,
+    rhoUpper: true,
+    rhoKind: ['sigmoid', 'linear'],
+    epsilon: true,
+    gamma: true,
+    noise: true,
+    similarity: true,
+    knn: true,
+    sigma: true,
+    mmIter: true,
+    heads: true,
+    seed: true,
+    onEpochEnd: true,
+  });
   const x = assertRank(features, 2, 'features') as tf.Tensor2D;
   assertFinite(x, 'features');
   const [n, d] = x.shape;
   const k = checkNumber(options.numClusters, 'options.numClusters', { min: 2, integer: true });
   if (n < k) throw invalid('EMPTY_INPUT', 'features', `at least numClusters = ${k} rows`, `${n} rows`);
   const solver = options.solver ?? 'p2ot';
-  if (solver !== 'p2ot' && solver !== 'sp2ot' && solver !== 'sinkhorn') {
-    throw invalid('INVALID_ARGUMENT', 'options.solver', "'p2ot', 'sp2ot' or 'sinkhorn'", describeValue(solver));
-  }
   const head = options.head ?? 'cosine';
-  if (head !== 'cosine' && head !== 'linear') {
-    throw invalid('INVALID_ARGUMENT', 'options.head', "'cosine' or 'linear'", describeValue(head));
-  }
   const num = (v: unknown, fallback: number, arg: string, range: Parameters<typeof checkNumber>[2] = {}) =>
     v === undefined ? fallback : checkNumber(v, arg, range);
   const scale = num(options.scale, 10, 'options.scale', { min: 0, minExclusive: true });
@@ -114,15 +142,22 @@ export function clusterImbalanced(features: tf.Tensor, options: ClusterImbalance
   const mmIter = num(options.mmIter, 100, 'options.mmIter', { min: 1, integer: true });
   const numHeads = num(options.heads, 1, 'options.heads', { min: 1, integer: true });
   const rng = createRng(num(options.seed, 0, 'options.seed', { integer: true }));
-  const rhoOpts = { base: options.rhoBase, upper: options.rhoUpper, kind: options.rhoKind };
+  const rhoOpts = {
+    base: num(options.rhoBase, 0.1, 'options.rhoBase', { min: 0, max: 1 }),
+    upper: num(options.rhoUpper, 1, 'options.rhoUpper', { min: 0, max: 1 }),
+    kind: options.rhoKind,
+  };
+  const knn = num(options.knn, 20, 'options.knn', { min: 1, integer: true });
+  const sigma = num(options.sigma, 2, 'options.sigma', { min: 0, minExclusive: true });
   const onEpochEnd = options.onEpochEnd;
   if (onEpochEnd !== undefined && typeof onEpochEnd !== 'function') {
     throw invalid('INVALID_ARGUMENT', 'options.onEpochEnd', 'a function', describeValue(onEpochEnd));
   }
   const similarity =
     solver === 'sp2ot'
-      ? (options.similarity ??
-        knnGaussianSimilarity(x, { k: Math.min(options.knn ?? 20, n - 1), sigma: options.sigma }))
+      ? options.similarity !== undefined
+        ? toSparseSimilarity(options.similarity, 'options.similarity')
+        : knnGaussianSimilarity(x, { k: Math.min(knn, n - 1), sigma })
       : undefined;
   if (similarity && similarity.n !== n) {
     throw invalid('SHAPE_MISMATCH', 'options.similarity', `an [${n}, ${n}] similarity`, `N = ${similarity.n}`);
@@ -159,7 +194,18 @@ export function clusterImbalanced(features: tf.Tensor, options: ClusterImbalance
       for (let i = 0; i < e.length; i++) e[i] = rng.normal() * noise;
       return tf.add(xb, tf.tensor2d(e, [idx.length, d]));
     });
+  const diverged = (what: string) =>
+    invalid(
+      'NON_FINITE',
+      'options.learningRate',
+      'a learning rate (and features) for which training stays finite',
+      `${lr}: ${what}`,
+    );
   const solve = (h: Head, rho: number): tf.Tensor2D => {
+    // the bank holds the head's outputs: a non-finite one means training diverged, which the user controls
+    // (never an error about the solver's internal `logits` argument)
+    const bad = h.bank.memory.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw diverged(`the head's logits became ${h.bank.memory[bad]}`);
     const logits = h.bank.tensor();
     try {
       if (solver === 'sp2ot') {
@@ -241,6 +287,8 @@ export function clusterImbalanced(features: tf.Tensor, options: ClusterImbalance
         }, true);
         for (const [i, l] of perHead.entries()) heads[i]!.losses.push(l.dataSync()[0]!);
         tf.dispose([loss!, ...perHead, ...keep]);
+        const bad = heads.find((h) => !Number.isFinite(h.losses[h.losses.length - 1]!));
+        if (bad) throw diverged(`loss ${bad.losses[bad.losses.length - 1]} at step ${step} (epoch ${epoch})`);
       }
       if (onEpochEnd) {
         // mean over this epoch's steps (and over the heads)

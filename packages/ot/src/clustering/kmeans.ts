@@ -1,4 +1,4 @@
-import { assertFinite, assertRank, checkNumber, createRng, describeValue, invalid, type tf } from '@distillery/tensor';
+import { assertFinite, assertRank, checkNumber, checkOptions, createRng, invalid, type tf } from '@distillery/tensor';
 
 export interface KMeansOptions {
   /** Number of clusters. Required. */
@@ -27,9 +27,7 @@ export interface KMeansResult {
  * 2 + ⌊ln k⌋ local trials per centre), on the host in float64. A baseline for the OT clustering methods.
  */
 export function kmeans(features: tf.Tensor, options: KMeansOptions): KMeansResult {
-  if (options === null || typeof options !== 'object') {
-    throw invalid('INVALID_ARGUMENT', 'options', 'an options object with k', describeValue(options));
-  }
+  options = checkOptions<KMeansOptions>(options, { k: true, maxIter: true, tol: true, nInit: true, seed: true });
   const x = assertRank(features, 2, 'features');
   assertFinite(x, 'features');
   const [n, d] = x.shape as [number, number];

@@ -37,6 +37,11 @@ function potentialsFromScalings(a: Float64Array, fRef: Float64Array): Float64Arr
   return a.map((ai, i) => (ai === 0 ? Number.NEGATIVE_INFINITY : Math.log(ai) + fRef[i]!));
 }
 
+function allFinite(x: ArrayLike<number>): boolean {
+  for (let i = 0; i < x.length; i++) if (x[i]! - x[i]! !== 0) return false;
+  return true;
+}
+
 /** log-sum-exp of a host vector (−∞ entries allowed). */
 export function lseVector(x: ArrayLike<number>): number {
   let m = Number.NEGATIVE_INFINITY;
@@ -151,7 +156,9 @@ export class HostKernel implements LogKernel {
   }
 
   private rebuild(f: Float64Array | null, g: Float64Array | null): void {
-    const finite = (x: number) => (Number.isFinite(x) ? x : 0);
+    // A −∞ potential (zero mass) gets a reference so low that its cached entries are exp(−708) ≈ 0 (the SIMD exp's
+    // clamp), never e^{L + f̄} with a stand-in ḡ = 0 that can overflow to ∞ (∞ · a zero scaling is NaN).
+    const finite = (x: number) => (Number.isFinite(x) ? x : x === Number.NEGATIVE_INFINITY ? -1e300 : 0);
     if (f) this.fRef = f.map(finite);
     if (g) this.gRef = g.map(finite);
     this.arena.f.set(this.fRef);
@@ -313,15 +320,15 @@ export class HostKernel implements LogKernel {
     const { kt, stride } = this.arena;
     if (stride === columns) out.set(kt.subarray(0, n * columns));
     else for (let i = 0; i < n; i++) out.set(kt.subarray(i * stride, i * stride + columns), i * columns);
-    return out;
+    // A cached entry that overflowed (K̃ built around potentials far from these) is ∞ or ∞·0 = NaN: go direct.
+    return allFinite(out) ? out : this.directPlan(u, v, scale, columns, out);
   }
 
   /** The same plan as a float32 tensor (rounded to float32 in the SIMD pass that forms it). */
   plan(u: Float64Array, v: Float64Array, scale = 1): tf.Tensor2D {
     const { n, k } = this;
-    const values = this.planFromCache(u, v, scale)
-      ? this.arena.planF32(k)
-      : this.directPlan(u, v, scale, k, new Float32Array(n * k));
+    let values = this.planFromCache(u, v, scale) ? this.arena.planF32(k) : null;
+    if (!values || !allFinite(values)) values = this.directPlan(u, v, scale, k, new Float32Array(n * k));
     return tf.tensor2d(values, [n, k]);
   }
 

@@ -1,5 +1,5 @@
-import type { tf } from '@distillery/tensor';
-import type { OtEngine } from './kernel';
+import { type DistilleryError, invalid, type tf } from '@distillery/tensor';
+import type { LogKernel, OtEngine } from './kernel';
 
 /** What every solver returns. The caller owns (and disposes) `plan`. */
 export interface OtResult {
@@ -42,4 +42,45 @@ export function marginalsOf(
   const r = kernel.rowLse(v);
   const c = colLseOfU ?? kernel.colLse(u);
   return { rows: r.map((x, i) => Math.exp(x + u[i]!)), cols: c.map((x, j) => Math.exp(x + v[j]!)) };
+}
+
+/**
+ * The solver's result from its final potentials: the plan is formed, and a plan, potential or marginal error that
+ * is not finite is a NON_FINITE error naming `argument` (the regulariser, usually), never a result that reports
+ * convergence. (A −∞ potential is a zero-mass row or column: its plan entries are exact zeros.)
+ */
+export function finishResult(
+  kernel: LogKernel,
+  u: Float64Array,
+  v: Float64Array,
+  iterations: number,
+  marginalError: number,
+  converged: boolean,
+  argument: string,
+  reg: number,
+): OtResult {
+  const bad = (x: Float64Array) => x.findIndex((p) => Number.isNaN(p) || p === Number.POSITIVE_INFINITY);
+  const at = bad(u) >= 0 ? `log u[${bad(u)}] = ${u[bad(u)]}` : bad(v) >= 0 ? `log v[${bad(v)}] = ${v[bad(v)]}` : '';
+  if (at || !Number.isFinite(marginalError)) {
+    throw nonFiniteSolve(argument, reg, at || `marginal error ${marginalError}`, iterations);
+  }
+  const plan = kernel.plan(u, v);
+  const values = plan.dataSync();
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!)) {
+      plan.dispose();
+      const k = v.length;
+      throw nonFiniteSolve(argument, reg, `plan[${Math.floor(i / k)}, ${i % k}] = ${values[i]}`, iterations);
+    }
+  }
+  return { plan, iterations, marginalError, converged, logU: u, logV: v };
+}
+
+export function nonFiniteSolve(argument: string, reg: number, what: string, iterations: number): DistilleryError {
+  return invalid(
+    'NON_FINITE',
+    argument,
+    'a regulariser for which the solve stays finite (try a larger one)',
+    `${reg}: ${what} after ${iterations} iterations`,
+  );
 }

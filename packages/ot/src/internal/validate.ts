@@ -1,4 +1,4 @@
-import { assertDtype, assertRank, checkNumber, describeValue, invalid, tf } from '@distillery/tensor';
+import { assertDtype, assertRank, checkEnum, checkNumber, describeValue, invalid, tf } from '@distillery/tensor';
 import type { OtEngine } from './kernel';
 
 export type Masses = tf.Tensor | ArrayLike<number>;
@@ -70,10 +70,11 @@ export function logOf(x: Float64Array): Float64Array {
   return x.map((v) => Math.log(v));
 }
 
+/** The engines of `SolverOptions.engine` (the options spec's enum). */
+export const ENGINES: readonly OtEngine[] = ['float64', 'backend'];
+
 export function parseEngine(value: unknown, argument = 'options.engine'): OtEngine {
-  if (value === undefined) return 'float64';
-  if (value === 'float64' || value === 'backend') return value;
-  throw invalid('INVALID_ARGUMENT', argument, "'float64' or 'backend'", describeValue(value));
+  return value === undefined ? 'float64' : checkEnum(value, argument, ENGINES);
 }
 
 export function parseIterations(value: unknown, fallback: number, argument: string): number {
@@ -86,13 +87,4 @@ export function parsePositive(value: unknown, fallback: number, argument: string
 
 export function parseNonNegative(value: unknown, fallback: number, argument: string): number {
   return value === undefined ? fallback : checkNumber(value, argument, { min: 0 });
-}
-
-/** Options bag check: undefined or a plain object. */
-export function readOptions<T extends object>(options: T | undefined, argument = 'options'): Partial<T> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object') {
-    throw invalid('INVALID_ARGUMENT', argument, 'an options object', describeValue(options));
-  }
-  return options;
 }

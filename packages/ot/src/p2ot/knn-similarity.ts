@@ -1,4 +1,4 @@
-import { assertFinite, assertRank, checkNumber, describeValue, invalid, tf } from '@distillery/tensor';
+import { assertFinite, assertRank, checkNumber, checkOptions, describeValue, invalid, tf } from '@distillery/tensor';
 
 /**
  * Sparse N×N similarity in CSR form (row i's entries are `indices[rowPtr[i] .. rowPtr[i+1])`). Not symmetric in
@@ -35,9 +35,7 @@ export function knnGaussianSimilarity(
   features: tf.Tensor,
   options: KnnGaussianSimilarityOptions = {},
 ): SparseSimilarity {
-  if (options === null || typeof options !== 'object') {
-    throw invalid('INVALID_ARGUMENT', 'options', 'an options object', describeValue(options));
-  }
+  options = checkOptions<KnnGaussianSimilarityOptions>(options, { k: true, sigma: true, blockSize: true });
   const x = assertRank(features, 2, 'features') as tf.Tensor2D;
   const [n, d] = x.shape;
   if (n < 2 || d < 1) throw invalid('EMPTY_INPUT', 'features', 'at least 2 rows and 1 column', `shape [${n}, ${d}]`);

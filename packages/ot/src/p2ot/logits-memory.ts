@@ -1,4 +1,4 @@
-import { assertLogits, checkNumber, describeValue, invalid, tf } from '@distillery/tensor';
+import { assertLogits, checkNumber, checkOptions, describeValue, invalid, tf } from '@distillery/tensor';
 
 /**
  * Ring buffer of logits on which P²OT is solved (rhfeiyang/PPOT utils/memory.py `LogitsMemory`; size 10 × batch =
@@ -28,7 +28,7 @@ export class LogitsMemory {
     const [b, c] = assertLogits(logits, 'logits', 1);
     if (c !== this.dim) throw invalid('SHAPE_MISMATCH', 'logits', `[B, ${this.dim}]`, `[${b}, ${c}]`);
     if (b > this.size) throw invalid('OUT_OF_RANGE', 'logits', `at most ${this.size} rows (bank size)`, `${b} rows`);
-    const enqueue = options.enqueue ?? true;
+    const enqueue = checkOptions<{ enqueue?: boolean }>(options, { enqueue: true }).enqueue ?? true;
     if (typeof enqueue !== 'boolean') {
       throw invalid('INVALID_ARGUMENT', 'options.enqueue', 'a boolean', describeValue(enqueue));
     }

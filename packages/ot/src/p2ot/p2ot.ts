@@ -1,5 +1,5 @@
-import { assertFinite, assertLogits, tf } from '@distillery/tensor';
-import { type P2otOptions, type P2otState, p2otCore, parseP2otOptions } from './p2ot-core';
+import { assertFinite, assertLogits, checkOptions, tf } from '@distillery/tensor';
+import { P2OT_OPTIONS, type P2otOptions, type P2otState, p2otCore, parseP2otOptions } from './p2ot-core';
 
 export interface P2otResult {
   /** Soft pseudo-labels Q = N·plan[:, :K], float32 [N, K]; rows sum to ≤ 1, Σ Q = N·ρ. Caller disposes. */
@@ -38,7 +38,7 @@ export interface P2otResult {
  * Defaults (official): ε 0.1, γ 1, maxIter 1000, tol 1e-6.
  */
 export function p2ot(logits: tf.Tensor, options: P2otOptions): P2otResult {
-  const o = parseP2otOptions(options);
+  const o = parseP2otOptions(checkOptions<P2otOptions>(options, P2OT_OPTIONS));
   const [n, k] = assertLogits(logits, 'logits', 1);
   assertFinite(logits, 'logits');
   const r = p2otCore({ logits: logits.dataSync() as Float32Array }, n, k, o);

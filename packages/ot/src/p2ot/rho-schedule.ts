@@ -1,4 +1,4 @@
-import { checkNumber, describeValue, invalid } from '@distillery/tensor';
+import { checkEnum, checkNumber, checkOptions } from '@distillery/tensor';
 
 export interface RhoScheduleOptions {
   /** ρ at the start (`rho_base`), default 0.1. */
@@ -19,14 +19,12 @@ export interface RhoScheduleOptions {
  * Defaults (official): base 0.1, upper 1, sigmoid. ρ(0) ≈ 0.106, ρ(T) = 1.
  */
 export function rhoSchedule(step: number, total: number, options: RhoScheduleOptions = {}): number {
+  options = checkOptions<RhoScheduleOptions>(options, { base: true, upper: true, kind: ['sigmoid', 'linear'] });
   checkNumber(step, 'step');
   checkNumber(total, 'total', { min: 0 });
   const base = options.base === undefined ? 0.1 : checkNumber(options.base, 'options.base', { min: 0, max: 1 });
   const upper = options.upper === undefined ? 1 : checkNumber(options.upper, 'options.upper', { min: 0, max: 1 });
-  const kind = options.kind ?? 'sigmoid';
-  if (kind !== 'sigmoid' && kind !== 'linear') {
-    throw invalid('INVALID_ARGUMENT', 'options.kind', "'sigmoid' or 'linear'", describeValue(kind));
-  }
+  const kind = checkEnum(options.kind ?? 'sigmoid', 'options.kind', ['sigmoid', 'linear'] as const);
   if (total === 0) return upper;
   const t = Math.min(Math.max(step, 0), total);
   const ramp = kind === 'linear' ? t / total : Math.exp(-5 * (1 - t / total) ** 2);

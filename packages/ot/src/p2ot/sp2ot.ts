@@ -1,9 +1,10 @@
-import { assertFinite, assertLogits, checkNumber, invalid, type tf } from '@distillery/tensor';
+import { assertFinite, assertLogits, checkNumber, checkOptions, invalid, type tf } from '@distillery/tensor';
 import { type SparseSimilarity, toSparseSimilarity } from './knn-similarity';
 import { finishP2ot, type P2otResult } from './p2ot';
-import { costFromLogits, type P2otOptions, p2otCore, parseP2otOptions } from './p2ot-core';
+import { costFromLogits, P2OT_OPTIONS, type P2otOptions, p2otCoreExact, parseP2otOptions } from './p2ot-core';
 
-export interface Sp2otOptions extends P2otOptions {
+/** P²OT's options (but `stopRule`: the inner solver stops on max |Δ log b|) and the MM loop's. */
+export interface Sp2otOptions extends Omit<P2otOptions, 'stopRule'> {
   /** Outer majorization–minimization iterations (`mm_iter_limit`), default 100. */
   mmIter?: number;
   /** Outer stop when |f(Q_t) − f(Q_{t−1})| < mmTol (`stoperr`), default 1e-6. */
@@ -39,15 +40,25 @@ const FLOAT32_TINY = 1.1754943508222875e-38;
  *     return N·Q
  *
  * S is sparse (CSR from `knnGaussianSimilarity` / `similaritySubset`) or a dense [N, N] tensor; products with S
- * cost O(nnz·K). The inner solver is the P²OT log-domain loop (the same iteration as the reference's default
- * `sppot_stable`, whose absorptions only control overflow, which the log domain does not need). Its stopping rule
- * here is `stopRule: 'relative'` (‖Δb‖₂ / max b ≤ tol, tol default 1e-6): the linearised cost C̃ is very negative
- * for large λ₁, so the absolute b of the plain P²OT rule underflows; the stable reference measures b against its
- * absorbed potentials with tol 1e-10 instead (deviation: tolerance and exact rule).
+ * cost O(nnz·K). The inner solver (`p2otCoreExact`) solves the same P²OT problem as the reference's default
+ * `sppot_stable` (SemiCurrSinkhornKnopp_stable) but meets the hard constraints (rows 1/N, virtual column 1 − ρ)
+ * exactly at every iterate, so every returned Q transports exactly ρ and stays finite; it stops when
+ * max_j |Δ log b_j| ≤ tol (default 1e-6; the reference's ‖Δb‖₂ ≤ 1e-10 on absorbed potentials). At the official
+ * default λ₁ = (1 − ρ)·1000 on small banks the linearised cost C̃/ε reaches −10³…−10⁴, where the reference's
+ * alternating loop stalls at its 1000 iterations with the wrong mass and then overflows to NaN; with tol 1e-10 our
+ * result matches the official code to 1e-5 wherever the latter converges (test/p2ot-parity.test.ts).
  * Everything runs in float64 (the reference mixes float32 S and Q with a float64 cost).
  */
 export function sp2ot(logits: tf.Tensor, similarity: SparseSimilarity | tf.Tensor, options: Sp2otOptions): Sp2otResult {
-  const o = parseP2otOptions(options, 'relative');
+  const { stopRule: _, ...p2otKeys } = P2OT_OPTIONS;
+  options = checkOptions<Sp2otOptions>(options, {
+    ...p2otKeys,
+    mmIter: true,
+    mmTol: true,
+    mmFactor: true,
+    lambda: true,
+  });
+  const o = parseP2otOptions(options);
   const mmIter =
     options.mmIter === undefined ? 100 : checkNumber(options.mmIter, 'options.mmIter', { min: 1, integer: true });
   const mmTol =
@@ -73,7 +84,7 @@ export function sp2ot(logits: tf.Tensor, similarity: SparseSimilarity | tf.Tenso
     const grad = symmetricProduct(s, q, k);
     const tmp = new Float64Array(n * k);
     for (let i = 0; i < n * k; i++) tmp[i] = cost[i]! - lambda * grad[i]!;
-    const r = p2otCore({ cost: tmp }, n, k, { ...o, warmStart: state });
+    const r = p2otCoreExact(tmp, n, k, { ...o, warmStart: state });
     state = r.state;
     inner += r.iterations;
     last = r;

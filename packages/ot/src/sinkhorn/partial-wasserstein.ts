@@ -1,14 +1,14 @@
-import { checkNumber, invalid } from '@distillery/tensor';
-import { lseVector, makeKernel } from '../internal/kernel';
-import { l2, marginalsOf, type OtResult, type SolverOptions } from '../internal/result';
+import { checkNumber, checkOptions, invalid } from '@distillery/tensor';
+import { type LogKernel, lseVector, makeKernel } from '../internal/kernel';
+import { finishResult, l2, marginalsOf, nonFiniteSolve, type OtResult, type SolverOptions } from '../internal/result';
 import {
+  ENGINES,
   type Masses,
   parseEngine,
   parseIterations,
   parsePositive,
   readMasses,
   readMatrix,
-  readOptions,
   sum,
 } from '../internal/validate';
 
@@ -46,7 +46,13 @@ export function partialWasserstein(
   cost: unknown,
   options: PartialWassersteinOptions,
 ): OtResult {
-  const opts = readOptions(options);
+  const opts = checkOptions<PartialWassersteinOptions>(options, {
+    reg: true,
+    mass: true,
+    maxIter: true,
+    tol: true,
+    engine: ENGINES,
+  });
   const reg = checkNumber(opts.reg, 'options.reg', { min: 0, minExclusive: true });
   const maxIter = parseIterations(opts.maxIter, 1000, 'options.maxIter');
   const tol = parsePositive(opts.tol, 1e-100, 'options.tol');
@@ -64,30 +70,30 @@ export function partialWasserstein(
     const logA = pa.map(Math.log);
     const logB = pb.map(Math.log);
     const logM = Math.log(m);
-    let x = new Float64Array(n);
-    let y = new Float64Array(k);
+    const x = new Float64Array(n);
+    const y = new Float64Array(k);
     let c = logM - lseVector(kernel.rowLse(y));
-    let q1 = new Float64Array(n);
-    let q2 = new Float64Array(k);
+    let q1: Float64Array = new Float64Array(n);
+    let q2: Float64Array = new Float64Array(k);
     let q3 = 0;
     let iterations = maxIter;
     let converged = false;
     for (let cpt = 0; cpt < maxIter; cpt++) {
-      const xPrev = x;
-      const yPrev = y;
+      const xPrev = x.slice();
+      const yPrev = y.slice();
       const cPrev = c;
-      // rows
-      x = x.map((xi, i) => xi + q1[i]!);
+      // rows (a zero-mass row is −∞ after the first projection and stays there: its correction is 0, not ∞)
+      for (let i = 0; i < n; i++) x[i]! += q1[i]!;
       const r = kernel.rowLse(y);
-      const s1 = logA.map((la, i) => Math.min(la - (r[i]! + x[i]! + c), 0));
-      x = x.map((xi, i) => xi + s1[i]!);
-      q1 = s1.map((s) => -s);
+      const s1 = projection(logA, r, x, c);
+      for (let i = 0; i < n; i++) x[i]! += s1[i]!;
+      q1 = correction(s1);
       // columns
-      y = y.map((yj, j) => yj + q2[j]!);
+      for (let j = 0; j < k; j++) y[j]! += q2[j]!;
       const col = kernel.colLse(x);
-      const s2 = logB.map((lb, j) => Math.min(lb - (col[j]! + y[j]! + c), 0));
-      y = y.map((yj, j) => yj + s2[j]!);
-      q2 = s2.map((s) => -s);
+      const s2 = projection(logB, col, y, c);
+      for (let j = 0; j < k; j++) y[j]! += s2[j]!;
+      q2 = correction(s2);
       // total mass
       c += q3;
       const r2 = kernel.rowLse(y);
@@ -95,9 +101,13 @@ export function partialWasserstein(
       const s3 = logM - total;
       c += s3;
       q3 = -s3;
+      if (!Number.isFinite(c)) throw nonFinite(reg, cpt);
       if (cpt % 10 === 0) {
         const err = frobeniusChange(kernel, xPrev, yPrev, cPrev, x, y, c);
-        if (!(err > tol)) {
+        if (Number.isNaN(err)) throw nonFinite(reg, cpt);
+        // POT stops on the plan change alone, which can be 0 while the Dykstra corrections still move the plan
+        // (reg 1e-3, costs 1e3: one iteration, a marginal violation of 0.6): the stop also needs a feasible plan.
+        if (!(err > tol) && violation(kernel, x, y, c, pa, pb, m) <= Math.max(tol, FEASIBILITY_TOL) * m) {
           iterations = cpt + 1;
           converged = true;
           break;
@@ -105,15 +115,56 @@ export function partialWasserstein(
       }
     }
     const u = x.map((xi) => xi + c);
-    const mg = marginalsOf(kernel, u, y);
-    const marginalError =
-      l2(mg.rows.map((v, i) => Math.max(v - pa[i]!, 0))) +
-      l2(mg.cols.map((v, j) => Math.max(v - pb[j]!, 0))) +
-      Math.abs(sum(mg.rows) - m);
-    return { plan: kernel.plan(u, y), iterations, marginalError, converged, logU: u, logV: y };
+    const marginalError = violation(kernel, x, y, c, pa, pb, m);
+    return finishResult(kernel, u, y, iterations, marginalError, converged, 'options.reg', reg);
   } finally {
     kernel.dispose();
   }
+}
+
+/** Below this violation (relative to m, or tol if larger) a plan that stopped changing counts as converged. */
+const FEASIBILITY_TOL = 1e-6;
+
+/** s_i = min(log target_i − (lse_i + x_i + c), 0), with 0 where the row is already −∞ (zero mass). */
+function projection(logTarget: Float64Array, lse: Float64Array, x: Float64Array, c: number): Float64Array {
+  const s = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    if (logTarget[i] === Number.NEGATIVE_INFINITY)
+      s[i] = x[i] === Number.NEGATIVE_INFINITY ? 0 : Number.NEGATIVE_INFINITY;
+    else s[i] = Math.min(logTarget[i]! - (lse[i]! + x[i]! + c), 0);
+  }
+  return s;
+}
+
+/** Dykstra's correction −s (a −∞ step, i.e. a row or column set to zero for good, leaves none). */
+function correction(s: Float64Array): Float64Array {
+  return s.map((v) => (v === Number.NEGATIVE_INFINITY ? 0 : -v));
+}
+
+/** ‖(γ1 − a)₊‖₂ + ‖(γᵀ1 − b)₊‖₂ + |Σγ − m| of γ = exp(L + x + c + y). */
+function violation(
+  kernel: LogKernel,
+  x: Float64Array,
+  y: Float64Array,
+  c: number,
+  pa: Float64Array,
+  pb: Float64Array,
+  m: number,
+): number {
+  const mg = marginalsOf(
+    kernel,
+    x.map((xi) => xi + c),
+    y,
+  );
+  return (
+    l2(mg.rows.map((v, i) => Math.max(v - pa[i]!, 0))) +
+    l2(mg.cols.map((v, j) => Math.max(v - pb[j]!, 0))) +
+    Math.abs(sum(mg.rows) - m)
+  );
+}
+
+function nonFinite(reg: number, cpt: number) {
+  return nonFiniteSolve('options.reg', reg, 'a non-finite Dykstra iterate', cpt + 1);
 }
 
 function frobeniusChange(

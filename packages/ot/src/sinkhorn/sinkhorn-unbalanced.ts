@@ -1,14 +1,14 @@
-import { checkNumber, describeValue, invalid } from '@distillery/tensor';
+import { checkNumber, checkOptions, describeValue, invalid } from '@distillery/tensor';
 import { makeKernel } from '../internal/kernel';
-import { l2, marginalsOf, type OtResult, type SolverOptions } from '../internal/result';
+import { finishResult, l2, marginalsOf, type OtResult, type SolverOptions } from '../internal/result';
 import {
+  ENGINES,
   type Masses,
   parseEngine,
   parseIterations,
   parsePositive,
   readMasses,
   readMatrix,
-  readOptions,
 } from '../internal/validate';
 
 export interface SinkhornUnbalancedOptions extends SolverOptions {
@@ -52,7 +52,13 @@ export function sinkhornUnbalanced(
   cost: unknown,
   options: SinkhornUnbalancedOptions,
 ): OtResult {
-  const opts = readOptions(options);
+  const opts = checkOptions<SinkhornUnbalancedOptions>(options, {
+    reg: true,
+    regMarginals: true,
+    maxIter: true,
+    tol: true,
+    engine: ENGINES,
+  });
   const reg = checkNumber(opts.reg, 'options.reg', { min: 0, minExclusive: true });
   const regM = opts.regMarginals;
   if (!(typeof regM === 'number' && regM > 0 && !Number.isNaN(regM))) {
@@ -96,7 +102,7 @@ export function sinkhornUnbalanced(
     }
     const m = marginalsOf(kernel, f, g);
     const marginalError = l2(m.rows.map((x, i) => x - pa[i]!)) + l2(m.cols.map((x, j) => x - pb[j]!));
-    return { plan: kernel.plan(f, g), iterations, marginalError, converged, logU: f, logV: g };
+    return finishResult(kernel, f, g, iterations, marginalError, converged, 'options.reg', reg);
   } finally {
     kernel.dispose();
   }

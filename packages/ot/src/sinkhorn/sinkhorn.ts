@@ -1,14 +1,14 @@
-import { checkNumber, invalid } from '@distillery/tensor';
+import { checkNumber, checkOptions, invalid } from '@distillery/tensor';
 import { makeKernel } from '../internal/kernel';
-import { l2, marginalsOf, type OtResult, type SolverOptions } from '../internal/result';
+import { finishResult, l2, marginalsOf, type OtResult, type SolverOptions } from '../internal/result';
 import {
+  ENGINES,
   type Masses,
   parseEngine,
   parseIterations,
   parsePositive,
   readMasses,
   readMatrix,
-  readOptions,
   sum,
 } from '../internal/validate';
 
@@ -46,7 +46,7 @@ export function sinkhorn(
   cost: unknown,
   options: SinkhornOptions,
 ): OtResult {
-  const opts = readOptions(options);
+  const opts = checkOptions<SinkhornOptions>(options, { reg: true, maxIter: true, tol: true, engine: ENGINES });
   const reg = checkNumber(opts.reg, 'options.reg', { min: 0, minExclusive: true });
   const maxIter = parseIterations(opts.maxIter, 1000, 'options.maxIter');
   const tol = parsePositive(opts.tol, 1e-9, 'options.tol');
@@ -90,7 +90,7 @@ export function sinkhorn(
     f = rowPotentials();
     const m = marginalsOf(kernel, f, g, c); // c = colLse(f) from the last pass
     const marginalError = l2(m.cols.map((x, j) => x - pb[j]!)) + l2(m.rows.map((x, i) => x - pa[i]!));
-    return { plan: kernel.plan(f, g), iterations, marginalError, converged, logU: f, logV: g };
+    return finishResult(kernel, f, g, iterations, marginalError, converged, 'options.reg', reg);
   } finally {
     kernel.dispose();
   }
