@@ -3,6 +3,7 @@ import {
   assertRank,
   assertSameShape,
   checkNumber,
+  checkOptions,
   describeValue,
   formatShape,
   invalid,
@@ -10,7 +11,7 @@ import {
   stopGradient,
   tf,
 } from '@distillery/tensor';
-import { type CheckFiniteOption, checkOptions, finiteCheck } from '../internal/checks';
+import { type CheckFiniteOption, FINITE_SPEC, finiteCheck } from '../internal/checks';
 
 /*
  * TRG — KD via Token-level Relationship Graph + contextual loss (Zhang, Liu, He, arXiv 2306.12442). No official code
@@ -94,7 +95,7 @@ export function contextualLoss(
   teacherTokens: tf.Tensor3D,
   options?: CheckFiniteOption,
 ): tf.Scalar {
-  const { checkFinite } = checkOptions<CheckFiniteOption>(options);
+  const { checkFinite } = checkOptions<CheckFiniteOption>(options, FINITE_SPEC);
   checkTokens(studentTokens, teacherTokens);
   finiteCheck(checkFinite, { studentTokens, teacherTokens });
   return tf.tidy(() =>
@@ -147,17 +148,34 @@ export function trgLoss(
   teacherTokens: tf.Tensor3D,
   options?: TrgLossOptions,
 ): TrgLossParts {
-  const opts = checkOptions<TrgLossOptions>(options);
+  const opts = checkOptions<TrgLossOptions>(options, {
+    sampleTokens: true,
+    tokenIndices: true,
+    rng: true,
+    k: true,
+    sigma: true,
+    temperature: true,
+    weights: true,
+    ...FINITE_SPEC,
+  });
   const { sampleTokens = 16, k = 8, sigma = 'auto', temperature = 0.1, weights = {}, checkFinite } = opts;
   const [n, l, d] = checkTokens(studentTokens, teacherTokens);
   checkNumber(sampleTokens, 'options.sampleTokens', { min: 1, integer: true });
   checkNumber(k, 'options.k', { min: 1, integer: true });
   if (sigma !== 'auto') checkNumber(sigma, 'options.sigma', { min: 0, minExclusive: true });
   checkNumber(temperature, 'options.temperature', { min: 0, minExclusive: true });
-  const { local: wLocal = 1, global: wGlobal = 1, contextual: wContextual = 1 } = weights;
-  checkNumber(wLocal, 'options.weights.local');
-  checkNumber(wGlobal, 'options.weights.global');
-  checkNumber(wContextual, 'options.weights.contextual');
+  const {
+    local: wLocal = 1,
+    global: wGlobal = 1,
+    contextual: wContextual = 1,
+  } = checkOptions<NonNullable<TrgLossOptions['weights']>>(
+    weights,
+    { local: true, global: true, contextual: true },
+    'options.weights',
+  );
+  checkNumber(wLocal, 'options.weights.local', { min: 0 });
+  checkNumber(wGlobal, 'options.weights.global', { min: 0 });
+  checkNumber(wContextual, 'options.weights.contextual', { min: 0 });
   finiteCheck(checkFinite, { studentTokens, teacherTokens });
   const indices = sampleIndices(n, l, Math.min(sampleTokens, l), opts);
   const m = (indices[0] as number[]).length;
@@ -214,12 +232,19 @@ export function trgLoss(
   });
 }
 
+export interface TrgTemperatureOptions {
+  /** τ at epoch 0. Default 1. */
+  start?: number;
+  /** τ from the last epoch on. Default 0.1. */
+  end?: number;
+}
+
 /**
  * Our schedule for TRG's dynamic global temperature (high, coarse, early; lower later): cosine decay
  * τ = end + (start − end)·(1 + cos(π·min(epoch/epochs, 1)))/2, default 1 → 0.1. See the module note.
  */
-export function trgTemperature(epoch: number, epochs: number, options: { start?: number; end?: number } = {}): number {
-  const { start = 1, end = 0.1 } = options;
+export function trgTemperature(epoch: number, epochs: number, options?: TrgTemperatureOptions): number {
+  const { start = 1, end = 0.1 } = checkOptions<TrgTemperatureOptions>(options, { start: true, end: true });
   checkNumber(epoch, 'epoch', { min: 0 });
   checkNumber(epochs, 'epochs', { min: 0, minExclusive: true });
   checkNumber(start, 'options.start', { min: 0, minExclusive: true });
