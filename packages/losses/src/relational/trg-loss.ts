@@ -15,8 +15,9 @@ import { type CheckFiniteOption, FINITE_SPEC, finiteCheck } from '../internal/ch
 
 /*
  * TRG — KD via Token-level Relationship Graph + contextual loss (Zhang, Liu, He, arXiv 2306.12442). No official code
- * is linked and the reference card marks the formulas UNVERIFIED (they come from secondary summaries). Every choice
- * below is ours where the card leaves it open, and is an option:
+ * is linked, and we could not check the formulas below against the paper's text: they follow secondary summaries of
+ * it (a k-NN token graph with a Gaussian kernel, a local KL over neighbours, a global InfoNCE with a dynamic
+ * temperature, a contextual self-similarity MSE). Every choice the summaries leave open is ours, and is an option:
  *
  * - Tokens: `[N, L, D]` for student and teacher with the same D (apply the student→teacher linear projection before
  *   calling). M = `sampleTokens` tokens are sampled per image, the same positions for student and teacher
@@ -26,15 +27,15 @@ import { type CheckFiniteOption, FINITE_SPEC, finiteCheck } from '../internal/ch
  *   the student. A_ij = exp(−‖x_i − x_j‖² / (2σ)) on neighbours; σ = 'auto' (default) is the mean of the teacher's
  *   neighbour squared distances (a constant, shared by both graphs) so the kernel neither saturates nor underflows at
  *   any feature scale; a number fixes σ.
- * - L_local = mean_i KL( softmax_{j∈kNN(i)} A^S_ij ‖ softmax_{j∈kNN(i)} A^T_ij ): the card's direction, non-neighbours
- *   masked out of the softmax, averaged over the N·M nodes (the card's Σ_i, divided by the node count so that the weight
- *   does not depend on the batch size).
+ * - L_local = mean_i KL( softmax_{j∈kNN(i)} A^S_ij ‖ softmax_{j∈kNN(i)} A^T_ij ): the direction as summarised,
+ *   non-neighbours masked out of the softmax, averaged over the N·M nodes (Σ_i divided by the node count, so that the
+ *   weight does not depend on the batch size).
  * - L_global: InfoNCE over the nodes: cosine similarity of student token i with every teacher token, divided by τ_g
  *   (`temperature`, default 0.1); the positive is teacher token i. `trgTemperature(epoch, epochs)` gives a cosine
  *   decay from 1 to 0.1 (high early, lower later), our choice for the paper's dynamic schedule.
  * - L_contextual (inner-instance): CS = softmax(F Fᵀ / √D) per image over its M sampled tokens; MSE(CS^S, CS^T), mean
  *   over all entries. `contextualLoss` is the same over all L tokens, without sampling.
- * - total = local + global + contextual (weights 1; the paper's α, β, γ are not on the card). The logit part
+ * - total = local + global + contextual (weights 1; the paper's α, β, γ are not known to us). The logit part
  *   (CE + λ·KD) is not included: use kdLoss.
  *
  * The teacher is detached in every term.
