@@ -266,7 +266,7 @@ export const recipe = {
           { title: `confusion: ${best.method.name} student (best distilled)`, matrix: best.confusion },
         ],
         notes: [
-          'Loss weights: KD 0.1·CE + 0.9·KD with T 4 (mdistiller CIFAR); DKD CE + min(epoch/W, 1)·(TCKD + 8·NCKD), T 4, W = a quarter of the epochs; NKD CE + NKD (T 1, γ 1.5); CLKD 0.1·CE + 0.5·L_ins + 1·L_cla + 0.4·L_cc (the re-implementations' weights).',
+          'Loss weights: KD 0.1·CE + 0.9·KD with T 4 (mdistiller CIFAR); DKD CE + min(epoch/W, 1)·(TCKD + 8·NCKD), T 4, W = a quarter of the epochs; NKD CE + NKD (T 1, γ 1.5); CLKD 0.1·CE + 0.5·L_ins + 1·L_cla + 0.4·L_cc (the weights of the CLKD re-implementations).',
         ],
       },
     };

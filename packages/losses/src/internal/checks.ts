@@ -7,7 +7,6 @@ import {
   assertSameShape,
   checkNumber,
   describeValue,
-  formatShape,
   invalid,
   tf,
 } from '@distillery/tensor';

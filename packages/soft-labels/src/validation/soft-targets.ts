@@ -16,7 +16,7 @@ export function assertSoftTargets(
 ): tf.Tensor2D {
   const t = assertRank(targets, 2, argument);
   assertDtype(t, ['float32'], argument);
-  if (shape && shape.some((d, i) => d !== null && d !== t.shape[i])) {
+  if (shape?.some((d, i) => d !== null && d !== t.shape[i])) {
     throw invalid(
       'SHAPE_MISMATCH',
       argument,
