@@ -238,7 +238,7 @@ export const recipe = {
       report: {
         description: `UCI digits (8×8, 4×4 patches: 4 patch tokens per image), ${train.length} training / ${test.length} test images. One ViT teacher; four small ViT students with the same initial weights and the same batches. "vs CE" is the gain over the CE-only student; "agreement" the fraction of test images where the student predicts the teacher's class.`,
         paperNote:
-          'TRG reports state-of-the-art results on CIFAR-100, ImageNet, CIFAR-100-LT and ImageNet-LT, with gains growing with the batch size (the card lists no numbers, and its formulas are UNVERIFIED; the choices are in @distillery/losses trgLoss). Here: the same three relation terms on the patch tokens of a 2-block ViT distilled from a 4-block one.',
+          'TRG reports state-of-the-art results on CIFAR-100, ImageNet, CIFAR-100-LT and ImageNet-LT, with gains growing with the batch size (arXiv 2306.12442 abstract; no official code, and the formulas follow secondary summaries: the choices are in @distillery/losses trgLoss). Here: the same three relation terms on the patch tokens of a 2-block ViT distilled from a 4-block one.',
         table: { headers: ['model', 'parameters', 'top-1', 'vs CE', 'agreement'], rows },
         curves: { 'test accuracy': series((h) => h.testAccuracy), 'training loss': series((h) => h.loss) },
         perClass: {

@@ -31,6 +31,7 @@ export {
   contextualLoss,
   type TrgLossOptions,
   type TrgLossParts,
+  type TrgTemperatureOptions,
   trgLoss,
   trgTemperature,
 } from './relational/trg-loss';

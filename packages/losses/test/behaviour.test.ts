@@ -111,24 +111,37 @@ describe('long-tail identities', () => {
     expect(scalar(logitAdjustedLoss(z, y, counts, { tau: 0 }))).toBeCloseTo(scalar(crossEntropy(z, y)), 6);
   });
 
-  it("deitLtDistillationLoss type 'none' is the CLS head's CE alone, with no gradient to the DIST head", () => {
+  it("deitLtDistillationLoss type 'none' trains the DIST head on the labels (val-iisc/DeiT-LT losses.py), no teacher", () => {
     const cls = logitsOf(6, 5);
     const dist = logitsOf(6, 5, 2);
-    const teacher = logitsOf(6, 5, 3);
     const y = labelsOf(6, 5);
-    expect(scalar(deitLtDistillationLoss(cls, dist, teacher, y, { type: 'none' }))).toBeCloseTo(
-      scalar(crossEntropy(cls, y)),
-      6,
+    const w = countsOf(5).map((v) => 1 / v);
+    // (1 − α)·CE(cls, y) + α·CE(dist, y); weighted: the DIST head's CE is class-weighted by the true label.
+    const expected = (alpha: number, weights?: number[]) =>
+      (1 - alpha) * scalar(crossEntropy(cls, y)) +
+      alpha * scalar(crossEntropy(dist, y, weights ? { classWeights: weights } : {}));
+    expect(scalar(deitLtDistillationLoss(cls, dist, null, y, { type: 'none' }))).toBeCloseTo(expected(0.5), 5);
+    expect(scalar(deitLtDistillationLoss(cls, dist, null, y, { type: 'none', alpha: 0.3 }))).toBeCloseTo(
+      expected(0.3),
+      5,
     );
+    expect(scalar(deitLtDistillationLoss(cls, dist, null, y, { type: 'none', classWeights: w }))).toBeCloseTo(
+      expected(0.5, w),
+      5,
+    );
+    // The DIST head is on the path now (it was not, before the fix).
     const clsVar = tf.variable(cls, true, 'cls');
     const distVar = tf.variable(dist, true, 'dist');
     const { value, grads } = tf.variableGrads(() =>
-      deitLtDistillationLoss(clsVar as tf.Tensor2D, distVar as tf.Tensor2D, teacher, y, { type: 'none' }),
+      deitLtDistillationLoss(clsVar as tf.Tensor2D, distVar as tf.Tensor2D, null, y, { type: 'none' }),
     );
-    // Like PyTorch's None gradient: the DIST head is not on the path at all.
-    expect(Object.keys(grads)).toEqual(['cls']);
+    expect(Object.keys(grads).sort()).toEqual(['cls', 'dist']);
+    expect(Math.max(...Array.from((grads.dist as tf.Tensor).dataSync(), Math.abs))).toBeGreaterThan(0);
     tf.dispose([value, ...Object.values(grads), clsVar, distVar]);
-    expectError(() => deitLtDistillationLoss(cls, dist, teacher, y, { type: 'medium' as 'none' }), 'options.type');
+    expectError(() => deitLtDistillationLoss(cls, dist, null, y, { type: 'medium' as 'none' }), 'options.type');
+    // a teacher is still required by the distilling types
+    expectError(() => deitLtDistillationLoss(cls, dist, null, y, { type: 'hard' }), 'teacherLogits');
+    tf.dispose([cls, dist, y]);
   });
 
   it('crossEntropy with all-zero weights in a batch gives 0, not NaN', () => {

@@ -9,8 +9,9 @@ import { checkCase, loadCases } from './helpers';
 const fns: Record<string, unknown> = {
   ...losses,
   trgLoss: (s: tf.Tensor3D, t: tf.Tensor3D, options: losses.TrgLossOptions & { part: keyof losses.TrgLossParts }) => {
-    const parts = losses.trgLoss(s, t, options);
-    const { [options.part]: chosen, ...rest } = parts;
+    const { part, ...trgOptions } = options;
+    const parts = losses.trgLoss(s, t, trgOptions);
+    const { [part]: chosen, ...rest } = parts;
     tf.dispose(Object.values(rest));
     return chosen;
   },

@@ -14,3 +14,4 @@ export {
   uskdTargetColumns,
 } from './uskd/target-columns';
 export { type ZipfNonTargetOptions, zipfNonTargetLabels } from './uskd/zipf-non-target-labels';
+export { assertSoftTargets } from './validation/soft-targets';

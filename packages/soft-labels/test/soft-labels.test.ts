@@ -28,7 +28,7 @@ function expectError(fn: () => unknown, argument: string, code: string) {
 }
 
 describe('zipfNonTargetLabels', () => {
-  it('reproduces the card worked example (C = 4, label 0, ranking order [0, 2, 1, 3])', () => {
+  it('reproduces a worked example by hand (C = 4, label 0, ranking order [0, 2, 1, 3])', () => {
     // order [0, 2, 1, 3] ⇒ pos [0, 2, 1, 3] ⇒ zipf [1, 1/3, 1/2, 1/4] ⇒ ẑ = [0, 4/13, 6/13, 3/13]
     const z = zipfNonTargetLabels(tf.tensor2d([[4, 2, 3, 1]]), tf.tensor1d([0], 'int32'));
     close(z.dataSync(), [0, 4 / 13, 6 / 13, 3 / 13]);

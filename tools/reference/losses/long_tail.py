@@ -1,15 +1,22 @@
 """Reference values for the long-tail / multi-label losses (packages/losses/test/fixtures/long-tail-*.json,
 multi-label-*.json). Run: /usr/bin/python3 tools/reference/losses/long_tail.py
 
-- crossEntropy:            torch F.cross_entropy (weight, label_smoothing), PyTorch 1.13 semantics
-- softTargetCrossEntropy:  timm/loss/cross_entropy.py SoftTargetCrossEntropy
-- balancedSoftmaxLoss:     jiawei-ren/BalancedMetaSoftmax, loss/BalancedSoftmaxLoss.py (CE(z + log n))
-- logitAdjustedLoss:       Menon et al. arXiv 2007.07314 (CE(z + tau log pi))
-- ldamLoss, focalLoss:     kaidic/LDAM-DRW, losses.py (LDAMLoss, FocalLoss/focal_loss)
-- effectiveNumberWeights:  kaidic/LDAM-DRW cifar_train.py / val-iisc/DeiT-LT main.py (DRW weights)
-- deitLtDistillationLoss:  val-iisc/DeiT-LT @bc36970, losses.py DistillationLoss (hard / soft, weighted)
-- mdcsLoss:                fistyee/MDCS @1a1d54e, model/loss.py MDCSLoss.forward
-- splcLoss:                jameslahm/SCPNet @d56341a, loss.py SPLC
+Each reference is a transcription of the official code (read at the pinned commit; written out here, not imported),
+evaluated in float64 unless noted:
+- crossEntropy:            torch.nn.functional.cross_entropy (weight, label_smoothing), PyTorch 1.13 itself
+- softTargetCrossEntropy:  huggingface/pytorch-image-models @aa4354f, timm/loss/cross_entropy.py SoftTargetCrossEntropy
+- balancedSoftmaxLoss:     jiawei-ren/BalancedMetaSoftmax-Classification @34a61e4, loss/BalancedSoftmaxLoss.py
+                           `balanced_softmax_loss`
+- logitAdjustedLoss:       google-research/google-research @ccc94ce, logit_adjustment/utils.py `build_loss_fn`
+                           (TensorFlow; the same operations in torch: logits + log(cast_f32(base_probs**tau + 1e-12)),
+                           sparse softmax CE, mean)
+- ldamLoss, focalLoss:     kaidic/LDAM-DRW @2536330, losses.py `LDAMLoss.forward`, `focal_loss` + `FocalLoss.forward`
+- deitLtDistillationLoss:  val-iisc/DeiT-LT @bc36970, losses.py `DistillationLoss.forward` (hard / soft / none,
+                           weighted); the teacher model is replaced by its given outputs, `.cuda()` is dropped
+- mdcsLoss:                fistyee/MDCS @1a1d54e, model/loss.py `MDCSLoss.forward` (the three hard-coded experts and
+                           their exponents generalised to a list, as our `lambdas` option; the prior in float32 as
+                           `torch.tensor(prior).float()`)
+- splcLoss:                jameslahm/SCPNet @d56341a, loss.py `SPLC.forward`
 """
 import numpy as np
 import torch
@@ -24,6 +31,7 @@ def counts_for(c, rng, zero=False):
 
 
 def eff_weights(counts, beta=0.9999):
+    """DRW effective-number weights as kaidic/LDAM-DRW cifar_train.py computes per_cls_weights (test inputs only)."""
     counts = np.array(counts, dtype=np.float64)
     w = (1.0 - beta) / (1.0 - np.power(beta, counts))
     return w / w.sum() * len(counts)
@@ -34,85 +42,209 @@ def ce_ref(logits, labels, classWeights=None, labelSmoothing=0.0):
     return F.cross_entropy(logits, labels, weight=w, label_smoothing=labelSmoothing)
 
 
+# --- timm @aa4354f, timm/loss/cross_entropy.py ---------------------------------------------------------------------
+class SoftTargetCrossEntropy(torch.nn.Module):
+    def forward(self, x, target):
+        loss = torch.sum(-target * F.log_softmax(x, dim=-1), dim=-1)
+        return loss.mean()
+
+
 def soft_ce_ref(logits, targets):
-    return torch.sum(-targets.detach() * F.log_softmax(logits, dim=-1), dim=-1).mean()
+    return SoftTargetCrossEntropy()(logits, targets.detach())
+
+
+# --- BalancedMetaSoftmax-Classification @34a61e4, loss/BalancedSoftmaxLoss.py --------------------------------------
+def balanced_softmax_loss(labels, logits, sample_per_class, reduction):
+    spc = sample_per_class.type_as(logits)
+    spc = spc.unsqueeze(0).expand(logits.shape[0], -1)
+    logits = logits + spc.log()
+    return F.cross_entropy(input=logits, target=labels, reduction=reduction)
 
 
 def balanced_ref(logits, labels, classCounts):
-    # the shifted logits are rounded to float32, as the reference computes them (float32 model outputs)
-    shift = torch.tensor(classCounts, dtype=torch.float64).log().float()
-    return F.cross_entropy((logits.float() + shift).double(), labels)
+    # evaluated in float32, as the reference runs on float32 model outputs (the shifted logits round there)
+    return balanced_softmax_loss(labels, logits.float(), torch.tensor(classCounts), 'mean').double()
+
+
+# --- google-research @ccc94ce, logit_adjustment/utils.py build_loss_fn (TF ops written with torch) ---------------
+def build_loss_fn(use_la_loss, base_probs, tau=1.0):
+    def loss_fn(labels, logits):
+        if use_la_loss:
+            logits = logits + torch.log(torch.tensor(base_probs ** tau + 1e-12, dtype=torch.float32))
+        loss = F.cross_entropy(logits, labels, reduction='none')  # tf.nn.sparse_softmax_cross_entropy_with_logits
+        return loss.mean(dim=0)
+    return loss_fn
 
 
 def la_ref(logits, labels, classPriors, tau=1.0):
-    shift = (tau * torch.tensor(classPriors, dtype=torch.float64).log()).float()
-    return F.cross_entropy((logits.float() + shift).double(), labels)
+    # evaluated in float32, as the reference runs (tf.float32 logits, the shift cast to float32)
+    return build_loss_fn(True, np.array(classPriors, dtype=np.float64), tau)(labels, logits.float()).double()
+
+
+# --- kaidic/LDAM-DRW @2536330, losses.py -----------------------------------------------------------------------------
+def focal_loss(input_values, gamma):
+    p = torch.exp(-input_values)
+    loss = (1 - p) ** gamma * input_values
+    return loss.mean()
+
+
+class FocalLoss(torch.nn.Module):
+    def __init__(self, weight=None, gamma=0.):
+        super().__init__()
+        assert gamma >= 0
+        self.gamma = gamma
+        self.weight = weight
+
+    def forward(self, input, target):
+        return focal_loss(F.cross_entropy(input, target, reduction='none', weight=self.weight), self.gamma)
+
+
+class LDAMLoss(torch.nn.Module):
+    def __init__(self, cls_num_list, max_m=0.5, weight=None, s=30):
+        super().__init__()
+        m_list = 1.0 / np.sqrt(np.sqrt(cls_num_list))
+        m_list = m_list * (max_m / np.max(m_list))
+        self.m_list = torch.tensor(m_list)  # torch.cuda.FloatTensor in the reference; float64 here
+        assert s > 0
+        self.s = s
+        self.weight = weight
+
+    def forward(self, x, target):
+        index = torch.zeros_like(x, dtype=torch.uint8)
+        index.scatter_(1, target.data.view(-1, 1), 1)
+        index_float = index.type(x.dtype)
+        batch_m = torch.matmul(self.m_list[None, :], index_float.transpose(0, 1))
+        batch_m = batch_m.view((-1, 1))
+        x_m = x - batch_m
+        output = torch.where(index.bool(), x_m, x)
+        return F.cross_entropy(self.s * output, target, weight=self.weight)
 
 
 def ldam_ref(logits, labels, classCounts, max_m=0.5, s=30.0, weight=None):
-    m_list = 1.0 / np.sqrt(np.sqrt(np.array(classCounts, dtype=np.float64)))
-    m_list = torch.tensor(m_list * (max_m / np.max(m_list)))
-    index = torch.zeros_like(logits, dtype=torch.bool).scatter_(1, labels.view(-1, 1), True)
-    batch_m = torch.matmul(m_list[None, :], index.double().t()).view(-1, 1)
-    out = torch.where(index, logits - batch_m, logits)
-    return F.cross_entropy(s * out, labels, weight=None if weight is None else torch.tensor(weight))
+    w = None if weight is None else torch.tensor(weight)
+    return LDAMLoss(np.array(classCounts, dtype=np.float64), max_m, w, s)(logits, labels)
 
 
 def focal_ref(logits, labels, gamma=2.0, weight=None):
-    ce = F.cross_entropy(logits, labels, reduction='none', weight=None if weight is None else torch.tensor(weight))
-    p = torch.exp(-ce)
-    return ((1 - p) ** gamma * ce).mean()
+    return FocalLoss(None if weight is None else torch.tensor(weight), gamma)(logits, labels)
+
+
+# --- val-iisc/DeiT-LT @bc36970, losses.py DistillationLoss.forward ---------------------------------------------------
+class DistillationLoss(torch.nn.Module):
+    def __init__(self, base_criterion, distillation_type, alpha, tau, weighted_distillation, weight):
+        super().__init__()
+        self.base_criterion = base_criterion
+        assert distillation_type in ['none', 'soft', 'hard']
+        self.distillation_type = distillation_type
+        self.alpha = alpha
+        self.tau = tau
+        self.weighted_distillation = weighted_distillation
+        self.weight = weight
+
+    def forward(self, teacher_outputs, outputs, labels):
+        # `teacher_outputs` replaces `self.teacher_model(inputs)` (run under no_grad in the reference)
+        outputs, outputs_kd = outputs[0], outputs[1]
+        try:
+            base_loss = self.base_criterion(outputs, labels)
+        except Exception:
+            labels = torch.nn.functional.one_hot(labels.to(torch.int64), num_classes=len(self.weight))
+            base_loss = self.base_criterion(outputs, labels)
+        if self.distillation_type == 'none':
+            if not self.weighted_distillation:
+                token_2_loss = SoftTargetCrossEntropy()(outputs_kd, labels)
+            else:
+                token_2_loss = torch.nn.CrossEntropyLoss(weight=self.weight)(outputs_kd, labels)
+            return base_loss * (1 - self.alpha) + token_2_loss * self.alpha
+        teacher_outputs = teacher_outputs.detach()
+        if self.distillation_type == 'soft':
+            T = self.tau
+            pred_t = F.log_softmax(teacher_outputs / T, dim=1)
+            if self.weighted_distillation:
+                pred_t = pred_t * self.weight
+                pred_t = pred_t / pred_t.sum(1)[:, None]
+            distillation_loss = F.kl_div(F.log_softmax(outputs_kd / T, dim=1), pred_t, reduction='sum',
+                                         log_target=True) * (T * T) / outputs_kd.numel()
+        elif self.distillation_type == 'hard':
+            distillation_targets = teacher_outputs.argmax(dim=1)
+            if self.weighted_distillation:
+                distillation_loss = F.cross_entropy(outputs_kd, distillation_targets, weight=self.weight)
+            else:
+                distillation_loss = F.cross_entropy(outputs_kd, distillation_targets)
+        return base_loss * (1 - self.alpha) + distillation_loss * self.alpha
 
 
 def deit_ref(clsLogits, distLogits, teacherLogits, labels, alpha=0.5, type='hard', temperature=1.0, weight=None):
+    """main.py's base criteria: SoftTargetCrossEntropy with mixup targets; for int labels CrossEntropyLoss (the
+    no-mixup DRW path), except unweighted 'none', which the reference only supports through SoftTargetCrossEntropy's
+    one-hot fallback (the except branch above)."""
+    c = clsLogits.shape[1]
+    weighted = weight is not None
+    w = torch.tensor(weight) if weighted else torch.ones(c)
     if labels.dim() > 1:
-        base = soft_ce_ref(clsLogits, labels)
+        base = SoftTargetCrossEntropy()
+        labels = labels.detach()
+    elif type == 'none' and not weighted:
+        base = SoftTargetCrossEntropy()
     else:
-        base = F.cross_entropy(clsLogits, labels)
-    t = teacherLogits.detach()
-    if type == 'soft':
-        T = temperature
-        pred_t = F.log_softmax(t / T, dim=1)
-        if weight is not None:
-            pred_t = pred_t * torch.tensor(weight)
-            pred_t = pred_t / pred_t.sum(1)[:, None]
-        dist = F.kl_div(F.log_softmax(distLogits / T, dim=1), pred_t, reduction='sum', log_target=True) \
-            * (T * T) / distLogits.numel()
-    else:
-        targets = t.argmax(dim=1)
-        w = None if weight is None else torch.tensor(weight)
-        dist = F.cross_entropy(distLogits, targets, weight=w)
-    return base * (1 - alpha) + dist * alpha
+        base = torch.nn.CrossEntropyLoss()
+    loss = DistillationLoss(base, type, alpha, temperature, weighted, w)
+    t = teacherLogits if teacherLogits is not None else torch.zeros_like(clsLogits)
+    return loss(t, (clsLogits, distLogits), labels)
+
+
+# --- fistyee/MDCS @1a1d54e, model/loss.py MDCSLoss.forward -------------------------------------------------------
+def mdcs_forward(prior, expert_logits, target, epoch, lambdas=(-0.5, 1, 2.5), weight=0.6, warmup=20):
+    loss = 0
+    temperature = 1
+    num = int(target.shape[0] / 2)
+    adjusted = [z + torch.log(torch.pow(prior, lam) + 1e-9) for z, lam in zip(expert_logits, lambdas)]
+    partial_target = target[:num]
+    kl_loss = 0
+    for expert in adjusted:
+        teacher_logits, student_logits = expert[:num, :], expert[num:, :]
+        teacher_softmax = F.softmax(teacher_logits / temperature, dim=1).detach()
+        student_softmax = F.log_softmax(student_logits / temperature, dim=1)
+        _, teacher_index = torch.max(F.softmax(teacher_logits, dim=1).detach(), dim=1)
+        if torch.sum(teacher_index == partial_target) > 0:
+            kl_loss = kl_loss + F.kl_div(student_softmax[teacher_index == partial_target],
+                                         teacher_softmax[teacher_index == partial_target],
+                                         reduction='batchmean') * (temperature ** 2)
+    loss = loss + weight * kl_loss * min(epoch / warmup, 1.0)
+    for expert in adjusted:
+        loss += F.cross_entropy(expert, target)
+    return loss
 
 
 def mdcs_ref(experts, labels, counts, lambdas=(-0.5, 1, 2.5), consistencyWeight=0.6, epoch=1, warmupEpochs=20):
-    prior = torch.tensor(counts, dtype=torch.float64)
-    num = labels.shape[0] // 2
-    loss = 0
-    kl = 0
-    partial = labels[:num]
-    for z, lam in zip(experts, lambdas):
-        adj = z + torch.log(torch.pow(prior, lam) + 1e-9)
-        t = F.softmax(adj[:num], dim=1).detach()
-        s = F.log_softmax(adj[num:], dim=1)
-        _, idx = torch.max(F.softmax(adj[:num], dim=1).detach(), dim=1)
-        m = idx == partial
-        if torch.sum(m) > 0:
-            kl = kl + F.kl_div(s[m], t[m], reduction='batchmean')
-        loss = loss + F.cross_entropy(adj, labels)
-    return loss + consistencyWeight * kl * min(epoch / warmupEpochs, 1.0)
+    prior = torch.tensor(np.array(counts)).float()  # self.prior = torch.tensor(prior).float()
+    return mdcs_forward(prior, experts, labels, epoch, lambdas, consistencyWeight, warmupEpochs)
+
+
+# --- jameslahm/SCPNet @d56341a, loss.py SPLC.forward --------------------------------------------------------------
+class SPLC(torch.nn.Module):
+    def __init__(self, tau=0.6, change_epoch=1, margin=1.0, gamma=2.0):
+        super().__init__()
+        self.tau = tau
+        self.change_epoch = change_epoch
+        self.margin = margin
+        self.gamma = gamma
+
+    def forward(self, logits, targets, epoch):
+        logits = torch.where(targets == 1, logits - self.margin, logits)
+        if epoch >= self.change_epoch:
+            targets = torch.where(torch.sigmoid(logits) > self.tau, torch.tensor(1.0), targets)
+        pred = torch.sigmoid(logits)
+        pt = (1 - pred) * targets + pred * (1 - targets)
+        focal_weight = pt ** self.gamma
+        los_pos = targets * F.logsigmoid(logits)
+        los_neg = (1 - targets) * F.logsigmoid(-logits)
+        loss = -(los_pos + los_neg)
+        loss *= focal_weight
+        return loss.sum(), targets
 
 
 def splc_ref(logits, targets, epoch, tau=0.6, margin=1.0, gamma=2.0, change_epoch=1):
-    targets = targets.detach()
-    z = torch.where(targets == 1, logits - margin, logits)
-    if epoch >= change_epoch:
-        targets = torch.where(torch.sigmoid(z).detach() > tau, torch.ones_like(targets), targets)
-    pred = torch.sigmoid(z)
-    pt = (1 - pred) * targets + pred * (1 - targets)
-    w = pt ** gamma
-    loss = -(targets * F.logsigmoid(z) + (1 - targets) * F.logsigmoid(-z))
-    return (loss * w).sum()
+    return SPLC(tau, change_epoch, margin, gamma)(logits, targets.detach(), epoch)[0]
 
 
 def mixup(labels, c, lam, smoothing=0.1):
@@ -215,6 +347,19 @@ def deit():
     out.append(case('deit-lt hard, mixup base (soft target CE)', 'deitLtDistillationLoss',
                     {'clsLogits': zc, 'distLogits': zd, 'teacherLogits': tt, 'labels': soft}, {},
                     deit_ref, grads, det + ['labels']))
+    # type 'none': the DIST head learns from the labels (no teacher)
+    inp = {'clsLogits': zc, 'distLogits': zd, 'teacherLogits': tt, 'labels': y}
+    out.append(case("deit-lt none (DIST head on the labels)", 'deitLtDistillationLoss', inp, {'type': 'none'},
+                    lambda **k: deit_ref(**k, type='none'), grads, det))
+    out.append(case("deit-lt none alpha 0.3 weighted", 'deitLtDistillationLoss', inp,
+                    {'type': 'none', 'alpha': 0.3, 'classWeights': w},
+                    lambda **k: deit_ref(**k, type='none', alpha=0.3, weight=w), grads, det))
+    inp = {'clsLogits': zc, 'distLogits': zd, 'teacherLogits': tt, 'labels': soft}
+    out.append(case("deit-lt none, mixup targets", 'deitLtDistillationLoss', inp, {'type': 'none'},
+                    lambda **k: deit_ref(**k, type='none'), grads, det + ['labels']))
+    out.append(case("deit-lt none, mixup targets, weighted", 'deitLtDistillationLoss', inp,
+                    {'type': 'none', 'classWeights': w},
+                    lambda **k: deit_ref(**k, type='none', weight=w), grads, det + ['labels']))
     return out
 
 
@@ -289,15 +434,6 @@ def main():
     for fn, cases in by_fn.items():
         write(f'long-tail-{fn}.json', cases, 'long_tail.py')
     write('multi-label-splcLoss.json', splc(), 'long_tail.py')
-    # effectiveNumberWeights: plain values
-    import json, os
-    from common import FIXTURES
-    cases = []
-    for counts, beta in [([500, 200, 50, 5, 1], 0.9999), ([500, 200, 50, 5, 1], 0.999), ([7, 7, 7], 0.9),
-                         ([500, 200, 50, 5, 1], 0.0), ([5000, 2, 1], 0.99)]:
-        cases.append({'counts': counts, 'beta': beta, 'weights': [float(v) for v in eff_weights(counts, beta)]})
-    with open(os.path.join(FIXTURES, 'effective-number-weights.json'), 'w') as f:
-        json.dump({'generator': 'tools/reference/losses/long_tail.py', 'cases': cases}, f)
 
 
 if __name__ == '__main__':

@@ -1,5 +1,6 @@
 import {
   checkNumber,
+  checkOptions,
   klDivergence,
   logSumExp,
   maskTargetLogits,
@@ -11,8 +12,8 @@ import {
   type CheckFiniteOption,
   checkHardLabels,
   checkLogitPair,
-  checkOptions,
   checkTemperature,
+  FINITE_SPEC,
   finiteCheck,
 } from '../internal/checks';
 
@@ -50,9 +51,19 @@ export function dkdLoss(
   labels: tf.Tensor1D,
   options?: DkdLossOptions,
 ): tf.Scalar {
-  const { alpha = 1, beta = 8, temperature = 4, checkFinite } = checkOptions<DkdLossOptions>(options);
-  checkNumber(alpha, 'options.alpha');
-  checkNumber(beta, 'options.beta');
+  const {
+    alpha = 1,
+    beta = 8,
+    temperature = 4,
+    checkFinite,
+  } = checkOptions<DkdLossOptions>(options, {
+    alpha: true,
+    beta: true,
+    temperature: true,
+    ...FINITE_SPEC,
+  });
+  checkNumber(alpha, 'options.alpha', { min: 0 });
+  checkNumber(beta, 'options.beta', { min: 0 });
   checkTemperature(temperature);
   const [n, c] = checkLogitPair(student, teacher, 2);
   checkHardLabels(labels, c, n);

@@ -1,11 +1,5 @@
-import { klDivergence, stopGradient, tf } from '@distillery/tensor';
-import {
-  type CheckFiniteOption,
-  checkLogitPair,
-  checkOptions,
-  checkTemperature,
-  finiteCheck,
-} from '../internal/checks';
+import { checkOptions, klDivergence, stopGradient, tf } from '@distillery/tensor';
+import { type CheckFiniteOption, checkLogitPair, checkTemperature, FINITE_SPEC, finiteCheck } from '../internal/checks';
 
 export interface KdLossOptions extends CheckFiniteOption {
   /** T. Default 4 (mdistiller/engine/cfg.py, CIFAR-100); ImageNet configs use 1. */
@@ -25,7 +19,7 @@ export interface KdLossOptions extends CheckFiniteOption {
  * @returns scalar
  */
 export function kdLoss(student: tf.Tensor2D, teacher: tf.Tensor2D, options?: KdLossOptions): tf.Scalar {
-  const { temperature = 4, checkFinite } = checkOptions<KdLossOptions>(options);
+  const { temperature = 4, checkFinite } = checkOptions<KdLossOptions>(options, { temperature: true, ...FINITE_SPEC });
   checkTemperature(temperature);
   checkLogitPair(student, teacher);
   finiteCheck(checkFinite, { student, teacher });

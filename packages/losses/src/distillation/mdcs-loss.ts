@@ -1,6 +1,7 @@
 import {
   assertLabels,
   checkNumber,
+  checkOptions,
   describeValue,
   invalid,
   klDivergence,
@@ -13,7 +14,7 @@ import {
   type ClassVector,
   checkClassVector,
   checkLogitPair,
-  checkOptions,
+  FINITE_SPEC,
   finiteCheck,
 } from '../internal/checks';
 import { weightedCrossEntropy } from '../long-tail/cross-entropy';
@@ -61,7 +62,13 @@ export function mdcsLoss(
     epoch,
     warmupEpochs = 20,
     checkFinite,
-  } = checkOptions<MdcsLossOptions>(options);
+  } = checkOptions<MdcsLossOptions>(options, {
+    lambdas: true,
+    consistencyWeight: true,
+    epoch: true,
+    warmupEpochs: true,
+    ...FINITE_SPEC,
+  });
   if (!Array.isArray(expertLogits) || expertLogits.length === 0) {
     throw invalid(
       'INVALID_ARGUMENT',
@@ -79,7 +86,7 @@ export function mdcsLoss(
     );
   }
   for (let i = 0; i < lambdas.length; i++) checkNumber(lambdas[i], `options.lambdas[${i}]`);
-  checkNumber(consistencyWeight, 'options.consistencyWeight');
+  checkNumber(consistencyWeight, 'options.consistencyWeight', { min: 0 });
   checkNumber(epoch, 'options.epoch', { min: 0 });
   checkNumber(warmupEpochs, 'options.warmupEpochs', { min: 0 });
   const [rows, c] = checkLogitPair(expertLogits[0], expertLogits[0], 1, ['expertLogits[0]', 'expertLogits[0]']);

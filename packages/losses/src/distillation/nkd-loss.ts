@@ -1,10 +1,18 @@
-import { checkNumber, gatherByOneHot, maskTargetLogits, oneHotFloat, stopGradient, tf } from '@distillery/tensor';
+import {
+  checkNumber,
+  checkOptions,
+  gatherByOneHot,
+  maskTargetLogits,
+  oneHotFloat,
+  stopGradient,
+  tf,
+} from '@distillery/tensor';
 import {
   type CheckFiniteOption,
   checkLabelsOrSoftTargets,
   checkLogitPair,
-  checkOptions,
   checkTemperature,
+  FINITE_SPEC,
   finiteCheck,
 } from '../internal/checks';
 
@@ -39,9 +47,17 @@ export function nkdLoss(
   labels: tf.Tensor1D | tf.Tensor2D,
   options?: NkdLossOptions,
 ): tf.Scalar {
-  const { temperature = 1, gamma = 1.5, checkFinite } = checkOptions<NkdLossOptions>(options);
+  const {
+    temperature = 1,
+    gamma = 1.5,
+    checkFinite,
+  } = checkOptions<NkdLossOptions>(options, {
+    temperature: true,
+    gamma: true,
+    ...FINITE_SPEC,
+  });
   checkTemperature(temperature);
-  checkNumber(gamma, 'options.gamma');
+  checkNumber(gamma, 'options.gamma', { min: 0 });
   const [n, c] = checkLogitPair(student, teacher, 2);
   const soft = checkLabelsOrSoftTargets(labels, c, n);
   finiteCheck(checkFinite, soft ? { student, teacher, labels } : { student, teacher });

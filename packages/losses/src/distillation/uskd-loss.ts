@@ -7,12 +7,12 @@ import {
   uskdTargetColumns,
   zipfNonTargetLabels,
 } from '@distillery/soft-labels';
-import { assertSameShape, checkNumber, maskTargetLogits, tf } from '@distillery/tensor';
+import { assertSameShape, checkNumber, checkOptions, maskTargetLogits, tf } from '@distillery/tensor';
 import {
   type CheckFiniteOption,
   checkLabelsOrSoftTargets,
   checkLogitPair,
-  checkOptions,
+  FINITE_SPEC,
   finiteCheck,
 } from '../internal/checks';
 
@@ -50,10 +50,20 @@ export function uskdLoss(
   labels: tf.Tensor1D | tf.Tensor2D,
   options?: UskdLossOptions,
 ): tf.Scalar {
-  const { alpha = 1, beta = 0.1, mu = 0.005, checkFinite } = checkOptions<UskdLossOptions>(options);
-  checkNumber(alpha, 'options.alpha');
-  checkNumber(beta, 'options.beta');
-  checkNumber(mu, 'options.mu');
+  const {
+    alpha = 1,
+    beta = 0.1,
+    mu = 0.005,
+    checkFinite,
+  } = checkOptions<UskdLossOptions>(options, {
+    alpha: true,
+    beta: true,
+    mu: true,
+    ...FINITE_SPEC,
+  });
+  checkNumber(alpha, 'options.alpha', { min: 0 });
+  checkNumber(beta, 'options.beta', { min: 0 });
+  checkNumber(mu, 'options.mu', { min: 0 });
   const [n, c] = checkLogitPair(student, weakLogits, 2, ['student', 'weakLogits']);
   assertSameShape(student, weakLogits, 'student', 'weakLogits');
   const soft = checkLabelsOrSoftTargets(labels, c, n);

@@ -1,5 +1,5 @@
+import { assertSoftTargets } from '@distillery/soft-labels';
 import {
-  assertDtype,
   assertFinite,
   assertLabels,
   assertLogits,
@@ -7,7 +7,6 @@ import {
   assertSameShape,
   checkNumber,
   describeValue,
-  formatShape,
   invalid,
   tf,
 } from '@distillery/tensor';
@@ -26,13 +25,8 @@ export interface CheckFiniteOption {
   checkFinite?: boolean;
 }
 
-export function checkOptions<T extends object>(options: unknown): T {
-  if (options === undefined) return {} as T;
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw invalid('INVALID_ARGUMENT', 'options', 'an options object', describeValue(options));
-  }
-  return options as T;
-}
+/** The spec entry of CheckFiniteOption, spread into every loss's checkOptions spec. */
+export const FINITE_SPEC = { checkFinite: true } as const;
 
 export function finiteCheck(checkFinite: boolean | undefined, tensors: Record<string, tf.Tensor>): void {
   if (!checkFinite) return;
@@ -57,18 +51,10 @@ export function checkHardLabels(labels: unknown, numClasses: number, batchSize: 
   assertLabels(labels, numClasses, argument, batchSize);
 }
 
-/** int32 labels `[N]`, or float32 soft targets `[N, C]`. Returns true for soft targets. */
+/** int32 labels `[N]`, or float32 soft targets `[N, C]` (finite, non-negative). Returns true for soft targets. */
 export function checkLabelsOrSoftTargets(labels: unknown, numClasses: number, batchSize: number): boolean {
   if (labels instanceof tf.Tensor && labels.rank === 2) {
-    assertDtype(labels, ['float32'], 'labels');
-    if (labels.shape[0] !== batchSize || labels.shape[1] !== numClasses) {
-      throw invalid(
-        'SHAPE_MISMATCH',
-        'labels',
-        `int32 labels [${batchSize}] or soft targets [${batchSize}, ${numClasses}]`,
-        `shape ${formatShape(labels.shape)}`,
-      );
-    }
+    assertSoftTargets(labels, 'labels', [batchSize, numClasses]);
     return true;
   }
   assertRank(labels, 1, 'labels');

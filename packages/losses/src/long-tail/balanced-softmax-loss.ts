@@ -1,11 +1,11 @@
-import { oneHotFloat, tf } from '@distillery/tensor';
+import { checkOptions, oneHotFloat, tf } from '@distillery/tensor';
 import {
   type CheckFiniteOption,
   type ClassVector,
   checkClassVector,
   checkHardLabels,
-  checkOptions,
   checkSingleLogits,
+  FINITE_SPEC,
   finiteCheck,
 } from '../internal/checks';
 import { weightedCrossEntropy } from './cross-entropy';
@@ -28,7 +28,7 @@ export function balancedSoftmaxLoss(
   classCounts: ClassVector,
   options?: CheckFiniteOption,
 ): tf.Scalar {
-  const { checkFinite } = checkOptions<CheckFiniteOption>(options);
+  const { checkFinite } = checkOptions<CheckFiniteOption>(options, FINITE_SPEC);
   const [n, c] = checkSingleLogits(logits);
   checkHardLabels(labels, c, n);
   const counts = checkClassVector(classCounts, c, 'classCounts');

@@ -1,11 +1,11 @@
-import { checkNumber, oneHotFloat, tf } from '@distillery/tensor';
+import { checkNumber, checkOptions, oneHotFloat, tf } from '@distillery/tensor';
 import {
   type CheckFiniteOption,
   type ClassVector,
   checkClassVector,
   checkHardLabels,
-  checkOptions,
   checkSingleLogits,
+  FINITE_SPEC,
   finiteCheck,
 } from '../internal/checks';
 
@@ -30,7 +30,15 @@ export interface CrossEntropyOptions extends CheckFiniteOption {
  * @returns scalar
  */
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options?: CrossEntropyOptions): tf.Scalar {
-  const { labelSmoothing = 0, classWeights, checkFinite } = checkOptions<CrossEntropyOptions>(options);
+  const {
+    labelSmoothing = 0,
+    classWeights,
+    checkFinite,
+  } = checkOptions<CrossEntropyOptions>(options, {
+    labelSmoothing: true,
+    classWeights: true,
+    ...FINITE_SPEC,
+  });
   checkNumber(labelSmoothing, 'options.labelSmoothing', { min: 0, max: 1 });
   const [n, c] = checkSingleLogits(logits);
   checkHardLabels(labels, c, n);

@@ -1,11 +1,11 @@
-import { checkNumber, oneHotFloat, tf } from '@distillery/tensor';
+import { checkNumber, checkOptions, oneHotFloat, tf } from '@distillery/tensor';
 import {
   type CheckFiniteOption,
   type ClassVector,
   checkClassVector,
   checkHardLabels,
-  checkOptions,
   checkSingleLogits,
+  FINITE_SPEC,
   finiteCheck,
 } from '../internal/checks';
 import { weightedCrossEntropy } from './cross-entropy';
@@ -38,7 +38,17 @@ export function ldamLoss(
   classCounts: ClassVector,
   options?: LdamLossOptions,
 ): tf.Scalar {
-  const { maxMargin = 0.5, scale = 30, classWeights, checkFinite } = checkOptions<LdamLossOptions>(options);
+  const {
+    maxMargin = 0.5,
+    scale = 30,
+    classWeights,
+    checkFinite,
+  } = checkOptions<LdamLossOptions>(options, {
+    maxMargin: true,
+    scale: true,
+    classWeights: true,
+    ...FINITE_SPEC,
+  });
   checkNumber(maxMargin, 'options.maxMargin', { min: 0 });
   checkNumber(scale, 'options.scale', { min: 0, minExclusive: true });
   const [n, c] = checkSingleLogits(logits);

@@ -1,5 +1,6 @@
-import { assertSameShape, stopGradient, tf } from '@distillery/tensor';
-import { type CheckFiniteOption, checkOptions, checkSingleLogits, finiteCheck } from '../internal/checks';
+import { assertSoftTargets } from '@distillery/soft-labels';
+import { assertSameShape, checkOptions, stopGradient, tf } from '@distillery/tensor';
+import { type CheckFiniteOption, checkSingleLogits, FINITE_SPEC, finiteCheck } from '../internal/checks';
 
 /**
  * Cross-entropy with soft (mixup/cutmix, smoothed) targets, timm `SoftTargetCrossEntropy` (timm/loss/
@@ -10,7 +11,7 @@ import { type CheckFiniteOption, checkOptions, checkSingleLogits, finiteCheck } 
  * The targets are constants (detached).
  *
  * @param logits   float32 `[N, C]`
- * @param targets  float32 `[N, C]`
+ * @param targets  float32 `[N, C]`, finite and non-negative
  * @returns scalar
  */
 export function softTargetCrossEntropy(
@@ -18,9 +19,9 @@ export function softTargetCrossEntropy(
   targets: tf.Tensor2D,
   options?: CheckFiniteOption,
 ): tf.Scalar {
-  const { checkFinite } = checkOptions<CheckFiniteOption>(options);
+  const { checkFinite } = checkOptions<CheckFiniteOption>(options, FINITE_SPEC);
   checkSingleLogits(logits);
-  checkSingleLogits(targets, 'targets');
+  assertSoftTargets(targets, 'targets');
   assertSameShape(logits, targets, 'logits', 'targets');
   finiteCheck(checkFinite, { logits, targets });
   return tf.tidy(() => tf.mean(tf.neg(tf.sum(tf.mul(stopGradient(targets), tf.logSoftmax(logits)), 1))) as tf.Scalar);

@@ -2,13 +2,14 @@ import {
   assertDtype,
   assertSameShape,
   checkNumber,
+  checkOptions,
   invalid,
   logSigmoid,
   readSyncIfResident,
   stopGradient,
   tf,
 } from '@distillery/tensor';
-import { type CheckFiniteOption, checkOptions, checkSingleLogits, finiteCheck } from '../internal/checks';
+import { type CheckFiniteOption, checkSingleLogits, FINITE_SPEC, finiteCheck } from '../internal/checks';
 
 export interface SplcLossOptions extends CheckFiniteOption {
   /** Current epoch (as the reference's `epoch` argument). Required. */
@@ -44,7 +45,14 @@ export function splcLoss(logits: tf.Tensor2D, multiHotTargets: tf.Tensor2D, opti
     gamma = 2,
     changeEpoch = 1,
     checkFinite,
-  } = checkOptions<SplcLossOptions>(options);
+  } = checkOptions<SplcLossOptions>(options, {
+    epoch: true,
+    tau: true,
+    margin: true,
+    gamma: true,
+    changeEpoch: true,
+    ...FINITE_SPEC,
+  });
   checkNumber(epoch, 'options.epoch');
   checkNumber(tau, 'options.tau', { min: 0, max: 1 });
   checkNumber(margin, 'options.margin');

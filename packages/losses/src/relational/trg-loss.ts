@@ -3,6 +3,7 @@ import {
   assertRank,
   assertSameShape,
   checkNumber,
+  checkOptions,
   describeValue,
   formatShape,
   invalid,
@@ -10,12 +11,13 @@ import {
   stopGradient,
   tf,
 } from '@distillery/tensor';
-import { type CheckFiniteOption, checkOptions, finiteCheck } from '../internal/checks';
+import { type CheckFiniteOption, FINITE_SPEC, finiteCheck } from '../internal/checks';
 
 /*
  * TRG — KD via Token-level Relationship Graph + contextual loss (Zhang, Liu, He, arXiv 2306.12442). No official code
- * is linked and the reference card marks the formulas UNVERIFIED (they come from secondary summaries). Every choice
- * below is ours where the card leaves it open, and is an option:
+ * is linked, and we could not check the formulas below against the paper's text: they follow secondary summaries of
+ * it (a k-NN token graph with a Gaussian kernel, a local KL over neighbours, a global InfoNCE with a dynamic
+ * temperature, a contextual self-similarity MSE). Every choice the summaries leave open is ours, and is an option:
  *
  * - Tokens: `[N, L, D]` for student and teacher with the same D (apply the student→teacher linear projection before
  *   calling). M = `sampleTokens` tokens are sampled per image, the same positions for student and teacher
@@ -25,15 +27,15 @@ import { type CheckFiniteOption, checkOptions, finiteCheck } from '../internal/c
  *   the student. A_ij = exp(−‖x_i − x_j‖² / (2σ)) on neighbours; σ = 'auto' (default) is the mean of the teacher's
  *   neighbour squared distances (a constant, shared by both graphs) so the kernel neither saturates nor underflows at
  *   any feature scale; a number fixes σ.
- * - L_local = mean_i KL( softmax_{j∈kNN(i)} A^S_ij ‖ softmax_{j∈kNN(i)} A^T_ij ): the card's direction, non-neighbours
- *   masked out of the softmax, averaged over the N·M nodes (the card's Σ_i, divided by the node count so that the weight
- *   does not depend on the batch size).
+ * - L_local = mean_i KL( softmax_{j∈kNN(i)} A^S_ij ‖ softmax_{j∈kNN(i)} A^T_ij ): the direction as summarised,
+ *   non-neighbours masked out of the softmax, averaged over the N·M nodes (Σ_i divided by the node count, so that the
+ *   weight does not depend on the batch size).
  * - L_global: InfoNCE over the nodes: cosine similarity of student token i with every teacher token, divided by τ_g
  *   (`temperature`, default 0.1); the positive is teacher token i. `trgTemperature(epoch, epochs)` gives a cosine
  *   decay from 1 to 0.1 (high early, lower later), our choice for the paper's dynamic schedule.
  * - L_contextual (inner-instance): CS = softmax(F Fᵀ / √D) per image over its M sampled tokens; MSE(CS^S, CS^T), mean
  *   over all entries. `contextualLoss` is the same over all L tokens, without sampling.
- * - total = local + global + contextual (weights 1; the paper's α, β, γ are not on the card). The logit part
+ * - total = local + global + contextual (weights 1; the paper's α, β, γ are not known to us). The logit part
  *   (CE + λ·KD) is not included: use kdLoss.
  *
  * The teacher is detached in every term.
@@ -94,7 +96,7 @@ export function contextualLoss(
   teacherTokens: tf.Tensor3D,
   options?: CheckFiniteOption,
 ): tf.Scalar {
-  const { checkFinite } = checkOptions<CheckFiniteOption>(options);
+  const { checkFinite } = checkOptions<CheckFiniteOption>(options, FINITE_SPEC);
   checkTokens(studentTokens, teacherTokens);
   finiteCheck(checkFinite, { studentTokens, teacherTokens });
   return tf.tidy(() =>
@@ -147,17 +149,34 @@ export function trgLoss(
   teacherTokens: tf.Tensor3D,
   options?: TrgLossOptions,
 ): TrgLossParts {
-  const opts = checkOptions<TrgLossOptions>(options);
+  const opts = checkOptions<TrgLossOptions>(options, {
+    sampleTokens: true,
+    tokenIndices: true,
+    rng: true,
+    k: true,
+    sigma: true,
+    temperature: true,
+    weights: true,
+    ...FINITE_SPEC,
+  });
   const { sampleTokens = 16, k = 8, sigma = 'auto', temperature = 0.1, weights = {}, checkFinite } = opts;
   const [n, l, d] = checkTokens(studentTokens, teacherTokens);
   checkNumber(sampleTokens, 'options.sampleTokens', { min: 1, integer: true });
   checkNumber(k, 'options.k', { min: 1, integer: true });
   if (sigma !== 'auto') checkNumber(sigma, 'options.sigma', { min: 0, minExclusive: true });
   checkNumber(temperature, 'options.temperature', { min: 0, minExclusive: true });
-  const { local: wLocal = 1, global: wGlobal = 1, contextual: wContextual = 1 } = weights;
-  checkNumber(wLocal, 'options.weights.local');
-  checkNumber(wGlobal, 'options.weights.global');
-  checkNumber(wContextual, 'options.weights.contextual');
+  const {
+    local: wLocal = 1,
+    global: wGlobal = 1,
+    contextual: wContextual = 1,
+  } = checkOptions<NonNullable<TrgLossOptions['weights']>>(
+    weights,
+    { local: true, global: true, contextual: true },
+    'options.weights',
+  );
+  checkNumber(wLocal, 'options.weights.local', { min: 0 });
+  checkNumber(wGlobal, 'options.weights.global', { min: 0 });
+  checkNumber(wContextual, 'options.weights.contextual', { min: 0 });
   finiteCheck(checkFinite, { studentTokens, teacherTokens });
   const indices = sampleIndices(n, l, Math.min(sampleTokens, l), opts);
   const m = (indices[0] as number[]).length;
@@ -214,12 +233,19 @@ export function trgLoss(
   });
 }
 
+export interface TrgTemperatureOptions {
+  /** τ at epoch 0. Default 1. */
+  start?: number;
+  /** τ from the last epoch on. Default 0.1. */
+  end?: number;
+}
+
 /**
  * Our schedule for TRG's dynamic global temperature (high, coarse, early; lower later): cosine decay
  * τ = end + (start − end)·(1 + cos(π·min(epoch/epochs, 1)))/2, default 1 → 0.1. See the module note.
  */
-export function trgTemperature(epoch: number, epochs: number, options: { start?: number; end?: number } = {}): number {
-  const { start = 1, end = 0.1 } = options;
+export function trgTemperature(epoch: number, epochs: number, options?: TrgTemperatureOptions): number {
+  const { start = 1, end = 0.1 } = checkOptions<TrgTemperatureOptions>(options, { start: true, end: true });
   checkNumber(epoch, 'epoch', { min: 0 });
   checkNumber(epochs, 'epochs', { min: 0, minExclusive: true });
   checkNumber(start, 'options.start', { min: 0, minExclusive: true });

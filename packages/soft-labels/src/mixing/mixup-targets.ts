@@ -1,4 +1,4 @@
-import { assertLabels, assertRank, checkNumber, tf } from '@distillery/tensor';
+import { assertLabels, assertRank, checkNumber, checkOptions, tf } from '@distillery/tensor';
 import { labelSmoothing } from '../smoothing/label-smoothing';
 
 export interface MixupTargetOptions {
@@ -18,7 +18,7 @@ export interface MixupTargetOptions {
  * @returns float32 `[N, C]`
  */
 export function mixupTargets(labels: tf.Tensor1D, numClasses: number, options: MixupTargetOptions): tf.Tensor2D {
-  const { lambda, smoothing = 0.1 } = options ?? ({} as MixupTargetOptions);
+  const { lambda, smoothing = 0.1 } = checkOptions<MixupTargetOptions>(options, { lambda: true, smoothing: true });
   checkNumber(lambda, 'options.lambda', { min: 0, max: 1 });
   checkNumber(smoothing, 'options.smoothing', { min: 0, max: 1 });
   checkNumber(numClasses, 'numClasses', { min: 2, integer: true });

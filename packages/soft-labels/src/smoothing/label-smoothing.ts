@@ -1,14 +1,5 @@
-import {
-  assertDtype,
-  assertLabels,
-  assertRank,
-  checkNumber,
-  formatShape,
-  invalid,
-  oneHotFloat,
-  stopGradient,
-  tf,
-} from '@distillery/tensor';
+import { assertLabels, assertRank, checkNumber, oneHotFloat, stopGradient, tf } from '@distillery/tensor';
+import { assertSoftTargets } from '../validation/soft-targets';
 
 /**
  * Label smoothing, timm convention (also tf.losses' labelSmoothing and USKD's weak target with ε = 0.1):
@@ -28,10 +19,7 @@ export function labelSmoothing(labels: tf.Tensor, numClasses: number, epsilon: n
   checkNumber(epsilon, 'epsilon', { min: 0, max: 1 });
   const t = assertRank(labels, labels instanceof tf.Tensor && labels.rank === 2 ? 2 : 1, 'labels');
   if (t.rank === 2) {
-    assertDtype(t, ['float32'], 'labels');
-    if (t.shape[1] !== numClasses) {
-      throw invalid('SHAPE_MISMATCH', 'labels', `soft targets of shape [*, ${numClasses}]`, formatShape(t.shape));
-    }
+    assertSoftTargets(t, 'labels', [null, numClasses]);
     return tf.tidy(() => tf.add(tf.mul(stopGradient(t), 1 - epsilon), epsilon / numClasses)) as tf.Tensor2D;
   }
   assertLabels(t, numClasses, 'labels');

@@ -1,4 +1,4 @@
-import { assertFinite, assertLogits, checkNumber, stopGradient, tf } from '@distillery/tensor';
+import { assertFinite, assertLogits, checkNumber, checkOptions, stopGradient, tf } from '@distillery/tensor';
 
 export interface TeacherSoftLabelOptions {
   /** T in softmax(z_t / T). Default 1 (mdistiller CIFAR-100 KD uses 4, cls_KD CIFAR uses 3). */
@@ -14,8 +14,11 @@ export interface TeacherSoftLabelOptions {
  * @param teacher  float32 logits `[N, C]`
  * @returns float32 `[N, C]`
  */
-export function teacherSoftLabels(teacher: tf.Tensor2D, options: TeacherSoftLabelOptions = {}): tf.Tensor2D {
-  const { temperature = 1, checkFinite = false } = options;
+export function teacherSoftLabels(teacher: tf.Tensor2D, options?: TeacherSoftLabelOptions): tf.Tensor2D {
+  const { temperature = 1, checkFinite = false } = checkOptions<TeacherSoftLabelOptions>(options, {
+    temperature: true,
+    checkFinite: true,
+  });
   assertLogits(teacher, 'teacher');
   checkNumber(temperature, 'options.temperature', { min: 0, minExclusive: true });
   if (checkFinite) assertFinite(teacher, 'teacher');

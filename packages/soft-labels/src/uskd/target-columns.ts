@@ -1,14 +1,18 @@
 import {
   assertDtype,
   assertLabels,
+  assertLogits,
   assertRank,
   checkNumber,
+  describeValue,
   formatShape,
   invalid,
   oneHotFloat,
+  readSyncIfResident,
   stopGradient,
   tf,
 } from '@distillery/tensor';
+import { assertSoftTargets } from '../validation/soft-targets';
 
 /** The label columns a USKD term is built on (yzd-v/cls_KD, mmcls/models/dis_losses/uskd.py). */
 export interface TargetColumns {
@@ -54,16 +58,8 @@ export function uskdTargetColumns(
       };
     });
   }
-  assertDtype(t, ['float32'], argument);
-  const [n, c] = t.shape as [number, number];
-  if (c !== numClasses || (batchSize !== undefined && n !== batchSize)) {
-    throw invalid(
-      'SHAPE_MISMATCH',
-      argument,
-      `soft targets of shape ${formatShape([batchSize ?? null, numClasses])}`,
-      `shape ${formatShape(t.shape)}`,
-    );
-  }
+  assertSoftTargets(t, argument, [batchSize ?? null, numClasses]);
+  const c = t.shape[1] as number;
   if (c < 2) throw invalid('OUT_OF_RANGE', argument, 'at least 2 classes for the top-2 soft-target path', `C = ${c}`);
   return tf.tidy(() => {
     const { values, indices } = tf.topk(stopGradient(t), 2);
@@ -74,11 +70,28 @@ export function uskdTargetColumns(
 
 /** Disposes the tensors of a TargetColumns. */
 export function disposeTargetColumns(columns: TargetColumns): void {
+  const ok =
+    typeof columns === 'object' &&
+    columns !== null &&
+    [columns.labels, columns.values, columns.mask].every((t) => t instanceof tf.Tensor);
+  if (!ok)
+    throw invalid('INVALID_ARGUMENT', 'columns', 'a TargetColumns from uskdTargetColumns', describeValue(columns));
   tf.dispose([columns.labels, columns.values, columns.mask]);
 }
 
 /** `x[n, labels[n, j]]` as `[N, k]` (differentiable in x): Σ_c x·onehot per label column. */
 export function gatherColumns(x: tf.Tensor2D, labels: tf.Tensor2D): tf.Tensor2D {
+  const [n, c] = assertLogits(x, 'x');
+  const l = assertRank(labels, 2, 'labels');
+  assertDtype(l, ['int32'], 'labels');
+  if (l.shape[0] !== n) {
+    throw invalid('SHAPE_MISMATCH', 'labels', `${n} rows (one per row of x)`, `shape ${formatShape(l.shape)}`);
+  }
+  const values = readSyncIfResident(l);
+  const bad = values ? values.findIndex((v) => v < 0 || v >= c) : -1;
+  if (values && bad >= 0) {
+    throw invalid('OUT_OF_RANGE', 'labels', `class indices in [0, ${c})`, `${values[bad]} at flat index ${bad}`);
+  }
   return tf.tidy(() => {
     const c = x.shape[1] as number;
     const oneHot = tf.cast(tf.oneHot(labels, c), 'float32'); // [N, k, C]

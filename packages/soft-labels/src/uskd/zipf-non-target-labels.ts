@@ -1,4 +1,4 @@
-import { assertLogits, checkNumber, invalid, stopGradient, tf } from '@distillery/tensor';
+import { assertLogits, checkNumber, checkOptions, invalid, stopGradient, tf } from '@distillery/tensor';
 import { disposeTargetColumns, uskdTargetColumns } from './target-columns';
 
 export interface ZipfNonTargetOptions {
@@ -24,9 +24,9 @@ export interface ZipfNonTargetOptions {
 export function zipfNonTargetLabels(
   rankScores: tf.Tensor2D,
   labels: tf.Tensor,
-  options: ZipfNonTargetOptions = {},
+  options?: ZipfNonTargetOptions,
 ): tf.Tensor2D {
-  const { exponent = 1 } = options;
+  const { exponent = 1 } = checkOptions<ZipfNonTargetOptions>(options, { exponent: true });
   checkNumber(exponent, 'options.exponent', { min: 0 });
   const [n, c] = assertLogits(rankScores, 'rankScores', 2);
   const columns = uskdTargetColumns(labels, c, 'labels', n);
