@@ -23,7 +23,7 @@ export { InMemoryDataset, type InMemoryDatasetOptions } from './dataset/in-memor
 export { type StratifiedSplit, stratifiedSplit } from './dataset/stratified-split';
 export { loadDigits } from './digits/load-digits';
 export { composedDigits, type MultiLabelDataset } from './generators/composed-digits';
-export { type FewShotEpisode, fewShotEpisode } from './generators/few-shot';
+export { type FewShotEpisode, type FewShotEpisodeOptions, fewShotEpisode } from './generators/few-shot';
 export {
   type HyperspectralLidarOptions,
   type HyperspectralLidarSet,

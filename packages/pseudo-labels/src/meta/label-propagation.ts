@@ -140,6 +140,14 @@ export function labelPropagation(
 
 /** Solves A X = B in place (B ← X) for an m×m A and m×c B, partial pivoting. */
 export function gaussJordanSolve(A: Float64Array, B: Float64Array, m: number, c: number): void {
+  checkNumber(m, 'm', { min: 1, integer: true });
+  checkNumber(c, 'c', { min: 1, integer: true });
+  if (!(A instanceof Float64Array) || A.length !== m * m) {
+    throw invalid('SHAPE_MISMATCH', 'A', `a Float64Array of ${m}·${m} = ${m * m} values`, describeValue(A));
+  }
+  if (!(B instanceof Float64Array) || B.length !== m * c) {
+    throw invalid('SHAPE_MISMATCH', 'B', `a Float64Array of ${m}·${c} = ${m * c} values`, describeValue(B));
+  }
   for (let col = 0; col < m; col++) {
     let piv = col;
     for (let r = col + 1; r < m; r++) if (Math.abs(A[r * m + col]!) > Math.abs(A[piv * m + col]!)) piv = r;

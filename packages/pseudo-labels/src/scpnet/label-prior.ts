@@ -1,4 +1,4 @@
-import { assertFinite, assertRank, checkNumber, checkOptions, describeValue, invalid, tf } from '@distillery/tensor';
+import { assertFinite, assertRank, checkNumber, checkOptions, invalid, tf } from '@distillery/tensor';
 
 export interface ScpnetLabelPriorOptions {
   /** Entries kept per row (`sparse_topk`; COCO 62, VOC 20, NUS-WIDE 50, CUB 312). Required. */
