@@ -30,6 +30,12 @@ export {
   hyperspectralLidar,
 } from './generators/hyperspectral-lidar';
 export { encodeMetaInformation, type MetaInformation, metaInformation } from './generators/meta-information';
+export {
+  DIGIT_SCENES,
+  type SceneDigitsDataset,
+  type SceneDigitsOptions,
+  sceneDigits,
+} from './generators/scene-digits';
 export { type SyntheticLongTailOptions, syntheticLongTail } from './generators/synthetic-long-tail';
 export {
   CIFAR10_CLASSES,
