@@ -224,9 +224,10 @@ describe('robustness: SCPNet', () => {
     bad(() => scpnetPseudoLabels(logits3(), given(), acc, undefined as never), 'options');
   });
 
-  it('scpnetConsistencyLoss and scpnetPriorTargets', () => {
-    const mask = () => t1([1, 0, 1]);
-    const targets = () => t2([0.5, 0.2, 0.3, 0.1, 0.1, 0.8, 0, 0, 1], [3, 3]);
+  const mask = () => t1([1, 0, 1]);
+  const targets = () => t2([0.5, 0.2, 0.3, 0.1, 0.1, 0.8, 0, 0, 1], [3, 3]);
+
+  it('scpnetConsistencyLoss', () => {
     bad(
       () => scpnetConsistencyLoss(logits3(), given(), mask(), targets(), { kl_lambda: 1 } as never),
       'options.kl_lambda',
@@ -240,7 +241,11 @@ describe('robustness: SCPNet', () => {
       'labels',
     );
     bad(() => scpnetConsistencyLoss(logits3(), given(), mask(), t2([1, 2, 3, 4], [2, 2]), { klLambda: 1 }), 'targets');
+  });
+
+  it('scpnetPriorTargets', () => {
     bad(() => scpnetPriorTargets(logits3(), t2([1, 2, 3, 4], [2, 2])), 'relation');
+    bad(() => scpnetPriorTargets(t1([1, 2, 3]), sim()), 'weakLogits');
     bad(() => scpnetPriorTargets(logits3(), t2([1, 0, 0, 0, 1, 0, 0, 0, -1], [3, 3])), 'relation');
   });
 
@@ -255,19 +260,27 @@ describe('robustness: SCPNet', () => {
     bad(() => memory.update([], []), 'indices');
   });
 
-  it('createScpnetGcn, scpnetGcnClassifier, scpnetLogits', () => {
+  const e = () => t2([1, 0, 0, 0, 1, 0, 0, 0, 1], [3, 3]);
+
+  it('createScpnetGcn', () => {
     bad(() => createScpnetGcn(4, { hiden: 8 } as never), 'options.hiden');
     bad(() => createScpnetGcn(0), 'embedDim');
     bad(() => createScpnetGcn(4, { hidden: 0 }), 'options.hidden');
     bad(() => createScpnetGcn(4, { seed: 0.5 }), 'options.seed');
+    bad(() => createScpnetGcn(4, 8 as never), 'options');
+  });
+
+  it('scpnetGcnClassifier', () => {
     const w = createScpnetGcn(3);
     created.push(...w);
-    const e = () => t2([1, 0, 0, 0, 1, 0, 0, 0, 1], [3, 3]);
     bad(() => scpnetGcnClassifier(w, e(), t2([1, 0, 0, 1], [2, 2])), 'adjacency', 'SHAPE_MISMATCH');
     bad(() => scpnetGcnClassifier(w.slice(0, 2), e(), sim()), 'weights');
     bad(() => scpnetGcnClassifier([w[0]!, w[0]!, w[2]!], e(), sim()), 'weights[1]', 'SHAPE_MISMATCH');
     bad(() => scpnetGcnClassifier(w, t2([1, 0, 0, 1], [2, 2]), sim()), 'adjacency', 'SHAPE_MISMATCH');
     bad(() => scpnetGcnClassifier(w, e(), t2([1, Number.NaN, 0, 0, 1, 0, 0, 0, 1], [3, 3])), 'adjacency');
+  });
+
+  it('scpnetLogits', () => {
     bad(() => scpnetLogits(logits3(), e(), { temperature: 1 } as never), 'options.temperature');
     bad(() => scpnetLogits(logits3(), e(), { scale: 0 }), 'options.scale');
     bad(() => scpnetLogits(logits3(), t2([1, 0, 0, 1], [2, 2])), 'classifier', 'SHAPE_MISMATCH');
@@ -276,7 +289,7 @@ describe('robustness: SCPNet', () => {
 
 describe('robustness: counts', () => {
   it('every public function with options or labels is covered', () => {
-    // 19 public functions/classes of the package + fewShotEpisode of @distillery/data
+    // 19 public functions/classes of the package with options or labels + fewShotEpisode of @distillery/data
     expect(tried).toBeGreaterThanOrEqual(100);
     console.info(`pseudo-labels robustness: ${tried} bad inputs, all DistilleryErrors naming the argument`);
   });
