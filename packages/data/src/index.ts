@@ -23,13 +23,19 @@ export { InMemoryDataset, type InMemoryDatasetOptions } from './dataset/in-memor
 export { type StratifiedSplit, stratifiedSplit } from './dataset/stratified-split';
 export { loadDigits } from './digits/load-digits';
 export { composedDigits, type MultiLabelDataset } from './generators/composed-digits';
-export { type FewShotEpisode, fewShotEpisode } from './generators/few-shot';
+export { type FewShotEpisode, type FewShotEpisodeOptions, fewShotEpisode } from './generators/few-shot';
 export {
   type HyperspectralLidarOptions,
   type HyperspectralLidarSet,
   hyperspectralLidar,
 } from './generators/hyperspectral-lidar';
 export { encodeMetaInformation, type MetaInformation, metaInformation } from './generators/meta-information';
+export {
+  DIGIT_SCENES,
+  type SceneDigitsDataset,
+  type SceneDigitsOptions,
+  sceneDigits,
+} from './generators/scene-digits';
 export { type SyntheticLongTailOptions, syntheticLongTail } from './generators/synthetic-long-tail';
 export {
   CIFAR10_CLASSES,

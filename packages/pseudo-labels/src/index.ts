@@ -1,6 +1,7 @@
 /**
- * @distillery/pseudo-labels — confidence-threshold pseudo-labels (FixMatch, FlexMatch) and SCPNet's structured
- * prior for single-positive multi-label recognition.
+ * @distillery/pseudo-labels — confidence-threshold pseudo-labels (FixMatch, FlexMatch), SCPNet's structured
+ * semantic prior (label-to-label prior, label GCN classifier, pseudo-label memory) for single-positive multi-label
+ * recognition, and GP-MAML's label propagation and adaptive picking for few-shot learning.
  */
 export {
   type ConfidencePseudoLabelOptions,
@@ -9,7 +10,7 @@ export {
 } from './fixmatch/confidence-pseudo-labels';
 export { type FlexMatchOptions, FlexMatchThresholds } from './fixmatch/flexmatch-thresholds';
 export { maskedConsistencyLoss } from './fixmatch/masked-consistency-loss';
-export { type AdaptivePick, adaptivePicking } from './meta/adaptive-picking';
+export { type AdaptivePick, type AdaptivePickingOptions, adaptivePicking } from './meta/adaptive-picking';
 export {
   createMlp,
   type GpAdaptOptions,
@@ -25,6 +26,18 @@ export {
 } from './meta/gp-maml';
 export { gaussJordanSolve, type LabelPropagationOptions, labelPropagation } from './meta/label-propagation';
 export { type ScpnetClasswiseAccOptions, scpnetClasswiseAcc } from './scpnet/classwise-acc';
-export { scpnetConsistencyLoss, scpnetPriorTargets } from './scpnet/consistency-loss';
+export {
+  type ScpnetConsistencyLossOptions,
+  scpnetConsistencyLoss,
+  scpnetPriorTargets,
+} from './scpnet/consistency-loss';
+export {
+  createScpnetGcn,
+  type ScpnetGcnOptions,
+  type ScpnetLogitsOptions,
+  scpnetGcnClassifier,
+  scpnetLogits,
+} from './scpnet/gcn';
 export { type ScpnetLabelPrior, type ScpnetLabelPriorOptions, scpnetLabelPrior } from './scpnet/label-prior';
+export { ScpnetLabelMemory, type ScpnetLabelMemoryOptions } from './scpnet/memory';
 export { type ScpnetPseudoLabelOptions, type ScpnetPseudoLabels, scpnetPseudoLabels } from './scpnet/pseudo-labels';

@@ -18,11 +18,17 @@ import { expectClose, expectDistilleryError } from '../../../tests/support/expec
 type Json = any;
 const fx = JSON.parse(readFileSync(new URL('./fixtures/label-propagation.json', import.meta.url), 'utf8')) as Json;
 
-describe('label propagation and adaptive picking vs NumPy', () => {
+describe('label propagation and adaptive picking vs branpent/gp-maml (PyTorch transcription)', () => {
   for (const [i, c] of (fx.cases as Json[]).entries()) {
-    it(`case ${i}: F = (I − αS)⁻¹Y to 1e-5, picks exact (minLen ${c.minLen})`, () => {
+    it(`case ${i} (${c.selfLoops ? 'self-loops, the default' : 'selfLoops: false'}): F = (I − αS)⁻¹Y to 1e-5, picks exact (minLen ${c.minLen})`, () => {
       const emb = tf.tensor2d(c.embeddings, [c.m, c.d]);
-      const F = labelPropagation(emb, c.supportLabels, c.ways, { k: c.k, alpha: c.alpha, sigma: c.sigma });
+      // the official behaviour (self-loops) is the default: those cases pass no selfLoops option
+      const F = labelPropagation(emb, c.supportLabels, c.ways, {
+        k: c.k,
+        alpha: c.alpha,
+        sigma: c.sigma,
+        ...(c.selfLoops ? {} : { selfLoops: false }),
+      });
       emb.dispose();
       expectClose(F, c.F, 1e-5, 1e-9);
       const ns = c.supportLabels.length;

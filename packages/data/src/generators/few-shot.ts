@@ -1,4 +1,4 @@
-import { checkNumber, invalid, type Rng } from '@distillery/tensor';
+import { checkNumber, checkOptions, describeValue, invalid, type Rng } from '@distillery/tensor';
 
 export interface FewShotEpisode {
   /** The N dataset classes of the episode, in way order. */
@@ -16,13 +16,37 @@ export interface FewShotEpisode {
  * One N-way K-shot Q-query episode from any labelled dataset: N distinct classes drawn uniformly among those with at
  * least K + Q samples, then K + Q distinct samples per class (the first K are the support). Seeded by `rng`.
  */
-export function fewShotEpisode(
-  labels: ArrayLike<number>,
-  options: { nWay: number; kShot: number; qQuery: number; rng: Rng },
-): FewShotEpisode {
-  const N = checkNumber(options?.nWay, 'options.nWay', { min: 1, integer: true });
-  const K = checkNumber(options.kShot, 'options.kShot', { min: 1, integer: true });
-  const Q = checkNumber(options.qQuery, 'options.qQuery', { min: 0, integer: true });
+export interface FewShotEpisodeOptions {
+  /** N: classes per episode. Required. */
+  nWay: number;
+  /** K: support samples per class. Required. */
+  kShot: number;
+  /** Q: query samples per class (0 allowed). Required. */
+  qQuery: number;
+  /** The random source (`createRng(seed)` of @distillery/tensor). Required. */
+  rng: Rng;
+}
+
+export function fewShotEpisode(labels: ArrayLike<number>, options: FewShotEpisodeOptions): FewShotEpisode {
+  if (options === undefined) {
+    throw invalid('INVALID_ARGUMENT', 'options', 'an options object { nWay, kShot, qQuery, rng }', 'undefined');
+  }
+  const opts = checkOptions<FewShotEpisodeOptions>(options, { nWay: true, kShot: true, qQuery: true, rng: true });
+  const N = checkNumber(opts.nWay, 'options.nWay', { min: 1, integer: true });
+  const K = checkNumber(opts.kShot, 'options.kShot', { min: 1, integer: true });
+  const Q = checkNumber(opts.qQuery, 'options.qQuery', { min: 0, integer: true });
+  const rng = opts.rng;
+  if (!rng || typeof rng !== 'object' || typeof (rng as Rng).permutation !== 'function') {
+    throw invalid(
+      'INVALID_ARGUMENT',
+      'options.rng',
+      'a random source with permutation() (createRng(seed))',
+      describeValue(rng),
+    );
+  }
+  if (!labels || typeof labels.length !== 'number') {
+    throw invalid('INVALID_ARGUMENT', 'labels', 'an array of integer class labels', describeValue(labels));
+  }
   const byClass = new Map<number, number[]>();
   for (let i = 0; i < labels.length; i++) {
     const y = labels[i] as number;
@@ -43,7 +67,6 @@ export function fewShotEpisode(
       String(N),
     );
   }
-  const rng = options.rng;
   const order = rng.permutation(eligible.length);
   const classes = Array.from({ length: N }, (_, w) => eligible[order[w]!]!);
   const support = new Int32Array(N * K);

@@ -1,4 +1,4 @@
-import { assertFinite, assertLogits, checkNumber, describeValue, invalid, tf } from '@distillery/tensor';
+import { assertFinite, assertLogits, checkNumber, checkOptions, describeValue, invalid, tf } from '@distillery/tensor';
 
 export interface ConfidencePseudoLabelOptions {
   /** Confidence threshold τ (FixMatch `p_cutoff`), default 0.95. Ignored where `classThresholds` is given. */
@@ -28,16 +28,14 @@ export interface ConfidencePseudoLabels {
  */
 export function confidencePseudoLabels(
   weakLogits: tf.Tensor,
-  options: ConfidencePseudoLabelOptions = {},
+  options?: ConfidencePseudoLabelOptions,
 ): ConfidencePseudoLabels {
-  if (options === null || typeof options !== 'object') {
-    throw invalid('INVALID_ARGUMENT', 'options', 'an options object', describeValue(options));
-  }
+  const opts = checkOptions<ConfidencePseudoLabelOptions>(options, { threshold: true, classThresholds: true });
   const [n, c] = assertLogits(weakLogits, 'weakLogits', 2);
   assertFinite(weakLogits, 'weakLogits');
   const tau =
-    options.threshold === undefined ? 0.95 : checkNumber(options.threshold, 'options.threshold', { min: 0, max: 1 });
-  const classTau = options.classThresholds;
+    opts.threshold === undefined ? 0.95 : checkNumber(opts.threshold, 'options.threshold', { min: 0, max: 1 });
+  const classTau = opts.classThresholds;
   if (classTau !== undefined) {
     if (!classTau || typeof classTau.length !== 'number' || classTau.length !== c) {
       throw invalid('SHAPE_MISMATCH', 'options.classThresholds', `${c} thresholds`, describeValue(classTau));

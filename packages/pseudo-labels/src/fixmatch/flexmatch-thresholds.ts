@@ -1,4 +1,4 @@
-import { assertLogits, checkNumber, describeValue, invalid, type tf } from '@distillery/tensor';
+import { assertLogits, checkNumber, checkOptions, describeValue, invalid, type tf } from '@distillery/tensor';
 import { type ConfidencePseudoLabels, confidencePseudoLabels } from './confidence-pseudo-labels';
 
 export interface FlexMatchOptions {
@@ -31,16 +31,21 @@ export class FlexMatchThresholds {
   readonly selected: Int32Array;
   readonly classwiseAcc: Float64Array;
 
-  constructor(numUnlabeled: number, numClasses: number, options: FlexMatchOptions = {}) {
+  constructor(numUnlabeled: number, numClasses: number, options?: FlexMatchOptions) {
+    const opts = checkOptions<FlexMatchOptions>(options, {
+      threshold: true,
+      warmup: true,
+      mapping: ['convex', 'linear'],
+    });
     this.numUnlabeled = checkNumber(numUnlabeled, 'numUnlabeled', { min: 1, integer: true });
     this.numClasses = checkNumber(numClasses, 'numClasses', { min: 2, integer: true });
     this.threshold =
-      options.threshold === undefined ? 0.95 : checkNumber(options.threshold, 'options.threshold', { min: 0, max: 1 });
-    this.warmup = options.warmup ?? true;
-    this.mapping = options.mapping ?? 'convex';
-    if (this.mapping !== 'convex' && this.mapping !== 'linear') {
-      throw invalid('INVALID_ARGUMENT', 'options.mapping', "'convex' or 'linear'", describeValue(this.mapping));
+      opts.threshold === undefined ? 0.95 : checkNumber(opts.threshold, 'options.threshold', { min: 0, max: 1 });
+    if (opts.warmup !== undefined && typeof opts.warmup !== 'boolean') {
+      throw invalid('INVALID_ARGUMENT', 'options.warmup', 'a boolean', describeValue(opts.warmup));
     }
+    this.warmup = opts.warmup ?? true;
+    this.mapping = opts.mapping ?? 'convex';
     this.selected = new Int32Array(this.numUnlabeled).fill(-1);
     this.classwiseAcc = new Float64Array(this.numClasses);
   }

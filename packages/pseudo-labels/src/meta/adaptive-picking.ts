@@ -1,4 +1,9 @@
-import { checkNumber, describeValue, invalid } from '@distillery/tensor';
+import { checkNumber, checkOptions, describeValue, invalid } from '@distillery/tensor';
+
+export interface AdaptivePickingOptions {
+  /** Queries kept before class balancing (`pic_num`), default 75, at most Q. */
+  picNum?: number;
+}
 
 export interface AdaptivePick {
   /** Picked query positions, interleaved by class: [c0 #1, c1 #1, …, c0 #2, …]. */
@@ -22,8 +27,9 @@ export interface AdaptivePick {
 export function adaptivePicking(
   scores: ArrayLike<number>,
   numClasses: number,
-  options: { picNum?: number } = {},
+  options?: AdaptivePickingOptions,
 ): AdaptivePick {
+  const { picNum: picOption } = checkOptions<AdaptivePickingOptions>(options, { picNum: true });
   const c = checkNumber(numClasses, 'numClasses', { min: 2, integer: true });
   if (!scores || typeof scores.length !== 'number' || scores.length % c !== 0 || scores.length === 0) {
     throw invalid('SHAPE_MISMATCH', 'scores', `a row-major [Q, ${c}] score matrix`, describeValue(scores));
@@ -31,7 +37,7 @@ export function adaptivePicking(
   const q = scores.length / c;
   const picNum = Math.min(
     q,
-    options.picNum === undefined ? 75 : checkNumber(options.picNum, 'options.picNum', { min: 1, integer: true }),
+    picOption === undefined ? 75 : checkNumber(picOption, 'options.picNum', { min: 1, integer: true }),
   );
   const conf = new Float64Array(q);
   const pred = new Int32Array(q);

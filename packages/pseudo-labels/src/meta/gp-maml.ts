@@ -1,4 +1,13 @@
-import { assertRank, checkNumber, createRng, describeValue, invalid, stopGradient, tf } from '@distillery/tensor';
+import {
+  assertRank,
+  checkNumber,
+  checkOptions,
+  createRng,
+  describeValue,
+  invalid,
+  stopGradient,
+  tf,
+} from '@distillery/tensor';
 import { type AdaptivePick, adaptivePicking } from './adaptive-picking';
 import { type LabelPropagationOptions, labelPropagation } from './label-propagation';
 
@@ -20,6 +29,10 @@ export function createMlp(
 ): { body: tf.Variable[]; head: tf.Variable[] } {
   checkNumber(inputDim, 'inputDim', { min: 1, integer: true });
   checkNumber(numClasses, 'numClasses', { min: 2, integer: true });
+  if (!Array.isArray(hidden))
+    throw invalid('INVALID_ARGUMENT', 'hidden', 'an array of layer widths', describeValue(hidden));
+  for (const [i, h] of hidden.entries()) checkNumber(h, `hidden[${i}]`, { min: 1, integer: true });
+  checkNumber(seed, 'seed', { integer: true });
   const rng = createRng(seed);
   const layer = (fanIn: number, fanOut: number) => {
     const bound = 1 / Math.sqrt(fanIn);
@@ -30,7 +43,7 @@ export function createMlp(
   const body: tf.Variable[] = [];
   let dim = inputDim;
   for (const h of hidden) {
-    body.push(...layer(dim, checkNumber(h, 'hidden[]', { min: 1, integer: true })));
+    body.push(...layer(dim, h));
     dim = h;
   }
   return { body, head: layer(dim, numClasses) };
@@ -59,14 +72,39 @@ export function mlpForward(params: MlpParams, x: tf.Tensor): tf.Tensor2D {
  *     CE = mean_n (LSE(z_n) − z_{n,y_n})
  */
 export function metaCrossEntropy(logits: tf.Tensor, labels: tf.Tensor1D, c: number): tf.Scalar {
+  checkNumber(c, 'c', { min: 2, integer: true });
+  const n = checkClassLabels(logits, labels, c, 'logits', 'labels');
   return tf.tidy(() => {
-    const n = logits.shape[0]!;
     const cols = tf.split(logits as tf.Tensor2D, c, 1);
     let r: tf.Tensor = cols[0]!;
     for (let j = 1; j < c; j++) r = tf.add(r, tf.softplus(tf.sub(cols[j]!, r)));
     const picked = tf.sum(tf.mul(tf.oneHot(labels, c), logits), 1, true);
     return tf.div(tf.sum(tf.sub(r, picked)), n) as tf.Scalar;
   });
+}
+
+/**
+ * Checks logits [N, C] against int labels [N] in [0, C) (read back on the host: a few dozen values per episode).
+ * Returns N.
+ */
+function checkClassLabels(logits: tf.Tensor, labels: tf.Tensor, c: number, logitsName: string, labelsName: string) {
+  assertRank(logits, 2, logitsName);
+  const [n, width] = logits.shape as [number, number];
+  if (width !== c) {
+    throw invalid('SHAPE_MISMATCH', logitsName, `[N, ${c}] (C = ${c} classes)`, `[${n}, ${width}]`);
+  }
+  assertRank(labels, 1, labelsName);
+  if (labels.shape[0] !== n) {
+    throw invalid('SHAPE_MISMATCH', labelsName, `${n} labels (one per row of ${logitsName})`, `[${labels.shape[0]}]`);
+  }
+  const values = labels.dataSync();
+  for (let i = 0; i < n; i++) {
+    const y = values[i]!;
+    if (!Number.isInteger(y) || y < 0 || y >= c) {
+      throw invalid('OUT_OF_RANGE', labelsName, `class ids in [0, ${c})`, `${y} at position ${i}`);
+    }
+  }
+  return n;
 }
 
 export interface InnerStepOptions {
@@ -84,13 +122,31 @@ export interface InnerStepOptions {
  * differences in the tests). The loss is `metaCrossEntropy` (see there why not tf.logSoftmax); an outer loss taken
  * through a second-order step must use it too.
  */
-export function innerStep(params: MlpParams, x: tf.Tensor, y: tf.Tensor1D, options: InnerStepOptions = {}): MlpParams {
-  const alpha = options.stepSize === undefined ? 0.5 : checkNumber(options.stepSize, 'options.stepSize', { min: 0 });
-  const algorithm = options.algorithm ?? 'maml';
-  if (algorithm !== 'maml' && algorithm !== 'anil' && algorithm !== 'boil') {
-    throw invalid('INVALID_ARGUMENT', 'options.algorithm', "'maml', 'anil' or 'boil'", describeValue(algorithm));
+export function innerStep(params: MlpParams, x: tf.Tensor, y: tf.Tensor1D, options?: InnerStepOptions): MlpParams {
+  const opts = checkOptions<InnerStepOptions>(options, INNER_STEP_SPEC);
+  const alpha = opts.stepSize === undefined ? 0.5 : checkNumber(opts.stepSize, 'options.stepSize', { min: 0 });
+  const algorithm = opts.algorithm ?? 'maml';
+  if (opts.firstOrder !== undefined && typeof opts.firstOrder !== 'boolean') {
+    throw invalid('INVALID_ARGUMENT', 'options.firstOrder', 'a boolean', describeValue(opts.firstOrder));
   }
-  const c = params.head[1]!.shape[0]!;
+  const c = checkMlpParams(params);
+  assertRank(x, 2, 'x');
+  if (x.shape[1] !== params.body[0]?.shape[0] && params.body.length > 0) {
+    throw invalid('SHAPE_MISMATCH', 'x', `[N, ${params.body[0]!.shape[0]}] (the MLP's input size)`, `[${x.shape}]`);
+  }
+  assertRank(y, 1, 'y');
+  if (y.shape[0] !== x.shape[0]) throw invalid('SHAPE_MISMATCH', 'y', `${x.shape[0]} labels`, `[${y.shape[0]}]`);
+  const yv = y.dataSync();
+  for (let i = 0; i < yv.length; i++) {
+    if (!Number.isInteger(yv[i]) || yv[i]! < 0 || yv[i]! >= c) {
+      throw invalid(
+        'OUT_OF_RANGE',
+        'y',
+        `class ids in [0, ${c}) (the head has ${c} outputs)`,
+        `${yv[i]} at position ${i}`,
+      );
+    }
+  }
   const adaptBody = algorithm !== 'anil';
   const adaptHead = algorithm !== 'boil';
   const adapted = [...(adaptBody ? params.body : []), ...(adaptHead ? params.head : [])];
@@ -103,7 +159,7 @@ export function innerStep(params: MlpParams, x: tf.Tensor, y: tf.Tensor1D, optio
   };
   const next = tf.tidy(() => {
     const grads = tf.grads(loss)(adapted);
-    return adapted.map((p, i) => tf.sub(p, tf.mul(options.firstOrder ? stopGradient(grads[i]!) : grads[i]!, alpha)));
+    return adapted.map((p, i) => tf.sub(p, tf.mul(opts.firstOrder ? stopGradient(grads[i]!) : grads[i]!, alpha)));
   });
   let o = 0;
   const body = adaptBody ? next.slice(0, params.body.length) : params.body;
@@ -115,6 +171,25 @@ export function innerStep(params: MlpParams, x: tf.Tensor, y: tf.Tensor1D, optio
 export interface GpAdaptOptions extends InnerStepOptions, LabelPropagationOptions {
   /** Queries kept before class balancing, default 75. */
   picNum?: number;
+}
+
+const INNER_STEP_SPEC = { stepSize: true, algorithm: ['maml', 'anil', 'boil'], firstOrder: true } as const;
+
+/** The number of classes C of an MLP's head [W [D, C], b [C]], after checking its structure. */
+function checkMlpParams(params: MlpParams): number {
+  if (
+    !params ||
+    typeof params !== 'object' ||
+    !Array.isArray(params.body) ||
+    !Array.isArray(params.head) ||
+    params.head.length !== 2 ||
+    params.body.length % 2 !== 0
+  ) {
+    throw invalid('INVALID_ARGUMENT', 'params', '{ body: [W, b, …], head: [W, b] } (createMlp)', describeValue(params));
+  }
+  const b = params.head[1]!;
+  if (b?.rank !== 1) throw invalid('INVALID_ARGUMENT', 'params.head[1]', 'a rank-1 bias [C]', describeValue(b));
+  return b.shape[0]!;
 }
 
 export interface GpAdaptResult {
@@ -146,11 +221,20 @@ export function gpAdapt(
   supportX: tf.Tensor,
   supportY: ArrayLike<number>,
   queryX: tf.Tensor,
-  options: GpAdaptOptions = {},
+  options?: GpAdaptOptions,
 ): GpAdaptResult {
+  const { picNum, k, alpha, sigma, selfLoops, ...inner } = checkOptions<GpAdaptOptions>(options, {
+    ...INNER_STEP_SPEC,
+    picNum: true,
+    k: true,
+    alpha: true,
+    sigma: true,
+    selfLoops: true,
+  });
+  const propagationOptions: LabelPropagationOptions = { k, alpha, sigma, selfLoops };
   assertRank(supportX, 2, 'supportX');
   assertRank(queryX, 2, 'queryX');
-  const c = params.head[1]!.shape[0]!;
+  const c = checkMlpParams(params);
   const ns = supportX.shape[0]!;
   if (!supportY || supportY.length !== ns) {
     throw invalid('SHAPE_MISMATCH', 'supportY', `${ns} labels`, describeValue(supportY));
@@ -172,20 +256,20 @@ export function gpAdapt(
     );
   }
   const yS = tf.tensor1d(Int32Array.from(supportY), 'int32');
-  const adapted = innerStep(params, supportX, yS, options);
+  const adapted = innerStep(params, supportX, yS, inner);
   const baselineLogits = mlpForward(adapted, queryX);
   const emb = tf.tidy(() => mlpEmbed(adapted.body, tf.concat([supportX, queryX], 0)));
-  const f = labelPropagation(emb, supportY, c, options);
+  const f = labelPropagation(emb, supportY, c, propagationOptions);
   emb.dispose();
   const propagation = f.slice(ns * c);
-  const pick = adaptivePicking(propagation, c, { picNum: options.picNum });
+  const pick = adaptivePicking(propagation, c, { picNum });
   let queryLogits: tf.Tensor2D;
   if (pick.minLen === 0) {
     queryLogits = tf.clone(baselineLogits);
   } else {
     const xAll = tf.tidy(() => tf.concat([supportX, tf.gather(queryX, tf.tensor1d(pick.indices, 'int32'))], 0));
     const yAll = tf.tensor1d(Int32Array.from([...Array.from(supportY), ...pick.labels]), 'int32');
-    const retrained = innerStep(params, xAll, yAll, options);
+    const retrained = innerStep(params, xAll, yAll, inner);
     queryLogits = mlpForward(retrained, queryX);
     disposeAdapted(retrained, params);
     tf.dispose([xAll, yAll]);

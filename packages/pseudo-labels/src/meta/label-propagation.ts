@@ -1,7 +1,11 @@
-import { checkNumber, describeValue, invalid, type tf } from '@distillery/tensor';
+import { checkNumber, checkOptions, describeValue, invalid, type tf } from '@distillery/tensor';
 
 export interface LabelPropagationOptions {
-  /** Neighbours kept per row before symmetrisation (TPN `top_k`), default 20. */
+  /**
+   * Entries kept per row before symmetrisation (`torch.topk(W, 20)`), default 20. With `selfLoops` (the default)
+   * the row's own entry W_ii = exp(0) = 1 is the largest and counts among them, as in the official code; without,
+   * k other neighbours are kept.
+   */
   k?: number;
   /** Propagation strength α, default 0.99. */
   alpha?: number;
@@ -11,15 +15,25 @@ export interface LabelPropagationOptions {
    * a data-scaled stand-in for TPN's learned scale.
    */
   sigma?: number | ArrayLike<number> | 'auto';
+  /**
+   * Keep the self-loops W_ii = exp(0) = 1 in the graph (default true, as branpent/gp-maml train.py
+   * `LabelPropagation.forward`, which never zeroes the diagonal). `false`: W_ii = 0 before the top-k, so k
+   * other neighbours are kept (what this function did before the option existed).
+   */
+  selfLoops?: boolean;
 }
 
 /**
- * Transductive label propagation (TPN, Liu et al. 2019, arXiv 1805.10002; branpent/gp-maml `LabelPropagation`):
+ * Transductive label propagation (TPN, Liu et al. 2019, arXiv 1805.10002 §3.2.2; GP-MAML, arXiv 2207.04217, as
+ * branpent/gp-maml LPAP/train.py `LabelPropagation.forward`, commit e98b351):
  *
- *     W_ij = exp(−mean_d((e_i/σ_i − e_j/σ_j)²) / 2),  W_ii = 0
+ *     W_ij = exp(−mean_d((e_i/σ_i − e_j/σ_j)²) / 2)      (W_ii = 1 kept; 0 with selfLoops: false)
  *     keep the top-k entries of each row, symmetrised by union (W_ij kept if j ∈ kNN(i) or i ∈ kNN(j))
- *     S = D^−½ W D^−½
+ *     S = D^−½ W D^−½,  D = rowsum(W)
  *     F = (I − αS)⁻¹ Y,   Y = [onehot(y_S); 0 for queries]
+ *
+ * The official code adds machine ε to D and to every entry of I − αS before inverting; at float64 that changes F by
+ * about 1e-16 relative and is left out here.
  *
  * tfjs has no linear solve, so (I − αS) F = Y is solved on the host in float64 by Gauss–Jordan elimination with
  * partial pivoting (M = support + query ≤ a few hundred in few-shot episodes). The result is a constant [M, C]
@@ -29,8 +43,12 @@ export function labelPropagation(
   embeddings: tf.Tensor,
   supportLabels: ArrayLike<number>,
   numClasses: number,
-  options: LabelPropagationOptions = {},
+  options?: LabelPropagationOptions,
 ): Float64Array {
+  const opts = checkOptions<LabelPropagationOptions>(options, { k: true, alpha: true, sigma: true, selfLoops: true });
+  if (!embeddings || typeof embeddings !== 'object' || typeof (embeddings as tf.Tensor).rank !== 'number') {
+    throw invalid('INVALID_ARGUMENT', 'embeddings', 'a tensor [M, ...]', describeValue(embeddings));
+  }
   if (embeddings.rank < 2) {
     throw invalid('INVALID_RANK', 'embeddings', 'a rank >= 2 tensor [M, ...]', `rank ${embeddings.rank}`);
   }
@@ -47,41 +65,41 @@ export function labelPropagation(
       throw invalid('OUT_OF_RANGE', 'supportLabels', `class ids in [0, ${c})`, `${y} at position ${i}`);
     }
   }
+  if (opts.selfLoops !== undefined && typeof opts.selfLoops !== 'boolean') {
+    throw invalid('INVALID_ARGUMENT', 'options.selfLoops', 'a boolean', describeValue(opts.selfLoops));
+  }
+  const selfLoops = opts.selfLoops ?? true;
   const k = Math.min(
-    options.k === undefined ? 20 : checkNumber(options.k, 'options.k', { min: 1, integer: true }),
-    m - 1,
+    opts.k === undefined ? 20 : checkNumber(opts.k, 'options.k', { min: 1, integer: true }),
+    selfLoops ? m : m - 1,
   );
   const alpha =
-    options.alpha === undefined
-      ? 0.99
-      : checkNumber(options.alpha, 'options.alpha', { min: 0, max: 1, minExclusive: true });
+    opts.alpha === undefined ? 0.99 : checkNumber(opts.alpha, 'options.alpha', { min: 0, max: 1, minExclusive: true });
   const sig = new Float64Array(m);
   const e = embeddings.dataSync();
   for (let i = 0; i < e.length; i++) {
     if (!Number.isFinite(e[i]!))
       throw invalid('NON_FINITE', 'embeddings', 'finite values', `${e[i]} at flat index ${i}`);
   }
-  if (options.sigma === 'auto') {
+  const sigma = opts.sigma;
+  if (sigma === 'auto') {
     sig.fill(Math.sqrt(medianPairDistance(e, m, d) / 4) || 1);
-  } else if (options.sigma === undefined || typeof options.sigma === 'number') {
-    sig.fill(
-      options.sigma === undefined ? 1 : checkNumber(options.sigma, 'options.sigma', { min: 0, minExclusive: true }),
-    );
+  } else if (sigma === undefined || typeof sigma === 'number') {
+    sig.fill(sigma === undefined ? 1 : checkNumber(sigma, 'options.sigma', { min: 0, minExclusive: true }));
   } else {
-    if (typeof options.sigma !== 'object' || options.sigma === null || typeof options.sigma.length !== 'number')
+    if (typeof sigma !== 'object' || sigma === null || typeof sigma.length !== 'number')
       throw invalid(
         'INVALID_ARGUMENT',
         'options.sigma',
         "a positive number, one per sample, or 'auto'",
-        describeValue(options.sigma),
+        describeValue(sigma),
       );
-    if (options.sigma.length !== m)
-      throw invalid('SHAPE_MISMATCH', 'options.sigma', `${m} values`, describeValue(options.sigma));
-    for (let i = 0; i < m; i++)
-      sig[i] = checkNumber(options.sigma[i], `options.sigma[${i}]`, { min: 0, minExclusive: true });
+    if (sigma.length !== m) throw invalid('SHAPE_MISMATCH', 'options.sigma', `${m} values`, describeValue(sigma));
+    for (let i = 0; i < m; i++) sig[i] = checkNumber(sigma[i], `options.sigma[${i}]`, { min: 0, minExclusive: true });
   }
   const W = new Float64Array(m * m);
   for (let i = 0; i < m; i++) {
+    W[i * m + i] = selfLoops ? 1 : 0;
     for (let j = i + 1; j < m; j++) {
       let s = 0;
       for (let t = 0; t < d; t++) s += (e[i * d + t]! / sig[i]! - e[j * d + t]! / sig[j]!) ** 2;
@@ -91,7 +109,9 @@ export function labelPropagation(
   const keep = new Uint8Array(m * m);
   const order = Array.from({ length: m }, (_, j) => j);
   for (let i = 0; i < m; i++) {
-    const row = order.filter((j) => j !== i).sort((a, b) => W[i * m + b]! - W[i * m + a]! || a - b);
+    const row = (selfLoops ? [...order] : order.filter((j) => j !== i)).sort(
+      (a, b) => W[i * m + b]! - W[i * m + a]! || a - b,
+    );
     for (let t = 0; t < k; t++) {
       keep[i * m + row[t]!] = 1;
       keep[row[t]! * m + i] = 1;
@@ -120,6 +140,14 @@ export function labelPropagation(
 
 /** Solves A X = B in place (B ← X) for an m×m A and m×c B, partial pivoting. */
 export function gaussJordanSolve(A: Float64Array, B: Float64Array, m: number, c: number): void {
+  checkNumber(m, 'm', { min: 1, integer: true });
+  checkNumber(c, 'c', { min: 1, integer: true });
+  if (!(A instanceof Float64Array) || A.length !== m * m) {
+    throw invalid('SHAPE_MISMATCH', 'A', `a Float64Array of ${m}·${m} = ${m * m} values`, describeValue(A));
+  }
+  if (!(B instanceof Float64Array) || B.length !== m * c) {
+    throw invalid('SHAPE_MISMATCH', 'B', `a Float64Array of ${m}·${c} = ${m * c} values`, describeValue(B));
+  }
   for (let col = 0; col < m; col++) {
     let piv = col;
     for (let r = col + 1; r < m; r++) if (Math.abs(A[r * m + col]!) > Math.abs(A[piv * m + col]!)) piv = r;

@@ -1,4 +1,4 @@
-import { checkNumber, describeValue, invalid } from '@distillery/tensor';
+import { checkNumber, checkOptions, describeValue, invalid } from '@distillery/tensor';
 
 export interface ScpnetClasswiseAccOptions {
   /** Pseudo-positives per sample (`hard_k`). Required. */
@@ -10,7 +10,7 @@ export interface ScpnetClasswiseAccOptions {
 }
 
 /**
- * SCPNet class-wise learning status (jameslahm/SCPNet scpnet.py `SCPNetTrainer.train`), FlexMatch-style, from the
+ * SCPNet class-wise learning status (jameslahm/SCPNet scpnet.py `SCPNetTrainer.train`, commit d56341a), FlexMatch-style, from the
  * per-class counts of the `selected_label` memory (count_c = Σ_i selected_label[i, c]):
  *
  *     if max_c count_c ≥ 1:  β_c = max( count_c / max(max_c count_c, hard_k·N_train − Σ_c count_c), 1/C )
@@ -23,8 +23,9 @@ export function scpnetClasswiseAcc(counts: ArrayLike<number>, options: ScpnetCla
     throw invalid('INVALID_ARGUMENT', 'counts', 'per-class counts (C >= 2)', describeValue(counts));
   }
   const c = counts.length;
-  const hardK = checkNumber(options?.hardK, 'options.hardK', { min: 1, integer: true });
-  const numTrain = checkNumber(options.numTrain, 'options.numTrain', { min: 1, integer: true });
+  const opts = checkOptions<ScpnetClasswiseAccOptions>(options, { hardK: true, numTrain: true, previous: true });
+  const hardK = checkNumber(opts.hardK, 'options.hardK', { min: 1, integer: true });
+  const numTrain = checkNumber(opts.numTrain, 'options.numTrain', { min: 1, integer: true });
   let maxV = 0;
   let sumV = 0;
   for (let j = 0; j < c; j++) {
@@ -33,11 +34,12 @@ export function scpnetClasswiseAcc(counts: ArrayLike<number>, options: ScpnetCla
     sumV += v;
   }
   if (maxV < 1) {
-    if (options.previous === undefined) return new Float64Array(c).fill(1 / c);
-    if (options.previous.length !== c) {
-      throw invalid('SHAPE_MISMATCH', 'options.previous', `${c} values`, describeValue(options.previous));
+    const previous = opts.previous;
+    if (previous === undefined) return new Float64Array(c).fill(1 / c);
+    if (!previous || previous.length !== c) {
+      throw invalid('SHAPE_MISMATCH', 'options.previous', `${c} values`, describeValue(previous));
     }
-    return Float64Array.from(options.previous);
+    return Float64Array.from(previous, (v, j) => checkNumber(v, `options.previous[${j}]`, { min: 0, max: 1 }));
   }
   const denom = Math.max(maxV, hardK * numTrain - sumV);
   return Float64Array.from(counts, (v) => Math.max(v / denom, 1 / c));

@@ -1,4 +1,4 @@
-import { assertFinite, assertRank, checkNumber, describeValue, invalid, tf } from '@distillery/tensor';
+import { assertFinite, assertRank, checkNumber, checkOptions, invalid, tf } from '@distillery/tensor';
 
 export interface ScpnetLabelPriorOptions {
   /** Entries kept per row (`sparse_topk`; COCO 62, VOC 20, NUS-WIDE 50, CUB 312). Required. */
@@ -10,15 +10,16 @@ export interface ScpnetLabelPriorOptions {
 }
 
 export interface ScpnetLabelPrior {
-  /** Re-weighted sparse adjacency `gcn_relation` [C, C] (the GCN's Adj). */
+  /** Re-weighted sparse adjacency `gcn_relation` [C, C]: the A of `scpnetGcnClassifier`. */
   adjacency: tf.Tensor2D;
   /** Row-stochastic label-to-label prior `relation` [C, C] used for the prior-propagated targets. */
   relation: tf.Tensor2D;
 }
 
 /**
- * SCPNet label-to-label prior (Ding et al., CVPR 2023; jameslahm/SCPNet model.py `SCPNet.__init__`) from the C×C
- * similarity R of class (CLIP text) embeddings:
+ * SCPNet label-to-label prior (Ding et al., CVPR 2023, arXiv 2303.13223 §3.2; jameslahm/SCPNet model.py
+ * `SCPNet.__init__`, commit d56341a) from the C×C similarity R of class embeddings (the official `relation_file`,
+ * e.g. relation+coco.npy, holds the similarity of CLIP text embeddings; any text encoder's will do):
  *
  *     keep the sparseTopk largest entries of each row of R (the diagonal is among them), zero the rest;  R_ii = 0
  *     A = R / rowsum(R) · p;   A_ii = 1 − p                                       → adjacency (gcn_relation)
@@ -27,18 +28,18 @@ export interface ScpnetLabelPrior {
  * Computed in float64 on the host. Rows whose off-diagonal top-k entries are all 0 would divide by zero and throw.
  */
 export function scpnetLabelPrior(similarity: tf.Tensor, options: ScpnetLabelPriorOptions): ScpnetLabelPrior {
-  if (options === null || typeof options !== 'object') {
-    throw invalid('INVALID_ARGUMENT', 'options', 'an options object', describeValue(options));
+  if (options === undefined) {
+    throw invalid('INVALID_ARGUMENT', 'options', 'an options object with sparseTopk and temperature', 'undefined');
   }
+  const opts = checkOptions<ScpnetLabelPriorOptions>(options, { sparseTopk: true, reweightP: true, temperature: true });
   const r = assertRank(similarity, 2, 'similarity');
   const [c, c2] = r.shape as [number, number];
   if (c !== c2 || c < 2)
     throw invalid('SHAPE_MISMATCH', 'similarity', 'a square [C, C] matrix with C >= 2', `[${c}, ${c2}]`);
   assertFinite(r, 'similarity');
-  const topk = checkNumber(options.sparseTopk, 'options.sparseTopk', { min: 1, max: c, integer: true });
-  const p =
-    options.reweightP === undefined ? 0.2 : checkNumber(options.reweightP, 'options.reweightP', { min: 0, max: 1 });
-  const T = checkNumber(options.temperature, 'options.temperature', { min: 0, minExclusive: true });
+  const topk = checkNumber(opts.sparseTopk, 'options.sparseTopk', { min: 1, max: c, integer: true });
+  const p = opts.reweightP === undefined ? 0.2 : checkNumber(opts.reweightP, 'options.reweightP', { min: 0, max: 1 });
+  const T = checkNumber(opts.temperature, 'options.temperature', { min: 0, minExclusive: true });
   const R = Float64Array.from(r.dataSync());
   const keep = new Uint8Array(c * c);
   for (let i = 0; i < c; i++) {

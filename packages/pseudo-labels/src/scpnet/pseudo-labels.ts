@@ -1,4 +1,13 @@
-import { assertFinite, assertLogits, assertShape, checkNumber, describeValue, invalid, tf } from '@distillery/tensor';
+import {
+  assertFinite,
+  assertLogits,
+  assertShape,
+  checkNumber,
+  checkOptions,
+  describeValue,
+  invalid,
+  tf,
+} from '@distillery/tensor';
 
 export interface ScpnetPseudoLabelOptions {
   /** Pseudo-positives per sample (`hard_k`; COCO 2, VOC 5, NUS-WIDE 6, CUB 31). Required. */
@@ -14,13 +23,13 @@ export interface ScpnetPseudoLabels {
   mask: tf.Tensor1D;
   /** Per-class thresholds τ_c. */
   thresholds: Float64Array;
-  /** Host copy of ŷ (0/1), to update the `selected_label` memory. */
+  /** Host copy of ŷ (0/1), to update the `selected_label` memory (`ScpnetLabelMemory.update`). */
   labelsHost: Uint8Array;
 }
 
 /**
  * SCPNet prior-enhanced pseudo-labels with class-wise adaptive thresholds for single-positive multi-label
- * recognition (jameslahm/SCPNet scpnet.py `consistency_loss`):
+ * recognition (jameslahm/SCPNet scpnet.py `SCPNetTrainer.consistency_loss`, commit d56341a):
  *
  *     p = σ(z_weak) (constant);   τ_c = p_cutoff·β_c / (2 − β_c)
  *     top = the hard_k largest classes of p
@@ -33,15 +42,13 @@ export function scpnetPseudoLabels(
   classwiseAcc: ArrayLike<number>,
   options: ScpnetPseudoLabelOptions,
 ): ScpnetPseudoLabels {
-  if (options === null || typeof options !== 'object') {
-    throw invalid('INVALID_ARGUMENT', 'options', 'an options object', describeValue(options));
-  }
+  if (options === undefined) throw invalid('INVALID_ARGUMENT', 'options', 'an options object with hardK', 'undefined');
+  const opts = checkOptions<ScpnetPseudoLabelOptions>(options, { hardK: true, pCutoff: true });
   const [n, c] = assertLogits(weakLogits, 'weakLogits', 2);
   assertFinite(weakLogits, 'weakLogits');
   assertShape(givenLabels, [n, c], 'givenLabels');
-  const hardK = checkNumber(options.hardK, 'options.hardK', { min: 1, max: c, integer: true });
-  const pCutoff =
-    options.pCutoff === undefined ? 0.95 : checkNumber(options.pCutoff, 'options.pCutoff', { min: 0, max: 1 });
+  const hardK = checkNumber(opts.hardK, 'options.hardK', { min: 1, max: c, integer: true });
+  const pCutoff = opts.pCutoff === undefined ? 0.95 : checkNumber(opts.pCutoff, 'options.pCutoff', { min: 0, max: 1 });
   if (!classwiseAcc || classwiseAcc.length !== c) {
     throw invalid('SHAPE_MISMATCH', 'classwiseAcc', `${c} values`, describeValue(classwiseAcc));
   }
@@ -52,6 +59,11 @@ export function scpnetPseudoLabels(
   }
   const z = weakLogits.dataSync();
   const y = givenLabels.dataSync();
+  for (let i = 0; i < y.length; i++) {
+    if (y[i] !== 0 && y[i] !== 1) {
+      throw invalid('INVALID_ARGUMENT', 'givenLabels', 'multi-hot 0/1 values', `${y[i]} at flat index ${i}`);
+    }
+  }
   const labels = new Uint8Array(n * c);
   const mask = new Float32Array(n);
   const p = new Float32Array(c);
