@@ -1,5 +1,6 @@
 import {
   DistilleryError,
+  describeValue,
   entryToFloat32,
   invalid,
   parseSafetensors,
@@ -173,7 +174,72 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Deco
   if (meta?.format !== 'distillery-checkpoint') {
     throw invalid('FORMAT', source, 'a distillery checkpoint', 'safetensors without distillery metadata');
   }
+  checkMeta(meta, tensors, source);
   return { meta, tensors };
+}
+
+/** Every header field of a decoded checkpoint, checked against its declared type (and the stored tensors). */
+function checkMeta(meta: CheckpointMeta, tensors: Record<string, StoredTensor>, source: string): void {
+  const bad = (field: string, expected: string, actual: unknown): never => {
+    throw invalid('FORMAT', `${source} (header ${field})`, expected, describeValue(actual));
+  };
+  const isCount = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  const isRecord = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v);
+  const checkList = (field: string, list: unknown, kind: 'param' | 'buffer') => {
+    if (!Array.isArray(list)) bad(field, 'an array of { name, shape }', list);
+    (list as unknown[]).forEach((entry, i) => {
+      const e = entry as { name?: unknown; shape?: unknown };
+      if (!isRecord(e) || typeof e.name !== 'string') bad(`${field}[${i}].name`, 'a string', e?.name);
+      if (!Array.isArray(e.shape) || !e.shape.every(isCount)) bad(`${field}[${i}].shape`, 'a shape', e.shape);
+      const t = tensors[`${kind}/${i}`];
+      if (!t || !tf.util.arraysEqual(t.shape, e.shape as number[])) {
+        bad(
+          `${field}[${i}]`,
+          `a stored tensor ${kind}/${i} of shape [${(e.shape as number[]).join(', ')}]`,
+          t ? `[${t.shape.join(', ')}]` : 'none',
+        );
+      }
+    });
+  };
+  if (meta.version !== 1) bad('version', 'version 1 (this library writes and reads version 1)', meta.version);
+  if (!isCount(meta.epoch)) bad('epoch', 'a non-negative integer', meta.epoch);
+  if (!isCount(meta.step)) bad('step', 'a non-negative integer', meta.step);
+  checkList('params', meta.params, 'param');
+  if (meta.buffers !== undefined) checkList('buffers', meta.buffers, 'buffer');
+  if (meta.rng !== undefined) {
+    try {
+      Rng.fromState(meta.rng);
+    } catch {
+      bad('rng', "an RngState { algorithm: 'xoshiro128**', s: [4 words] }", meta.rng);
+    }
+  }
+  if (meta.optimizer !== undefined) {
+    const opt = meta.optimizer as unknown;
+    if (!isRecord(opt)) bad('optimizer', 'optimizer state', opt);
+    const o = opt as Record<string, unknown>;
+    if (typeof o.type !== 'string') bad('optimizer.type', 'a string', o.type);
+    if (!isCount(o.step)) bad('optimizer.step', 'a non-negative integer', o.step);
+    if (typeof o.lr !== 'number' || !Number.isFinite(o.lr) || o.lr < 0)
+      bad('optimizer.lr', 'a finite number >= 0', o.lr);
+    if (!isRecord(o.hyper)) bad('optimizer.hyper', 'an object', o.hyper);
+    if (!Array.isArray(o.slotNames) || !o.slotNames.every((n) => typeof n === 'string')) {
+      bad('optimizer.slotNames', 'an array of strings', o.slotNames);
+    }
+  }
+  if (meta.ema !== undefined) {
+    const e = meta.ema as unknown as Record<string, unknown>;
+    if (!isRecord(e)) bad('ema', '{ decay, updates }', e);
+    if (typeof e.decay !== 'number' || !(e.decay >= 0 && e.decay <= 1)) bad('ema.decay', 'a number in [0, 1]', e.decay);
+    if (!isCount(e.updates)) bad('ema.updates', 'a non-negative integer', e.updates);
+  }
+  if (meta.counters !== undefined) {
+    if (!isRecord(meta.counters)) bad('counters', 'an object of integer counters', meta.counters);
+    for (const [k, v] of Object.entries(meta.counters))
+      if (!isCount(v)) bad(`counters.${k}`, 'a non-negative integer', v);
+  }
+  if (meta.history !== undefined && !Array.isArray(meta.history))
+    bad('history', 'an array of epoch records', meta.history);
 }
 
 /**
@@ -279,7 +345,9 @@ export async function saveCheckpoint(path: string, parts: CheckpointParts): Prom
   const { open, rename, mkdir, rm } = await fs();
   const { dirname } = await import('node:path');
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  const now = Date.now();
+  await removeStaleTemporaries(path, now);
+  const tmp = `${path}.tmp-${process.pid}-${now}`;
   try {
     const handle = await open(tmp, 'w');
     try {
@@ -292,6 +360,46 @@ export async function saveCheckpoint(path: string, parts: CheckpointParts): Prom
   } catch (error) {
     await rm(tmp, { force: true });
     throw invalid('IO', path, 'a writable checkpoint path', (error as Error).message);
+  }
+}
+
+/**
+ * Removes the temporary files `<path>.tmp-<pid>-<ms>` that a killed save left behind: those of processes that no
+ * longer run, and this process's own older than `before` (ms). A live process's file is another save in progress and
+ * is left alone. Returns the names removed. Called by every save and by fit before resuming.
+ */
+export async function removeStaleTemporaries(path: string, before = Date.now()): Promise<string[]> {
+  const { readdir, rm } = await fs();
+  const { dirname, basename, join } = await import('node:path');
+  const prefix = `${basename(path)}.tmp-`;
+  let names: string[];
+  try {
+    names = await readdir(dirname(path));
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const match = /^(\d+)-(\d+)$/.exec(name.slice(prefix.length));
+    if (!match) continue;
+    const pid = Number(match[1]);
+    const stamp = Number(match[2]);
+    const stale = pid === process.pid ? stamp < before : !processRuns(pid);
+    if (!stale) continue;
+    await rm(join(dirname(path), name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+/** Whether a process with this id runs (signal 0 checks without sending; EPERM: it runs as another user). */
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

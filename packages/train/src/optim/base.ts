@@ -86,7 +86,11 @@ export abstract class BaseOptimizer implements Optimizer {
     }
     let v = m.get(param.name);
     if (!v) {
-      v = tf.variable(tf.tidy(init), false, `${param.name}/${this.type}/${name}/${nextSlotId()}`);
+      // tf.variable shares the initial tensor's data: that tensor is disposed here, or (outside a tf.tidy, as in
+      // setState) it would keep a full copy of the slot alive after the slot itself is disposed.
+      const initial = tf.tidy(init);
+      v = tf.variable(initial, false, `${param.name}/${this.type}/${name}/${nextSlotId()}`);
+      initial.dispose();
       m.set(param.name, v);
     }
     return v;
