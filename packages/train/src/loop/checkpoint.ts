@@ -1,4 +1,6 @@
 import {
+  checkNumber,
+  checkOptions,
   DistilleryError,
   describeValue,
   entryToFloat32,
@@ -82,6 +84,7 @@ interface CheckpointValues {
  * (dataSync); `encodeCheckpointAsync` reads them with `await tensor.data()` (WebGPU in browsers).
  */
 export function encodeCheckpoint(parts: CheckpointParts): Uint8Array {
+  checkParts(parts);
   return encodeValues(parts, {
     params: parts.params.map((p) => p.dataSync()),
     buffers: parts.buffers?.variables.map((b) => b.dataSync()) ?? [],
@@ -92,6 +95,7 @@ export function encodeCheckpoint(parts: CheckpointParts): Uint8Array {
 
 /** `encodeCheckpoint` with asynchronous reads: no synchronous read of a device tensor. */
 export async function encodeCheckpointAsync(parts: CheckpointParts): Promise<Uint8Array> {
+  checkParts(parts);
   const params: ArrayLike<number>[] = [];
   for (const p of parts.params) params.push(await p.data());
   const buffers: ArrayLike<number>[] = [];
@@ -101,6 +105,53 @@ export async function encodeCheckpointAsync(parts: CheckpointParts): Promise<Uin
     : undefined;
   const ema = parts.ema ? await parts.ema.getStateAsync() : undefined;
   return encodeValues(parts, { params, buffers, optimizer, ema });
+}
+
+/** The parts of a checkpoint: declared keys only, parameters as tf.Variables, epoch and step as counts. */
+function checkParts(parts: CheckpointParts): void {
+  if (parts === undefined)
+    throw invalid('INVALID_ARGUMENT', 'parts', 'the checkpoint parts { params, epoch, step, … }', 'undefined');
+  checkOptions<CheckpointParts>(
+    parts,
+    {
+      params: true,
+      optimizer: true,
+      ema: true,
+      buffers: true,
+      rng: true,
+      epoch: true,
+      step: true,
+      history: true,
+      extra: true,
+    },
+    'parts',
+  );
+  checkVariables(parts.params, 'parts.params');
+  checkNumber(parts.epoch, 'parts.epoch', { min: 0, integer: true });
+  checkNumber(parts.step, 'parts.step', { min: 0, integer: true });
+  if (parts.optimizer !== undefined && typeof parts.optimizer?.getState !== 'function') {
+    throw invalid('INVALID_ARGUMENT', 'parts.optimizer', 'an Optimizer', describeValue(parts.optimizer));
+  }
+  if (parts.ema !== undefined && typeof parts.ema?.getState !== 'function') {
+    throw invalid('INVALID_ARGUMENT', 'parts.ema', 'an EMA', describeValue(parts.ema));
+  }
+  if (parts.buffers !== undefined) checkVariables(parts.buffers?.variables, 'parts.buffers.variables', true);
+  if (parts.rng !== undefined && typeof parts.rng?.state !== 'function') {
+    throw invalid('INVALID_ARGUMENT', 'parts.rng', 'an Rng', describeValue(parts.rng));
+  }
+  if (parts.history !== undefined && !Array.isArray(parts.history)) {
+    throw invalid('INVALID_ARGUMENT', 'parts.history', 'an array of epoch records', describeValue(parts.history));
+  }
+}
+
+function checkVariables(list: unknown, argument: string, allowEmpty = false): void {
+  if (!Array.isArray(list) || (!allowEmpty && list.length === 0)) {
+    throw invalid('INVALID_ARGUMENT', argument, 'an array of tf.Variable', describeValue(list));
+  }
+  list.forEach((v, i) => {
+    if (!(v instanceof tf.Variable))
+      throw invalid('INVALID_ARGUMENT', `${argument}[${i}]`, 'a tf.Variable', describeValue(v));
+  });
 }
 
 function encodeValues(parts: CheckpointParts, values: CheckpointValues): Uint8Array {
@@ -252,6 +303,19 @@ export function restoreCheckpoint(
   target: { params: readonly tf.Variable[]; optimizer?: Optimizer; ema?: EMA; buffers?: TrainingBuffers },
   source = 'checkpoint',
 ): { rng?: Rng; meta: CheckpointMeta } {
+  if (!checkpoint || typeof checkpoint.meta !== 'object' || typeof checkpoint.tensors !== 'object') {
+    throw invalid(
+      'INVALID_ARGUMENT',
+      'checkpoint',
+      'a decoded checkpoint { meta, tensors }',
+      describeValue(checkpoint),
+    );
+  }
+  if (target === undefined)
+    throw invalid('INVALID_ARGUMENT', 'target', '{ params, optimizer?, ema?, buffers? }', 'undefined');
+  checkOptions<typeof target>(target, { params: true, optimizer: true, ema: true, buffers: true }, 'target');
+  checkVariables(target.params, 'target.params');
+  if (target.buffers !== undefined) checkVariables(target.buffers?.variables, 'target.buffers.variables', true);
   const { meta, tensors } = checkpoint;
   const { params } = target;
   if (meta.params.length !== params.length) {
@@ -341,6 +405,8 @@ async function fs() {
 
 /** Writes a checkpoint atomically (Node): a temporary file in the same folder, fsync, then rename over `path`. */
 export async function saveCheckpoint(path: string, parts: CheckpointParts): Promise<void> {
+  if (typeof path !== 'string' || path === '')
+    throw invalid('INVALID_ARGUMENT', 'path', 'a file path', describeValue(path));
   const bytes = await encodeCheckpointAsync(parts);
   const { open, rename, mkdir, rm } = await fs();
   const { dirname } = await import('node:path');
@@ -405,6 +471,8 @@ function processRuns(pid: number): boolean {
 
 /** Reads and decodes a checkpoint file (Node); a missing or corrupt file throws a DistilleryError naming the path. */
 export async function loadCheckpoint(path: string): Promise<DecodedCheckpoint> {
+  if (typeof path !== 'string' || path === '')
+    throw invalid('INVALID_ARGUMENT', 'path', 'a file path', describeValue(path));
   const { readFile } = await fs();
   let bytes: Uint8Array;
   try {
