@@ -209,7 +209,18 @@ export interface DecodedCheckpoint {
 }
 
 export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): DecodedCheckpoint {
-  const file = parseSafetensors(bytes, source);
+  let file: ReturnType<typeof parseSafetensors>;
+  try {
+    file = parseSafetensors(bytes, source);
+  } catch (error) {
+    if (!(error instanceof DistilleryError) || error.argument === source) throw error;
+    // A truncated or garbled file: name the checkpoint, keep what the parser saw.
+    throw new DistilleryError('FORMAT', `${source}: not a readable checkpoint (${error.message})`, {
+      argument: source,
+      expected: 'a distillery checkpoint (safetensors)',
+      actual: error.message,
+    });
+  }
   const metadata = file.metadata;
   const tensors: Record<string, StoredTensor> = {};
   for (const [name, entry] of file.tensors) {
@@ -410,7 +421,11 @@ export async function saveCheckpoint(path: string, parts: CheckpointParts): Prom
   const bytes = await encodeCheckpointAsync(parts);
   const { open, rename, mkdir, rm } = await fs();
   const { dirname } = await import('node:path');
-  await mkdir(dirname(path), { recursive: true });
+  try {
+    await mkdir(dirname(path), { recursive: true });
+  } catch (error) {
+    throw invalid('IO', path, 'a writable checkpoint path', (error as Error).message);
+  }
   const now = Date.now();
   await removeStaleTemporaries(path, now);
   const tmp = `${path}.tmp-${process.pid}-${now}`;
@@ -453,8 +468,12 @@ export async function removeStaleTemporaries(path: string, before = Date.now()):
     const stamp = Number(match[2]);
     const stale = pid === process.pid ? stamp < before : !processRuns(pid);
     if (!stale) continue;
-    await rm(join(dirname(path), name), { force: true });
-    removed.push(name);
+    try {
+      await rm(join(dirname(path), name), { force: true });
+      removed.push(name);
+    } catch {
+      // Not ours to remove (permissions): leave it; the save itself does not depend on it.
+    }
   }
   return removed;
 }

@@ -189,7 +189,7 @@ export function lossGradients(
         'a loss that does not depend on any of the parameters',
       );
     }
-    if (error instanceof Error && /must be a scalar/.test(error.message)) {
+    if (error instanceof Error && /must (be|return) a scalar/.test(error.message)) {
       throw invalid('INVALID_RANK', argument, 'a scalar loss (reduce it, e.g. with tf.mean)', 'a non-scalar tensor');
     }
     throw error;
