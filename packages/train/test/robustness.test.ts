@@ -249,6 +249,7 @@ describe('@distillery/train robustness', () => {
     await badAsync('fit', () => fit({ ...base, resume: true }), 'options.resume');
     await badAsync('fit', () => fit({ ...base, optimizer: undefined as never }), 'options.optimizer');
     await badAsync('fit', () => fit({ ...base, params: [] }), 'options.params');
+    await badAsync('fit', () => fit({ ...base, params: [s.params[0]!] }), 'options.optimizer', /not among/);
     await badAsync('fit', () => fit(undefined as never), 'options.loss');
     await badAsync('fit', () => fit({ ...base, loss: () => tf.ones([4]) as never }), 'options.loss', /scalar/);
     await badAsync('fit', () => fit({ ...base, loss: () => tf.scalar(1) }), 'options.loss', /does not depend/);

@@ -167,6 +167,17 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
       describeValue(optimizer),
     );
   }
+  // An optimizer over other variables would never get their gradients (and they would not be checkpointed).
+  const trained = new Set(o.params);
+  const outside = optimizer.params.find((p) => !trained.has(p as tf.Variable));
+  if (outside) {
+    throw invalid(
+      'INVALID_ARGUMENT',
+      'options.optimizer',
+      'an optimizer over (a subset of) options.params',
+      `an optimizer of "${outside.name}", which is not among options.params`,
+    );
+  }
   if (!o.data || typeof o.data.batch !== 'function') {
     throw invalid('INVALID_ARGUMENT', 'options.data', 'an object with batch(indices)', describeValue(o.data));
   }
