@@ -85,7 +85,7 @@ export interface FitOptions<T> {
   /** Checkpoint file (safetensors), written atomically every `checkpointEvery` epochs (default 1) and at the end. */
   checkpoint?: string;
   checkpointEvery?: number;
-  /** Resume from `checkpoint` when it exists (default false). */
+  /** Resume from `checkpoint` when it exists (default false; needs `checkpoint`). */
   resume?: boolean;
   /** JSON-lines log: one record per epoch, appended. */
   logFile?: string;
@@ -319,7 +319,9 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
       let grads: Record<string, tf.Tensor>;
       try {
         const lossFn = () => checkedLoss(o.loss(batch, ctx));
-        ({ value: lossTensor, grads } = sam ? sam.gradients(lossFn) : lossGradients(lossFn, o.params, 'options.loss'));
+        ({ value: lossTensor, grads } = sam
+          ? sam.gradients(lossFn, 'options.loss')
+          : lossGradients(lossFn, o.params, 'options.loss'));
       } catch (error) {
         if (accumulated) tf.dispose(Object.values(accumulated as Record<string, tf.Tensor>));
         savedBuffers?.dispose();

@@ -113,12 +113,12 @@ export class SAM {
   /**
    * The two passes of a SAM step without the update: L(w) and the gradient g_s = ∇L(w + ε̂) (not clipped), with the
    * weights back at w. The caller disposes both and steps the base optimizer itself (the training loop reads the loss
-   * first, so a non-finite loss stops training before any update).
+   * first, so a non-finite loss stops training before any update). `argument` names the loss in errors.
    */
-  gradients(loss: () => tf.Scalar): { value: tf.Scalar; grads: Gradients } {
+  gradients(loss: () => tf.Scalar, argument = 'loss'): { value: tf.Scalar; grads: Gradients } {
     const params = this.base.params as tf.Variable[];
     const rngBefore = this.rng?.state();
-    const first = lossGradients(loss, params, 'loss');
+    const first = lossGradients(loss, params, argument);
     const rngAfter = this.rng?.state();
     const old = params.map((p) => tf.clone(p));
     const saved = this.buffers?.variables.map((b) => tf.clone(b));
@@ -148,7 +148,7 @@ export class SAM {
       if (rngBefore) this.rng!.setState(rngBefore);
       let second: { value: tf.Scalar; grads: Gradients };
       try {
-        second = lossGradients(loss, params, 'loss');
+        second = lossGradients(loss, params, argument);
       } finally {
         // Whatever happened, the weights go back to w, the buffers to their one update at w, the generator to where
         // the first pass left it.
