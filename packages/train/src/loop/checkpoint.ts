@@ -215,7 +215,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Deco
   } catch (error) {
     if (!(error instanceof DistilleryError) || error.argument === source) throw error;
     // A truncated or garbled file: name the checkpoint, keep what the parser saw.
-    throw new DistilleryError('FORMAT', `${source}: not a readable checkpoint (${error.message})`, {
+    throw new DistilleryError('FORMAT', `${source}: ${error.message}`, {
       argument: source,
       expected: 'a distillery checkpoint (safetensors)',
       actual: error.message,
