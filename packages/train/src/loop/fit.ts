@@ -51,7 +51,11 @@ export interface FitOptions<T> {
   dropLast?: boolean;
   epochs: number;
   optimizer: Optimizer;
-  /** SAM radius ρ: when set, every step is a SAM step around `optimizer`. */
+  /**
+   * SAM radius ρ: when set, every step is a SAM step around `optimizer`. Both passes see the same batch and the same
+   * draws of `ctx.rng`; model state that the loss updates (BatchNorm statistics) must be given as `buffers` to be
+   * updated once per step, at the unperturbed weights.
+   */
   samRho?: number;
   /** Global-norm gradient clipping. */
   clipGradNorm?: number;
