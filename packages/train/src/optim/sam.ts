@@ -18,8 +18,10 @@ export interface SAMOptions {
   rng?: Rng;
   /**
    * Model state the loss updates as a side effect (BatchNorm running statistics and counters, a @distillery/vit
-   * model's `buffers()`): put back after the second pass, so it is updated once per step, at the unperturbed weights
-   * (as the SAM code DeiT-LT's teacher uses: davda54/sam `disable_running_stats` before the second pass).
+   * model's `buffers()`): put back after the second pass, so it is updated once per step, at the unperturbed weights,
+   * as davda54/sam's example does (`disable_running_stats` before the second pass). Note: val-iisc/Saddle-LongTail's
+   * cifar_train_sam.py (@152ce31), which trains DeiT-LT's LDAM-DRW + SAM teachers, feeds both passes the same
+   * augmented batch but leaves BatchNorm updating on both.
    */
   buffers?: TrainingBuffers;
 }
