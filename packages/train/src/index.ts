@@ -17,7 +17,7 @@ export {
   type TrainingBuffers,
 } from './loop/checkpoint';
 export { type EpochRecord, type FitOptions, fit, type StepContext } from './loop/fit';
-export { predictClasses, predictClassesAsync } from './loop/predict';
+export { type PredictOptions, predictClasses, predictClassesAsync } from './loop/predict';
 export { type ProgressMode, ProgressReporter } from './loop/progress';
 export {
   accuracy,
@@ -43,20 +43,25 @@ export {
 export { AdamW, type AdamWOptions } from './optim/adamw';
 export { timmNoWeightDecay } from './optim/base';
 export { clipGradNorm, clipGradNormOnDevice, globalNorm, globalNormTensor } from './optim/clip-grad-norm';
-export { EMA } from './optim/ema';
+export { EMA, type EMAOptions } from './optim/ema';
 export { SAM, type SAMOptions } from './optim/sam';
 export { SGD, type SGDOptions } from './optim/sgd';
 export type { Gradients, Optimizer, OptimizerState, SerializedTensor } from './optim/types';
 export {
+  type CosineAnnealingLROptions,
   constantLR,
   cosineAnnealingLR,
+  type LinearLROptions,
   type LRSchedule,
   linearLR,
+  type MultiStepLROptions,
   multiStepLR,
   type OneCycleOptions,
   oneCycleLR,
   perEpoch,
+  type StepLROptions,
   sequentialLR,
   stepLR,
+  type WarmupCosineLROptions,
   warmupCosineLR,
 } from './schedules/schedules';

@@ -62,5 +62,16 @@ export function makeSetup() {
     ema.dispose();
     for (const p of params) p.dispose();
   };
-  return { params, data, loss, optimizer, ema, sampler, dispose };
+  // `dispose` is not enumerable: the tests spread the setup into fit's (strict) options, which has no such key.
+  const setup = { params, data, loss, optimizer, ema, sampler } as {
+    params: tf.Variable[];
+    data: typeof data;
+    loss: typeof loss;
+    optimizer: AdamW;
+    ema: EMA;
+    sampler: typeof sampler;
+    dispose: () => void;
+  };
+  Object.defineProperty(setup, 'dispose', { value: dispose, enumerable: false });
+  return setup;
 }

@@ -64,7 +64,16 @@ tr, tc = linear_sum_assignment(rect_t)
 assignment = {'cost': rect.tolist(), 'cost_value': float(rect[rr, rc].sum()),
               'costT_value': float(rect_t[tr, tc].sum())}
 
-out = {'cases': cases, 'multilabel': multilabel, 'fewshot': fewshot, 'assignment': assignment}
+# degenerate partitions (one sample, one cluster each, all singletons, complete disagreement): sklearn's special
+# cases of adjusted_rand_score (pair confusion matrix: 1.0 when fn = fp = 0) and normalized_mutual_info_score
+degenerate_pairs = [([0], [0]), ([0], [1]), ([0, 0], [0, 0]), ([0, 0], [0, 1]), ([0, 1], [0, 0]),
+                    ([0, 0, 0], [1, 1, 1]), ([0, 1, 2], [0, 0, 0]), ([0, 0, 0], [0, 1, 2]), ([0, 1, 2], [2, 1, 0]),
+                    ([0, 0, 1, 1], [0, 1, 0, 1]), ([3, 3, 7], [5, 5, 5]), ([0, 0, 1, 1], [0, 0, 1, 2])]
+degenerate = [{'yTrue': a, 'yPred': b, 'ari': metrics.adjusted_rand_score(a, b),
+               'nmi': metrics.normalized_mutual_info_score(a, b)} for a, b in degenerate_pairs]
+
+out = {'cases': cases, 'multilabel': multilabel, 'fewshot': fewshot, 'assignment': assignment,
+       'degenerate': degenerate}
 path = os.path.join(os.path.dirname(__file__), '../../../packages/train/test/fixtures/metrics.json')
 with open(path, 'w') as f:
     json.dump(out, f)

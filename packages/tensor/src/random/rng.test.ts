@@ -28,6 +28,17 @@ describe('Rng', () => {
     expect([b.normal(), b.uniform(), b.int(10)]).toEqual(next);
   });
 
+  it('rewinds in place with setState (every holder of the generator repeats the same draws)', () => {
+    const a = new Rng(11);
+    a.normal();
+    const saved = a.state();
+    const first = [a.normal(), a.uniform(), a.int(7)];
+    a.setState(saved);
+    expect([a.normal(), a.uniform(), a.int(7)]).toEqual(first);
+    expect(() => a.setState({ algorithm: 'xoshiro128**', s: [1, 2, 3] } as never)).toThrowError(/state/);
+    expect(() => a.setState({ ...saved, s: [1, 2, 3, Number.NaN] })).toThrowError(DistilleryError);
+  });
+
   it('has the moments of its distributions', () => {
     const rng = createRng(1);
     const n = 20000;

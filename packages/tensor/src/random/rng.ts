@@ -48,22 +48,37 @@ export class Rng {
   }
 
   static fromState(state: RngState): Rng {
-    if (state?.algorithm !== 'xoshiro128**' || !Array.isArray(state.s) || state.s.length !== 4) {
-      throw invalid(
-        'INVALID_ARGUMENT',
-        'state',
-        "an RngState { algorithm: 'xoshiro128**', s: [4 words] }",
-        JSON.stringify(state),
-      );
-    }
     const rng = new Rng(0);
-    [rng.s0, rng.s1, rng.s2, rng.s3] = state.s.map((w) => w >>> 0) as [number, number, number, number];
-    rng.spare = state.spareNormal ?? null;
+    rng.setState(state);
     return rng;
   }
 
   state(): RngState {
     return { algorithm: 'xoshiro128**', s: [this.s0, this.s1, this.s2, this.s3], spareNormal: this.spare };
+  }
+
+  /**
+   * Rewinds (or forwards) this generator in place to a saved `state()`: everyone holding it continues that stream
+   * (e.g. SAM's second pass repeats the first pass's random draws).
+   */
+  setState(state: RngState): void {
+    const words = state?.s;
+    if (
+      state?.algorithm !== 'xoshiro128**' ||
+      !Array.isArray(words) ||
+      words.length !== 4 ||
+      !words.every((w) => Number.isInteger(w)) ||
+      !(state.spareNormal === null || state.spareNormal === undefined || Number.isFinite(state.spareNormal))
+    ) {
+      throw invalid(
+        'INVALID_ARGUMENT',
+        'state',
+        "an RngState { algorithm: 'xoshiro128**', s: [4 integer words], spareNormal: number | null }",
+        JSON.stringify(state),
+      );
+    }
+    [this.s0, this.s1, this.s2, this.s3] = words.map((w) => w >>> 0) as [number, number, number, number];
+    this.spare = state.spareNormal ?? null;
   }
 
   /** A uniformly distributed 32-bit unsigned integer. */

@@ -1,12 +1,18 @@
 import { batchIndices, type Sampler } from '@distillery/samplers';
-import { checkNumber, DistilleryError, describeValue, invalid, Rng } from '@distillery/tensor';
+import { checkNumber, checkOptions, DistilleryError, describeValue, invalid, Rng } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
 import { clipGradNormOnDevice } from '../optim/clip-grad-norm';
 import type { EMA } from '../optim/ema';
-import { SAM } from '../optim/sam';
+import { lossGradients, SAM } from '../optim/sam';
 import type { Optimizer } from '../optim/types';
 import type { LRSchedule } from '../schedules/schedules';
-import { loadCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainingBuffers } from './checkpoint';
+import {
+  loadCheckpoint,
+  removeStaleTemporaries,
+  restoreCheckpoint,
+  saveCheckpoint,
+  type TrainingBuffers,
+} from './checkpoint';
 import { type ProgressMode, ProgressReporter } from './progress';
 
 /** What the loss function and callbacks see at each step. */
@@ -45,7 +51,11 @@ export interface FitOptions<T> {
   dropLast?: boolean;
   epochs: number;
   optimizer: Optimizer;
-  /** SAM radius ρ: when set, every step is a SAM step around `optimizer`. */
+  /**
+   * SAM radius ρ: when set, every step is a SAM step around `optimizer`. Both passes see the same batch and the same
+   * draws of `ctx.rng`; model state that the loss updates (BatchNorm statistics) must be given as `buffers` to be
+   * updated once per step, at the unperturbed weights.
+   */
   samRho?: number;
   /** Global-norm gradient clipping. */
   clipGradNorm?: number;
@@ -79,7 +89,7 @@ export interface FitOptions<T> {
   /** Checkpoint file (safetensors), written atomically every `checkpointEvery` epochs (default 1) and at the end. */
   checkpoint?: string;
   checkpointEvery?: number;
-  /** Resume from `checkpoint` when it exists (default false). */
+  /** Resume from `checkpoint` when it exists (default false; needs `checkpoint`). */
   resume?: boolean;
   /** JSON-lines log: one record per epoch, appended. */
   logFile?: string;
@@ -104,13 +114,79 @@ function disposeTensors(batch: unknown): void {
  * losses are identical; a run killed mid-epoch loses only that epoch.
  */
 export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRecord[]; startEpoch: number }> {
-  const o = options;
-  if (!o || typeof o.loss !== 'function') throw invalid('INVALID_ARGUMENT', 'options.loss', 'a loss function', 'none');
+  const o = checkOptions<FitOptions<T>>(options, {
+    params: true,
+    loss: true,
+    data: true,
+    sampler: true,
+    batchSize: true,
+    dropLast: [true, false],
+    epochs: true,
+    optimizer: true,
+    samRho: true,
+    clipGradNorm: true,
+    accumulationSteps: true,
+    schedule: true,
+    scheduleUnit: ['epoch', 'step'],
+    ema: true,
+    buffers: true,
+    state: true,
+    seed: true,
+    evaluate: true,
+    onBatchEnd: true,
+    onEpochEnd: true,
+    checkpoint: true,
+    checkpointEvery: true,
+    resume: [true, false],
+    logFile: true,
+    progress: ['auto', 'bar', 'lines', 'none'],
+    disposeBatch: true,
+  });
+  if (typeof o.loss !== 'function') {
+    throw invalid(
+      'INVALID_ARGUMENT',
+      'options.loss',
+      'a loss function (batch, ctx) => tf.Scalar',
+      describeValue(o.loss),
+    );
+  }
+  if (!Array.isArray(o.params) || o.params.length === 0) {
+    throw invalid('EMPTY_INPUT', 'options.params', 'a non-empty array of tf.Variable', describeValue(o.params));
+  }
+  o.params.forEach((p, i) => {
+    if (!(p instanceof tf.Variable))
+      throw invalid('INVALID_ARGUMENT', `options.params[${i}]`, 'a tf.Variable', describeValue(p));
+  });
+  const optimizer = o.optimizer;
+  if (
+    !optimizer ||
+    typeof optimizer.step !== 'function' ||
+    typeof optimizer.getState !== 'function' ||
+    !Array.isArray(optimizer.params)
+  ) {
+    throw invalid(
+      'INVALID_ARGUMENT',
+      'options.optimizer',
+      'an Optimizer of @distillery/train (e.g. new AdamW(params))',
+      describeValue(optimizer),
+    );
+  }
+  // An optimizer over other variables would never get their gradients (and they would not be checkpointed).
+  const trained = new Set(o.params);
+  const outside = optimizer.params.find((p) => !trained.has(p as tf.Variable));
+  if (outside) {
+    throw invalid(
+      'INVALID_ARGUMENT',
+      'options.optimizer',
+      'an optimizer over (a subset of) options.params',
+      `an optimizer of "${outside.name}", which is not among options.params`,
+    );
+  }
   if (!o.data || typeof o.data.batch !== 'function') {
-    throw invalid('INVALID_ARGUMENT', 'options.data', 'an object with batch(indices)', String(o.data));
+    throw invalid('INVALID_ARGUMENT', 'options.data', 'an object with batch(indices)', describeValue(o.data));
   }
   if (!o.sampler || typeof o.sampler.indices !== 'function') {
-    throw invalid('INVALID_ARGUMENT', 'options.sampler', 'a Sampler', String(o.sampler));
+    throw invalid('INVALID_ARGUMENT', 'options.sampler', 'a Sampler', describeValue(o.sampler));
   }
   const epochs = checkNumber(o.epochs, 'options.epochs', { min: 0, integer: true });
   const batchSize = checkNumber(o.batchSize, 'options.batchSize', { min: 1, integer: true });
@@ -122,11 +198,44 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
   if (o.state !== undefined && (typeof o.state?.save !== 'function' || typeof o.state?.restore !== 'function')) {
     throw invalid('INVALID_ARGUMENT', 'options.state', '{ save(), restore(saved) }', describeValue(o.state));
   }
+  for (const key of ['schedule', 'evaluate', 'onBatchEnd', 'onEpochEnd', 'disposeBatch'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'function') {
+      throw invalid('INVALID_ARGUMENT', `options.${key}`, 'a function', describeValue(o[key]));
+    }
+  }
+  for (const key of ['checkpoint', 'logFile'] as const) {
+    if (o[key] !== undefined && (typeof o[key] !== 'string' || o[key] === '')) {
+      throw invalid('INVALID_ARGUMENT', `options.${key}`, 'a file path', describeValue(o[key]));
+    }
+  }
+  if (o.resume && o.checkpoint === undefined) {
+    throw invalid(
+      'INVALID_ARGUMENT',
+      'options.resume',
+      'a checkpoint path to resume from (options.checkpoint)',
+      'resume: true without options.checkpoint',
+    );
+  }
+  if (o.ema !== undefined && typeof o.ema?.update !== 'function') {
+    throw invalid('INVALID_ARGUMENT', 'options.ema', 'an EMA of @distillery/train', describeValue(o.ema));
+  }
+  if (o.buffers !== undefined && !Array.isArray(o.buffers?.variables)) {
+    throw invalid(
+      'INVALID_ARGUMENT',
+      'options.buffers',
+      '{ variables: tf.Variable[], counters? }',
+      describeValue(o.buffers),
+    );
+  }
+  if (o.samRho !== undefined) checkNumber(o.samRho, 'options.samRho', { min: 0 });
+  if (o.clipGradNorm !== undefined) {
+    checkNumber(o.clipGradNorm, 'options.clipGradNorm', { min: 0, minExclusive: true });
+  }
   const unit = o.scheduleUnit ?? 'epoch';
   const dispose = o.disposeBatch ?? disposeTensors;
-  const sam = o.samRho !== undefined ? new SAM(o.optimizer, { rho: o.samRho, clip: clipper(o.clipGradNorm) }) : null;
   const accumulate = checkNumber(o.accumulationSteps ?? 1, 'options.accumulationSteps', { min: 1, integer: true });
-  if (sam && accumulate > 1) {
+  let rng = new Rng(checkNumber(o.seed ?? 0, 'options.seed', { integer: true }));
+  if (o.samRho !== undefined && accumulate > 1) {
     throw invalid(
       'INVALID_ARGUMENT',
       'options.accumulationSteps',
@@ -135,24 +244,30 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
     );
   }
   const applyGradients = (grads: Record<string, tf.Tensor>) => {
-    if (o.clipGradNorm !== undefined) {
-      const clipped = clipGradNormOnDevice(grads, o.clipGradNorm);
-      clipped.totalNorm.dispose();
-      o.optimizer.step(clipped.grads);
-      tf.dispose(Object.values(clipped.grads));
-    } else o.optimizer.step(grads);
-    tf.dispose(Object.values(grads));
+    try {
+      if (o.clipGradNorm !== undefined) {
+        const clipped = clipGradNormOnDevice(grads, o.clipGradNorm);
+        clipped.totalNorm.dispose();
+        try {
+          optimizer.step(clipped.grads);
+        } finally {
+          tf.dispose(Object.values(clipped.grads));
+        }
+      } else optimizer.step(grads);
+    } finally {
+      tf.dispose(Object.values(grads));
+    }
   };
 
-  let rng = new Rng(checkNumber(o.seed ?? 0, 'options.seed', { integer: true }));
   let startEpoch = 0;
   let step = 0;
   let history: EpochRecord[] = [];
+  if (o.resume && o.checkpoint) await removeStaleTemporaries(o.checkpoint);
   if (o.resume && o.checkpoint && (await exists(o.checkpoint))) {
     const ckpt = await loadCheckpoint(o.checkpoint);
     const restored = restoreCheckpoint(
       ckpt,
-      { params: o.params, optimizer: o.optimizer, ema: o.ema, buffers: o.buffers },
+      { params: o.params, optimizer, ema: o.ema, buffers: o.buffers },
       o.checkpoint,
     );
     if (restored.rng) rng = restored.rng;
@@ -171,62 +286,55 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
       o.state.restore(saved.state);
     }
   }
+  // SAM's two passes see the same batch and the same random draws (the run's generator is rewound before the second
+  // pass), and the BatchNorm statistics (buffers) move once per step, at the unperturbed weights.
+  const sam = o.samRho !== undefined ? new SAM(optimizer, { rho: o.samRho, buffers: o.buffers, rng }) : null;
   const progress = new ProgressReporter(o.progress ?? 'auto', epochs);
   for (let epoch = startEpoch; epoch < epochs; epoch++) {
     const started = Date.now();
     const batches = batchIndices(o.sampler.indices(epoch), batchSize, { dropLast: o.dropLast });
     let total = 0;
-    let lr = o.optimizer.lr;
+    let lr = optimizer.lr;
     let accumulated: Record<string, tf.Tensor> | null = null;
     let micro = 0;
     for (let b = 0; b < batches.length; b++) {
-      if (o.schedule) o.optimizer.lr = o.schedule(unit === 'epoch' ? epoch : step);
-      lr = o.optimizer.lr;
+      if (o.schedule) {
+        const t = unit === 'epoch' ? epoch : step;
+        const scheduled = o.schedule(t);
+        if (typeof scheduled !== 'number' || !Number.isFinite(scheduled) || scheduled < 0) {
+          throw invalid(
+            'INVALID_ARGUMENT',
+            'options.schedule',
+            'a finite learning rate >= 0',
+            `${describeValue(scheduled)} at ${unit} ${t}`,
+          );
+        }
+        optimizer.lr = scheduled;
+      }
+      lr = optimizer.lr;
+      if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
+        throw invalid('INVALID_ARGUMENT', 'options.optimizer.lr', 'a finite learning rate >= 0', describeValue(lr));
+      }
       const ctx: StepContext = { epoch, step, batchIndex: b, batchesPerEpoch: batches.length, rng, lr };
       const batch = o.data.batch(batches[b]!);
-      let lossTensor: tf.Scalar | undefined;
-      let stepped = false;
+      // The buffers (BatchNorm statistics) before this batch, put back if its loss is not finite.
+      const savedBuffers = o.buffers ? snapshotBuffers(o.buffers) : null;
+      let lossTensor: tf.Scalar;
+      let grads: Record<string, tf.Tensor>;
       try {
-        const lossFn = () => o.loss(batch, ctx);
-        if (sam) {
-          lossTensor = sam.stepOnDevice(lossFn);
-          stepped = true;
-        } else {
-          const { value: v, grads } = tf.variableGrads(lossFn, o.params);
-          lossTensor = v;
-          if (accumulate === 1) {
-            applyGradients(grads);
-            stepped = true;
-          } else {
-            // timm/DeiT accumulation: each micro-batch loss is divided by accumulationSteps and the gradients add up.
-            const previous: Record<string, tf.Tensor> | null = accumulated;
-            const next: Record<string, tf.Tensor> = {};
-            for (const [name, g] of Object.entries(grads)) {
-              next[name] = tf.tidy(() => {
-                const scaled = tf.div(g, accumulate);
-                return previous?.[name] ? tf.add(previous[name]!, scaled) : scaled;
-              });
-            }
-            if (previous) tf.dispose(Object.values(previous));
-            tf.dispose(Object.values(grads));
-            accumulated = next;
-            micro++;
-            if (micro === accumulate || b === batches.length - 1) {
-              applyGradients(accumulated);
-              accumulated = null;
-              micro = 0;
-              stepped = true;
-            }
-          }
-        }
+        const lossFn = () => checkedLoss(o.loss(batch, ctx));
+        ({ value: lossTensor, grads } = sam
+          ? sam.gradients(lossFn, 'options.loss')
+          : lossGradients(lossFn, o.params, 'options.loss'));
       } catch (error) {
-        lossTensor?.dispose();
+        if (accumulated) tf.dispose(Object.values(accumulated as Record<string, tf.Tensor>));
+        savedBuffers?.dispose();
         throw error;
       } finally {
         dispose(batch);
       }
-      // The loss is read asynchronously, after the step was queued: never a synchronous read of a device tensor
-      // (WebGPU in browsers cannot do one), and the device keeps working while the value comes back.
+      // The loss is read asynchronously (never a synchronous read of a device tensor: WebGPU in browsers cannot do
+      // one) and before any update, so a non-finite loss stops the run with the model as it was before this batch.
       let value: number;
       try {
         value = (await lossTensor.data())[0]!;
@@ -234,8 +342,42 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
         lossTensor.dispose();
       }
       if (!Number.isFinite(value)) {
+        tf.dispose(Object.values(grads));
         if (accumulated) tf.dispose(Object.values(accumulated as Record<string, tf.Tensor>));
-        throw invalid('NON_FINITE', 'loss', 'a finite training loss', `${value} at epoch ${epoch}, batch ${b}`);
+        savedBuffers?.restore();
+        savedBuffers?.dispose();
+        throw invalid(
+          'NON_FINITE',
+          'loss',
+          'a finite training loss',
+          `${value} at epoch ${epoch}, batch ${b} (lr ${lr}); no update was applied`,
+        );
+      }
+      savedBuffers?.dispose();
+      let stepped = false;
+      if (accumulate === 1) {
+        applyGradients(grads);
+        stepped = true;
+      } else {
+        // timm/DeiT accumulation: each micro-batch loss is divided by accumulationSteps and the gradients add up.
+        const previous: Record<string, tf.Tensor> | null = accumulated;
+        const next: Record<string, tf.Tensor> = {};
+        for (const [name, g] of Object.entries(grads)) {
+          next[name] = tf.tidy(() => {
+            const scaled = tf.div(g, accumulate);
+            return previous?.[name] ? tf.add(previous[name]!, scaled) : scaled;
+          });
+        }
+        if (previous) tf.dispose(Object.values(previous));
+        tf.dispose(Object.values(grads));
+        accumulated = next;
+        micro++;
+        if (micro === accumulate || b === batches.length - 1) {
+          applyGradients(accumulated);
+          accumulated = null;
+          micro = 0;
+          stepped = true;
+        }
       }
       if (stepped) {
         step++;
@@ -260,7 +402,7 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
     if (o.checkpoint && ((epoch + 1) % every === 0 || epoch + 1 === epochs)) {
       await saveCheckpoint(o.checkpoint, {
         params: o.params,
-        optimizer: o.optimizer,
+        optimizer,
         ema: o.ema,
         buffers: o.buffers,
         rng,
@@ -276,12 +418,42 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
   return { history, startEpoch };
 }
 
-function clipper(maxNorm: number | undefined) {
-  if (maxNorm === undefined) return undefined;
-  return (grads: Record<string, tf.Tensor>) => {
-    const clipped = clipGradNormOnDevice(grads, maxNorm);
-    clipped.totalNorm.dispose();
-    return clipped.grads;
+/** The loss closure's result, checked: a float32 scalar tensor (a clear error instead of tfjs's). */
+function checkedLoss(value: unknown): tf.Scalar {
+  if (!(value instanceof tf.Tensor)) {
+    throw invalid(
+      'INVALID_ARGUMENT',
+      'options.loss',
+      'a loss function returning a scalar tf.Tensor (synchronously)',
+      `it returned ${value instanceof Promise ? 'a Promise' : describeValue(value)}`,
+    );
+  }
+  if (value.rank !== 0) {
+    throw invalid(
+      'INVALID_RANK',
+      'options.loss',
+      'a scalar loss (reduce it, e.g. with tf.mean)',
+      `a tensor of shape [${value.shape.join(', ')}]`,
+    );
+  }
+  if (value.dtype !== 'float32') throw invalid('INVALID_DTYPE', 'options.loss', 'a float32 loss', value.dtype);
+  return value as tf.Scalar;
+}
+
+/** A copy of the buffers' values and counters, to put back. */
+function snapshotBuffers(buffers: TrainingBuffers): { restore(): void; dispose(): void } {
+  const values = buffers.variables.map((v) => tf.clone(v));
+  const counters = buffers.counters ? new Map(buffers.counters) : undefined;
+  return {
+    restore() {
+      buffers.variables.forEach((v, i) => {
+        v.assign(values[i]!);
+      });
+      if (counters && buffers.counters) for (const [k, n] of counters) buffers.counters.set(k, n);
+    },
+    dispose() {
+      for (const t of values) t.dispose();
+    },
   };
 }
 

@@ -1,3 +1,4 @@
+import { checkEnum, checkNumber } from '@distillery/tensor';
 import type { EpochRecord } from './fit';
 
 export type ProgressMode = 'auto' | 'bar' | 'lines' | 'none';
@@ -29,6 +30,8 @@ export class ProgressReporter {
     private readonly epochs: number,
     sink?: Sink,
   ) {
+    checkEnum(mode, 'mode', ['auto', 'bar', 'lines', 'none']);
+    checkNumber(epochs, 'epochs', { min: 0, integer: true });
     this.out = sink ?? stdout();
     if (!this.out) this.mode = mode === 'none' ? 'none' : 'lines';
     else this.mode = mode === 'auto' ? (this.out.isTTY ? 'bar' : 'lines') : mode;

@@ -1,21 +1,13 @@
-import { checkNumber, invalid } from '@distillery/tensor';
+import { checkNumber, checkOptions, invalid } from '@distillery/tensor';
 import type * as tf from '@tensorflow/tfjs-core';
-import { maxLabel, pairLabels, toLabels, toMatrix } from './inputs';
+import { classCountOf, pairLabels, toLabels, toMatrix, toScores } from './inputs';
 
 type Labels = ArrayLike<number> | tf.Tensor;
-
-function classCount(a: number[], b: number[], numClasses?: number): number {
-  const C = numClasses ?? maxLabel(a, b) + 1;
-  checkNumber(C, 'numClasses', { min: 1, integer: true });
-  const max = maxLabel(a, b);
-  if (max >= C) throw invalid('OUT_OF_RANGE', 'numClasses', `more than the largest label ${max}`, String(C));
-  return C;
-}
 
 /** Confusion matrix M[t][p] = #{i : yTrue_i = t, yPred_i = p} (sklearn confusion_matrix: rows true, columns pred). */
 export function confusionMatrix(yTrue: Labels, yPred: Labels, numClasses?: number): number[][] {
   const [a, b] = pairLabels(yTrue, yPred);
-  const C = classCount(a, b, numClasses);
+  const C = classCountOf(a, b, numClasses);
   const m = Array.from({ length: C }, () => new Array<number>(C).fill(0));
   for (let i = 0; i < a.length; i++) m[a[i]!]![b[i]!]!++;
   return m;
@@ -41,8 +33,8 @@ export function topKAccuracy(scores: number[][] | tf.Tensor, yTrue: Labels, k = 
   checkNumber(k, 'k', { min: 1, max: C, integer: true });
   let hit = 0;
   s.forEach((row, i) => {
-    const target = row[y[i]!]!;
     if (y[i]! >= C) throw invalid('OUT_OF_RANGE', `yTrue[${i}]`, `a label < ${C}`, String(y[i]));
+    const target = row[y[i]!]!;
     let better = 0;
     for (let c = 0; c < C; c++) if (row[c]! > target || (row[c] === target && c < y[i]!)) better++;
     if (better < k) hit++;
@@ -106,16 +98,21 @@ export interface F1Options {
  * or over all `numClasses` classes when it is given (sklearn `labels=range(C)`).
  */
 export function f1Score(yTrue: Labels, yPred: Labels, options: F1Options = {}): number {
-  const m = confusionMatrix(yTrue, yPred, options.numClasses);
-  const zd = options.zeroDivision ?? 0;
+  const o = checkOptions<F1Options>(options, {
+    average: ['macro', 'micro', 'weighted'],
+    numClasses: true,
+    zeroDivision: true,
+  });
+  const average = o.average ?? 'macro';
+  const zd = checkNumber(o.zeroDivision ?? 0, 'options.zeroDivision', { min: 0, max: 1 });
+  const m = confusionMatrix(yTrue, yPred, o.numClasses);
   const C = m.length;
   const tp = m.map((row, c) => row[c]!);
   const support = m.map((row) => row.reduce((x, y) => x + y, 0));
   const predicted = m[0]!.map((_, c) => m.reduce((s, row) => s + row[c]!, 0));
   const present = Array.from({ length: C }, (_, c) => c).filter(
-    (c) => options.numClasses !== undefined || support[c]! > 0 || predicted[c]! > 0,
+    (c) => o.numClasses !== undefined || support[c]! > 0 || predicted[c]! > 0,
   );
-  const average = options.average ?? 'macro';
   if (average === 'micro') {
     const TP = present.reduce((s, c) => s + tp[c]!, 0);
     const FP = present.reduce((s, c) => s + predicted[c]! - tp[c]!, 0);
@@ -139,9 +136,14 @@ export function f1Score(yTrue: Labels, yPred: Labels, options: F1Options = {}): 
  * distinct score thresholds in decreasing order. NaN when there is no positive.
  */
 export function averagePrecision(targets: ArrayLike<number>, scores: ArrayLike<number>): number {
+  if (targets === null || typeof targets !== 'object' || typeof targets.length !== 'number') {
+    throw invalid('INVALID_ARGUMENT', 'targets', 'an array of 0/1 targets', String(targets));
+  }
+  scores = toScores(scores, 'scores');
   if (targets.length !== scores.length) {
     throw invalid('SHAPE_MISMATCH', 'scores', `${targets.length} scores`, String(scores.length));
   }
+  if (targets.length === 0) throw invalid('EMPTY_INPUT', 'targets', 'at least one sample', 'an empty array');
   const order = Array.from({ length: scores.length }, (_, i) => i).sort(
     (i, j) => (scores[j] as number) - (scores[i] as number),
   );
@@ -199,9 +201,10 @@ export function fewShotAccuracy(
   episodeAccuracies: ArrayLike<number>,
   options: { ddof?: number } = {},
 ): { mean: number; ci95: number; std: number } {
-  const n = episodeAccuracies.length;
-  if (!n) throw invalid('EMPTY_INPUT', 'episodeAccuracies', 'at least one episode', '0');
-  const ddof = checkNumber(options.ddof ?? 0, 'options.ddof', { min: 0, max: n - 1, integer: true });
+  const { ddof: ddofOption } = checkOptions<{ ddof?: number }>(options, { ddof: true });
+  const n = episodeAccuracies?.length;
+  if (!n) throw invalid('EMPTY_INPUT', 'episodeAccuracies', 'at least one episode', String(n ?? episodeAccuracies));
+  const ddof = checkNumber(ddofOption ?? 0, 'options.ddof', { min: 0, max: n - 1, integer: true });
   let mean = 0;
   for (let i = 0; i < n; i++) mean += checkNumber(episodeAccuracies[i], `episodeAccuracies[${i}]`) / n;
   let ss = 0;

@@ -1,7 +1,7 @@
 import { checkNumber, invalid } from '@distillery/tensor';
 import type * as tf from '@tensorflow/tfjs-core';
 import { perClassAccuracy } from './classification';
-import { maxLabel, pairLabels } from './inputs';
+import { classCountOf, pairLabels } from './inputs';
 
 type Labels = ArrayLike<number> | tf.Tensor;
 
@@ -96,9 +96,7 @@ export interface ClusteringAccuracy {
  */
 export function clusteringAccuracy(yTrue: Labels, yPred: Labels, numClasses?: number): ClusteringAccuracy {
   const [y, p] = pairLabels(yTrue, yPred);
-  const K = numClasses ?? maxLabel(y, p) + 1;
-  checkNumber(K, 'numClasses', { min: 1, integer: true });
-  if (maxLabel(y, p) >= K) throw invalid('OUT_OF_RANGE', 'numClasses', 'more than the largest label', String(K));
+  const K = classCountOf(y, p, numClasses);
   const M = Array.from({ length: K }, () => new Array<number>(K).fill(0));
   for (let i = 0; i < y.length; i++) M[p[i]!]![y[i]!]!++;
   const mapping = linearSumAssignment(M.map((row) => row.map((v) => y.length - v)));
@@ -159,19 +157,26 @@ export function normalizedMutualInfo(yTrue: Labels, yPred: Labels): number {
   return Math.max(0, mi) / denom;
 }
 
-/** Adjusted Rand index (Hubert & Arabie 1985; sklearn adjusted_rand_score), on raw cluster ids. */
+/**
+ * Adjusted Rand index (Hubert & Arabie 1985), as sklearn adjusted_rand_score (1.2) computes it from the pair
+ * confusion matrix: ARI = 2(tp·tn − fn·fp) / ((tp + fn)(fn + tn) + (tp + fp)(fp + tn)), and 1 when no pair is split
+ * differently (fn = fp = 0: one sample, identical partitions up to renaming, one cluster each), on raw cluster ids.
+ */
 export function adjustedRandIndex(yTrue: Labels, yPred: Labels): number {
   const [y, p] = pairLabels(yTrue, yPred);
   const { table, rows, cols } = contingency(y, p);
-  const comb = (x: number) => (x * (x - 1)) / 2;
-  let sumIJ = 0;
-  for (const n of table.values()) sumIJ += comb(n);
-  let sumA = 0;
-  for (const n of rows.values()) sumA += comb(n);
-  let sumB = 0;
-  for (const n of cols.values()) sumB += comb(n);
-  const expected = (sumA * sumB) / comb(y.length);
-  const max = (sumA + sumB) / 2;
-  if (max === expected) return 1; // sklearn's special cases (one cluster each, or all singletons)
-  return (sumIJ - expected) / (max - expected);
+  const n = y.length;
+  let sumSquares = 0;
+  for (const v of table.values()) sumSquares += v * v;
+  let rowSquares = 0;
+  for (const v of rows.values()) rowSquares += v * v;
+  let colSquares = 0;
+  for (const v of cols.values()) colSquares += v * v;
+  // Ordered pairs (i ≠ j), as sklearn pair_confusion_matrix.
+  const tp = sumSquares - n;
+  const fp = colSquares - sumSquares;
+  const fn = rowSquares - sumSquares;
+  const tn = n * n - fp - fn - sumSquares;
+  if (fn === 0 && fp === 0) return 1;
+  return (2 * (tp * tn - fn * fp)) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn));
 }

@@ -116,11 +116,51 @@ describe('clustering metrics vs scikit-learn / scipy', () => {
     expect(b.filter((j) => j >= 0).length).toBe(4);
   });
 
+  fixture.degenerate.forEach((c) => {
+    it(`degenerate partitions ${JSON.stringify(c.yTrue)} vs ${JSON.stringify(c.yPred)}: ARI and NMI as sklearn`, () => {
+      near(adjustedRandIndex(c.yTrue, c.yPred), c.ari);
+      near(normalizedMutualInfo(c.yTrue, c.yPred), c.nmi);
+    });
+  });
+
   it('perfect clustering up to relabelling gives 1', () => {
     const y = [0, 0, 1, 1, 2, 2];
     const p = [2, 2, 0, 0, 1, 1];
     expect(clusteringAccuracy(y, p).accuracy).toBe(1);
     near(normalizedMutualInfo(y, p), 1);
     near(adjustedRandIndex(y, p), 1);
+  });
+});
+
+describe('metrics refuse what a diverged model or a corrupt label gives them', () => {
+  it('non-finite scores throw (a NaN ranking is not a perfect score)', () => {
+    const nan = [
+      [Number.NaN, Number.NaN],
+      [Number.NaN, Number.NaN],
+    ];
+    expect(() => topKAccuracy(nan, [0, 1], 1)).toThrowError(/scores\[0\]\[0\]: expected a finite score, got NaN/);
+    expect(() => topKAccuracy(tf.tensor2d([[1, Number.POSITIVE_INFINITY]]), [0], 1)).toThrowError(/scores\[0\]\[1\]/);
+    expect(() => averagePrecision([1, 0, 1], [Number.NaN, Number.NaN, Number.NaN])).toThrowError(/scores\[0\]/);
+    expect(() => averagePrecision([1, 0], [0.5, Number.NEGATIVE_INFINITY])).toThrowError(/scores\[1\]/);
+    expect(() =>
+      meanAveragePrecision(
+        [
+          [1, 0],
+          [0, 1],
+        ],
+        nan,
+      ),
+    ).toThrowError(/scores\[0\]\[0\]/);
+  });
+
+  it('a huge label throws at once instead of allocating a huge matrix', () => {
+    const started = Date.now();
+    expect(() => confusionMatrix([0, 1, 2 ** 31], [0, 1, 2])).toThrowError(/yTrue\[2\]: expected a label < 10000/);
+    expect(() => perClassAccuracy([0, 1], [0, 4e9])).toThrowError(/yPred\[1\]/);
+    expect(() => cohenKappa([0, 1e9], [0, 1])).toThrowError(/yTrue\[1\]/);
+    expect(() => clusteringAccuracy([0, 1], [0, 1e8])).toThrowError(/yPred\[1\]/);
+    expect(() => confusionMatrix([0, 5], [0, 1], 3)).toThrowError(/yTrue\[1\]: expected a label < numClasses = 3/);
+    expect(() => confusionMatrix([0], [0], 1e6)).toThrowError(/numClasses/);
+    expect(Date.now() - started).toBeLessThan(1000);
   });
 });

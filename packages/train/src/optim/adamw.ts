@@ -1,4 +1,4 @@
-import { checkNumber, invalid } from '@distillery/tensor';
+import { checkNumber, checkOptions, invalid } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
 import { BaseOptimizer } from './base';
 
@@ -30,8 +30,16 @@ export class AdamW extends BaseOptimizer {
   readonly amsgrad: boolean;
 
   constructor(params: readonly tf.Variable[], options: AdamWOptions = {}) {
-    super(params, checkNumber(options.lr ?? 1e-3, 'options.lr', { min: 0 }), options.noWeightDecay);
-    const betas = options.betas ?? [0.9, 0.999];
+    const o = checkOptions<AdamWOptions>(options, {
+      lr: true,
+      betas: true,
+      eps: true,
+      weightDecay: true,
+      noWeightDecay: true,
+      amsgrad: [true, false],
+    });
+    super(params, checkNumber(o.lr ?? 1e-3, 'options.lr', { min: 0 }), o.noWeightDecay);
+    const betas = o.betas ?? [0.9, 0.999];
     if (!Array.isArray(betas) || betas.length !== 2) {
       throw invalid('INVALID_ARGUMENT', 'options.betas', '[β1, β2]', String(betas));
     }
@@ -39,9 +47,9 @@ export class AdamW extends BaseOptimizer {
     this.beta2 = checkNumber(betas[1], 'options.betas[1]', { min: 0, max: 1 });
     if (this.beta1 === 1) throw invalid('OUT_OF_RANGE', 'options.betas[0]', 'a number in [0, 1)', '1');
     if (this.beta2 === 1) throw invalid('OUT_OF_RANGE', 'options.betas[1]', 'a number in [0, 1)', '1');
-    this.eps = checkNumber(options.eps ?? 1e-8, 'options.eps', { min: 0 });
-    this.weightDecay = checkNumber(options.weightDecay ?? 1e-2, 'options.weightDecay', { min: 0 });
-    this.amsgrad = options.amsgrad ?? false;
+    this.eps = checkNumber(o.eps ?? 1e-8, 'options.eps', { min: 0 });
+    this.weightDecay = checkNumber(o.weightDecay ?? 1e-2, 'options.weightDecay', { min: 0 });
+    this.amsgrad = o.amsgrad ?? false;
   }
 
   protected hyper() {

@@ -1,5 +1,6 @@
-import { invalid } from '@distillery/tensor';
+import { describeValue, invalid } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
+import { checkGradients } from './clip-grad-norm';
 import type { Gradients, Optimizer, OptimizerState, SerializedTensor } from './types';
 
 export function serialize(t: tf.Tensor): SerializedTensor {
@@ -63,16 +64,21 @@ export abstract class BaseOptimizer implements Optimizer {
   protected abstract update(param: tf.Variable, grad: tf.Tensor, step: number): void;
 
   step(grads: Gradients): void {
-    if (grads === null || typeof grads !== 'object') {
-      throw invalid('INVALID_ARGUMENT', 'grads', 'gradients keyed by variable name', String(grads));
+    checkGradients(grads);
+    // Everything is checked before the first update: a bad gradient leaves every parameter as it was.
+    for (const p of this.params) {
+      const g = grads[p.name];
+      if (g !== undefined && !tf.util.arraysEqual(g.shape, p.shape)) {
+        throw invalid('SHAPE_MISMATCH', `grads["${p.name}"]`, JSON.stringify(p.shape), JSON.stringify(g.shape));
+      }
+    }
+    if (typeof this.lr !== 'number' || !Number.isFinite(this.lr) || this.lr < 0) {
+      throw invalid('INVALID_ARGUMENT', 'optimizer.lr', 'a finite learning rate >= 0', describeValue(this.lr));
     }
     this.steps++;
     for (const p of this.params) {
       const g = grads[p.name];
       if (g === undefined) continue;
-      if (!tf.util.arraysEqual(g.shape, p.shape)) {
-        throw invalid('SHAPE_MISMATCH', `grads["${p.name}"]`, JSON.stringify(p.shape), JSON.stringify(g.shape));
-      }
       tf.tidy(() => this.update(p, g, this.steps));
     }
   }
@@ -86,7 +92,11 @@ export abstract class BaseOptimizer implements Optimizer {
     }
     let v = m.get(param.name);
     if (!v) {
-      v = tf.variable(tf.tidy(init), false, `${param.name}/${this.type}/${name}/${nextSlotId()}`);
+      // tf.variable shares the initial tensor's data: that tensor is disposed here, or (outside a tf.tidy, as in
+      // setState) it would keep a full copy of the slot alive after the slot itself is disposed.
+      const initial = tf.tidy(init);
+      v = tf.variable(initial, false, `${param.name}/${this.type}/${name}/${nextSlotId()}`);
+      initial.dispose();
       m.set(param.name, v);
     }
     return v;
@@ -121,6 +131,15 @@ export abstract class BaseOptimizer implements Optimizer {
     }
     const byName = new Map(this.params.map((p) => [p.name, p]));
     // Validate everything before touching the current state.
+    if (!Number.isInteger(state.step) || state.step < 0) {
+      throw invalid('FORMAT', 'state.step', 'a non-negative integer', describeValue(state.step));
+    }
+    if (typeof state.lr !== 'number' || !Number.isFinite(state.lr) || state.lr < 0) {
+      throw invalid('FORMAT', 'state.lr', 'a finite learning rate >= 0', describeValue(state.lr));
+    }
+    if (state.slots === null || typeof state.slots !== 'object') {
+      throw invalid('FORMAT', 'state.slots', 'slots keyed by slot and parameter name', describeValue(state.slots));
+    }
     for (const [name, m] of Object.entries(state.slots)) {
       for (const [pname, t] of Object.entries(m)) {
         const p = byName.get(pname);
@@ -166,5 +185,7 @@ function nextSlotId(): number {
  * DeiT-LT through create_optimizer): 1-D parameters (biases, norm scales and shifts) and names ending in ".bias".
  */
 export function timmNoWeightDecay(param: tf.Variable): boolean {
+  if (!(param instanceof tf.Variable))
+    throw invalid('INVALID_ARGUMENT', 'param', 'a tf.Variable', describeValue(param));
   return param.rank <= 1 || param.name.endsWith('.bias') || param.name.endsWith('/bias');
 }

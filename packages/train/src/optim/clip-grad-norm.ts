@@ -1,4 +1,4 @@
-import { checkNumber } from '@distillery/tensor';
+import { checkNumber, describeValue, invalid } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Gradients } from './types';
 
@@ -23,6 +23,7 @@ export function clipGradNorm(grads: Gradients, maxNorm: number): { grads: Gradie
  * total norm is returned as a scalar tensor (the caller disposes it, or reads it with `await totalNorm.data()`).
  */
 export function clipGradNormOnDevice(grads: Gradients, maxNorm: number): { grads: Gradients; totalNorm: tf.Scalar } {
+  checkGradients(grads);
   checkNumber(maxNorm, 'maxNorm', { min: 0, minExclusive: true });
   const names = Object.keys(grads);
   const totalNorm = globalNormTensor(grads);
@@ -41,8 +42,27 @@ export function globalNorm(grads: Gradients): number {
   return value;
 }
 
+/** Gradients keyed by name: an object whose values are all tensors. */
+export function checkGradients(grads: unknown, argument = 'grads'): Gradients {
+  if (grads === null || typeof grads !== 'object' || Array.isArray(grads) || grads instanceof tf.Tensor) {
+    throw invalid(
+      'INVALID_ARGUMENT',
+      argument,
+      'gradients keyed by variable name ({ [name]: tf.Tensor })',
+      describeValue(grads),
+    );
+  }
+  for (const [name, g] of Object.entries(grads)) {
+    if (!(g instanceof tf.Tensor))
+      throw invalid('INVALID_ARGUMENT', `${argument}["${name}"]`, 'a tf.Tensor', describeValue(g));
+    if (g.isDisposed) throw invalid('INVALID_ARGUMENT', `${argument}["${name}"]`, 'a live tensor', 'a disposed tensor');
+  }
+  return grads as Gradients;
+}
+
 /** ‖g‖₂ over all gradients jointly, as a scalar tensor (0 for no gradients); nothing is read back. */
 export function globalNormTensor(grads: Gradients): tf.Scalar {
+  checkGradients(grads);
   const names = Object.keys(grads);
   if (names.length === 0) return tf.scalar(0);
   return tf.tidy(() => tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]!))))) as tf.Scalar);

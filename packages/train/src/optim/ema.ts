@@ -1,7 +1,12 @@
-import { checkNumber, invalid } from '@distillery/tensor';
+import { checkNumber, checkOptions, invalid } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
-import { serialize, serializeAsync } from './base';
+import { checkParams, serialize, serializeAsync } from './base';
 import type { SerializedTensor } from './types';
+
+export interface EMAOptions {
+  /** Decay of the average (default 0.9999, timm ModelEmaV2). */
+  decay?: number;
+}
 
 /**
  * Exponential moving average of weights (timm `ModelEmaV2`, as DeiT/DeiT-LT use with decay 0.99996):
@@ -17,13 +22,16 @@ export class EMA {
   private backup: tf.Tensor[] | null = null;
   updates = 0;
 
-  constructor(params: readonly tf.Variable[], options: { decay?: number } = {}) {
-    if (!Array.isArray(params) || params.length === 0) {
-      throw invalid('EMPTY_INPUT', 'params', 'a non-empty array of tf.Variable', String(params));
-    }
-    this.decay = checkNumber(options.decay ?? 0.9999, 'options.decay', { min: 0, max: 1 });
-    this.params = params.slice();
-    this.shadow = this.params.map((p) => tf.variable(tf.clone(p), false));
+  constructor(params: readonly tf.Variable[], options: EMAOptions = {}) {
+    const { decay } = checkOptions<EMAOptions>(options, { decay: true });
+    this.params = checkParams(params);
+    this.decay = checkNumber(decay ?? 0.9999, 'options.decay', { min: 0, max: 1 });
+    this.shadow = this.params.map((p) => {
+      const copy = tf.clone(p);
+      const shadow = tf.variable(copy, false);
+      copy.dispose(); // the variable shares its data; the copy itself would never be freed
+      return shadow;
+    });
   }
 
   update(): void {

@@ -55,9 +55,10 @@ type CaseOptions = {
 
 function makeOptimizer(ps: tf.Variable[], o: CaseOptions): Optimizer {
   const noWeightDecay = o.timmNoDecay ? timmNoWeightDecay : undefined;
+  const { lr, momentum, dampening, weightDecay, nesterov, betas, eps, amsgrad } = o;
   return o.type === 'sgd'
-    ? new SGD(ps, { ...o, noWeightDecay })
-    : new AdamW(ps, { ...o, betas: o.betas as [number, number] | undefined, noWeightDecay });
+    ? new SGD(ps, { lr, momentum, dampening, weightDecay, nesterov, noWeightDecay })
+    : new AdamW(ps, { lr, betas: betas as [number, number] | undefined, eps, weightDecay, amsgrad, noWeightDecay });
 }
 
 describe('optimizers: parity with torch.optim over 6 steps', () => {

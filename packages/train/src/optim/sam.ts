@@ -1,5 +1,6 @@
-import { checkNumber, invalid } from '@distillery/tensor';
+import { checkNumber, checkOptions, invalid, type Rng } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
+import type { TrainingBuffers } from '../loop/checkpoint';
 import { globalNormTensor } from './clip-grad-norm';
 import type { Gradients, Optimizer } from './types';
 
@@ -10,13 +11,27 @@ export interface SAMOptions {
   adaptive?: boolean;
   /** Optional transform of both gradient sets before use, e.g. clipping (applied to g_s before the base step). */
   clip?: (grads: Gradients) => Gradients;
+  /**
+   * The generator the loss draws from (augmentation, mixup, dropout): rewound before the second pass, so both passes
+   * see the same random draws (the same crops of the same batch), and left where the first pass left it.
+   */
+  rng?: Rng;
+  /**
+   * Model state the loss updates as a side effect (BatchNorm running statistics and counters, a @distillery/vit
+   * model's `buffers()`): put back after the second pass, so it is updated once per step, at the unperturbed weights,
+   * as davda54/sam's example does (`disable_running_stats` before the second pass). Note: val-iisc/Saddle-LongTail's
+   * cifar_train_sam.py (@152ce31), which trains DeiT-LT's LDAM-DRW + SAM teachers, feeds both passes the same
+   * augmented batch but leaves BatchNorm updating on both.
+   */
+  buffers?: TrainingBuffers;
 }
 
 /**
  * Sharpness-aware minimisation (Foret et al., arXiv 2010.01412; as davda54/sam `SAM.first_step/second_step`):
  *
  *     g   = ∇L(w);   ε̂ = ρ·g / (‖g‖₂ + 1e-12)   (‖·‖ over all parameters jointly)
- *     g_s = ∇L(w + ε̂)                          second forward/backward on the same batch
+ *     g_s = ∇L(w + ε̂)                          second forward/backward on the same batch (and, with `rng`, the
+ *                                               same random draws; with `buffers`, no second BatchNorm update)
  *     w  ← base_step(w, g_s)                    after restoring w
  *
  * Two gradient evaluations per step. The base optimizer's learning rate, state and checkpoints are its own.
@@ -26,15 +41,35 @@ export class SAM {
   readonly rho: number;
   readonly adaptive: boolean;
   private readonly clip?: (grads: Gradients) => Gradients;
+  private readonly rng?: Rng;
+  private readonly buffers?: TrainingBuffers;
 
   constructor(base: Optimizer, options: SAMOptions = {}) {
     if (!base || typeof base.step !== 'function') {
       throw invalid('INVALID_ARGUMENT', 'base', 'an Optimizer (SGD, AdamW, …)', String(base));
     }
+    const o = checkOptions<SAMOptions>(options, {
+      rho: true,
+      adaptive: [true, false],
+      clip: true,
+      rng: true,
+      buffers: true,
+    });
     this.base = base;
-    this.rho = checkNumber(options.rho ?? 0.05, 'options.rho', { min: 0 });
-    this.adaptive = options.adaptive ?? false;
-    this.clip = options.clip;
+    this.rho = checkNumber(o.rho ?? 0.05, 'options.rho', { min: 0 });
+    this.adaptive = o.adaptive ?? false;
+    if (o.clip !== undefined && typeof o.clip !== 'function') {
+      throw invalid('INVALID_ARGUMENT', 'options.clip', 'a function (grads) => grads', typeof o.clip);
+    }
+    this.clip = o.clip;
+    if (o.rng !== undefined && (typeof o.rng?.state !== 'function' || typeof o.rng?.setState !== 'function')) {
+      throw invalid('INVALID_ARGUMENT', 'options.rng', 'an Rng of @distillery/tensor', typeof o.rng);
+    }
+    this.rng = o.rng;
+    if (o.buffers !== undefined && !Array.isArray(o.buffers?.variables)) {
+      throw invalid('INVALID_ARGUMENT', 'options.buffers', '{ variables: tf.Variable[], counters? }', typeof o.buffers);
+    }
+    this.buffers = o.buffers;
   }
 
   /**
@@ -63,9 +98,33 @@ export class SAM {
    * tensor that the caller disposes.
    */
   stepOnDevice(loss: () => tf.Scalar): tf.Scalar {
+    const { value, grads } = this.gradients(loss);
+    try {
+      const used = this.clip ? this.clip(grads) : grads;
+      this.base.step(used);
+      if (used !== grads) for (const g of Object.values(used)) g.dispose();
+    } catch (error) {
+      value.dispose();
+      throw error;
+    } finally {
+      for (const g of Object.values(grads)) g.dispose();
+    }
+    return value;
+  }
+
+  /**
+   * The two passes of a SAM step without the update: L(w) and the gradient g_s = ∇L(w + ε̂) (not clipped), with the
+   * weights back at w. The caller disposes both and steps the base optimizer itself (the training loop reads the loss
+   * first, so a non-finite loss stops training before any update). `argument` names the loss in errors.
+   */
+  gradients(loss: () => tf.Scalar, argument = 'loss'): { value: tf.Scalar; grads: Gradients } {
     const params = this.base.params as tf.Variable[];
-    const first = tf.variableGrads(loss, params);
+    const rngBefore = this.rng?.state();
+    const first = lossGradients(loss, params, argument);
+    const rngAfter = this.rng?.state();
     const old = params.map((p) => tf.clone(p));
+    const saved = this.buffers?.variables.map((b) => tf.clone(b));
+    const counters = this.buffers?.counters ? new Map(this.buffers.counters) : undefined;
     try {
       const scaled: Gradients = {};
       for (const p of params) {
@@ -88,20 +147,53 @@ export class SAM {
       } finally {
         scale.dispose();
       }
-      const second = tf.variableGrads(loss, params);
+      if (rngBefore) this.rng!.setState(rngBefore);
+      let second: { value: tf.Scalar; grads: Gradients };
+      try {
+        second = lossGradients(loss, params, argument);
+      } finally {
+        // Whatever happened, the weights go back to w, the buffers to their one update at w, the generator to where
+        // the first pass left it.
+        for (const [i, p] of params.entries()) p.assign(old[i]!);
+        this.buffers?.variables.forEach((b, i) => {
+          b.assign(saved![i]!);
+        });
+        if (counters && this.buffers?.counters) for (const [k, v] of counters) this.buffers.counters.set(k, v);
+        if (rngAfter) this.rng!.setState(rngAfter);
+      }
       second.value.dispose();
-      for (const [i, p] of params.entries()) p.assign(old[i]!);
-      const grads = this.clip ? this.clip(second.grads) : second.grads;
-      this.base.step(grads);
-      if (grads !== second.grads) for (const g of Object.values(grads)) g.dispose();
-      for (const g of Object.values(second.grads)) g.dispose();
+      return { value: first.value, grads: second.grads };
     } catch (error) {
       first.value.dispose();
       throw error;
     } finally {
       for (const t of old) t.dispose();
+      for (const t of saved ?? []) t.dispose();
       for (const g of Object.values(first.grads)) g.dispose();
     }
-    return first.value;
+  }
+}
+
+/** tf.variableGrads, with tfjs's "no connection" error said in our terms (naming `argument`). */
+export function lossGradients(
+  loss: () => tf.Scalar,
+  params: tf.Variable[],
+  argument: string,
+): { value: tf.Scalar; grads: Gradients } {
+  try {
+    return tf.variableGrads(loss, params);
+  } catch (error) {
+    if (error instanceof Error && /Cannot find a connection between any variable/.test(error.message)) {
+      throw invalid(
+        'INVALID_ARGUMENT',
+        argument,
+        'a loss computed from the parameters (inside the loss function)',
+        'a loss that does not depend on any of the parameters',
+      );
+    }
+    if (error instanceof Error && /must (be|return) a scalar/.test(error.message)) {
+      throw invalid('INVALID_RANK', argument, 'a scalar loss (reduce it, e.g. with tf.mean)', 'a non-scalar tensor');
+    }
+    throw error;
   }
 }

@@ -1,4 +1,4 @@
-import { checkNumber, invalid } from '@distillery/tensor';
+import { checkNumber, checkOptions, invalid } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
 import { BaseOptimizer } from './base';
 
@@ -31,11 +31,19 @@ export class SGD extends BaseOptimizer {
   readonly nesterov: boolean;
 
   constructor(params: readonly tf.Variable[], options: SGDOptions) {
-    super(params, checkNumber(options?.lr, 'options.lr', { min: 0 }), options?.noWeightDecay);
-    this.momentum = checkNumber(options.momentum ?? 0, 'options.momentum', { min: 0 });
-    this.dampening = checkNumber(options.dampening ?? 0, 'options.dampening', { min: 0, max: 1 });
-    this.weightDecay = checkNumber(options.weightDecay ?? 0, 'options.weightDecay', { min: 0 });
-    this.nesterov = options.nesterov ?? false;
+    const o = checkOptions<SGDOptions>(options ?? ({} as SGDOptions), {
+      lr: true,
+      momentum: true,
+      dampening: true,
+      weightDecay: true,
+      noWeightDecay: true,
+      nesterov: [true, false],
+    });
+    super(params, checkNumber(o.lr, 'options.lr', { min: 0 }), o.noWeightDecay);
+    this.momentum = checkNumber(o.momentum ?? 0, 'options.momentum', { min: 0 });
+    this.dampening = checkNumber(o.dampening ?? 0, 'options.dampening', { min: 0, max: 1 });
+    this.weightDecay = checkNumber(o.weightDecay ?? 0, 'options.weightDecay', { min: 0 });
+    this.nesterov = o.nesterov ?? false;
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
       throw invalid('INVALID_ARGUMENT', 'options.nesterov', 'momentum > 0 and dampening = 0', 'nesterov: true');
     }

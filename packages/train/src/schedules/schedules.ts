@@ -1,4 +1,4 @@
-import { checkNumber, invalid } from '@distillery/tensor';
+import { checkNumber, checkOptions, describeValue, invalid, type OptionsSpec } from '@distillery/tensor';
 
 /**
  * A learning-rate schedule: the learning rate at step (or epoch) t = 0, 1, 2, …. Whether t counts optimizer steps or
@@ -6,6 +6,40 @@ import { checkNumber, invalid } from '@distillery/tensor';
  * or per epoch. Values equal torch's `optimizer.param_groups[0]['lr']` after t calls of `scheduler.step()`.
  */
 export type LRSchedule = (t: number) => number;
+
+export interface StepLROptions {
+  stepSize: number;
+  gamma?: number;
+}
+
+export interface MultiStepLROptions {
+  milestones: number[];
+  gamma?: number;
+}
+
+export interface CosineAnnealingLROptions {
+  tMax: number;
+  etaMin?: number;
+}
+
+export interface LinearLROptions {
+  startFactor?: number;
+  endFactor?: number;
+  totalIters?: number;
+}
+
+export interface WarmupCosineLROptions {
+  totalSteps: number;
+  warmupSteps?: number;
+  warmupLrInit?: number;
+  minLr?: number;
+}
+
+/** An options object that must be given (it has a required key): checked by the shared strict-options helper. */
+function required<T extends object>(options: T, spec: OptionsSpec<T>): T {
+  if (options === undefined) throw invalid('INVALID_ARGUMENT', 'options', 'an options object', 'undefined');
+  return checkOptions<T>(options, spec);
+}
 
 function time(t: number): number {
   return checkNumber(t, 't', { min: 0 });
@@ -21,21 +55,23 @@ export function constantLR(lr: number): LRSchedule {
 }
 
 /** torch StepLR: lr·γ^⌊t/stepSize⌋ (γ default 0.1). */
-export function stepLR(lr: number, options: { stepSize: number; gamma?: number }): LRSchedule {
+export function stepLR(lr: number, options: StepLROptions): LRSchedule {
   checkNumber(lr, 'lr', { min: 0 });
-  const s = checkNumber(options?.stepSize, 'options.stepSize', { min: 1, integer: true });
-  const g = checkNumber(options.gamma ?? 0.1, 'options.gamma', { min: 0 });
+  const o = required(options, { stepSize: true, gamma: true });
+  const s = checkNumber(o.stepSize, 'options.stepSize', { min: 1, integer: true });
+  const g = checkNumber(o.gamma ?? 0.1, 'options.gamma', { min: 0 });
   return (t) => lr * g ** Math.floor(time(t) / s);
 }
 
 /** torch MultiStepLR: lr·γ^(number of milestones ≤ t) (γ default 0.1). */
-export function multiStepLR(lr: number, options: { milestones: number[]; gamma?: number }): LRSchedule {
+export function multiStepLR(lr: number, options: MultiStepLROptions): LRSchedule {
   checkNumber(lr, 'lr', { min: 0 });
-  if (!Array.isArray(options?.milestones)) {
-    throw invalid('INVALID_ARGUMENT', 'options.milestones', 'an array of epochs', String(options?.milestones));
+  const o = required(options, { milestones: true, gamma: true });
+  if (!Array.isArray(o.milestones)) {
+    throw invalid('INVALID_ARGUMENT', 'options.milestones', 'an array of epochs', describeValue(o.milestones));
   }
-  const ms = options.milestones.map((m, i) => checkNumber(m, `options.milestones[${i}]`, { min: 0, integer: true }));
-  const g = checkNumber(options.gamma ?? 0.1, 'options.gamma', { min: 0 });
+  const ms = o.milestones.map((m, i) => checkNumber(m, `options.milestones[${i}]`, { min: 0, integer: true }));
+  const g = checkNumber(o.gamma ?? 0.1, 'options.gamma', { min: 0 });
   return (t) => {
     const tt = time(t);
     return lr * g ** ms.filter((m) => m <= tt).length;
@@ -43,10 +79,11 @@ export function multiStepLR(lr: number, options: { milestones: number[]; gamma?:
 }
 
 /** torch CosineAnnealingLR (closed form): η_min + (lr − η_min)·(1 + cos(π·t/T_max))/2. */
-export function cosineAnnealingLR(lr: number, options: { tMax: number; etaMin?: number }): LRSchedule {
+export function cosineAnnealingLR(lr: number, options: CosineAnnealingLROptions): LRSchedule {
   checkNumber(lr, 'lr', { min: 0 });
-  const T = checkNumber(options?.tMax, 'options.tMax', { min: 1 });
-  const etaMin = checkNumber(options.etaMin ?? 0, 'options.etaMin', { min: 0 });
+  const o = required(options, { tMax: true, etaMin: true });
+  const T = checkNumber(o.tMax, 'options.tMax', { min: 1 });
+  const etaMin = checkNumber(o.etaMin ?? 0, 'options.etaMin', { min: 0 });
   return (t) => etaMin + ((lr - etaMin) * (1 + Math.cos((Math.PI * time(t)) / T))) / 2;
 }
 
@@ -54,14 +91,12 @@ export function cosineAnnealingLR(lr: number, options: { tMax: number; etaMin?: 
  * torch LinearLR (linear warm-up): lr·(s + (e − s)·min(t, n)/n) with s = startFactor (1/3), e = endFactor (1),
  * n = totalIters (5).
  */
-export function linearLR(
-  lr: number,
-  options: { startFactor?: number; endFactor?: number; totalIters?: number } = {},
-): LRSchedule {
+export function linearLR(lr: number, options: LinearLROptions = {}): LRSchedule {
   checkNumber(lr, 'lr', { min: 0 });
-  const s = checkNumber(options.startFactor ?? 1 / 3, 'options.startFactor', { min: 0, minExclusive: true, max: 1 });
-  const e = checkNumber(options.endFactor ?? 1, 'options.endFactor', { min: 0, max: 1 });
-  const n = checkNumber(options.totalIters ?? 5, 'options.totalIters', { min: 1, integer: true });
+  const o = checkOptions<LinearLROptions>(options, { startFactor: true, endFactor: true, totalIters: true });
+  const s = checkNumber(o.startFactor ?? 1 / 3, 'options.startFactor', { min: 0, minExclusive: true, max: 1 });
+  const e = checkNumber(o.endFactor ?? 1, 'options.endFactor', { min: 0, max: 1 });
+  const n = checkNumber(o.totalIters ?? 5, 'options.totalIters', { min: 1, integer: true });
   return (t) => lr * (s + ((e - s) * Math.min(time(t), n)) / n);
 }
 
@@ -82,21 +117,26 @@ export interface OneCycleOptions {
  */
 export function oneCycleLR(maxLr: number, options: OneCycleOptions): LRSchedule {
   checkNumber(maxLr, 'maxLr', { min: 0 });
-  const total = checkNumber(options?.totalSteps, 'options.totalSteps', { min: 2, integer: true });
-  const pct = checkNumber(options.pctStart ?? 0.3, 'options.pctStart', { min: 0, max: 1 });
-  const div = checkNumber(options.divFactor ?? 25, 'options.divFactor', { min: 0, minExclusive: true });
-  const finalDiv = checkNumber(options.finalDivFactor ?? 1e4, 'options.finalDivFactor', { min: 0, minExclusive: true });
-  const strategy = options.annealStrategy ?? 'cos';
-  if (strategy !== 'cos' && strategy !== 'linear') {
-    throw invalid('INVALID_ARGUMENT', 'options.annealStrategy', "'cos' or 'linear'", String(strategy));
-  }
+  const o = required(options, {
+    totalSteps: true,
+    pctStart: true,
+    annealStrategy: ['cos', 'linear'],
+    divFactor: true,
+    finalDivFactor: true,
+    threePhase: [true, false],
+  });
+  const total = checkNumber(o.totalSteps, 'options.totalSteps', { min: 2, integer: true });
+  const pct = checkNumber(o.pctStart ?? 0.3, 'options.pctStart', { min: 0, max: 1 });
+  const div = checkNumber(o.divFactor ?? 25, 'options.divFactor', { min: 0, minExclusive: true });
+  const finalDiv = checkNumber(o.finalDivFactor ?? 1e4, 'options.finalDivFactor', { min: 0, minExclusive: true });
+  const strategy = o.annealStrategy ?? 'cos';
   const anneal =
     strategy === 'cos'
       ? (a: number, b: number, p: number) => b + ((a - b) / 2) * (Math.cos(Math.PI * p) + 1)
       : (a: number, b: number, p: number) => (b - a) * p + a;
   const initial = maxLr / div;
   const minLr = initial / finalDiv;
-  const phases = options.threePhase
+  const phases = o.threePhase
     ? [
         { end: pct * total - 1, from: initial, to: maxLr },
         { end: 2 * pct * total - 2, from: maxLr, to: initial },
@@ -125,8 +165,15 @@ export function oneCycleLR(maxLr: number, options: OneCycleOptions): LRSchedule 
 
 /** torch SequentialLR: schedule i runs from milestone i−1 on, with its own t restarting at 0. */
 export function sequentialLR(schedules: LRSchedule[], milestones: number[]): LRSchedule {
-  if (!Array.isArray(schedules) || schedules.length === 0 || !Array.isArray(milestones)) {
-    throw invalid('INVALID_ARGUMENT', 'schedules', 'a non-empty array of schedules', String(schedules));
+  if (!Array.isArray(schedules) || schedules.length === 0) {
+    throw invalid('INVALID_ARGUMENT', 'schedules', 'a non-empty array of schedules', describeValue(schedules));
+  }
+  schedules.forEach((f, i) => {
+    if (typeof f !== 'function')
+      throw invalid('INVALID_ARGUMENT', `schedules[${i}]`, 'a schedule (t) => lr', describeValue(f));
+  });
+  if (!Array.isArray(milestones)) {
+    throw invalid('INVALID_ARGUMENT', 'milestones', 'an array of steps', describeValue(milestones));
   }
   if (milestones.length !== schedules.length - 1) {
     throw invalid('INVALID_ARGUMENT', 'milestones', `${schedules.length - 1} milestones`, String(milestones.length));
@@ -150,15 +197,13 @@ export function sequentialLR(schedules: LRSchedule[], milestones: number[]): LRS
  *     t < T:       minLr + ½(lr − minLr)(1 + cos(π·t/T))
  *     t ≥ T:       minLr
  */
-export function warmupCosineLR(
-  lr: number,
-  options: { totalSteps: number; warmupSteps?: number; warmupLrInit?: number; minLr?: number },
-): LRSchedule {
+export function warmupCosineLR(lr: number, options: WarmupCosineLROptions): LRSchedule {
   checkNumber(lr, 'lr', { min: 0 });
-  const T = checkNumber(options?.totalSteps, 'options.totalSteps', { min: 1 });
-  const W = checkNumber(options.warmupSteps ?? 0, 'options.warmupSteps', { min: 0 });
-  const init = checkNumber(options.warmupLrInit ?? 0, 'options.warmupLrInit', { min: 0 });
-  const minLr = checkNumber(options.minLr ?? 0, 'options.minLr', { min: 0 });
+  const o = required(options, { totalSteps: true, warmupSteps: true, warmupLrInit: true, minLr: true });
+  const T = checkNumber(o.totalSteps, 'options.totalSteps', { min: 1 });
+  const W = checkNumber(o.warmupSteps ?? 0, 'options.warmupSteps', { min: 0 });
+  const init = checkNumber(o.warmupLrInit ?? 0, 'options.warmupLrInit', { min: 0 });
+  const minLr = checkNumber(o.minLr ?? 0, 'options.minLr', { min: 0 });
   return (t) => {
     const tt = time(t);
     if (tt < W) return init + (tt * (lr - init)) / W;
@@ -169,6 +214,9 @@ export function warmupCosineLR(
 
 /** An epoch schedule evaluated per step: lr at step s = schedule(floor(s / stepsPerEpoch)). */
 export function perEpoch(schedule: LRSchedule, stepsPerEpoch: number): LRSchedule {
+  if (typeof schedule !== 'function') {
+    throw invalid('INVALID_ARGUMENT', 'schedule', 'a schedule (t) => lr', describeValue(schedule));
+  }
   const n = checkNumber(stepsPerEpoch, 'stepsPerEpoch', { min: 1, integer: true });
   return (t) => schedule(Math.floor(time(t) / n));
 }
