@@ -1,6 +1,6 @@
 /**
  * HSI + LiDAR land-cover classification at small scale: MMFormer (Zhang et al., "Multimodal Transformer Using
- * Multiscale Self-Attention for Remote Sensing Image Classification", arXiv 2303.13101, 2023; no official code — the
+ * Multiscale Self-Attention for Remote Sensing Image Classification", arXiv, 23 March 2023; no official code — the
  * design and the choices the paper leaves open are documented in @distillery/vit's src/mmformer/mmformer.ts) against
  * the MFT baseline of the same protocol (Roy et al., "Multimodal Fusion Transformer for Remote Sensing Image
  * Classification", TGRS 2023, arXiv 2203.16952; AnkurDeria/MFT Model/MFT.ipynb), on the procedural HSI + LiDAR pair
@@ -135,7 +135,7 @@ export const recipe = {
   title: 'MMFormer vs. MFT on HSI + LiDAR pairs',
   summary:
     'multimodal HSI + LiDAR classification: MMFormer coarse-to-fine multi-scale self-attention vs. the MFT baseline; OA, AA, κ',
-  paper: 'MMFormer (RsMmFormer), Zhang et al., arXiv 2303.13101; MFT, Roy et al., TGRS 2023 (arXiv 2203.16952)',
+  paper: 'MMFormer (RsMmFormer), Zhang et al., arXiv, 23 March 2023; MFT, Roy et al., TGRS 2023 (arXiv 2203.16952)',
   data: "'hsi-lidar' (the procedural Trento-like HSI + LiDAR pair set of @distillery/data); default hsi-lidar",
   defaultEpochs: 30,
   async run(ctx) {
@@ -201,7 +201,7 @@ export const recipe = {
       report: {
         description: `Procedural Trento-like pairs (hyperspectralLidar of @distillery/data): ${s.bands} HSI bands + 1 LiDAR raster, ${s.patch}×${s.patch} patches labelled by the centre pixel, neighbour purity ${s.purity}, multiplicative noise ${s.noise}; ${s.trainPerClass} training and ${s.testPerClass} test pixels per class. Class names follow Trento for readability only; the spectra and elevations are synthetic. OA = overall accuracy, AA = mean per-class accuracy, κ = Cohen's kappa.`,
         paperNote:
-          'MMFormer reports OA / AA / κ on Trento and MUUFL above the MFT baseline (arXiv 2303.13101, its results tables). This run compares the two fusion designs on synthetic pairs with few labelled pixels, with the same dropout (0.1) for both.',
+          'MMFormer reports OA / AA / κ on Trento and MUUFL above the MFT baseline (arXiv, 23 March 2023, its results tables). This run compares the two fusion designs on synthetic pairs with few labelled pixels, with the same dropout (0.1) for both.',
         table: {
           headers: ['model', 'OA', 'AA', 'κ', 'parameters'],
           rows: results.map((r) => [r.name, r.oa, r.aa, r.kappa, r.parameters]),

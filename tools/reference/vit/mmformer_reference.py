@@ -1,4 +1,4 @@
-"""MMFormer (Zhang et al., arXiv 2303.13101; OpenReview "RsMmFormer") for @distillery/vit: a SELF-CONSISTENCY
+"""MMFormer (Zhang et al., arXiv, 23 March 2023; OpenReview "RsMmFormer") for @distillery/vit: a SELF-CONSISTENCY
 check, not a transcription. The authors publish no code, so there is no official file to follow; this script is an
 independent PyTorch writing of the design documented in packages/vit/src/mmformer/mmformer.ts, and the fixtures it
 writes only show that the tfjs model computes that design (forward values and gradients), not that it matches the

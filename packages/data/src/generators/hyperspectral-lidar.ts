@@ -33,7 +33,7 @@ export interface HyperspectralLidarSet {
 }
 
 /**
- * A procedural hyperspectral + LiDAR pair set for MMFormer-style fusion (MMFormer, arXiv 2303.13101; the MFT protocol
+ * A procedural hyperspectral + LiDAR pair set for MMFormer-style fusion (MMFormer, arXiv, 23 March 2023; the MFT protocol
  * of Roy et al., arXiv 2203.16952, AnkurDeria/MFT Model/MFT.ipynb: 11×11 patches, 63 bands and 6 classes like Trento). Each class has a smooth reflectance spectrum (a sum of three Gaussian bumps
  * over the bands) and a mean elevation per LiDAR raster; each patch labels its centre pixel, and every other pixel
  * belongs to the centre class with probability `purity`, else to a random class. Values get multiplicative noise.

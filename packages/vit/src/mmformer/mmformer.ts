@@ -127,7 +127,7 @@ export interface MMFormerForwardOptions {
 
 /**
  * MMFormer (Zhang, Ming, Feng, Liu, He, Zhao, "Multimodal Transformer Using Multiscale Self-Attention for Remote
- * Sensing Image Classification", arXiv 2303.13101, 23 Mar 2023; OpenReview "RsMmFormer"). No official code is
+ * Sensing Image Classification", arXiv, 23 March 2023; OpenReview "RsMmFormer"). No official code is
  * published, and the paper text available to us (the abstract) fixes only this much: convolutional tokenizers for
  * the HSI and LiDAR patches, and a multi-scale multi-head self-attention (MSMHSA) that incorporates HSI into LiDAR
  * coarse to fine, to reconcile HSI's high spectral resolution with LiDAR's low spatial resolution. Our design:
