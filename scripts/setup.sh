@@ -5,12 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 
-# Chromium (headless browser tests; its SwiftShader Vulkan ICD also serves WebGPU in Node) and the Vulkan loader
-# that Dawn (the `webgpu` package) opens.
+# Chromium (headless browser tests; its SwiftShader Vulkan ICD also serves WebGPU in Node), the Vulkan loader that
+# Dawn (the `webgpu` package) opens, and datasets.
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -f /usr/lib/chromium/vk_swiftshader_icd.json ] || missing+=(chromium-common)
 ldconfig -p | grep -q 'libvulkan.so.1' || missing+=(libvulkan1)
+# Fashion-MNIST (Debian's dataset-fashion-mnist, the original idx files) for the recipes that train on it.
+[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing+=(dataset-fashion-mnist)
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq

@@ -110,6 +110,56 @@ ${kind === 'cjs' ? '})();' : ''}`;
     }
   });
 
+  it('one DistilleryError class: errors from @distillery/samplers and vit are instanceof the one of @distillery/tensor (CJS and ESM)', async () => {
+    // samplers and vit's encodeTemporal import the class through '@distillery/tensor/errors'; the user imports it
+    // from '@distillery/tensor'. Two bundled copies of errors.ts made `instanceof` false.
+    const body = `
+const caught = [];
+const attempt = (name, f) => { try { f(); caught.push([name, 'no error']); } catch (e) {
+  caught.push([name, e instanceof tensor.DistilleryError, e instanceof errors.DistilleryError, e.name]); } };
+attempt('samplers.classCounts', () => samplers.classCounts([0, -1]));
+attempt('samplers.batchCount', () => samplers.batchCount(-1, 2));
+attempt('vit.encodeTemporal', () => vit.encodeTemporal(13, 0));
+attempt('vit.encodeSpatial', () => vit.encodeSpatial(100, 10));
+console.log(JSON.stringify({ same: tensor.DistilleryError === errors.DistilleryError, caught }));`;
+    const cjs = `const tensor = require('@distillery/tensor'); const errors = require('@distillery/tensor/errors');
+const samplers = require('@distillery/samplers'); const vit = require('@distillery/vit');${body}`;
+    const esm = `import * as tensor from '@distillery/tensor'; import * as errors from '@distillery/tensor/errors';
+import * as samplers from '@distillery/samplers'; import * as vit from '@distillery/vit';${body}`;
+    writeFileSync(path.join(app, 'one-error.cjs'), cjs);
+    writeFileSync(path.join(app, 'one-error.mjs'), esm);
+    for (const file of ['one-error.cjs', 'one-error.mjs']) {
+      const { stdout } = await run(process.execPath, [file], { cwd: app });
+      const result = JSON.parse(stdout.trim().split('\n').at(-1) as string);
+      expect(result, file).toEqual({
+        same: true,
+        caught: ['samplers.classCounts', 'samplers.batchCount', 'vit.encodeTemporal', 'vit.encodeSpatial'].map(
+          (name) => [name, true, true, 'DistilleryError'],
+        ),
+      });
+    }
+  });
+
+  it('one DistilleryError class in the browser build too (the browser condition of . and ./errors)', async () => {
+    const manifest = JSON.parse(
+      readFileSync(path.join(app, 'node_modules/@distillery/tensor/package.json'), 'utf8'),
+    ) as { exports: Record<string, { browser: { default: string } }> };
+    const dir = path.join(app, 'node_modules/@distillery/tensor');
+    const index = manifest.exports['.']?.browser.default as string;
+    const errors = manifest.exports['./errors']?.browser.default as string;
+    expect(errors).toMatch(/browser/);
+    // Only the errors module is loaded (the browser index imports the browser-only tfjs builds); both entries must
+    // re-export the class from the same shared chunk rather than each define their own.
+    const chunkOf = (file: string) => {
+      const source = readFileSync(path.join(dir, file), 'utf8');
+      expect(source, file).not.toMatch(/DistilleryError = class/);
+      return /export \{[^}]*\bDistilleryError\b[^}]*\} from ['"](\.\/[^'"]+)['"]/.exec(source)?.[1];
+    };
+    const fromIndex = chunkOf(index);
+    expect(fromIndex).toBeTruthy();
+    expect(chunkOf(errors)).toBe(fromIndex);
+  });
+
   for (const pkg of packages) {
     it(`${pkg.manifest.name}: the README's first js example runs as written`, async () => {
       const readme = readFileSync(path.join(pkg.dir, 'README.md'), 'utf8');

@@ -22,10 +22,13 @@ const bundleTfjsRegistration: NonNullable<Options['esbuildPlugins']>[number] = {
   },
 };
 
+// Code splitting for both formats: `index` and `errors` (and `wasm`) share one chunk for the modules they have in
+// common, so `DistilleryError` is ONE class whether a package imports it from `@distillery/tensor` or from
+// `@distillery/tensor/errors` (a bundled copy per entry made `instanceof` fail across packages).
 const shared: Options = {
   target: 'es2022',
   sourcemap: true,
-  splitting: false,
+  splitting: true,
   treeshake: true,
   external: [
     '@tensorflow/tfjs-backend-cpu',
@@ -50,7 +53,8 @@ export default defineConfig([
   },
   {
     ...shared,
-    entry: { 'browser/index': 'src/index.ts' },
+    entry: { index: 'src/index.ts', errors: 'src/errors.ts' },
+    outDir: 'dist/browser',
     format: ['esm'],
     platform: 'browser',
     dts: false,

@@ -99,6 +99,11 @@ export async function runRecipeFromArgs(recipe: Recipe, argv: readonly string[],
       io.err(`distillery: ${error.message}\nRun 'distillery run ${recipe.name} --help' for usage.`);
       return 2;
     }
+    if (error instanceof DistilleryError && error.argument === 'out') {
+      // An unusable --out is a usage error: one line, exit 2, like any other bad flag.
+      io.err(`distillery: --${error.message}\nRun 'distillery run ${recipe.name} --help' for usage.`);
+      return 2;
+    }
     if (error instanceof DistilleryError) {
       io.err(`distillery: ${error.message}`);
       return 1;
@@ -106,6 +111,14 @@ export async function runRecipeFromArgs(recipe: Recipe, argv: readonly string[],
     throw error;
   }
 }
+
+/** Commands that take no positional argument refuse one (never ignore it). */
+function noPositionals(positionals: readonly string[]): void {
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+}
+
+/** `bench --backend`: a backend source, or 'tensorflow' for either tfjs-node package. */
+const BENCH_BACKENDS = ['tfjs-node-gpu', 'tfjs-node', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 
 /** Runs the command line `argv` (without node and the script); resolves to the exit code. */
 export async function main(argv: readonly string[], io: Io = stdio): Promise<number> {
@@ -119,11 +132,12 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
         io.out(MAIN_HELP);
         return command === undefined ? 2 : 0;
       case 'list': {
-        const { help } = parseArgs(rest, {});
+        const { help, positionals } = parseArgs(rest, {});
         if (help) {
           io.out('distillery list — the recipes, with the paper each follows');
           return 0;
         }
+        noPositionals(positionals);
         io.out(
           formatTable(
             ['recipe', 'what it runs', 'paper'],
@@ -133,15 +147,18 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
         return 0;
       }
       case 'backends': {
-        const { help } = parseArgs(rest, {});
+        const { help, positionals } = parseArgs(rest, {});
         if (help) {
           io.out('distillery backends — what each backend source is doing here: available, active, or why not');
           return 0;
         }
+        noPositionals(positionals);
         return await backendsCommand(io.out);
       }
       case 'bench': {
-        const flags = { backend: { type: 'string', description: 'only this backend', valueName: 'NAME' } } as const;
+        const flags = {
+          backend: { type: 'string', description: 'only this backend', choices: BENCH_BACKENDS },
+        } satisfies Record<string, FlagSpec>;
         const parsed = parseArgs(rest, flags);
         if (parsed.help) {
           io.out(
@@ -149,6 +166,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
           );
           return 0;
         }
+        noPositionals(parsed.positionals);
         return await benchCommand(io.out, parsed.flags.backend as string | undefined);
       }
       case 'run': {

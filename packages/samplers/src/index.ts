@@ -14,7 +14,7 @@ export {
 } from './reweighting/class-weights';
 export { type ClassSplit, splitByCount, splitByCutpoints, splitByFraction } from './reweighting/splits';
 export { batchCount, batchIndices } from './sampling/batches';
-export { classAwareCycleSampler } from './sampling/class-aware-cycle';
+export { type ClassAwareCycleOptions, classAwareCycleSampler } from './sampling/class-aware-cycle';
 export { classSamplingProbabilities, progressiveProbabilities } from './sampling/class-probabilities';
 export { type RepeatedAugmentationOptions, repeatedAugmentationSampler } from './sampling/repeated-augmentation';
 export type { Sampler } from './sampling/sampler';

@@ -1,4 +1,4 @@
-import { checkNumber, type Rng } from '@distillery/tensor';
+import { checkNumber, checkOptions, type Rng } from '@distillery/tensor';
 import type * as tf from '@tensorflow/tfjs-core';
 import { checkImages, rotationMap } from './common';
 import { applySlots, emptySlot, type SlotParams } from './rand-augment';
@@ -137,6 +137,10 @@ export function autoAugmentCifar10(
   rng: Rng,
   options: { fill?: number; path?: 'auto' | 'host' | 'device' } = {},
 ): tf.Tensor4D {
+  checkOptions<{ fill?: number; path?: 'auto' | 'host' | 'device' }>(options, {
+    fill: true,
+    path: ['auto', 'host', 'device'],
+  });
   const [B, H, W] = checkImages(images);
   const fill = checkNumber(options.fill ?? 128 / 255, 'options.fill');
   const slots = [emptySlot(B), emptySlot(B)];

@@ -1,4 +1,4 @@
-import { checkNumber, invalid, type Rng } from '@distillery/tensor';
+import { checkNumber, checkOptions, invalid, type Rng } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type Affine,
@@ -24,6 +24,7 @@ export function randomCrop(
   rng: Rng,
   options: { padding?: number; fill?: number } = {},
 ): tf.Tensor4D {
+  checkOptions<{ padding?: number; fill?: number }>(options, { padding: true, fill: true });
   const [B] = checkImages(images);
   const p = checkNumber(options.padding ?? 4, 'options.padding', { min: 0, integer: true });
   const fill = checkNumber(options.fill ?? 0, 'options.fill');
@@ -41,6 +42,7 @@ export function randomCrop(
 
 /** Horizontal flip of each image with probability p (0.5), decided per sample from `rng`. */
 export function randomHorizontalFlip(images: tf.Tensor4D, rng: Rng, options: { p?: number } = {}): tf.Tensor4D {
+  checkOptions<{ p?: number }>(options, { p: true });
   const [B, , W] = checkImages(images);
   const p = checkNumber(options.p ?? 0.5, 'options.p', { min: 0, max: 1 });
   const maps = Array.from(
@@ -59,6 +61,12 @@ export function randomRotation(
   rng: Rng,
   options: { degrees?: number; fill?: number; interpolation?: 'nearest' | 'bilinear' } = {},
 ): tf.Tensor4D {
+  checkOptions<{ degrees?: number; fill?: number; interpolation?: 'nearest' | 'bilinear' }>(options, {
+    degrees: true,
+    fill: true,
+    interpolation: ['nearest', 'bilinear'],
+  });
+  checkNumber(options.fill ?? 0, 'options.fill');
   const [B, H, W] = checkImages(images);
   const deg = checkNumber(options.degrees ?? 15, 'options.degrees', { min: 0 });
   const maps = Array.from({ length: B }, () => rotationMap((rng.uniform(-deg, deg) * Math.PI) / 180, H, W));
@@ -85,6 +93,13 @@ export interface ColorJitterOptions {
  * contrast → saturation). Hue is not implemented.
  */
 export function colorJitter(images: tf.Tensor4D, rng: Rng, options: ColorJitterOptions = {}): tf.Tensor4D {
+  checkOptions<ColorJitterOptions>(options, {
+    path: ['auto', 'host', 'device'],
+    randomOrder: [true, false],
+    brightness: true,
+    contrast: true,
+    saturation: true,
+  });
   const [B] = checkImages(images);
   const range = (v: number, name: string) => {
     checkNumber(v, name, { min: 0 });
@@ -137,6 +152,7 @@ export function cutout(
   rng: Rng,
   options: { size?: number; fill?: number; p?: number } = {},
 ): tf.Tensor4D {
+  checkOptions<{ size?: number; fill?: number; p?: number }>(options, { size: true, fill: true, p: true });
   const [B, H, W] = checkImages(images);
   const size = checkNumber(options.size ?? 16, 'options.size', { min: 0, integer: true });
   const fill = checkNumber(options.fill ?? 0, 'options.fill');

@@ -1,5 +1,5 @@
 import { mixupTargets } from '@distillery/soft-labels';
-import { assertLabels, assertRank, checkNumber, type Rng } from '@distillery/tensor';
+import { assertLabels, assertRank, checkNumber, checkOptions, type Rng } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkImages, fullMask, reverseBatch, select } from './common';
 
@@ -47,6 +47,14 @@ export function mixupCutmix(
   rng: Rng,
   options: MixupCutmixOptions = {},
 ): MixupCutmixResult {
+  checkOptions<MixupCutmixOptions>(options, {
+    mixupAlpha: true,
+    cutmixAlpha: true,
+    prob: true,
+    switchProb: true,
+    labelSmoothing: true,
+    correctLam: [true, false],
+  });
   const [B, H, W] = checkImages(images);
   assertRank(labels, 1, 'labels');
   assertLabels(labels, numClasses, 'labels', B);

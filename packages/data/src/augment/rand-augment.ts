@@ -1,4 +1,4 @@
-import { checkNumber, invalid, type Rng } from '@distillery/tensor';
+import { checkNumber, checkOptions, invalid, type OptionsSpec, type Rng } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
 import { blend } from './basic';
 import {
@@ -113,7 +113,19 @@ export function emptySlot(B: number): SlotParams {
  * Images are float [0, 1] (PIL's uint8 ops are emulated in float and checked against PIL; Equalize runs on the host
  * on every backend). Op slots run in order, so each image sees its ops sequentially.
  */
+/** The declared keys of `RandAugmentOptions` (also checked when nested, e.g. `weakStrongViews({ randAugment })`). */
+export const RAND_AUGMENT_SPEC: OptionsSpec<RandAugmentOptions> = {
+  numOps: true,
+  magnitude: true,
+  magnitudeStd: true,
+  prob: true,
+  fill: true,
+  ops: true,
+  path: ['auto', 'host', 'device'],
+};
+
 export function randAugment(images: tf.Tensor4D, rng: Rng, options: RandAugmentOptions = {}): tf.Tensor4D {
+  checkOptions<RandAugmentOptions>(options, RAND_AUGMENT_SPEC);
   const [B, H, W] = checkImages(images);
   const n = checkNumber(options.numOps ?? 2, 'options.numOps', { min: 0, integer: true });
   const mBase = checkNumber(options.magnitude ?? 9, 'options.magnitude', { min: 0, max: 10 });

@@ -1,8 +1,9 @@
 import type { Rng } from '@distillery/tensor';
+import { checkOptions, invalid } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
 import { autoAugmentCifar10 } from './auto-augment';
 import { cutout, randomCrop, randomHorizontalFlip, randomRotation } from './basic';
-import { type RandAugmentOptions, randAugment } from './rand-augment';
+import { RAND_AUGMENT_SPEC, type RandAugmentOptions, randAugment } from './rand-augment';
 
 export interface WeakStrongOptions {
   /** Crop padding (default 4). */
@@ -31,6 +32,24 @@ export function weakStrongViews(
   rng: Rng,
   options: WeakStrongOptions = {},
 ): { weak: tf.Tensor4D; strong: tf.Tensor4D } {
+  checkOptions<WeakStrongOptions>(options, {
+    padding: true,
+    degrees: true,
+    cutoutSize: true,
+    policy: ['autoaugment', 'randaugment'],
+    randAugment: true,
+  });
+  if (options.randAugment !== undefined) {
+    checkOptions<RandAugmentOptions>(options.randAugment, RAND_AUGMENT_SPEC, 'options.randAugment');
+    if ((options.policy ?? 'autoaugment') !== 'randaugment') {
+      throw invalid(
+        'INVALID_ARGUMENT',
+        'options.randAugment',
+        "no RandAugment options unless policy is 'randaugment' (they would be ignored)",
+        `policy ${JSON.stringify(options.policy ?? 'autoaugment')}`,
+      );
+    }
+  }
   const padding = options.padding ?? 4;
   const weak = tf.tidy(() =>
     randomRotation(randomHorizontalFlip(randomCrop(images, rng, { padding }), rng), rng, {

@@ -1,4 +1,5 @@
 import { batchIndices, type Sampler } from '@distillery/samplers';
+import { checkNumber, checkOptions } from '@distillery/tensor';
 import type { Batch, ImageDataset } from './dataset';
 
 /**
@@ -12,8 +13,13 @@ export function* epochBatches(
   batchSize: number,
   options: { dropLast?: boolean; startBatch?: number } = {},
 ): Generator<Batch & { indices: Int32Array; batchIndex: number }> {
-  const batches = batchIndices(sampler.indices(epoch), batchSize, options);
-  for (let b = options.startBatch ?? 0; b < batches.length; b++) {
+  const { dropLast, startBatch = 0 } = checkOptions<{ dropLast?: boolean; startBatch?: number }>(options, {
+    dropLast: [true, false],
+    startBatch: true,
+  });
+  checkNumber(startBatch, 'options.startBatch', { min: 0, integer: true });
+  const batches = batchIndices(sampler.indices(epoch), batchSize, { dropLast });
+  for (let b = startBatch; b < batches.length; b++) {
     const indices = batches[b]!;
     yield { ...dataset.batch(indices), indices, batchIndex: b };
   }

@@ -1,4 +1,4 @@
-import { checkNumber, invalid } from '@distillery/tensor';
+import { checkNumber, checkOptions, invalid } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Batch, ImageDataset, Sample } from './dataset';
 
@@ -28,6 +28,13 @@ export class InMemoryDataset implements ImageDataset {
   private readonly imageSize: number;
 
   constructor(options: InMemoryDatasetOptions) {
+    checkOptions<InMemoryDatasetOptions>(options ?? null, {
+      pixels: true,
+      labels: true,
+      imageShape: true,
+      classNames: true,
+      scale: true,
+    });
     const shape = options?.imageShape;
     if (!Array.isArray(shape) || shape.length !== 3) {
       throw invalid('INVALID_ARGUMENT', 'options.imageShape', '[H, W, C]', String(shape));

@@ -1,4 +1,4 @@
-import { checkNumber, createRng, invalid, type Rng } from '@distillery/tensor';
+import { checkNumber, checkOptions, createRng, invalid, type Rng } from '@distillery/tensor';
 import type { InMemoryDataset } from './in-memory-dataset';
 
 export interface StratifiedSplit {
@@ -20,6 +20,11 @@ export function stratifiedSplit(
   dataset: InMemoryDataset,
   options: { testPerClass: number; seed?: number; rng?: Rng },
 ): StratifiedSplit {
+  checkOptions<{ testPerClass: number; seed?: number; rng?: Rng }>(options ?? null, {
+    testPerClass: true,
+    seed: true,
+    rng: true,
+  });
   const perClass = checkNumber(options?.testPerClass, 'options.testPerClass', { min: 0, integer: true });
   const rng = options.rng ?? createRng(checkNumber(options.seed ?? 0, 'options.seed', { integer: true }));
   const labels = dataset.labels();

@@ -1,4 +1,4 @@
-import { invalid } from '@distillery/tensor';
+import { checkNumber, checkOptions, invalid } from '@distillery/tensor';
 import { InMemoryDataset } from '../dataset/in-memory-dataset';
 import { DIGITS_BASE64 } from './digits-bin';
 
@@ -36,6 +36,8 @@ function decode(): { pixels: Uint8Array; labels: Uint8Array } {
  * Python). Pixels are scaled by 1/16 to [0, 1] by default (`scale: 1` keeps the raw counts).
  */
 export function loadDigits(options: { scale?: number } = {}): InMemoryDataset {
+  checkOptions<{ scale?: number }>(options, { scale: true });
+  checkNumber(options.scale ?? 1 / 16, 'options.scale', { min: 0, minExclusive: true });
   const { pixels, labels } = decode();
   return new InMemoryDataset({
     pixels,

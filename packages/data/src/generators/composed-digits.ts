@@ -1,4 +1,4 @@
-import { checkNumber, invalid, Rng } from '@distillery/tensor';
+import { checkNumber, checkOptions, invalid, Rng } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadDigits } from '../digits/load-digits';
 
@@ -22,6 +22,13 @@ export interface MultiLabelDataset {
 export function composedDigits(
   options: { numImages?: number; minDigits?: number; maxDigits?: number; grid?: number; seed?: number } = {},
 ): MultiLabelDataset {
+  checkOptions<{ numImages?: number; minDigits?: number; maxDigits?: number; grid?: number; seed?: number }>(options, {
+    numImages: true,
+    minDigits: true,
+    maxDigits: true,
+    grid: true,
+    seed: true,
+  });
   const N = checkNumber(options.numImages ?? 500, 'options.numImages', { min: 1, integer: true });
   const grid = checkNumber(options.grid ?? 2, 'options.grid', { min: 1, integer: true });
   const cells = grid * grid;

@@ -1,5 +1,5 @@
 import { type LongTailProfile, longTailCounts } from '@distillery/samplers';
-import { checkNumber, Rng } from '@distillery/tensor';
+import { checkNumber, checkOptions, Rng } from '@distillery/tensor';
 import { InMemoryDataset } from '../dataset/in-memory-dataset';
 
 export interface SyntheticLongTailOptions {
@@ -31,6 +31,18 @@ export function syntheticLongTail(options: SyntheticLongTailOptions = {}): {
   test: InMemoryDataset;
   counts: number[];
 } {
+  checkOptions<SyntheticLongTailOptions>(options, {
+    numClasses: true,
+    maxCount: true,
+    imbalanceFactor: true,
+    profile: ['exp', 'step'],
+    testCount: true,
+    size: true,
+    channels: [1, 3],
+    noise: true,
+    maxShift: true,
+    seed: true,
+  });
   const C = checkNumber(options.numClasses ?? 10, 'options.numClasses', { min: 1, integer: true });
   const counts = longTailCounts({
     numClasses: C,

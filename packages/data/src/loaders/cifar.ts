@@ -1,4 +1,4 @@
-import { invalid } from '@distillery/tensor';
+import { checkEnum, checkOptions, describeValue, invalid, type OptionsSpec } from '@distillery/tensor';
 import { InMemoryDataset } from '../dataset/in-memory-dataset';
 
 export type CifarVariant = 'cifar10' | 'cifar100';
@@ -25,8 +25,28 @@ export const CIFAR10_CLASSES = [
   'truck',
 ] as const;
 
+const VARIANTS = ['cifar10', 'cifar100'] as const;
+const SPLITS = ['train', 'test'] as const;
+const CIFAR_OPTIONS: OptionsSpec<CifarOptions> = { variant: VARIANTS, split: SPLITS, labelMode: ['fine', 'coarse'] };
+
+/** The checked options with their defaults. `labelMode` is a CIFAR-100 option: with CIFAR-10 it is an error. */
+function cifarOptions(options: CifarOptions | undefined): Required<CifarOptions> {
+  const { variant = 'cifar10', split = 'train', labelMode } = checkOptions<CifarOptions>(options, CIFAR_OPTIONS);
+  if (variant === 'cifar10' && labelMode !== undefined) {
+    throw invalid(
+      'INVALID_ARGUMENT',
+      'options.labelMode',
+      "no labelMode for CIFAR-10 (it selects CIFAR-100's fine or coarse labels)",
+      JSON.stringify(labelMode),
+    );
+  }
+  return { variant, split, labelMode: labelMode ?? 'fine' };
+}
+
 /** The binary files of a split ("binary version" of https://www.cs.toronto.edu/~kriz/cifar.html). */
 export function cifarFiles(variant: CifarVariant, split: 'train' | 'test'): string[] {
+  checkEnum(variant, 'variant', VARIANTS);
+  checkEnum(split, 'split', SPLITS);
   if (variant === 'cifar10') {
     return split === 'train' ? [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`) : ['test_batch.bin'];
   }
@@ -52,14 +72,20 @@ export function parseCifar(
   files: Record<string, Uint8Array | ArrayBuffer>,
   options: CifarOptions = {},
 ): InMemoryDataset {
-  const variant = options.variant ?? 'cifar10';
-  if (variant !== 'cifar10' && variant !== 'cifar100') {
-    throw invalid('INVALID_ARGUMENT', 'options.variant', "'cifar10' or 'cifar100'", String(variant));
+  const { variant, split, labelMode } = cifarOptions(options);
+  if (files === null || typeof files !== 'object' || Array.isArray(files)) {
+    throw invalid('INVALID_ARGUMENT', 'files', 'an object mapping file names to their bytes', describeValue(files));
   }
-  const split = options.split ?? 'train';
-  const labelMode = options.labelMode ?? 'fine';
   const byBase = new Map<string, { path: string; bytes: Uint8Array }>();
   for (const [path, data] of Object.entries(files)) {
+    if (!(data instanceof Uint8Array || data instanceof ArrayBuffer)) {
+      throw invalid(
+        'INVALID_ARGUMENT',
+        `files[${JSON.stringify(path)}]`,
+        'a Uint8Array or ArrayBuffer',
+        describeValue(data),
+      );
+    }
     const base = path.split('/').pop()!;
     byBase.set(base, { path, bytes: data instanceof Uint8Array ? data : new Uint8Array(data) });
   }
@@ -119,6 +145,10 @@ export function parseCifar(
  * the path.
  */
 export async function loadCifar(path: string, options: CifarOptions = {}): Promise<InMemoryDataset> {
+  const { variant, split } = cifarOptions(options);
+  if (typeof path !== 'string' || path === '') {
+    throw invalid('INVALID_ARGUMENT', 'path', 'a CIFAR folder or .tar.gz path', describeValue(path));
+  }
   const fs = await import('node:fs/promises');
   const nodePath = await import('node:path');
   let stat: Awaited<ReturnType<typeof fs.stat>>;
@@ -127,8 +157,6 @@ export async function loadCifar(path: string, options: CifarOptions = {}): Promi
   } catch (error) {
     throw invalid('IO', path, 'an existing CIFAR folder or .tar.gz archive', (error as Error).message);
   }
-  const variant = options.variant ?? 'cifar10';
-  const split = options.split ?? 'train';
   const wanted = [...cifarFiles(variant, split), 'batches.meta.txt', 'fine_label_names.txt', 'coarse_label_names.txt'];
   const files: Record<string, Uint8Array> = {};
   if (stat.isDirectory()) {

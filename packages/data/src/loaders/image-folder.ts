@@ -1,4 +1,4 @@
-import { checkNumber, invalid } from '@distillery/tensor';
+import { checkEnum, checkNumber, checkOptions, describeValue, invalid } from '@distillery/tensor';
 import { InMemoryDataset } from '../dataset/in-memory-dataset';
 
 /** A decoded image: RGBA or grey bytes. */
@@ -30,6 +30,10 @@ function loadCodecs(): Promise<Codecs> {
  * bytes, choosing the decoder from the file signature. `source` names the file in errors.
  */
 export async function decodeImage(bytes: Uint8Array, source = 'image', channels: 1 | 3 = 3): Promise<DecodedImage> {
+  if (!(bytes instanceof Uint8Array)) {
+    throw invalid('INVALID_ARGUMENT', 'bytes', 'a Uint8Array of PNG or JPEG file contents', describeValue(bytes));
+  }
+  checkEnum(channels, 'channels', [1, 3]);
   const { jpeg, pngjs } = await loadCodecs();
   let rgba: Uint8Array;
   let width: number;
@@ -95,12 +99,34 @@ export interface ImageFolderOptions {
  * size mismatches throw DistilleryErrors naming the file.
  */
 export async function loadImageFolder(root: string, options: ImageFolderOptions = {}): Promise<InMemoryDataset> {
+  const {
+    channels = 3,
+    size,
+    extensions = ['png', 'jpg', 'jpeg'],
+  } = checkOptions<ImageFolderOptions>(options, { size: true, channels: [1, 3], extensions: true });
+  if (typeof root !== 'string' || root === '') {
+    throw invalid('INVALID_ARGUMENT', 'root', 'an image folder path', describeValue(root));
+  }
+  if (size !== undefined && (!Array.isArray(size) || size.length !== 2)) {
+    throw invalid('INVALID_ARGUMENT', 'options.size', '[height, width]', describeValue(size));
+  }
+  if (!Array.isArray(extensions) || extensions.length === 0 || extensions.some((e) => typeof e !== 'string' || !e)) {
+    throw invalid(
+      'INVALID_ARGUMENT',
+      'options.extensions',
+      'a non-empty array of file extensions',
+      describeValue(extensions),
+    );
+  }
+  let H = 0;
+  let W = 0;
+  if (size) {
+    H = checkNumber(size[0], 'options.size[0]', { min: 1, integer: true });
+    W = checkNumber(size[1], 'options.size[1]', { min: 1, integer: true });
+  }
   const fs = await import('node:fs/promises');
   const nodePath = await import('node:path');
-  const channels = options.channels ?? 3;
-  if (channels !== 1 && channels !== 3)
-    throw invalid('INVALID_ARGUMENT', 'options.channels', '1 or 3', String(channels));
-  const exts = (options.extensions ?? ['png', 'jpg', 'jpeg']).map((e) => e.toLowerCase().replace(/^\./, ''));
+  const exts = extensions.map((e) => e.toLowerCase().replace(/^\./, ''));
   let entries: import('node:fs').Dirent[];
   try {
     entries = await fs.readdir(root, { withFileTypes: true });
@@ -116,14 +142,16 @@ export async function loadImageFolder(root: string, options: ImageFolderOptions 
   for (const [label, name] of classNames.entries()) {
     const dir = nodePath.join(root, name);
     const files = (await fs.readdir(dir)).filter((f) => exts.includes(f.split('.').pop()!.toLowerCase())).sort();
+    // An empty class folder would be a class with no samples (a silent hole in the label space): refuse it.
+    if (files.length === 0) {
+      throw invalid(
+        'EMPTY_INPUT',
+        dir,
+        `at least one image (${exts.join(', ')}) in class folder "${name}"`,
+        'an empty class folder; remove it or add images',
+      );
+    }
     for (const f of files) items.push({ file: nodePath.join(dir, f), label });
-  }
-  if (items.length === 0) throw invalid('EMPTY_INPUT', root, `images with extensions ${exts.join(', ')}`, 'none');
-  let H = 0;
-  let W = 0;
-  if (options.size) {
-    H = checkNumber(options.size[0], 'options.size[0]', { min: 1, integer: true });
-    W = checkNumber(options.size[1], 'options.size[1]', { min: 1, integer: true });
   }
   const chunks: Uint8Array[] = [];
   for (const { file } of items) {
@@ -138,7 +166,7 @@ export async function loadImageFolder(root: string, options: ImageFolderOptions 
       H = img.height;
       W = img.width;
     }
-    if (options.size) chunks.push(resizeNearest(img, H, W));
+    if (size) chunks.push(resizeNearest(img, H, W));
     else if (img.height !== H || img.width !== W) {
       throw invalid(
         'SHAPE_MISMATCH',

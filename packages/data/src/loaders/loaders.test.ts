@@ -146,6 +146,23 @@ describe('CIFAR binary loaders', () => {
       if (n !== 'test_batch.bin') writeFileSync(path.join(dir, n), d);
     await expect(loadCifar(dir, { split: 'test' })).rejects.toThrow(/test_batch.bin/);
   });
+
+  it("strict options: split 'val' is an error, not the test set; typos and CIFAR-10 labelMode are refused", async () => {
+    const dir = tmp();
+    for (const [n, d] of Object.entries(cifar10Files())) writeFileSync(path.join(dir, n), d);
+    expect((await loadCifar(dir, { split: 'test' })).length).toBe(1);
+    await expect(loadCifar(dir, { split: 'val' as 'test' })).rejects.toThrowError(
+      /options\.split: expected one of "train", "test", got "val"/,
+    );
+    await expect(loadCifar(dir, { spilt: 'test' } as never)).rejects.toThrowError(
+      /options\.spilt: unknown option \(did you mean "split"\?\)/,
+    );
+    expect(() => parseCifar(cifar10Files(), { variant: 'cifar-10' as 'cifar10' })).toThrowError(/options\.variant/);
+    expect(() => parseCifar(cifar10Files(), { labelMode: 'coarse' })).toThrowError(/options\.labelMode/);
+    expect(() => parseCifar(cifar10Files(), { variant: 'cifar100', labelMode: 'corse' as 'coarse' })).toThrowError(
+      /options\.labelMode: expected one of "fine", "coarse"/,
+    );
+  });
 });
 
 function png(width: number, height: number, f: (x: number, y: number) => [number, number, number]): Uint8Array {
@@ -212,6 +229,29 @@ describe('image folder loader', () => {
     await expect(decodeImage(new Uint8Array([1, 2, 3]), 'blob.bin')).rejects.toThrow(/blob.bin/);
     const empty = tmp();
     await expect(loadImageFolder(empty)).rejects.toThrow(DistilleryError);
+  });
+
+  it('an empty class folder is an error naming the folder, not a class with 0 samples', async () => {
+    const root = tmp();
+    mkdirSync(path.join(root, 'cat'));
+    mkdirSync(path.join(root, 'dog'));
+    mkdirSync(path.join(root, 'emu'));
+    writeFileSync(
+      path.join(root, 'cat', 'a.png'),
+      png(2, 2, () => [1, 2, 3]),
+    );
+    writeFileSync(
+      path.join(root, 'emu', 'b.png'),
+      png(2, 2, () => [1, 2, 3]),
+    );
+    writeFileSync(path.join(root, 'dog', 'notes.txt'), 'not an image');
+    const error = await loadImageFolder(root).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DistilleryError);
+    expect((error as DistilleryError).code).toBe('EMPTY_INPUT');
+    expect((error as Error).message).toMatch(/dog.*class folder "dog"/);
+    await expect(loadImageFolder(root, { size: [2, 2], chanels: 1 } as never)).rejects.toThrowError(
+      /options\.chanels: unknown option \(did you mean "channels"\?\)/,
+    );
     expect(tf.memory().numTensors).toBeGreaterThanOrEqual(0);
   });
 });

@@ -1,4 +1,4 @@
-import { checkNumber, invalid } from '@distillery/tensor/errors';
+import { checkNumber, checkOptions } from '@distillery/tensor/errors';
 
 export type LongTailProfile = 'exp' | 'step';
 
@@ -24,19 +24,27 @@ export interface LongTailCountsOptions {
  * keeps n_max.
  */
 export function longTailCounts(options: LongTailCountsOptions): number[] {
-  const C = checkNumber(options?.numClasses, 'options.numClasses', { min: 1, integer: true });
-  const nMax = checkNumber(options.maxCount, 'options.maxCount', { min: 1, integer: true });
-  const IF = checkNumber(options.imbalanceFactor, 'options.imbalanceFactor', { min: 1 });
-  const profile = options.profile ?? 'exp';
+  const {
+    numClasses,
+    maxCount,
+    imbalanceFactor,
+    profile = 'exp',
+  } = checkOptions<LongTailCountsOptions>(options ?? null, {
+    numClasses: true,
+    maxCount: true,
+    imbalanceFactor: true,
+    profile: ['exp', 'step'],
+  });
+  const C = checkNumber(numClasses, 'options.numClasses', { min: 1, max: 2 ** 24, integer: true });
+  const nMax = checkNumber(maxCount, 'options.maxCount', { min: 1, integer: true });
+  const IF = checkNumber(imbalanceFactor, 'options.imbalanceFactor', { min: 1 });
   const imbFactor = 1 / IF;
   const counts: number[] = [];
   if (profile === 'exp') {
     for (let i = 0; i < C; i++) counts.push(C === 1 ? nMax : Math.floor(nMax * imbFactor ** (i / (C - 1))));
-  } else if (profile === 'step') {
+  } else {
     const half = Math.floor(C / 2);
     for (let i = 0; i < C; i++) counts.push(i < half || C === 1 ? nMax : Math.floor(nMax * imbFactor));
-  } else {
-    throw invalid('INVALID_ARGUMENT', 'options.profile', "'exp' or 'step'", String(profile));
   }
   return counts;
 }

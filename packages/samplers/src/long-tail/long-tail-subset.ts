@@ -1,5 +1,5 @@
 import { Rng } from '@distillery/tensor';
-import { checkNumber, invalid } from '@distillery/tensor/errors';
+import { checkNumber, checkOptions, invalid } from '@distillery/tensor/errors';
 import { indicesByClass } from './class-counts';
 import { type LongTailProfile, longTailCounts } from './long-tail-counts';
 
@@ -32,22 +32,32 @@ export interface LongTailSubset {
  * `indices` to reuse an identical subset.
  */
 export function longTailSubset(labels: ArrayLike<number>, options: LongTailSubsetOptions): LongTailSubset {
-  const byClass = indicesByClass(labels, options?.numClasses);
+  const {
+    imbalanceFactor,
+    profile,
+    maxCount: givenMaxCount,
+    numClasses,
+    seed: givenSeed = 0,
+    shuffle = true,
+  } = checkOptions<LongTailSubsetOptions>(options ?? null, {
+    imbalanceFactor: true,
+    profile: ['exp', 'step'],
+    maxCount: true,
+    numClasses: true,
+    seed: true,
+    shuffle: [true, false],
+  });
+  const byClass = indicesByClass(labels, numClasses);
   const C = byClass.length;
   if (C === 0) throw invalid('EMPTY_INPUT', 'labels', 'at least one labelled sample', 'an empty array');
-  const seed = checkNumber(options.seed ?? 0, 'options.seed', { integer: true });
+  const seed = checkNumber(givenSeed, 'options.seed', { integer: true });
   const empty = byClass.findIndex((b) => b.length === 0);
   if (empty >= 0) {
     throw invalid('EMPTY_INPUT', `labels (class ${empty})`, 'at least one sample in every class', '0 samples');
   }
   const smallest = Math.min(...byClass.map((b) => b.length));
-  const maxCount = options.maxCount ?? smallest;
-  const counts = longTailCounts({
-    numClasses: C,
-    maxCount,
-    imbalanceFactor: options.imbalanceFactor,
-    profile: options.profile,
-  });
+  const maxCount = givenMaxCount ?? smallest;
+  const counts = longTailCounts({ numClasses: C, maxCount, imbalanceFactor, profile });
   const rng = new Rng(seed);
   const selected: number[] = [];
   for (let c = 0; c < C; c++) {
@@ -61,7 +71,7 @@ export function longTailSubset(labels: ArrayLike<number>, options: LongTailSubse
         `${pool.length}`,
       );
     }
-    if (options.shuffle ?? true) rng.shuffle(pool);
+    if (shuffle) rng.shuffle(pool);
     for (let k = 0; k < need; k++) selected.push(pool[k]!);
   }
   return { indices: Int32Array.from(selected), counts };

@@ -1,4 +1,4 @@
-import { checkNumber, invalid } from '@distillery/tensor/errors';
+import { checkNumber, checkOptions, invalid } from '@distillery/tensor/errors';
 import { checkCounts } from '../util';
 
 function nonEmpty(counts: ArrayLike<number>): number[] {
@@ -23,10 +23,14 @@ export function inverseFrequencyWeights(
   counts: ArrayLike<number>,
   options: { power?: number; normalize?: boolean } = {},
 ): number[] {
+  const { power = 1, normalize = true } = checkOptions<{ power?: number; normalize?: boolean }>(options, {
+    power: true,
+    normalize: [true, false],
+  });
   const n = nonEmpty(counts);
-  const power = checkNumber(options.power ?? 1, 'options.power', { min: 0 });
+  checkNumber(power, 'options.power', { min: 0 });
   const w = n.map((c) => c ** -power);
-  return options.normalize === false ? w : normaliseToC(w);
+  return normalize ? normaliseToC(w) : w;
 }
 
 /**
@@ -38,8 +42,9 @@ export function inverseFrequencyWeights(
  * β = 0 gives uniform weights (all 1); β → 1 approaches inverse frequency.
  */
 export function effectiveNumberWeights(counts: ArrayLike<number>, options: { beta?: number } = {}): number[] {
+  const { beta: givenBeta = 0.9999 } = checkOptions<{ beta?: number }>(options, { beta: true });
   const n = nonEmpty(counts);
-  const beta = checkNumber(options.beta ?? 0.9999, 'options.beta', { min: 0, max: 1 });
+  const beta = checkNumber(givenBeta, 'options.beta', { min: 0, max: 1 });
   if (beta === 1) throw invalid('OUT_OF_RANGE', 'options.beta', 'a number in [0, 1)', '1');
   const w = n.map((c) => (1 - beta) / (1 - beta ** c));
   return normaliseToC(w);
@@ -63,8 +68,14 @@ export function deferredReweighting(
   epoch: number,
   options: DeferredReweightingOptions,
 ): number[] {
+  const { drwEpoch, beta: givenBeta = 0.9999 } = checkOptions<DeferredReweightingOptions>(options ?? null, {
+    drwEpoch: true,
+    beta: true,
+  });
   const e = checkNumber(epoch, 'epoch', { min: 0, integer: true });
-  const start = checkNumber(options?.drwEpoch, 'options.drwEpoch', { min: 1, integer: true });
-  const beta = e >= start ? (options.beta ?? 0.9999) : 0;
-  return effectiveNumberWeights(counts, { beta });
+  const start = checkNumber(drwEpoch, 'options.drwEpoch', { min: 1, integer: true });
+  // The post-switch β is checked before the switch too, so a bad value fails on the first epoch, not at drwEpoch.
+  const after = checkNumber(givenBeta, 'options.beta', { min: 0, max: 1 });
+  if (after === 1) throw invalid('OUT_OF_RANGE', 'options.beta', 'a number in [0, 1)', '1');
+  return effectiveNumberWeights(counts, { beta: e >= start ? after : 0 });
 }

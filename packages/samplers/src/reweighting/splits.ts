@@ -1,4 +1,4 @@
-import { checkNumber, invalid } from '@distillery/tensor/errors';
+import { checkNumber, checkOptions, describeValue, invalid } from '@distillery/tensor/errors';
 import { checkCounts } from '../util';
 
 /** Class indices of each group. */
@@ -13,9 +13,13 @@ export interface ClassSplit {
  * `few` ≤ n ≤ `many`, few-shot (tail) n < `few` (20). CIFAR-100-LT IF 100 gives 35 / 35 / 30.
  */
 export function splitByCount(counts: ArrayLike<number>, options: { many?: number; few?: number } = {}): ClassSplit {
+  const { many: givenMany = 100, few: givenFew = 20 } = checkOptions<{ many?: number; few?: number }>(options, {
+    many: true,
+    few: true,
+  });
   const n = checkCounts(counts);
-  const many = checkNumber(options.many ?? 100, 'options.many', { min: 0 });
-  const few = checkNumber(options.few ?? 20, 'options.few', { min: 0, max: many });
+  const many = checkNumber(givenMany, 'options.many', { min: 0 });
+  const few = checkNumber(givenFew, 'options.few', { min: 0, max: many });
   const split: ClassSplit = { head: [], mid: [], tail: [] };
   n.forEach((c, j) => {
     if (c > many) split.head.push(j);
@@ -33,7 +37,7 @@ export function splitByCount(counts: ArrayLike<number>, options: { many?: number
 export function splitByCutpoints(numClasses: number, cutpoints: readonly [number, number]): ClassSplit {
   const C = checkNumber(numClasses, 'numClasses', { min: 1, integer: true });
   if (!Array.isArray(cutpoints) || cutpoints.length !== 2) {
-    throw invalid('INVALID_ARGUMENT', 'cutpoints', '[c0, c1]', String(cutpoints));
+    throw invalid('INVALID_ARGUMENT', 'cutpoints', '[c0, c1]', describeValue(cutpoints));
   }
   const c0 = checkNumber(cutpoints[0], 'cutpoints[0]', { min: 0, max: C, integer: true });
   const c1 = checkNumber(cutpoints[1], 'cutpoints[1]', { min: c0, max: C, integer: true });
@@ -47,7 +51,13 @@ export function splitByCutpoints(numClasses: number, cutpoints: readonly [number
  */
 export function splitByFraction(numClasses: number, fractions: readonly [number, number] = [0.3, 0.4]): ClassSplit {
   const K = checkNumber(numClasses, 'numClasses', { min: 1, integer: true });
-  const h = Math.floor(checkNumber(fractions[0], 'fractions[0]', { min: 0, max: 1 }) * K);
-  const m = Math.floor(checkNumber(fractions[1], 'fractions[1]', { min: 0, max: 1 }) * K);
+  if (!Array.isArray(fractions) || fractions.length !== 2) {
+    throw invalid('INVALID_ARGUMENT', 'fractions', '[head, mid] fractions', describeValue(fractions));
+  }
+  const f0 = checkNumber(fractions[0], 'fractions[0]', { min: 0, max: 1 });
+  const f1 = checkNumber(fractions[1], 'fractions[1]', { min: 0, max: 1 });
+  if (f0 + f1 > 1) throw invalid('OUT_OF_RANGE', 'fractions', 'head + mid fractions at most 1', String(f0 + f1));
+  const h = Math.floor(f0 * K);
+  const m = Math.floor(f1 * K);
   return splitByCutpoints(K, [h, Math.min(K, h + m)]);
 }

@@ -1,4 +1,4 @@
-import { checkNumber, invalid } from '@distillery/tensor/errors';
+import { checkEnum, checkNumber, checkOptions, describeValue, invalid } from '@distillery/tensor/errors';
 
 /**
  * Splits an epoch's indices into consecutive batches of `batchSize` (torch BatchSampler). With `dropLast` the final
@@ -9,9 +9,18 @@ export function batchIndices(
   batchSize: number,
   options: { dropLast?: boolean } = {},
 ): Int32Array[] {
+  const { dropLast = false } = checkOptions<{ dropLast?: boolean }>(options, { dropLast: [true, false] });
   const B = checkNumber(batchSize, 'batchSize', { min: 1, integer: true });
+  if (indices === null || typeof indices !== 'object' || typeof indices.length !== 'number') {
+    throw invalid('INVALID_ARGUMENT', 'indices', "an array of an epoch's sample indices", describeValue(indices));
+  }
   const n = indices.length;
-  const dropLast = options.dropLast ?? false;
+  for (let i = 0; i < n; i++) {
+    const v = indices[i] as number;
+    if (!Number.isInteger(v) || v < 0) {
+      throw invalid('OUT_OF_RANGE', `indices[${i}]`, 'a non-negative integer index', describeValue(v));
+    }
+  }
   if (n === 0) throw invalid('EMPTY_INPUT', 'indices', 'at least one index', 'an empty epoch');
   if (dropLast && B > n) {
     throw invalid('OUT_OF_RANGE', 'batchSize', `at most the epoch size ${n} with dropLast`, String(B));
@@ -29,5 +38,6 @@ export function batchIndices(
 export function batchCount(size: number, batchSize: number, dropLast = false): number {
   const n = checkNumber(size, 'size', { min: 0, integer: true });
   const B = checkNumber(batchSize, 'batchSize', { min: 1, integer: true });
+  checkEnum(dropLast, 'dropLast', [true, false]);
   return dropLast ? Math.floor(n / B) : Math.ceil(n / B);
 }

@@ -1,5 +1,5 @@
 import { Rng } from '@distillery/tensor';
-import { checkNumber, invalid } from '@distillery/tensor/errors';
+import { checkNumber, checkOptions, invalid } from '@distillery/tensor/errors';
 import { indicesByClass } from '../long-tail/class-counts';
 import { epochSeed } from '../util';
 import type { Sampler } from './sampler';
@@ -23,6 +23,18 @@ class CycleIter {
   }
 }
 
+/** Options of `classAwareCycleSampler`. */
+export interface ClassAwareCycleOptions {
+  /** Seed (default 0). */
+  seed?: number;
+  /** Consecutive indices drawn from a class per class visit (default 1). */
+  numSamplesCls?: number;
+  /** Indices per epoch (default max_c n_c · C). */
+  numSamples?: number;
+  /** Number of classes; defaults to max(label) + 1. */
+  numClasses?: number;
+}
+
 /**
  * Class-balanced sampling as the official decoupling code does it (facebookresearch/classifier-balancing,
  * data/ClassAwareSampler.py): classes are visited in reshuffled cycles (each class once per C class draws), and each
@@ -30,21 +42,29 @@ class CycleIter {
  * max_c n_c · C indices by default. Unlike the reference, whose iterators persist across epochs, every epoch starts
  * fresh cycles from (seed, epoch), so that a resumed run replays it exactly.
  */
-export function classAwareCycleSampler(
-  labels: ArrayLike<number>,
-  options: { seed?: number; numSamplesCls?: number; numSamples?: number; numClasses?: number } = {},
-): Sampler {
-  const byClass = indicesByClass(labels, options.numClasses);
+export function classAwareCycleSampler(labels: ArrayLike<number>, options: ClassAwareCycleOptions = {}): Sampler {
+  const {
+    seed: givenSeed = 0,
+    numSamplesCls = 1,
+    numSamples,
+    numClasses,
+  } = checkOptions<ClassAwareCycleOptions>(options, {
+    seed: true,
+    numSamplesCls: true,
+    numSamples: true,
+    numClasses: true,
+  });
+  const byClass = indicesByClass(labels, numClasses);
   const C = byClass.length;
   if (C === 0) throw invalid('EMPTY_INPUT', 'labels', 'at least one labelled sample', 'none');
   const empty = byClass.findIndex((b) => b.length === 0);
   if (empty >= 0) {
     throw invalid('EMPTY_INPUT', `labels (class ${empty})`, 'at least one sample in every class', '0 samples');
   }
-  const k = checkNumber(options.numSamplesCls ?? 1, 'options.numSamplesCls', { min: 1, integer: true });
-  const seed = checkNumber(options.seed ?? 0, 'options.seed', { integer: true });
-  const maxCount = Math.max(...byClass.map((b) => b.length));
-  const n = checkNumber(options.numSamples ?? maxCount * C, 'options.numSamples', { min: 0, integer: true });
+  const k = checkNumber(numSamplesCls, 'options.numSamplesCls', { min: 1, integer: true });
+  const seed = checkNumber(givenSeed, 'options.seed', { integer: true });
+  const maxCount = byClass.reduce((m, b) => Math.max(m, b.length), 0);
+  const n = checkNumber(numSamples ?? maxCount * C, 'options.numSamples', { min: 0, integer: true });
   return {
     length: n,
     indices(epoch: number) {

@@ -1,5 +1,5 @@
 import { Rng } from '@distillery/tensor';
-import { checkNumber, invalid } from '@distillery/tensor/errors';
+import { checkNumber, checkOptions, invalid } from '@distillery/tensor/errors';
 import { epochSeed } from '../util';
 import type { Sampler } from './sampler';
 
@@ -26,14 +26,23 @@ export interface RepeatedAugmentationOptions {
  * from `rank`, then keep the first ⌊⌊n/256⌋·256/replicas⌋.
  */
 export function repeatedAugmentationSampler(size: number, options: RepeatedAugmentationOptions = {}): Sampler {
+  const o = checkOptions<RepeatedAugmentationOptions>(options, {
+    numRepeats: true,
+    numReplicas: true,
+    rank: true,
+    seed: true,
+    shuffle: [true, false],
+    truncateTo256: [true, false],
+  });
   const n = checkNumber(size, 'size', { min: 1, integer: true });
-  const repeats = checkNumber(options.numRepeats ?? 3, 'options.numRepeats', { min: 1, integer: true });
-  const replicas = checkNumber(options.numReplicas ?? 1, 'options.numReplicas', { min: 1, integer: true });
-  const rank = checkNumber(options.rank ?? 0, 'options.rank', { min: 0, max: replicas - 1, integer: true });
-  const seed = checkNumber(options.seed ?? 0, 'options.seed', { integer: true });
+  const repeats = checkNumber(o.numRepeats ?? 3, 'options.numRepeats', { min: 1, integer: true });
+  const replicas = checkNumber(o.numReplicas ?? 1, 'options.numReplicas', { min: 1, integer: true });
+  const rank = checkNumber(o.rank ?? 0, 'options.rank', { min: 0, max: replicas - 1, integer: true });
+  const seed = checkNumber(o.seed ?? 0, 'options.seed', { integer: true });
+  const shuffle = o.shuffle ?? true;
   const numSamples = Math.ceil((n * repeats) / replicas);
   const total = numSamples * replicas;
-  const selected = (options.truncateTo256 ?? true) ? Math.floor((Math.floor(n / 256) * 256) / replicas) : numSamples;
+  const selected = (o.truncateTo256 ?? true) ? Math.floor((Math.floor(n / 256) * 256) / replicas) : numSamples;
   if (selected === 0) {
     throw invalid(
       'OUT_OF_RANGE',
@@ -46,10 +55,9 @@ export function repeatedAugmentationSampler(size: number, options: RepeatedAugme
     length: selected,
     indices(epoch: number) {
       checkNumber(epoch, 'epoch', { min: 0, integer: true });
-      const order =
-        (options.shuffle ?? true)
-          ? new Rng(epochSeed(seed, epoch)).permutation(n)
-          : Int32Array.from({ length: n }, (_, i) => i);
+      const order = shuffle
+        ? new Rng(epochSeed(seed, epoch)).permutation(n)
+        : Int32Array.from({ length: n }, (_, i) => i);
       const repeated = new Int32Array(total);
       for (let k = 0; k < n * repeats; k++) repeated[k] = order[Math.floor(k / repeats)]!;
       for (let k = n * repeats; k < total; k++) repeated[k] = repeated[k - n * repeats]!;

@@ -1,5 +1,5 @@
 import { Rng } from '@distillery/tensor';
-import { checkNumber, invalid } from '@distillery/tensor/errors';
+import { checkNumber, checkOptions, describeValue, invalid, type OptionsSpec } from '@distillery/tensor/errors';
 import { indicesByClass } from '../long-tail/class-counts';
 import { epochSeed } from '../util';
 import { cumulative, drawCategorical } from './categorical';
@@ -15,15 +15,20 @@ export interface SamplerOptions {
   numClasses?: number;
 }
 
+const SAMPLER_OPTIONS: OptionsSpec<SamplerOptions> = { seed: true, numSamples: true, numClasses: true };
+
 function checkEpoch(epoch: number): number {
   return checkNumber(epoch, 'epoch', { min: 0, integer: true });
 }
 
 /** Instance-balanced sampling (q = 1): a seeded random permutation of 0 … n−1 each epoch (`shuffle: false`: in order). */
 export function instanceBalancedSampler(size: number, options: { seed?: number; shuffle?: boolean } = {}): Sampler {
+  const { seed: givenSeed = 0, shuffle = true } = checkOptions<{ seed?: number; shuffle?: boolean }>(options, {
+    seed: true,
+    shuffle: [true, false],
+  });
   const n = checkNumber(size, 'size', { min: 0, integer: true });
-  const seed = checkNumber(options.seed ?? 0, 'options.seed', { integer: true });
-  const shuffle = options.shuffle ?? true;
+  const seed = checkNumber(givenSeed, 'options.seed', { integer: true });
   return {
     length: n,
     indices(epoch: number) {
@@ -43,14 +48,23 @@ export function classAwareSampler(
   probabilities: (epoch: number) => number[],
   options: SamplerOptions = {},
 ): Sampler {
-  const byClass = indicesByClass(labels, options.numClasses);
-  const seed = checkNumber(options.seed ?? 0, 'options.seed', { integer: true });
-  const n = checkNumber(options.numSamples ?? labels.length, 'options.numSamples', { min: 0, integer: true });
+  const { numClasses, seed: givenSeed = 0, numSamples } = checkOptions<SamplerOptions>(options, SAMPLER_OPTIONS);
+  const byClass = indicesByClass(labels, numClasses);
+  if (typeof probabilities !== 'function') {
+    throw invalid(
+      'INVALID_ARGUMENT',
+      'probabilities',
+      'a function (epoch) => class probabilities',
+      describeValue(probabilities),
+    );
+  }
+  const seed = checkNumber(givenSeed, 'options.seed', { integer: true });
+  const n = checkNumber(numSamples ?? labels.length, 'options.numSamples', { min: 0, integer: true });
   return {
     length: n,
     indices(epoch: number) {
       checkEpoch(epoch);
-      const p = probabilities(epoch);
+      const p = checkProbabilities(probabilities(epoch), byClass, epoch);
       const cdf = cumulative(p);
       const rng = new Rng(epochSeed(seed, epoch));
       const out = new Int32Array(n);
@@ -62,6 +76,24 @@ export function classAwareSampler(
       return out;
     },
   };
+}
+
+/** The class probabilities an epoch returned: one finite p_c ≥ 0 per class, positive somewhere, 0 on empty classes. */
+function checkProbabilities(p: unknown, byClass: number[][], epoch: number): number[] {
+  const argument = `probabilities(${epoch})`;
+  if (!Array.isArray(p) || p.length !== byClass.length) {
+    throw invalid('INVALID_ARGUMENT', argument, `an array of ${byClass.length} class probabilities`, describeValue(p));
+  }
+  let total = 0;
+  for (let c = 0; c < p.length; c++) {
+    const v = checkNumber(p[c], `${argument}[${c}]`, { min: 0 });
+    if (v > 0 && byClass[c]!.length === 0) {
+      throw invalid('OUT_OF_RANGE', `${argument}[${c}]`, `0 (class ${c} has no samples)`, String(v));
+    }
+    total += v;
+  }
+  if (total === 0) throw invalid('INVALID_ARGUMENT', argument, 'at least one positive probability', 'all zero');
+  return p as number[];
 }
 
 function countsOf(labels: ArrayLike<number>, numClasses: number | undefined, argument: string): number[] {
@@ -82,7 +114,8 @@ function countsOf(labels: ArrayLike<number>, numClasses: number | undefined, arg
 
 /** p_j = n_j^q / Σ n_i^q class-aware sampler (q = 0 class-balanced, ½ square-root, 1 instance-balanced in law). */
 export function powerSampler(labels: ArrayLike<number>, q: number, options: SamplerOptions = {}): Sampler {
-  const counts = countsOf(labels, options.numClasses, 'labels');
+  const { numClasses } = checkOptions<SamplerOptions>(options, SAMPLER_OPTIONS);
+  const counts = countsOf(labels, numClasses, 'labels');
   const p = classSamplingProbabilities(counts, q);
   return classAwareSampler(labels, () => p, options);
 }
@@ -105,9 +138,13 @@ export function progressivelyBalancedSampler(
   labels: ArrayLike<number>,
   options: SamplerOptions & { totalEpochs: number },
 ): Sampler {
-  const counts = countsOf(labels, options?.numClasses, 'labels');
-  const T = checkNumber(options.totalEpochs, 'options.totalEpochs', { min: 1, integer: true });
-  return classAwareSampler(labels, (epoch) => progressiveProbabilities(counts, Math.min(epoch, T), T), options);
+  const { totalEpochs, ...samplerOptions } = checkOptions<SamplerOptions & { totalEpochs: number }>(options ?? null, {
+    ...SAMPLER_OPTIONS,
+    totalEpochs: true,
+  });
+  const counts = countsOf(labels, samplerOptions.numClasses, 'labels');
+  const T = checkNumber(totalEpochs, 'options.totalEpochs', { min: 1, integer: true });
+  return classAwareSampler(labels, (epoch) => progressiveProbabilities(counts, Math.min(epoch, T), T), samplerOptions);
 }
 
 /**
@@ -119,16 +156,24 @@ export function weightedSampler(
   weights: ArrayLike<number>,
   options: { numSamples?: number; replacement?: boolean; seed?: number } = {},
 ): Sampler {
-  if (weights === null || typeof weights !== 'object' || weights.length === 0) {
-    throw invalid('EMPTY_INPUT', 'weights', 'a non-empty array of non-negative weights', String(weights));
+  const {
+    numSamples,
+    replacement = true,
+    seed: givenSeed = 0,
+  } = checkOptions<{ numSamples?: number; replacement?: boolean; seed?: number }>(options, {
+    numSamples: true,
+    replacement: [true, false],
+    seed: true,
+  });
+  if (weights === null || typeof weights !== 'object' || !(weights.length > 0)) {
+    throw invalid('EMPTY_INPUT', 'weights', 'a non-empty array of non-negative weights', describeValue(weights));
   }
   const w = Float64Array.from({ length: weights.length }, (_, i) =>
     checkNumber(weights[i], `weights[${i}]`, { min: 0 }),
   );
   const positive = w.reduce((a, v) => a + (v > 0 ? 1 : 0), 0);
   if (positive === 0) throw invalid('INVALID_ARGUMENT', 'weights', 'at least one positive weight', 'all zero');
-  const replacement = options.replacement ?? true;
-  const n = checkNumber(options.numSamples ?? w.length, 'options.numSamples', { min: 0, integer: true });
+  const n = checkNumber(numSamples ?? w.length, 'options.numSamples', { min: 0, integer: true });
   if (!replacement && n > positive) {
     throw invalid(
       'OUT_OF_RANGE',
@@ -137,7 +182,7 @@ export function weightedSampler(
       String(n),
     );
   }
-  const seed = checkNumber(options.seed ?? 0, 'options.seed', { integer: true });
+  const seed = checkNumber(givenSeed, 'options.seed', { integer: true });
   const cdf = cumulative(w);
   return {
     length: n,

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { DistilleryError } from '../errors';
 import { fillKernelGaps } from '../kernels';
 import { hostBackend } from '../kernels/kernel-types';
+import { checkOptions, type OptionsSpec } from '../options';
 import { importOptional, isNode } from './optional-import';
 import { describeAdapter, ensureNavigatorGpu } from './webgpu-node';
 
@@ -49,6 +50,30 @@ const INSTALL: Record<BackendSource, string> = {
 };
 
 const ORDER: BackendSource[] = ['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu'];
+
+const INIT_OPTIONS: OptionsSpec<InitBackendOptions> = { wasmPaths: true, allowSoftwareWebGPU: [true, false] };
+
+/**
+ * Why no hardware GPU can be reached from this Node process, or null when one may be. Linux only (elsewhere the
+ * answer is unknown, so null): a GPU shows up as a DRM render node (/dev/dri/renderD*), an NVIDIA device or WSL's
+ * /dev/dxg. Without one, Dawn could only find a software adapter, which 'auto' skips anyway; not loading Dawn at all
+ * spares the user its native stderr lines (the Vulkan loader's XDG_RUNTIME_DIR and SwiftShader warnings), which a
+ * JavaScript caller cannot silence.
+ */
+async function noGpuDevice(): Promise<string | null> {
+  if (!isNode || process.platform !== 'linux') return null;
+  try {
+    const fs = await importOptional<typeof import('node:fs')>('node:fs');
+    const renderNodes = fs.existsSync('/dev/dri')
+      ? fs.readdirSync('/dev/dri').filter((f) => f.startsWith('render'))
+      : [];
+    if (renderNodes.length > 0) return null;
+    if (['/dev/nvidiactl', '/dev/nvidia0', '/dev/dxg'].some((f) => fs.existsSync(f))) return null;
+    return 'no GPU device here (no /dev/dri render node, no NVIDIA or WSL GPU device)';
+  } catch {
+    return null;
+  }
+}
 
 const reports = new Map<BackendSource, BackendReport>(
   ORDER.map((source) => [
@@ -101,6 +126,18 @@ async function probe(source: BackendSource, options: InitBackendOptions, auto: b
         return true;
       }
       case 'webgpu': {
+        const g = globalThis as { navigator?: { gpu?: unknown } };
+        if (auto && !options.allowSoftwareWebGPU && !g.navigator?.gpu) {
+          const noGpu = await noGpuDevice();
+          if (noGpu) {
+            record(
+              source,
+              false,
+              `skipped in 'auto': ${noGpu}, so only a software adapter could serve WebGPU, which is slower than wasm (an explicit 'webgpu' preference still tries it)`,
+            );
+            return false;
+          }
+        }
         const gpu = await ensureNavigatorGpu();
         const adapter = await describeAdapter(gpu);
         if (!adapter) {
@@ -171,6 +208,7 @@ export async function initBackend(
   preference: BackendPreference = 'auto',
   options: InitBackendOptions = {},
 ): Promise<string> {
+  checkOptions<InitBackendOptions>(options, INIT_OPTIONS);
   const auto = preference === 'auto';
   let candidates: BackendSource[];
   if (auto) candidates = ORDER;
@@ -200,6 +238,7 @@ export async function initBackend(
  * tried are probed (loaded and checked, not activated), so the answer is complete.
  */
 export async function describeBackends(options: InitBackendOptions = {}): Promise<BackendReport[]> {
+  checkOptions<InitBackendOptions>(options, INIT_OPTIONS);
   for (const source of ORDER) {
     const report = reports.get(source) as BackendReport;
     if (report.available === null) await probe(source, { ...options, allowSoftwareWebGPU: true }, false);

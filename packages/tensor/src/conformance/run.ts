@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendPreference, initBackend } from '../backends/init-backend';
+import { checkNumber, describeValue, invalid } from '../errors';
+import { checkOptions } from '../options';
 import { conformanceCases } from './cases';
 
 export interface ConformanceOutput {
@@ -62,7 +64,19 @@ export async function runConformance(
   backends: BackendPreference[] = ['cpu', 'wasm'],
   options: { tolerance?: number; only?: string[] } = {},
 ): Promise<ConformanceReport> {
-  const tolerance = options.tolerance ?? 1e-5;
+  const { tolerance = 1e-5, only } = checkOptions<{ tolerance?: number; only?: string[] }>(options, {
+    tolerance: true,
+    only: true,
+  });
+  checkNumber(tolerance, 'options.tolerance', { min: 0 });
+  if (only !== undefined && (!Array.isArray(only) || only.some((n) => !conformanceCases.some((c) => c.name === n)))) {
+    throw invalid(
+      'INVALID_ARGUMENT',
+      'options.only',
+      `names of conformance cases (${conformanceCases.map((c) => c.name).join(', ')})`,
+      describeValue(only),
+    );
+  }
   const report: ConformanceReport = {
     reference: '',
     backends: [],
@@ -75,7 +89,7 @@ export async function runConformance(
   for (const preference of backends) {
     const name = await initBackend(preference);
     report.backends.push(name);
-    const { results, errors } = await runConformanceCases(options.only);
+    const { results, errors } = await runConformanceCases(only);
     report.results[name] = results;
     for (const e of errors) report.errors.push({ backend: name, ...e });
   }

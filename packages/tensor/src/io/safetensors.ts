@@ -1,4 +1,5 @@
-import { DistilleryError, formatShape, invalid } from '../errors';
+import { DistilleryError, describeValue, formatShape, invalid } from '../errors';
+import { checkEnum, checkOptions } from '../options';
 
 /**
  * The safetensors format (huggingface/safetensors, docs "Format"), written from the specification:
@@ -33,10 +34,18 @@ export interface SafetensorsEntry {
   bytes: Uint8Array;
 }
 
-/** Input to `serializeSafetensors`: float32 values, or int64 values (e.g. BatchNorm `num_batches_tracked`). */
+/**
+ * Input to `serializeSafetensors`: float32 values, stored as F32 (the default) or converted to F16 / BF16 (IEEE
+ * round-to-nearest-even; overflow becomes ±inf, NaN stays NaN), or int64 values (e.g. BatchNorm
+ * `num_batches_tracked`).
+ */
 export type SafetensorsInput =
-  | { dtype?: 'F32'; shape: number[]; data: Float32Array }
+  | { dtype?: 'F32' | 'F16' | 'BF16'; shape: number[]; data: Float32Array }
   | { dtype: 'I64'; shape: number[]; data: BigInt64Array };
+
+/** The dtypes `serializeSafetensors` writes. */
+const WRITABLE_DTYPES = ['F32', 'F16', 'BF16', 'I64'] as const;
+type WritableEntry = { dtype?: (typeof WRITABLE_DTYPES)[number]; shape: number[]; data: Float32Array | BigInt64Array };
 
 export interface SafetensorsFile {
   tensors: Map<string, SafetensorsEntry>;
@@ -57,6 +66,12 @@ export function serializeSafetensors(
   if (!isLittleEndian) {
     throw new DistilleryError('FORMAT', 'safetensors: big-endian hosts are not supported');
   }
+  if (tensors === null || typeof tensors !== 'object' || Array.isArray(tensors)) {
+    throw invalid('INVALID_ARGUMENT', 'tensors', 'an object of named tensors', describeValue(tensors));
+  }
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
+    throw invalid('INVALID_ARGUMENT', 'metadata', 'an object of string values', describeValue(metadata));
+  }
   const names = Object.keys(tensors).sort();
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) {
@@ -69,11 +84,24 @@ export function serializeSafetensors(
   const chunks: Uint8Array[] = [];
   for (const name of names) {
     if (name === '__metadata__') throw invalid('INVALID_ARGUMENT', 'tensors', 'no tensor named __metadata__', name);
-    const t = tensors[name]!;
-    const dtype = t.dtype ?? 'F32';
+    const t = checkOptions<WritableEntry>(
+      tensors[name],
+      { dtype: WRITABLE_DTYPES, shape: true, data: true },
+      `tensors.${name}`,
+    );
+    const dtype = checkEnum(t.dtype ?? 'F32', `tensors.${name}.dtype`, WRITABLE_DTYPES);
     const shape = t.shape;
     if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
       throw invalid('INVALID_ARGUMENT', `tensors.${name}.shape`, 'non-negative integer dimensions', String(shape));
+    }
+    const isInt = dtype === 'I64';
+    if (!(isInt ? t.data instanceof BigInt64Array : t.data instanceof Float32Array)) {
+      throw invalid(
+        'INVALID_DTYPE',
+        `tensors.${name}.data`,
+        isInt ? 'a BigInt64Array for dtype I64' : `a Float32Array for dtype ${dtype}`,
+        describeValue(t.data),
+      );
     }
     const n = numel(shape);
     if (t.data.length !== n) {
@@ -84,7 +112,10 @@ export function serializeSafetensors(
         `${t.data.length} values`,
       );
     }
-    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    const bytes =
+      dtype === 'F16' || dtype === 'BF16'
+        ? toHalfBytes(t.data as Float32Array, dtype)
+        : new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     header[name] = { dtype, shape, data_offsets: [offset, offset + bytes.byteLength] };
     offset += bytes.byteLength;
     chunks.push(bytes);
@@ -106,6 +137,54 @@ export function serializeSafetensors(
     position += chunk.byteLength;
   }
   return out;
+}
+
+const f32 = new Float32Array(1);
+const f32Bits = new Uint32Array(f32.buffer);
+
+/** IEEE 754 binary16 bits of a float32 value, rounded to nearest, ties to even (subnormals, ±inf and NaN kept). */
+export function float32ToHalfBits(value: number): number {
+  f32[0] = value;
+  const x = f32Bits[0] as number;
+  const sign = (x >>> 16) & 0x8000;
+  const exponent = (x >>> 23) & 0xff;
+  const mantissa = x & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 | (mantissa >>> 13) : 0);
+  const e = exponent - 127 + 15; // the biased half exponent
+  if (e >= 0x1f) return sign | 0x7c00; // beyond 65520 even before rounding
+  let h: number;
+  let rest: number;
+  let halfway: number;
+  if (e >= 1) {
+    h = (e << 10) | (mantissa >>> 13);
+    rest = mantissa & 0x1fff;
+    halfway = 0x1000;
+  } else {
+    if (e < -10) return sign; // below half the smallest subnormal (2^-25): rounds to zero
+    const full = mantissa | 0x800000; // the implicit leading bit
+    const shift = 14 - e; // 14..24
+    h = full >>> shift;
+    rest = full & ((1 << shift) - 1);
+    halfway = 1 << (shift - 1);
+  }
+  // A carry out of the mantissa moves to the next exponent, and out of the largest finite value to infinity.
+  if (rest > halfway || (rest === halfway && (h & 1) === 1)) h += 1;
+  return sign | h;
+}
+
+/** bfloat16 bits of a float32 value: its upper 16 bits, rounded to nearest, ties to even (NaN stays NaN). */
+export function float32ToBfloat16Bits(value: number): number {
+  f32[0] = value;
+  const x = f32Bits[0] as number;
+  if ((x & 0x7fffffff) > 0x7f800000) return ((x >>> 16) | 0x40) & 0xffff;
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+function toHalfBytes(data: Float32Array, dtype: 'F16' | 'BF16'): Uint8Array {
+  const out = new Uint16Array(data.length);
+  const convert = dtype === 'F16' ? float32ToHalfBits : float32ToBfloat16Bits;
+  for (let i = 0; i < data.length; i++) out[i] = convert(data[i] as number);
+  return new Uint8Array(out.buffer);
 }
 
 /** Parses a safetensors buffer, validating the header, dtypes, shapes and that the offsets tile the data buffer. */

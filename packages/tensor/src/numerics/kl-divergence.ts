@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { invalid } from '../errors';
+import { checkOptions } from '../options';
 import { assertSameShape, assertTensor } from '../validation';
 
 /** The reductions PyTorch's `F.kl_div` offers, plus 'none'. */
@@ -23,19 +23,14 @@ export interface KlDivergenceOptions {
  * @param logProbs   log q, log-probabilities (the student)
  */
 export function klDivergence(target: tf.Tensor, logProbs: tf.Tensor, options: KlDivergenceOptions = {}): tf.Tensor {
-  const { reduction = 'batchmean', targetLogProbs } = options;
+  const { reduction = 'batchmean', targetLogProbs } = checkOptions<KlDivergenceOptions>(options, {
+    reduction: ['batchmean', 'sum', 'mean', 'none'],
+    targetLogProbs: true,
+  });
   assertTensor(target, 'target');
   assertTensor(logProbs, 'logProbs');
   assertSameShape(target, logProbs, 'target', 'logProbs');
   if (targetLogProbs) assertSameShape(target, targetLogProbs, 'target', 'options.targetLogProbs');
-  if (!['batchmean', 'sum', 'mean', 'none'].includes(reduction)) {
-    throw invalid(
-      'INVALID_ARGUMENT',
-      'options.reduction',
-      "'batchmean', 'sum', 'mean' or 'none'",
-      JSON.stringify(reduction),
-    );
-  }
   return tf.tidy(() => {
     // log p where p > 0; at p = 0 use log 1 = 0 so that 0·log 0 = 0 with a finite gradient.
     const logTarget = targetLogProbs ?? tf.log(tf.add(target, tf.cast(tf.equal(target, 0), 'float32')));

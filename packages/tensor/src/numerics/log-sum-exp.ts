@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { checkOptions } from '../options';
+import { assertTensor } from '../validation';
 import { stopGradient } from './stop-gradient';
 
 /**
@@ -7,7 +9,8 @@ import { stopGradient } from './stop-gradient';
  * gradient, which makes tf.logSumExp ~5× slower than a logSoftmax on wasm.
  */
 export function logSumExp<T extends tf.Tensor>(x: T, options: { keepDims?: boolean } = {}): T {
-  const { keepDims = true } = options;
+  const { keepDims = true } = checkOptions<{ keepDims?: boolean }>(options, { keepDims: [true, false] });
+  assertTensor(x, 'x');
   return tf.tidy(() => {
     const m = stopGradient(tf.max(x, -1, true));
     const lse = tf.add(m, tf.log(tf.sum(tf.exp(tf.sub(x, m)), -1, true)));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkNumber, DistilleryError } from '../errors';
+import { checkNumber, DistilleryError, describeValue, invalid } from '../errors';
 
 export interface LeakReport {
   iterations: number;
@@ -18,6 +18,7 @@ export interface LeakReport {
  * tensors were added. Whatever `fn` returns is disposed, so a function that returns its result is not a leak.
  */
 export async function measureTensorGrowth(fn: () => unknown | Promise<unknown>, iterations = 10): Promise<LeakReport> {
+  if (typeof fn !== 'function') throw invalid('INVALID_ARGUMENT', 'fn', 'a function', describeValue(fn));
   checkNumber(iterations, 'iterations', { min: 1, integer: true });
   const once = async () => {
     const result = await fn();

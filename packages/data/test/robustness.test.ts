@@ -1,0 +1,233 @@
+// Bad inputs of the reliability sweep for @distillery/data (the loaders, augmentations, datasets and the generators
+// of this file's area; fewShotEpisode, hyperspectralLidar and metaInformation are covered by their own owners).
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DistilleryError, Rng } from '@distillery/tensor';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  autoAugmentCifar10,
+  cifarFiles,
+  colorJitter,
+  composedDigits,
+  cutout,
+  decodeImage,
+  epochBatches,
+  InMemoryDataset,
+  loadCifar,
+  loadDigits,
+  loadImageFolder,
+  mixupCutmix,
+  normalize,
+  parseCifar,
+  randAugment,
+  randomCrop,
+  randomHorizontalFlip,
+  randomRotation,
+  readTar,
+  stratifiedSplit,
+  syntheticLongTail,
+  weakStrongViews,
+} from '../src/index';
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'distillery-data-robustness-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+type BadCall = [call: () => unknown, argument: string];
+
+const images = () => tf.zeros([2, 8, 8, 3]) as tf.Tensor4D;
+const rng = () => new Rng(0);
+/** Runs an augmentation on fresh images and frees them (the call is expected to throw). */
+const aug = (f: (x: tf.Tensor4D) => unknown) => () => {
+  const x = images();
+  try {
+    return f(x);
+  } finally {
+    x.dispose();
+  }
+};
+const dataset = () =>
+  new InMemoryDataset({ pixels: new Uint8Array(4 * 2 * 2 * 1), labels: [0, 1, 0, 1], imageShape: [2, 2, 1] });
+const sampler = { length: 4, indices: () => Int32Array.from([0, 1, 2, 3]) };
+
+const sync: Record<string, BadCall[]> = {
+  randomCrop: [
+    [aug((x) => randomCrop(x, rng(), { pading: 2 } as never)), 'options.pading'],
+    [aug((x) => randomCrop(x, rng(), { padding: -1 })), 'options.padding'],
+    [aug((x) => randomCrop(x, rng(), { fill: Number.NaN })), 'options.fill'],
+  ],
+  randomHorizontalFlip: [
+    [aug((x) => randomHorizontalFlip(x, rng(), { prob: 0.5 } as never)), 'options.prob'],
+    [aug((x) => randomHorizontalFlip(x, rng(), { p: 2 })), 'options.p'],
+  ],
+  randomRotation: [
+    [aug((x) => randomRotation(x, rng(), { degree: 10 } as never)), 'options.degree'],
+    [aug((x) => randomRotation(x, rng(), { interpolation: 'bicubic' as 'nearest' })), 'options.interpolation'],
+    [aug((x) => randomRotation(x, rng(), { fill: Number.NaN })), 'options.fill'],
+    [aug((x) => randomRotation(x, rng(), { degrees: -5 })), 'options.degrees'],
+  ],
+  colorJitter: [
+    [aug((x) => colorJitter(x, rng(), { brightnes: 0.2 } as never)), 'options.brightnes'],
+    [aug((x) => colorJitter(x, rng(), { path: 'gpu' as 'host' })), 'options.path'],
+    [aug((x) => colorJitter(x, rng(), { randomOrder: 'yes' as never })), 'options.randomOrder'],
+  ],
+  cutout: [
+    [aug((x) => cutout(x, rng(), { length: 4 } as never)), 'options.length'],
+    [aug((x) => cutout(x, rng(), { p: -0.1 })), 'options.p'],
+  ],
+  normalize: [
+    [aug((x) => normalize(x, [0.5, 0.5], [1, 1])), 'mean'],
+    [aug((x) => normalize(x, [0, 0, 0], [1, 0, 1])), 'std[1]'],
+  ],
+  autoAugmentCifar10: [
+    [aug((x) => autoAugmentCifar10(x, rng(), { fil: 0.5 } as never)), 'options.fil'],
+    [aug((x) => autoAugmentCifar10(x, rng(), { path: 'cpu' as 'host' })), 'options.path'],
+  ],
+  randAugment: [
+    [aug((x) => randAugment(x, rng(), { numOp: 2 } as never)), 'options.numOp'],
+    [aug((x) => randAugment(x, rng(), { magnitude: 11 })), 'options.magnitude'],
+    [aug((x) => randAugment(x, rng(), { ops: ['Blur' as never] })), 'options.ops[0]'],
+    [aug((x) => randAugment(x, rng(), { path: 'fast' as 'host' })), 'options.path'],
+  ],
+  weakStrongViews: [
+    [aug((x) => weakStrongViews(x, rng(), { polcy: 'randaugment' } as never)), 'options.polcy'],
+    [aug((x) => weakStrongViews(x, rng(), { policy: 'trivial' as 'randaugment' })), 'options.policy'],
+    [
+      aug((x) => weakStrongViews(x, rng(), { policy: 'randaugment', randAugment: { magnitud: 5 } as never })),
+      'options.randAugment.magnitud',
+    ],
+    // RandAugment options with the default AutoAugment policy would be silently ignored
+    [aug((x) => weakStrongViews(x, rng(), { randAugment: { magnitude: 5 } })), 'options.randAugment'],
+  ],
+  mixupCutmix: [
+    [
+      () => {
+        const x = images();
+        const y = tf.tensor1d([0, 1], 'int32');
+        try {
+          return mixupCutmix(x, y, 3, rng(), { mixup_alpha: 0.2 } as never);
+        } finally {
+          tf.dispose([x, y]);
+        }
+      },
+      'options.mixup_alpha',
+    ],
+    [
+      () => {
+        const x = images();
+        const y = tf.tensor1d([0, 1], 'int32');
+        try {
+          return mixupCutmix(x, y, 3, rng(), { correctLam: 1 as never });
+        } finally {
+          tf.dispose([x, y]);
+        }
+      },
+      'options.correctLam',
+    ],
+  ],
+  InMemoryDataset: [
+    [
+      () => new InMemoryDataset({ pixels: new Uint8Array(4), labels: [0], imageShape: [2, 2, 1], scal: 1 } as never),
+      'options.scal',
+    ],
+    [
+      () => new InMemoryDataset({ pixels: new Uint8Array(4), labels: [-1], imageShape: [2, 2, 1] }),
+      'options.labels[0]',
+    ],
+    [() => new InMemoryDataset(undefined as never), 'options'],
+  ],
+  epochBatches: [
+    [() => epochBatches(dataset(), sampler, 0, 2, { droplast: true } as never).next(), 'options.droplast'],
+    [() => epochBatches(dataset(), sampler, 0, 2, { startBatch: -1 }).next(), 'options.startBatch'],
+    [() => epochBatches(dataset(), sampler, 0, 0).next(), 'batchSize'],
+  ],
+  stratifiedSplit: [
+    [() => stratifiedSplit(dataset(), { testPerClass: 1, sed: 2 } as never), 'options.sed'],
+    [() => stratifiedSplit(dataset(), { testPerClass: -1 }), 'options.testPerClass'],
+    [() => stratifiedSplit(dataset(), undefined as never), 'options'],
+  ],
+  loadDigits: [
+    [() => loadDigits({ scal: 1 } as never), 'options.scal'],
+    [() => loadDigits({ scale: 0 }), 'options.scale'],
+  ],
+  composedDigits: [
+    [() => composedDigits({ numImage: 5 } as never), 'options.numImage'],
+    [() => composedDigits({ grid: 0 }), 'options.grid'],
+  ],
+  syntheticLongTail: [
+    [() => syntheticLongTail({ numClass: 5 } as never), 'options.numClass'],
+    [() => syntheticLongTail({ profile: 'linear' as 'exp' }), 'options.profile'],
+    [() => syntheticLongTail({ channels: 2 as 3 }), 'options.channels'],
+  ],
+  parseCifar: [
+    [() => parseCifar({}, { split: 'val' as 'test' }), 'options.split'],
+    [() => parseCifar({}, { varient: 'cifar100' } as never), 'options.varient'],
+    [() => parseCifar({ 'data_batch_1.bin': 'bytes' as never }), 'files["data_batch_1.bin"]'],
+    [() => parseCifar(null as never), 'files'],
+  ],
+  cifarFiles: [
+    [() => cifarFiles('cifar-10' as 'cifar10', 'train'), 'variant'],
+    [() => cifarFiles('cifar10', 'val' as 'test'), 'split'],
+  ],
+  readTar: [[() => readTar(new Uint8Array(700).fill(7), 'x.tar'), 'x.tar']],
+};
+
+const emptyClassRoot = path.join(work, 'folder');
+mkdirSync(path.join(emptyClassRoot, 'empty'), { recursive: true });
+
+const asynchronous: Record<string, [() => Promise<unknown>, string][]> = {
+  loadCifar: [
+    [() => loadCifar(work, { split: 'val' as 'test' }), 'options.split'],
+    [() => loadCifar(work, { labelMode: 'coarse' }), 'options.labelMode'],
+    [() => loadCifar(42 as never), 'path'],
+  ],
+  loadImageFolder: [
+    [() => loadImageFolder(emptyClassRoot), path.join(emptyClassRoot, 'empty')],
+    [() => loadImageFolder(work, { channels: 4 as 3 }), 'options.channels'],
+    [() => loadImageFolder(work, { extension: ['png'] } as never), 'options.extension'],
+    [() => loadImageFolder(work, { size: [0, 4] }), 'options.size[0]'],
+  ],
+  decodeImage: [
+    [() => decodeImage(new Uint8Array([1, 2, 3]), 'blob.bin'), 'blob.bin'],
+    [() => decodeImage('png' as never), 'bytes'],
+    [() => decodeImage(new Uint8Array(4), 'x', 2 as 3), 'channels'],
+  ],
+};
+
+function expectNamed(error: unknown, name: string, argument: string): void {
+  expect(error, `${name}: expected a DistilleryError naming ${argument}`).toBeInstanceOf(DistilleryError);
+  expect((error as DistilleryError).argument, (error as Error).message).toBe(argument);
+}
+
+describe('@distillery/data robustness: every bad input is a DistilleryError naming the argument', () => {
+  for (const [name, calls] of Object.entries(sync)) {
+    it(`${name}: ${calls.length} bad inputs`, () => {
+      const before = tf.memory().numTensors;
+      for (const [call, argument] of calls) {
+        let error: unknown;
+        try {
+          call();
+        } catch (e) {
+          error = e;
+        }
+        expectNamed(error, name, argument);
+      }
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+  for (const [name, calls] of Object.entries(asynchronous)) {
+    it(`${name}: ${calls.length} bad inputs`, async () => {
+      for (const [call, argument] of calls) {
+        expectNamed(
+          await call().then(
+            () => undefined,
+            (e: unknown) => e,
+          ),
+          name,
+          argument,
+        );
+      }
+    });
+  }
+});
