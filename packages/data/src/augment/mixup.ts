@@ -29,8 +29,8 @@ export interface MixupCutmixResult {
 }
 
 /**
- * Batch-mode Mixup / CutMix with timm conventions (timm/data/mixup.py `Mixup`, mode 'batch'; long-tail.md §7): one λ
- * per batch, partner of sample n is sample B−1−n (flip(0)).
+ * Batch-mode Mixup / CutMix with timm conventions (Zhang et al., arXiv 1710.09412; Yun et al., arXiv 1905.04899;
+ * timm/data/mixup.py `Mixup`, mode 'batch'): one λ per batch, partner of sample n is sample B−1−n (flip(0)).
  *
  *     with probability prob: cutmix = both α > 0 ? U < switchProb : cutmixAlpha > 0;  λ ~ Beta(α, α)
  *     mixup:  x ← λ·x + (1−λ)·flip(x)
