@@ -19,7 +19,8 @@ export interface WeakStrongOptions {
 }
 
 /**
- * MDCS weak / strong views (Zhao et al., ICCV 2023, arXiv 2308.09922; fistyee/MDCS data_loader/cifar_data_loaders.py) of the same images:
+ * MDCS weak / strong views (Zhao et al., ICCV 2023, arXiv 2308.09922; fistyee/MDCS
+ * data_loader/cifar_data_loaders.py) of the same images:
  *
  *   weak   = RandomCrop(pad 4) → HorizontalFlip → Rotation(15°)
  *   strong = RandomCrop(pad 4) → HorizontalFlip → AutoAugment CIFAR10Policy → Cutout(16)
