@@ -185,7 +185,7 @@ class LaViTBlock {
  * The order that puts every 2×2 window of a g×g raster grid together: position 4·w + 2·(r mod 2) + (c mod 2) holds
  * old token r·g + c, where w = (r÷2)·(g/2) + c÷2 is the new token the patch merging builds from that window.
  */
-export function windowOrder(g: number): number[] {
+function windowOrder(g: number): number[] {
   const order = new Array<number>(g * g);
   for (let r = 0; r < g; r++) {
     for (let c = 0; c < g; c++) {
