@@ -162,14 +162,18 @@ class LaViT(nn.Module):
         return self.head(self.norm(x).mean(1)), la_maps, attentions
 
 
-def dp_loss(maps):
+def dp_loss(maps, scale=False):
+    """The loss; with scale=True, the same sum over |terms| (the size float32 rounding is relative to)."""
     total = 0
     for a in maps:
         B, H, N, _ = a.shape
         sym = (a - a.transpose(-2, -1)).abs().sum((-2, -1))
         diag = torch.diagonal(a, dim1=-2, dim2=-1).sum(-1)
         off = a.sum((-2, -1)) - diag
-        total = total + (sym - ((N - 1) * diag - off)).sum() / (B * H)
+        if scale:
+            total = total + (sym + (N - 1) * diag.abs() + a.abs().sum((-2, -1))).sum() / (B * H)
+        else:
+            total = total + (sym - ((N - 1) * diag - off)).sum() / (B * H)
     return total
 
 
@@ -238,6 +242,7 @@ def make(name, cfg, grad_names, seed):
         "numLaMaps": len(maps),
         "firstVaNextStage": flat(attentions[cfg["va"][0] + cfg["la"][0]]),
         "dpLoss": float(dp),
+        "dpScale": float(dp_loss(maps, scale=True)),
         "loss": float(loss),
         "inputGrad": nhwc(grads[0]),
         "paramGrads": {export_name(n): {"shape": list(params[n].shape), "values": flat(g)}

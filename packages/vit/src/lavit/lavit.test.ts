@@ -13,6 +13,8 @@ interface Fixture {
   numLaMaps: number;
   firstVaNextStage: number[];
   dpLoss: number;
+  /** The DP loss's sum over |terms|: float32 rounding of the (cancelling) sum is relative to it. */
+  dpScale: number;
   loss: number;
   inputGrad: { values: number[] };
   paramGrads: Record<string, { shape: number[]; values: number[] }>;
@@ -64,10 +66,15 @@ describe('LaViT parity with the self-consistency reference (tools/reference/vit/
       const head0 = tf.tidy(() => tf.slice(out.laMaps[0]!, [0, 0, 0, 0], [1, 1, 64, 64]).dataSync());
       expectClose(head0, fx.laMap0Head0, 1e-5, 'LA map 0');
       expectClose(out.laMaps[out.laMaps.length - 1]!.dataSync(), fx.laMapLast, 1e-5, 'last LA map');
-      // Stage 1's first VA map carries the residual downsampled from stage 0's last map.
-      expectClose(out.attentions![3]!.dataSync(), fx.firstVaNextStage, 1e-5, 'stage 1 first map');
+      // Stage 1's first VA map carries the residual downsampled from stage 0's last map. Each entry is a softmax
+      // value plus pooled map entries of the map's own size, so it is compared at 1e-5 of the map's largest entry.
+      const first = out.attentions![3]!.dataSync();
+      const top = Math.max(...fx.firstVaNextStage.map(Math.abs));
+      const worst = Math.max(...fx.firstVaNextStage.map((e, i) => Math.abs(first[i]! - e)));
+      expect(worst / top, 'stage 1 first map').toBeLessThanOrEqual(1e-5);
+      // The DP loss is a sum of terms that largely cancel: compared at 1e-5 of the sum of their sizes.
       const dp = diagonalityPreservingLoss(out.laMaps);
-      expectClose(dp.dataSync(), [fx.dpLoss], 1e-5, 'DP loss');
+      expect(Math.abs(dp.dataSync()[0]! - fx.dpLoss) / fx.dpScale, 'DP loss').toBeLessThanOrEqual(1e-5);
       const gx = tf.grad((inp: tf.Tensor) => lossWith(model, inp as tf.Tensor4D, fx.labels))(x);
       expectClose(gx.dataSync(), fx.inputGrad.values, 1e-4, 'input grad');
       const names = Object.keys(fx.paramGrads);
@@ -132,8 +139,9 @@ describe('LaViT', () => {
   });
 
   it('a training step (CE + DP) lowers the loss on a fixed batch without tensor growth', async () => {
-    const model = new LaViT({ ...tiny, numClasses: 3, seed: 2 });
-    const x = tf.randomNormal([3, 16, 16, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
+    // 8×8 images: 16 → 4 tokens, two stages (the patch merging and the residual downsampling are trained too).
+    const model = new LaViT({ ...tiny, imageSize: 8, numClasses: 3, seed: 2 });
+    const x = tf.randomNormal([3, 8, 8, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
     const labels = [0, 1, 2];
     const optimizer = tf.train.adam(1e-2);
     const vars = model.trainableVariables();
@@ -158,7 +166,7 @@ describe('LaViT', () => {
     x.dispose();
     optimizer.dispose();
     model.dispose();
-  });
+  }, 120_000);
 
   it('laSoftmax: false returns the map it attends with (A^l, not row-stochastic) in laMaps and attentions', () => {
     const model = new LaViT({ ...tiny, laSoftmax: false });
