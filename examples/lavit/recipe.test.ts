@@ -22,7 +22,7 @@ describe('lavit recipe (smoke)', () => {
       expect(m.attentionFlops).toBeGreaterThan(0);
       expect(Number.isFinite(m.forwardMs) && m.forwardMs > 0).toBe(true);
     }
-    // Smoke: 1 VA + 1 LA layer against 2 VA layers, N = 16 (LaViT) / 17 (ViT), D = 16, H = 2.
+    // Smoke: N = 16 (LaViT stage 0) / 17 (ViT), D = 16, H = 2.
     const perLayer = outcome.metrics.attentionFlopsPerLayer as Record<
       string,
       { qkProjection: number; map: number; total: number }
@@ -30,9 +30,34 @@ describe('lavit recipe (smoke)', () => {
     expect(perLayer.va!.qkProjection).toBe(2 * 16 * 16 * 32);
     expect(perLayer.la!.qkProjection).toBe(0);
     expect(perLayer.la!.map).toBe(4 * 2 * 16 ** 3);
+    // Two stages, so the patch merging and the residual attention downsampling run: 16 → 4 tokens.
+    const stages = outcome.metrics.lavitStages as { tokens: number; residual: number }[];
+    expect(stages.map((st) => st.tokens)).toEqual([16, 4]);
+    expect(stages[1]!.residual).toBe(2 * 16 * 2 * 4 * 4);
     const saved = outcome.metrics.attentionFlopsSaved as number;
-    // At smoke size (D = 16 < 2·H·N = 64) the N³ map transforms cost more than the Q/K they replace.
     expect(Number.isFinite(saved) && saved < 1).toBe(true);
+    // The cost sweep goes beyond 16 tokens and says, per stage, whether an LA layer is cheaper than a VA layer.
+    const sweep = outcome.metrics.costSweep as {
+      tokens: number[];
+      perStage: { tokens: number; vaLayerFlops: number; laLayerFlops: number; laCheaper: boolean }[];
+      allVaMs: number;
+      vaLaMs: number;
+    }[];
+    expect(sweep.map((r) => r.tokens)).toEqual([
+      [16, 4],
+      [64, 16],
+    ]);
+    for (const r of sweep) {
+      expect(r.allVaMs > 0 && r.vaLaMs > 0).toBe(true);
+      for (const p of r.perStage) {
+        const { tokens: n } = p;
+        // cheaper exactly when 2·H·N² < 2·D² + N·D (D = 16, H = 2)
+        expect(p.laCheaper).toBe(2 * 2 * n * n < 2 * 16 * 16 + n * 16);
+      }
+    }
+    expect(outcome.metrics.costVerdict).toMatch(
+      /fewer attention FLOPs than the VA layer it replaces at N = .* and more at N = /,
+    );
     const rows = outcome.report.table!.rows.map((r) => r[0]);
     expect(rows).toEqual(['ViT', 'LaViT (CE + DP loss)', 'LaViT (CE only)']);
     expect(JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8')).models).toBeDefined();
