@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { assertNoTensorLeak, DistilleryError } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { makeSetup } from '../../test/loop-setup';
 import { cosineAnnealingLR } from '../schedules/schedules';
 import { decodeCheckpoint, encodeCheckpoint, loadCheckpoint, restoreCheckpoint } from './checkpoint';
@@ -238,6 +238,27 @@ describe('fit: checkpoints and exact resume', () => {
     plain.batch(0, 1, 2, 0.7);
     plain.epoch(record);
     expect(lines).toEqual(['epoch 1/2 loss=0.500000 lr=0.1000 time=1.0s acc=0.9\n']);
+  });
+
+  it('progress: a loss that throws at step 2 still closes the progress line (done), and leaks nothing', async () => {
+    const s = makeSetup();
+    const done = vi.spyOn(ProgressReporter.prototype, 'done');
+    try {
+      // A first run creates the optimizer's state (AdamW's moments), so that the count below sees only leaks.
+      await fit({ ...s, ...common, epochs: 1 });
+      expect(done).toHaveBeenCalledTimes(1);
+      const before = tf.memory().numTensors;
+      const loss = (batch: Parameters<typeof s.loss>[0], ctx: Parameters<typeof s.loss>[1]) => {
+        if (ctx.step === 2) throw new Error('the loss failed at step 2');
+        return s.loss(batch, ctx);
+      };
+      await expect(fit({ ...s, ...common, epochs: 2, loss })).rejects.toThrow(/at step 2/);
+      expect(done).toHaveBeenCalledTimes(2);
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      done.mockRestore();
+      s.dispose();
+    }
   });
 });
 

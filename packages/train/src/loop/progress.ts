@@ -1,5 +1,5 @@
 import { checkEnum, checkNumber } from '@distillery/tensor';
-import type { EpochRecord } from './fit';
+import type { EpochRecord } from './fit-options';
 
 export type ProgressMode = 'auto' | 'bar' | 'lines' | 'none';
 
