@@ -73,6 +73,8 @@ function accumulatedSteps(params: tf.Variable[], k: number, apply: (grads: Gradi
     },
     discard() {
       if (accumulated) tf.dispose(Object.values(accumulated));
+      accumulated = null;
+      micro = 0;
     },
   };
 }
