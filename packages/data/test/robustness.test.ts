@@ -3,8 +3,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DistilleryError, Rng } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { DistilleryError, Rng, tf } from '@distillery/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   autoAugmentCifar10,
