@@ -17,7 +17,7 @@
  * Runs in Node and in browsers (no Node APIs here). `clusterImbalanced` has no checkpoint hook, so --resume restarts
  * the clustering (each solve takes seconds to a minute).
  */
-import { loadDigits } from '@distillery/data';
+import { loadDigits, pca } from '@distillery/data';
 import { clusterImbalanced, kmeans, knnGaussianSimilarity, p2ot } from '@distillery/ot';
 import { longTailSubset, splitByFraction } from '@distillery/samplers';
 import { DistilleryError, tf } from '@distillery/tensor';
@@ -53,65 +53,6 @@ function settings(ctx) {
 }
 
 /**
- * PCA: the top `dim` eigenvectors of the feature covariance (cyclic Jacobi on the D×D matrix, float64 on the host).
- * Returns the centred data projected on them, [N, dim].
- */
-export function pca(x, dim) {
-  const [n, d] = x.shape;
-  const cov = tf.tidy(() => {
-    const xc = tf.sub(x, tf.mean(x, 0));
-    return tf.div(tf.matMul(xc, xc, true, false), n - 1);
-  });
-  const a = Float64Array.from(cov.dataSync());
-  cov.dispose();
-  const v = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) v[i * d + i] = 1;
-  for (let sweep = 0; sweep < 50; sweep++) {
-    let off = 0;
-    for (let p = 0; p < d; p++) for (let q = p + 1; q < d; q++) off += a[p * d + q] ** 2;
-    if (off < 1e-20) break;
-    for (let p = 0; p < d; p++) {
-      for (let q = p + 1; q < d; q++) {
-        const apq = a[p * d + q];
-        if (Math.abs(apq) < 1e-300) continue;
-        const theta = (a[q * d + q] - a[p * d + p]) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < d; k++) {
-          const akp = a[k * d + p];
-          const akq = a[k * d + q];
-          a[k * d + p] = c * akp - s * akq;
-          a[k * d + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < d; k++) {
-          const apk = a[p * d + k];
-          const aqk = a[q * d + k];
-          a[p * d + k] = c * apk - s * aqk;
-          a[q * d + k] = s * apk + c * aqk;
-        }
-        for (let k = 0; k < d; k++) {
-          const vkp = v[k * d + p];
-          const vkq = v[k * d + q];
-          v[k * d + p] = c * vkp - s * vkq;
-          v[k * d + q] = s * vkp + c * vkq;
-        }
-      }
-    }
-  }
-  const order = Array.from({ length: d }, (_, i) => i).sort((i, j) => a[j * d + j] - a[i * d + i]);
-  const basis = new Float32Array(d * dim);
-  for (let k = 0; k < dim; k++) for (let i = 0; i < d; i++) basis[i * dim + k] = v[i * d + order[k]];
-  let total = 0;
-  let kept = 0;
-  for (let i = 0; i < d; i++) total += a[i * d + i];
-  for (let k = 0; k < dim; k++) kept += a[order[k] * d + order[k]];
-  const features = tf.tidy(() => tf.matMul(tf.sub(x, tf.mean(x, 0)), tf.tensor2d(basis, [d, dim])));
-  return { features, explainedVariance: kept / total };
-}
-
-/** Every clustering metric of one assignment (@distillery/train's clustering metrics, PPOT's definitions). */
-/**
  * The recipe's data and features: the shipped UCI digits made long-tailed (exponential profile), and the PCA of
  * their pixels. Returns the features [N, dim] (caller disposes), the labels and the class counts.
  */
@@ -123,7 +64,7 @@ export function longTailedDigitFeatures({ imbalanceFactor, seed = 0, maxCount, d
   const batch = data.batch(Int32Array.from({ length: n }, (_, i) => i));
   const pixels = tf.reshape(batch.images, [n, -1]);
   tf.dispose([batch.images, batch.labels]);
-  const { features, explainedVariance } = pca(pixels, dim);
+  const { projected: features, explainedVarianceRatio: explainedVariance } = pca(pixels, { components: dim });
   pixels.dispose();
   return { features, labels: data.labels(), counts: lt.counts, explainedVariance };
 }

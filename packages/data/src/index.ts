@@ -22,6 +22,7 @@ export type { Batch, ImageDataset, Sample } from './dataset/dataset';
 export { InMemoryDataset, type InMemoryDatasetOptions } from './dataset/in-memory-dataset';
 export { type StratifiedSplit, stratifiedSplit } from './dataset/stratified-split';
 export { loadDigits } from './digits/load-digits';
+export { type PcaOptions, type PcaResult, pca } from './features/pca';
 export { composedDigits, type MultiLabelDataset } from './generators/composed-digits';
 export { type FewShotEpisode, type FewShotEpisodeOptions, fewShotEpisode } from './generators/few-shot';
 export {

@@ -3,8 +3,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DistilleryError, Rng } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { DistilleryError, Rng, tf } from '@distillery/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   autoAugmentCifar10,
@@ -21,6 +20,7 @@ import {
   mixupCutmix,
   normalize,
   parseCifar,
+  pca,
   randAugment,
   randomCrop,
   randomHorizontalFlip,
@@ -51,7 +51,26 @@ const dataset = () =>
   new InMemoryDataset({ pixels: new Uint8Array(4 * 2 * 2 * 1), labels: [0, 1, 0, 1], imageShape: [2, 2, 1] });
 const sampler = { length: 4, indices: () => Int32Array.from([0, 1, 2, 3]) };
 
+/** Runs `f` on a fresh matrix and frees it (the call is expected to throw). */
+const onMatrix = (shape: number[], f: (x: tf.Tensor) => unknown, values?: number[]) => () => {
+  const x = values ? tf.tensor(values, shape) : tf.ones(shape);
+  try {
+    return f(x);
+  } finally {
+    x.dispose();
+  }
+};
+
 const sync: Record<string, BadCall[]> = {
+  pca: [
+    [onMatrix([5], (x) => pca(x, { components: 1 })), 'x'],
+    [onMatrix([1, 3], (x) => pca(x, { components: 1 })), 'x'],
+    [onMatrix([2, 2], (x) => pca(x, { components: 1 }), [1, Number.NaN, 3, 4]), 'x'],
+    [onMatrix([5, 3], (x) => pca(x, { components: 0 })), 'options.components'],
+    [onMatrix([5, 3], (x) => pca(x, { components: 4 })), 'options.components'],
+    [onMatrix([5, 3], (x) => pca(x, { components: 1.5 })), 'options.components'],
+    [onMatrix([5, 3], (x) => pca(x, { components: 2, dims: 2 } as never)), 'options.dims'],
+  ],
   randomCrop: [
     [aug((x) => randomCrop(x, rng(), { pading: 2 } as never)), 'options.pading'],
     [aug((x) => randomCrop(x, rng(), { padding: -1 })), 'options.padding'],

@@ -1,9 +1,8 @@
 // End to end: the shipped digits, a class-balanced sampler, seeded augmentation and @distillery/train's loop and
 // metrics train a softmax classifier to high held-out accuracy.
 import { classBalancedSampler } from '@distillery/samplers';
-import { createRng, randomNormal } from '@distillery/tensor';
+import { createRng, randomNormal, tf } from '@distillery/tensor';
 import { AdamW, accuracy, balancedAccuracy, cosineAnnealingLR, fit } from '@distillery/train';
-import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { colorJitter } from '../src/augment/basic';
 import { loadDigits } from '../src/digits/load-digits';

@@ -6,8 +6,9 @@ export {
   type DeitLtDistillationLossOptions,
   deitLtDistillationLoss,
 } from './distillation/deit-lt-distillation-loss';
-export { type DkdLossOptions, dkdLoss, linearWarmup } from './distillation/dkd-loss';
+export { type DkdLossOptions, dkdLoss } from './distillation/dkd-loss';
 export { type KdLossOptions, kdLoss } from './distillation/kd-loss';
+export { linearWarmup } from './distillation/linear-warmup';
 export { type MdcsLossOptions, mdcsLoss } from './distillation/mdcs-loss';
 export { type NkdLossOptions, nkdLoss } from './distillation/nkd-loss';
 export { type UskdLossOptions, uskdLoss } from './distillation/uskd-loss';

@@ -19,8 +19,8 @@ export {
   toSparseSimilarity,
 } from './p2ot/knn-similarity';
 export { LogitsMemory } from './p2ot/logits-memory';
-export { type P2otResult, p2ot } from './p2ot/p2ot';
-export type { P2otOptions, P2otState } from './p2ot/p2ot-core';
+export { p2ot } from './p2ot/p2ot';
+export type { P2otOptions, P2otResult, P2otState } from './p2ot/p2ot-core';
 export { type RhoScheduleOptions, rhoSchedule } from './p2ot/rho-schedule';
 export { type Sp2otOptions, type Sp2otResult, sp2ot } from './p2ot/sp2ot';
 export { swappedPredictionLoss } from './p2ot/swapped-prediction-loss';

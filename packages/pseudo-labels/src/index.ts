@@ -10,7 +10,7 @@ export {
 } from './fixmatch/confidence-pseudo-labels';
 export { type FlexMatchOptions, FlexMatchThresholds } from './fixmatch/flexmatch-thresholds';
 export { maskedConsistencyLoss } from './fixmatch/masked-consistency-loss';
-export { type AdaptivePick, type AdaptivePickingOptions, adaptivePicking } from './meta/adaptive-picking';
+export { type AdaptivePick, type AdaptivePickingOptions, adaptivePicking } from './meta-learning/adaptive-picking';
 export {
   createMlp,
   type GpAdaptOptions,
@@ -23,8 +23,8 @@ export {
   metaCrossEntropy,
   mlpEmbed,
   mlpForward,
-} from './meta/gp-maml';
-export { gaussJordanSolve, type LabelPropagationOptions, labelPropagation } from './meta/label-propagation';
+} from './meta-learning/gp-maml';
+export { gaussJordanSolve, type LabelPropagationOptions, labelPropagation } from './meta-learning/label-propagation';
 export { type ScpnetClasswiseAccOptions, scpnetClasswiseAcc } from './scpnet/classwise-acc';
 export {
   type ScpnetConsistencyLossOptions,

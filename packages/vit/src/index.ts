@@ -8,7 +8,17 @@ export {
   type ResNetOutput,
   resnet32,
 } from './cnn/resnet-cifar';
-export { addLayerNorm, addLinear, dropPath, gelu, init, type LinearInit, layerNorm, linear } from './core/layers';
+export {
+  addLayerNorm,
+  addLinear,
+  drop,
+  dropPath,
+  gelu,
+  init,
+  type LinearInit,
+  layerNorm,
+  linear,
+} from './core/layers';
 export {
   type LoadReport,
   Module,
@@ -43,7 +53,7 @@ export {
   type SpatioTemporalInput,
   type SpatioTemporalOptions,
 } from './meta/spatio-temporal';
-export { ConvTokenizers, drop, MFT, type MFTConfig } from './mmformer/mft';
+export { ConvTokenizers, MFT, type MFTConfig } from './mmformer/mft';
 export { ceilAvgPool, MMFormer, type MMFormerConfig, type MMFormerForwardOptions } from './mmformer/mmformer';
 export {
   Attention,

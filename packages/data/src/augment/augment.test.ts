@@ -1,5 +1,4 @@
-import { assertNoTensorLeak, createRng } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { assertNoTensorLeak, createRng, tf } from '@distillery/tensor';
 import { describe, expect, it } from 'vitest';
 import { autoAugmentCifar10, CIFAR10_POLICY } from './auto-augment';
 import { colorJitter, cutout, normalize, randomCrop, randomHorizontalFlip, randomRotation } from './basic';

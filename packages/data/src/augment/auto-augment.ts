@@ -1,5 +1,4 @@
-import { checkNumber, checkOptions, type Rng } from '@distillery/tensor';
-import type * as tf from '@tensorflow/tfjs-core';
+import { checkNumber, checkOptions, type Rng, type tf } from '@distillery/tensor';
 import { checkImages, rotationMap } from './common';
 import { applySlots, emptySlot, type SlotParams } from './rand-augment';
 

@@ -1,5 +1,4 @@
-import { assertRank, invalid } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { assertRank, invalid, tf } from '@distillery/tensor';
 
 /**
  * Performance notes (tfjs 4.22): on the cpu backend, broadcasting element-wise ops, Tile/broadcastTo, Reverse and

@@ -1,6 +1,5 @@
 import { mixupTargets } from '@distillery/soft-labels';
-import { assertLabels, assertRank, checkNumber, checkOptions, type Rng } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { assertLabels, assertRank, checkNumber, checkOptions, type Rng, tf } from '@distillery/tensor';
 import { checkImages, fullMask, reverseBatch, select } from './common';
 
 export interface MixupCutmixOptions {

@@ -1,5 +1,4 @@
-import { checkNumber, checkOptions, invalid, type OptionsSpec, type Rng } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { checkNumber, checkOptions, invalid, type OptionsSpec, type Rng, tf } from '@distillery/tensor';
 import { blend } from './basic';
 import {
   type Affine,

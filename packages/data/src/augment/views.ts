@@ -1,6 +1,5 @@
 import type { Rng } from '@distillery/tensor';
-import { checkOptions, invalid } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { checkOptions, invalid, tf } from '@distillery/tensor';
 import { autoAugmentCifar10 } from './auto-augment';
 import { cutout, randomCrop, randomHorizontalFlip, randomRotation } from './basic';
 import { RAND_AUGMENT_SPEC, type RandAugmentOptions, randAugment } from './rand-augment';

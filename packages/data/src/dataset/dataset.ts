@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import type { tf } from '@distillery/tensor';
 
 /** One sample: an image [H, W, C] float32 tensor (the caller disposes it) and its class label. */
 export interface Sample {

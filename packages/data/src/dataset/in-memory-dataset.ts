@@ -1,5 +1,4 @@
-import { checkNumber, checkOptions, invalid } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { checkNumber, checkOptions, invalid, tf } from '@distillery/tensor';
 import type { Batch, ImageDataset, Sample } from './dataset';
 
 export interface InMemoryDatasetOptions {

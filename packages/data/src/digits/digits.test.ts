@@ -1,6 +1,5 @@
 import { instanceBalancedSampler } from '@distillery/samplers';
-import { assertNoTensorLeak } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { assertNoTensorLeak, tf } from '@distillery/tensor';
 import { describe, expect, it } from 'vitest';
 import fixture from '../../test/fixtures/digits.json';
 import { epochBatches } from '../dataset/batches';

@@ -1,5 +1,4 @@
-import { checkNumber, checkOptions, invalid, Rng } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { checkNumber, checkOptions, invalid, Rng, tf } from '@distillery/tensor';
 import { loadDigits } from '../digits/load-digits';
 
 /** A multi-label image set: images [N, H, W, 1] and multi-hot targets [N, C]. */

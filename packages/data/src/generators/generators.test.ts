@@ -1,6 +1,5 @@
 import { longTailCounts } from '@distillery/samplers';
-import { createRng } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { createRng, tf } from '@distillery/tensor';
 import { describe, expect, it } from 'vitest';
 import { loadDigits } from '../digits/load-digits';
 import { composedDigits } from './composed-digits';

@@ -1,5 +1,4 @@
-import { checkNumber, invalid, Rng } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { checkNumber, invalid, Rng, tf } from '@distillery/tensor';
 
 export interface HyperspectralLidarOptions {
   numSamples?: number;

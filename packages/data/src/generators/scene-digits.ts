@@ -1,5 +1,4 @@
-import { checkNumber, checkOptions, describeValue, invalid, Rng } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { checkNumber, checkOptions, describeValue, invalid, Rng, tf } from '@distillery/tensor';
 import { loadDigits } from '../digits/load-digits';
 import type { MultiLabelDataset } from './composed-digits';
 

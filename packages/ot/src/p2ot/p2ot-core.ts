@@ -1,4 +1,4 @@
-import { checkEnum, checkNumber, describeValue, invalid, type OptionsSpec } from '@distillery/tensor';
+import { checkEnum, checkNumber, describeValue, invalid, type OptionsSpec, tf } from '@distillery/tensor';
 import { HostKernel, type LogKernel, makeKernel, type OtEngine } from '../internal/kernel';
 import { ENGINES, parseEngine, parseIterations, parsePositive } from '../internal/validate';
 
@@ -95,6 +95,50 @@ export interface P2otCoreResult {
   /** Last ‖b − b_prev‖₂. */
   lastChange: number;
   state: P2otState;
+}
+
+export interface P2otResult {
+  /** Soft pseudo-labels Q = N·plan[:, :K], float32 [N, K]; rows sum to ≤ 1, Σ Q = N·ρ. Caller disposes. */
+  pseudoLabels: tf.Tensor2D;
+  iterations: number;
+  converged: boolean;
+  /** Last ‖b − b_prev‖₂ (the stopping quantity). */
+  lastChange: number;
+  /** Σ Q / N: the transported mass fraction (≈ ρ). */
+  transportedMass: number;
+  /** Column sums of Q / N, length K (cluster sizes as mass fractions). */
+  clusterMass: Float64Array;
+  /** Pass as `warmStart` to the next call (the reference warm-starts b across calls). */
+  state: P2otState;
+}
+
+/** The public P²OT result from a transport plan [N, K] (without the virtual column): Q = N·plan, cluster masses. */
+export function finishP2ot(
+  plan: Float64Array,
+  n: number,
+  k: number,
+  r: { iterations: number; converged: boolean; lastChange: number; state: P2otState },
+): P2otResult {
+  const q = new Float32Array(n * k);
+  const clusterMass = new Float64Array(k);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0, at = i * k; j < k; j++, at++) {
+      const p = plan[at]!;
+      q[at] = n * p;
+      clusterMass[j]! += p;
+    }
+  }
+  for (let j = 0; j < k; j++) total += clusterMass[j]!;
+  return {
+    pseudoLabels: tf.tensor2d(q, [n, k]),
+    iterations: r.iterations,
+    converged: r.converged,
+    lastChange: r.lastChange,
+    transportedMass: total,
+    clusterMass,
+    state: r.state,
+  };
 }
 
 /**

@@ -1,20 +1,7 @@
-import { assertFinite, assertLogits, checkOptions, tf } from '@distillery/tensor';
-import { P2OT_OPTIONS, type P2otOptions, type P2otState, p2otCore, parseP2otOptions } from './p2ot-core';
+import { assertFinite, assertLogits, checkOptions, type tf } from '@distillery/tensor';
+import { finishP2ot, P2OT_OPTIONS, type P2otOptions, type P2otResult, p2otCore, parseP2otOptions } from './p2ot-core';
 
-export interface P2otResult {
-  /** Soft pseudo-labels Q = N·plan[:, :K], float32 [N, K]; rows sum to ≤ 1, Σ Q = N·ρ. Caller disposes. */
-  pseudoLabels: tf.Tensor2D;
-  iterations: number;
-  converged: boolean;
-  /** Last ‖b − b_prev‖₂ (the stopping quantity). */
-  lastChange: number;
-  /** Σ Q / N: the transported mass fraction (≈ ρ). */
-  transportedMass: number;
-  /** Column sums of Q / N, length K (cluster sizes as mass fractions). */
-  clusterMass: Float64Array;
-  /** Pass as `warmStart` to the next call (the reference warm-starts b across calls). */
-  state: P2otState;
-}
+export type { P2otResult } from './p2ot-core';
 
 /**
  * P²OT pseudo-labels: progressive partial OT with a virtual cluster and KL-relaxed cluster marginals
@@ -43,32 +30,4 @@ export function p2ot(logits: tf.Tensor, options: P2otOptions): P2otResult {
   assertFinite(logits, 'logits');
   const r = p2otCore({ logits: logits.dataSync() as Float32Array }, n, k, o);
   return finishP2ot(r.plan, n, k, r);
-}
-
-export function finishP2ot(
-  plan: Float64Array,
-  n: number,
-  k: number,
-  r: { iterations: number; converged: boolean; lastChange: number; state: P2otState },
-): P2otResult {
-  const q = new Float32Array(n * k);
-  const clusterMass = new Float64Array(k);
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    for (let j = 0, at = i * k; j < k; j++, at++) {
-      const p = plan[at]!;
-      q[at] = n * p;
-      clusterMass[j]! += p;
-    }
-  }
-  for (let j = 0; j < k; j++) total += clusterMass[j]!;
-  return {
-    pseudoLabels: tf.tensor2d(q, [n, k]),
-    iterations: r.iterations,
-    converged: r.converged,
-    lastChange: r.lastChange,
-    transportedMass: total,
-    clusterMass,
-    state: r.state,
-  };
 }

@@ -1,7 +1,14 @@
 import { assertFinite, assertLogits, checkNumber, checkOptions, invalid, type tf } from '@distillery/tensor';
 import { type SparseSimilarity, toSparseSimilarity } from './knn-similarity';
-import { finishP2ot, type P2otResult } from './p2ot';
-import { costFromLogits, P2OT_OPTIONS, type P2otOptions, p2otCoreExact, parseP2otOptions } from './p2ot-core';
+import type { P2otResult } from './p2ot';
+import {
+  costFromLogits,
+  finishP2ot,
+  P2OT_OPTIONS,
+  type P2otOptions,
+  p2otCoreExact,
+  parseP2otOptions,
+} from './p2ot-core';
 
 /** P²OT's options (but `stopRule`: the inner solver stops on max |Δ log b|) and the MM loop's. */
 export interface Sp2otOptions extends Omit<P2otOptions, 'stopRule'> {

@@ -69,6 +69,17 @@ export function dropPath(x: tf.Tensor, rate: number, training: boolean, rng: Rng
   return tf.mul(x, tf.tensor(mask, shape));
 }
 
+/** Element-wise dropout with a host-drawn mask (inverted scaling), training only. */
+export function drop(x: tf.Tensor, rate: number, training: boolean, rng: Rng): tf.Tensor {
+  checkNumber(rate, 'rate', { min: 0, max: 1 });
+  if (rate === 1 && training) throw invalid('OUT_OF_RANGE', 'rate', 'a number < 1 (1 would divide by 0)', '1');
+  if (!training || rate <= 0) return x;
+  const keep = 1 - rate;
+  const mask = new Float32Array(x.size);
+  for (let i = 0; i < mask.length; i++) mask[i] = rng.uniform() < keep ? 1 / keep : 0;
+  return tf.mul(x, tf.tensor(mask, x.shape));
+}
+
 /** Initialisers, each returning a tensor in the requested (tfjs) shape. */
 export const init = {
   /** timm `trunc_normal_(std)`: cut at ±2 absolute (effectively untruncated for small std). */

@@ -10,7 +10,7 @@ import {
   tf,
 } from '@distillery/tensor';
 import { BatchNorm2d } from '../cnn/layers';
-import { addLayerNorm, gelu, init, layerNorm, linear } from '../core/layers';
+import { addLayerNorm, addLinear, drop, gelu, init, layerNorm, linear } from '../core/layers';
 import { Module, type ParamStore } from '../core/module';
 
 type Lin = { weight: tf.Variable; bias?: tf.Variable };
@@ -27,12 +27,6 @@ const pad1 = (x: tf.Tensor4D) =>
 function xavierUniform(inF: number, outF: number, rng: Rng): tf.Tensor {
   const bound = Math.sqrt(6 / (inF + outF));
   return randomUniform([inF, outF], rng, { min: -bound, max: bound });
-}
-
-function torchLinear(store: ParamStore, name: string, inF: number, outF: number, rng: Rng, bias = true): Lin {
-  const weight = store.add(`${name}.weight`, init.torchDefault([inF, outF], rng, inF), 'linear');
-  if (!bias) return { weight };
-  return { weight, bias: store.add(`${name}.bias`, init.torchDefault([outF], rng, inF)) };
 }
 
 /**
@@ -56,10 +50,10 @@ class MCrossAttention {
   ) {
     const hd = dim / heads;
     this.scale = hd ** -0.5;
-    this.wq = torchLinear(store, `${name}.wq`, hd, dim, rng, false);
-    this.wk = torchLinear(store, `${name}.wk`, hd, dim, rng, false);
-    this.wv = torchLinear(store, `${name}.wv`, hd, dim, rng, false);
-    this.proj = torchLinear(store, `${name}.proj`, dim * heads, dim, rng);
+    this.wq = addLinear(store, `${name}.wq`, hd, dim, rng, { init: 'torch_default', bias: false });
+    this.wk = addLinear(store, `${name}.wk`, hd, dim, rng, { init: 'torch_default', bias: false });
+    this.wv = addLinear(store, `${name}.wv`, hd, dim, rng, { init: 'torch_default', bias: false });
+    this.proj = addLinear(store, `${name}.proj`, dim * heads, dim, rng, { init: 'torch_default' });
   }
 
   apply(x: tf.Tensor3D): tf.Tensor3D {
@@ -111,17 +105,6 @@ class MFTBlock {
     );
     return tf.add(drop(m, dropout, training, rng), x1) as tf.Tensor3D;
   }
-}
-
-/** Element-wise dropout with a host-drawn mask (inverted scaling), training only. */
-export function drop(x: tf.Tensor, rate: number, training: boolean, rng: Rng): tf.Tensor {
-  checkNumber(rate, 'rate', { min: 0, max: 1 });
-  if (rate === 1 && training) throw invalid('OUT_OF_RANGE', 'rate', 'a number < 1 (1 would divide by 0)', '1');
-  if (!training || rate <= 0) return x;
-  const keep = 1 - rate;
-  const mask = new Float32Array(x.size);
-  for (let i = 0; i < mask.length; i++) mask[i] = rng.uniform() < keep ? 1 / keep : 0;
-  return tf.mul(x, tf.tensor(mask, x.shape));
 }
 
 /**

@@ -1,8 +1,8 @@
 import { assertRank, checkNumber, checkOptions, createRng, invalid, type Rng, tf } from '@distillery/tensor';
-import { addLayerNorm, addLinear, dropPath, gelu, init, layerNorm, linear } from '../core/layers';
+import { addLayerNorm, addLinear, drop, dropPath, gelu, init, layerNorm, linear } from '../core/layers';
 import { Module, type ParamStore } from '../core/module';
 import { Attention } from '../vit/blocks';
-import { ConvTokenizers, drop, type MFTConfig } from './mft';
+import { ConvTokenizers, type MFTConfig } from './mft';
 
 /**
  * Average pooling with kernel = stride = s over a [B, p, p, D] grid, ceil mode, dividing by the number of valid
