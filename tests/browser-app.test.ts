@@ -12,14 +12,16 @@ import { pathToFileURL } from 'node:url';
 import { parseSafetensors } from '@distillery/tensor';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// @ts-expect-error: a plain .mjs helper without types
 import { launchChromium } from './support/chromium.mjs';
 
 const root = path.resolve(__dirname, '..');
 const appDir = path.join(root, 'examples/browser');
 // vite and pngjs are the app's devDependencies (pnpm does not hoist them to the root).
 const appRequire = createRequire(path.join(appDir, 'package.json'));
-const { PNG } = appRequire('pngjs') as typeof import('pngjs');
+// pngjs ships no types: the one call used here.
+const { PNG } = appRequire('pngjs') as {
+  PNG: { sync: { read(png: Buffer): { width: number; height: number; data: Uint8Array } } };
+};
 
 /** What the page publishes on window.__distilleryApp (examples/browser/src/main.js). */
 type AppState = {

@@ -4,7 +4,6 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// @ts-expect-error plain ESM helper
 import { assertBuilt, runCli } from './support/cli.mjs';
 
 const work = mkdtempSync(path.join(tmpdir(), 'distillery-corrupt-'));

@@ -4,7 +4,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// @ts-expect-error plain ESM helper
 import { assertBuilt, runCli, startCli, waitForFile } from './support/cli.mjs';
 
 const work = mkdtempSync(path.join(tmpdir(), 'distillery-resume-'));

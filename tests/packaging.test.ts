@@ -6,7 +6,6 @@ import { promisify } from 'node:util';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// @ts-expect-error plain ESM helper
 import { root, workspacePackages } from './support/packages.mjs';
 
 const run = promisify(execFile);

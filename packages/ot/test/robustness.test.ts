@@ -234,7 +234,7 @@ describe('swappedPredictionLoss', () => {
  */
 describe('robustness sweep: one case per public function', () => {
   const c = () => tf.tensor2d([0.1, 0.5, 0.9, 0.3, 0.2, 0.7], [2, 3]);
-  const typo = <T>(o: object) => o as unknown as T;
+  const typo = <T>(o: object | null) => o as unknown as T;
 
   it('sinkhorn', () => {
     const cost = c();

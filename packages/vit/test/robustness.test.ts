@@ -325,7 +325,9 @@ describe('@distillery/vit robustness (bad inputs give a DistilleryError naming t
     expect(Array.from(other.params.get('pos_embed').dataSync())).toEqual(
       Array.from(model.params.get('pos_embed').dataSync()),
     );
-    await other.loadSafetensors(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    await other.loadSafetensors(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    );
     for (const source of [42, null, [1, 2, 3], new Float32Array(4)]) {
       tried++;
       const error = await other.loadSafetensors(anyOf(source)).then(

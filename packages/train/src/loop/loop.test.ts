@@ -21,6 +21,8 @@ afterAll(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 const common = { batchSize: 16, seed: 5, progress: 'none' as const };
+/** The loss of makeSetup(), whose batch type `fit` infers from `data.batch`. */
+type Loss = FitOptions<ReturnType<ReturnType<typeof makeSetup>['data']['batch']>>['loss'];
 
 describe('fit: checkpoints and exact resume', () => {
   it('resuming after epoch 2 gives the same losses, weights and EMA as an uninterrupted run', async () => {
@@ -59,12 +61,13 @@ describe('fit: checkpoints and exact resume', () => {
       const sums: number[] = [];
       return {
         sums,
-        wrap: (loss: FitOptions<never>['loss']) =>
-          ((batch, ctx) => {
+        wrap:
+          (loss: Loss): Loss =>
+          (batch, ctx) => {
             const l = loss(batch, ctx);
             sums[ctx.epoch] = (sums[ctx.epoch] ?? 0) + ctx.batchIndex + 1;
             return l;
-          }) as FitOptions<never>['loss'],
+          },
         state: {
           save: () => ({ sums: [...sums] }),
           restore: (saved: unknown) => sums.splice(0, sums.length, ...(saved as { sums: number[] }).sums),
@@ -74,7 +77,7 @@ describe('fit: checkpoints and exact resume', () => {
     const schedule = cosineAnnealingLR(0.05, { tMax: 3 });
     const a = makeSetup();
     const ma = memory();
-    const full = await fit({ ...a, ...common, epochs: 3, schedule, loss: ma.wrap(a.loss as never), state: ma.state });
+    const full = await fit({ ...a, ...common, epochs: 3, schedule, loss: ma.wrap(a.loss), state: ma.state });
     const b = makeSetup();
     const mb = memory();
     const ckpt = path.join(dir, 'state.safetensors');
@@ -84,7 +87,7 @@ describe('fit: checkpoints and exact resume', () => {
       epochs: 1,
       schedule,
       checkpoint: ckpt,
-      loss: mb.wrap(b.loss as never),
+      loss: mb.wrap(b.loss),
       state: mb.state,
     });
     b.dispose();
@@ -97,7 +100,7 @@ describe('fit: checkpoints and exact resume', () => {
       schedule,
       checkpoint: ckpt,
       resume: true,
-      loss: mc.wrap(c.loss as never),
+      loss: mc.wrap(c.loss),
       state: mc.state,
     });
     expect(resumed.startEpoch).toBe(1);
