@@ -1,5 +1,6 @@
-import { checkNumber, checkOptions, invalid, Rng, tf } from '@distillery/tensor';
+import { checkNumber, checkOptions, Rng, type tf } from '@distillery/tensor';
 import { loadDigits } from '../digits/load-digits';
+import { DigitCanvas } from './digit-canvas';
 
 /** A multi-label image set: images [N, H, W, 1] and multi-hot targets [N, C]. */
 export interface MultiLabelDataset {
@@ -39,43 +40,19 @@ export function composedDigits(
   });
   const rng = new Rng(checkNumber(options.seed ?? 0, 'options.seed', { integer: true }));
   const digits = loadDigits({ scale: 1 });
-  const S = 8 * grid;
-  const pixels = new Float32Array(N * S * S);
-  const targets = new Float32Array(N * 10);
-  const slots = new Int32Array(N * cells).fill(-1);
+  const canvas = new DigitCanvas(digits, N, grid);
   for (let n = 0; n < N; n++) {
     const k = lo + rng.int(hi - lo + 1);
     const order = rng.permutation(cells);
-    for (let j = 0; j < k; j++) {
-      const cell = order[j]!;
-      const d = rng.int(digits.length);
-      const label = digits.label(d);
-      slots[n * cells + cell] = label;
-      targets[n * 10 + label] = 1;
-      const img = digits.rawImage(d);
-      const cy = Math.floor(cell / grid) * 8;
-      const cx = (cell % grid) * 8;
-      for (let y = 0; y < 8; y++)
-        for (let x = 0; x < 8; x++) pixels[(n * S + cy + y) * S + cx + x] = img[y * 8 + x]! / 16;
-    }
+    for (let j = 0; j < k; j++) canvas.paint(n, order[j]!, rng.int(digits.length));
   }
+  const S = canvas.size;
   return {
     length: N,
     imageShape: [S, S, 1],
     classNames: digits.classNames,
-    targets,
-    slots,
-    batch(indices) {
-      if (!indices || indices.length === 0) throw invalid('EMPTY_INPUT', 'indices', 'at least one index', '0');
-      const B = indices.length;
-      const img = new Float32Array(B * S * S);
-      const tg = new Float32Array(B * 10);
-      for (let b = 0; b < B; b++) {
-        const i = checkNumber(indices[b], `indices[${b}]`, { min: 0, max: N - 1, integer: true });
-        img.set(pixels.subarray(i * S * S, (i + 1) * S * S), b * S * S);
-        tg.set(targets.subarray(i * 10, (i + 1) * 10), b * 10);
-      }
-      return { images: tf.tensor4d(img, [B, S, S, 1]), targets: tf.tensor2d(tg, [B, 10]) };
-    },
+    targets: canvas.targets,
+    slots: canvas.slots,
+    batch: (indices) => canvas.batch(indices),
   };
 }

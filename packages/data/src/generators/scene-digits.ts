@@ -1,6 +1,7 @@
-import { checkNumber, checkOptions, describeValue, invalid, Rng, tf } from '@distillery/tensor';
+import { checkNumber, checkOptions, describeValue, invalid, Rng } from '@distillery/tensor';
 import { loadDigits } from '../digits/load-digits';
 import type { MultiLabelDataset } from './composed-digits';
+import { DigitCanvas } from './digit-canvas';
 
 /**
  * The default scenes of `sceneDigits`: which digits "go together". Overlapping on purpose (3 and 8 belong to two
@@ -88,10 +89,7 @@ export function sceneDigits(options?: SceneDigitsOptions): SceneDigitsDataset {
   const digits = loadDigits({ scale: 1 });
   const byClass: number[][] = Array.from({ length: 10 }, () => []);
   for (let i = 0; i < digits.length; i++) byClass[digits.label(i)]!.push(i);
-  const S = 8 * grid;
-  const pixels = new Float32Array(N * S * S);
-  const targets = new Float32Array(N * 10);
-  const slots = new Int32Array(N * cells).fill(-1);
+  const canvas = new DigitCanvas(digits, N, grid);
   const sceneOf = new Int32Array(N);
   for (let n = 0; n < N; n++) {
     const s = rng.int(scenes.length);
@@ -106,38 +104,19 @@ export function sceneDigits(options?: SceneDigitsOptions): SceneDigitsDataset {
     }
     const order = rng.permutation(cells);
     for (let j = 0; j < k; j++) {
-      const cell = order[j]!;
-      const label = labels[j]!;
-      const pool = byClass[label]!;
-      const d = pool[rng.int(pool.length)]!;
-      slots[n * cells + cell] = label;
-      targets[n * 10 + label] = 1;
-      const img = digits.rawImage(d);
-      const cy = Math.floor(cell / grid) * 8;
-      const cx = (cell % grid) * 8;
-      for (let y = 0; y < 8; y++)
-        for (let x = 0; x < 8; x++) pixels[(n * S + cy + y) * S + cx + x] = img[y * 8 + x]! / 16;
+      const pool = byClass[labels[j]!]!;
+      canvas.paint(n, order[j]!, pool[rng.int(pool.length)]!);
     }
   }
+  const S = canvas.size;
   return {
     length: N,
     imageShape: [S, S, 1],
     classNames: digits.classNames,
-    targets,
-    slots,
+    targets: canvas.targets,
+    slots: canvas.slots,
     scenes: scenes.map((s) => [...s]),
     sceneOf,
-    batch(indices) {
-      if (!indices || indices.length === 0) throw invalid('EMPTY_INPUT', 'indices', 'at least one index', '0');
-      const B = indices.length;
-      const img = new Float32Array(B * S * S);
-      const tg = new Float32Array(B * 10);
-      for (let b = 0; b < B; b++) {
-        const i = checkNumber(indices[b], `indices[${b}]`, { min: 0, max: N - 1, integer: true });
-        img.set(pixels.subarray(i * S * S, (i + 1) * S * S), b * S * S);
-        tg.set(targets.subarray(i * 10, (i + 1) * 10), b * 10);
-      }
-      return { images: tf.tensor4d(img, [B, S, S, 1]), targets: tf.tensor2d(tg, [B, 10]) };
-    },
+    batch: (indices) => canvas.batch(indices),
   };
 }
