@@ -1,8 +1,8 @@
 import { clusterImbalanced, kmeans } from '@distillery/ot';
 import { assertNoTensorLeak, createRng, tf } from '@distillery/tensor';
+import { expectDistilleryError } from '@distillery/test-support';
 import { clusteringAccuracy } from '@distillery/train';
 import { describe, expect, it } from 'vitest';
-import { expectDistilleryError } from '../../../tests/support/expect';
 
 /** Imbalanced Gaussian mixture: class c has sizes[c] points around a N(0, sep²) centre, unit noise. */
 function gmm(seed: number, sizes: number[], d: number, sep: number) {

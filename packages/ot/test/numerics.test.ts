@@ -12,8 +12,8 @@ import {
   sp2ot,
 } from '@distillery/ot';
 import { createRng, randomNormal, tf } from '@distillery/tensor';
+import { expectDistilleryError } from '@distillery/test-support';
 import { describe, expect, it } from 'vitest';
-import { expectDistilleryError } from '../../../tests/support/expect';
 
 const engines: OtEngine[] = ['float64', 'backend'];
 

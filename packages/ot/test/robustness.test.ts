@@ -14,8 +14,8 @@ import {
   toSparseSimilarity,
 } from '@distillery/ot';
 import { assertNoTensorLeak, createRng, randomNormal, tf } from '@distillery/tensor';
+import { expectClose, expectDistilleryError } from '@distillery/test-support';
 import { describe, expect, it } from 'vitest';
-import { expectClose, expectDistilleryError } from '../../../tests/support/expect';
 
 const cost = () => tf.tensor2d([0.1, 0.5, 0.9, 0.3, 0.2, 0.7], [2, 3]);
 
