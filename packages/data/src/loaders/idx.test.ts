@@ -31,6 +31,9 @@ function idx(dims: number[], values: ArrayLike<number>, type = 0x08): Uint8Array
   return out;
 }
 
+/** Bytes as a File part (TypeScript's BlobPart wants an ArrayBuffer-backed view). */
+const bytesPart = (bytes: Uint8Array) => bytes as Uint8Array<ArrayBuffer>;
+
 /** The DistilleryError thrown by `f` (sync or async). */
 async function errorOf(f: () => unknown): Promise<DistilleryError> {
   try {
@@ -156,13 +159,16 @@ describe('parseIdx / decodeIdx on small files made here', () => {
     expect(Array.from(fromBytes.labels())).toEqual([2, 0, 1]);
     const fromFiles = await loadIdx({
       images: new File([gzipSync(images)], 'picked-images.gz'),
-      labels: new File([labels], 'picked-labels'),
+      labels: new File([bytesPart(labels)], 'picked-labels'),
       classNames: ['a', 'b', 'c'],
     });
     expect(fromFiles.classNames).toEqual(['a', 'b', 'c']);
     expect(Array.from(fromFiles.rawImage(0))).toEqual(pixels.slice(0, 4));
     const named = await errorOf(() =>
-      loadIdx({ images: new File([images.subarray(0, 20)], 'picked-images'), labels: new File([labels], 'l') }),
+      loadIdx({
+        images: new File([bytesPart(images.subarray(0, 20))], 'picked-images'),
+        labels: new File([bytesPart(labels)], 'l'),
+      }),
     );
     expect(named.argument).toBe('picked-images');
     const bare = await errorOf(() => loadIdx({ images: images.subarray(0, 20), labels }));

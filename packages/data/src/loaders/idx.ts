@@ -84,7 +84,7 @@ export async function gunzipIfNeeded(bytes: Uint8Array, file: string): Promise<U
     throw invalid('BACKEND_UNAVAILABLE', file, 'DecompressionStream or Node zlib to gunzip the file', 'neither');
   }
   try {
-    const stream = new Blob([bytes]).stream().pipeThrough(new DS('gzip'));
+    const stream = new Blob([bytes as unknown as BlobPart]).stream().pipeThrough(new DS('gzip'));
     return new Uint8Array(await new Response(stream).arrayBuffer());
   } catch (error) {
     gzipError(file, error);
