@@ -62,7 +62,8 @@ function nodeGunzipSync(): ((bytes: Uint8Array) => Uint8Array) | undefined {
 }
 
 function gzipError(file: string, error: unknown): never {
-  throw invalid('FORMAT', file, 'a complete gzip stream', (error as Error)?.message ?? String(error));
+  const reason = (error as Error)?.message ?? String(error);
+  throw invalid('FORMAT', file, 'a complete gzip stream', `a corrupt or truncated one (${reason})`);
 }
 
 /**
@@ -84,8 +85,20 @@ export async function gunzipIfNeeded(bytes: Uint8Array, file: string): Promise<U
     throw invalid('BACKEND_UNAVAILABLE', file, 'DecompressionStream or Node zlib to gunzip the file', 'neither');
   }
   try {
-    const stream = new Blob([bytes as unknown as BlobPart]).stream().pipeThrough(new DS('gzip'));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
+    const reader = new Blob([bytes as unknown as BlobPart]).stream().pipeThrough(new DS('gzip')).getReader();
+    const chunks: Uint8Array[] = [];
+    let length = 0;
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      chunks.push(r.value as Uint8Array);
+      length += (r.value as Uint8Array).length;
+    }
+    const out = new Uint8Array(length);
+    let offset = 0;
+    for (const chunk of chunks) {
+      out.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return out;
   } catch (error) {
     gzipError(file, error);
   }
