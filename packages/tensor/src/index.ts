@@ -11,6 +11,7 @@ import './register/gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 
+export { noGrad } from './autograd/no-grad';
 export {
   type BackendPreference,
   type BackendReport,
