@@ -55,6 +55,16 @@ export {
   writeSafetensorsFile,
 } from './io/safetensors';
 export { fillKernelGaps, KERNEL_GAPS, missingKernels, registerCpuFallback, ZERO_GRADIENT_KERNELS } from './kernels';
+export {
+  type AdamWUpdateAttrs,
+  composedGelu,
+  composedLayerNorm,
+  fusedAdamWUpdate,
+  fusedGelu,
+  fusedLayerNorm,
+  fusedSgdUpdate,
+  type SgdUpdateAttrs,
+} from './kernels/fused';
 export * from './numerics';
 export * from './random';
 export { registerKernels } from './register/kernels';

@@ -1,18 +1,11 @@
 import { fillKernelGaps } from '../kernels';
-
-/** The registration steps other modules add (the fused kernels), run by every `registerKernels()` call. */
-const extraRegistrations: Array<() => void> = [];
-
-/** Adds a registration step to `registerKernels()` (idempotent steps only). Internal to Distillery's packages. */
-export function addKernelRegistration(step: () => void): void {
-  extraRegistrations.push(step);
-}
+import { registerFusedKernels } from '../kernels/fused';
 
 /**
  * Registers Distillery's kernels and gradients with tfjs-core's global registries, for the cpu and wasm backends
  * (and any backend named in `backendNames`): the kernel gap fills and faster kernels of `fillKernelGaps` (which
  * REPLACE some of tfjs-wasm's kernels, e.g. BatchMatMul), the zero gradients of comparison ops, the broadcasting
- * BatchMatMul gradient and the fused kernels. Idempotent.
+ * BatchMatMul gradient, and the fused LayerNorm / GELU kernels (cpu and wasm) with their gradients. Idempotent.
  *
  * Importing `@distillery/tensor` (or any package built on it) registers none of these: a host application's
  * kernel registry is left as it was. They are registered by `initBackend()`, by `import '@distillery/tensor/register'`,
@@ -20,5 +13,5 @@ export function addKernelRegistration(step: () => void): void {
  */
 export function registerKernels(backendNames: readonly string[] = []): void {
   for (const name of ['cpu', 'wasm', ...backendNames]) fillKernelGaps(name);
-  for (const step of extraRegistrations) step();
+  registerFusedKernels();
 }
