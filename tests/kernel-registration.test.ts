@@ -60,6 +60,9 @@ describe('importing the built packages leaves the kernel registry alone (plain N
         'wasm/BatchMatMul',
         'wasm/Einsum',
         'cpu/Transform',
+        'wasm/DistilleryLayerNorm',
+        'cpu/DistilleryGelu',
+        'wasm/DistilleryAdamWUpdate',
         'gradient/BatchMatMul',
         'gradient/Equal',
       ]) {
