@@ -59,6 +59,7 @@ export {
   type AdamWUpdateAttrs,
   composedGelu,
   composedLayerNorm,
+  FUSED_KERNELS_ENV,
   fusedAdamWUpdate,
   fusedGelu,
   fusedLayerNorm,

@@ -126,3 +126,24 @@ describe(`fused GELU (${process.env.DISTILLERY_TEST_BACKEND ?? 'cpu'})`, () => {
     v.dispose();
   });
 });
+
+describe('DISTILLERY_FUSED_KERNELS=off', () => {
+  it('registers no fused kernel (the composed ops run), and they come back without it', async () => {
+    const backend = tf.getBackend();
+    const names = [LAYER_NORM_KERNEL, GELU_KERNEL, 'DistilleryAdamWUpdate'];
+    const x = tf.randomNormal([3, 4], 0, 1, 'float32', 8);
+    try {
+      for (const name of names) tf.unregisterKernel(name, backend);
+      process.env.DISTILLERY_FUSED_KERNELS = 'off';
+      registerKernels();
+      for (const name of names) expect(tf.getKernel(name, backend)).toBeUndefined();
+      expect(await kernelsRun(() => fusedGelu(x))).toContain('Erf');
+    } finally {
+      delete process.env.DISTILLERY_FUSED_KERNELS;
+      registerKernels();
+    }
+    for (const name of names) expect(tf.getKernel(name, backend)).toBeDefined();
+    expect(await kernelsRun(() => fusedGelu(x))).toEqual([GELU_KERNEL]);
+    x.dispose();
+  });
+});

@@ -13,7 +13,16 @@ export {
   type SgdUpdateAttrs,
 } from './optimizer-update';
 
+/**
+ * Set to `off` (read whenever the kernels are registered) to keep the composed ops: the fused LayerNorm and GELU
+ * round differently from them (closer to float64; within 1e-5 of them), so a run that must reproduce the bytes of a
+ * run made before the fused kernels existed turns them off. (The optimizer updates are bit-identical either way.)
+ */
+export const FUSED_KERNELS_ENV = 'DISTILLERY_FUSED_KERNELS';
+
 /** Registers every fused kernel (cpu and wasm) and its gradient. Idempotent; returns what this call added. */
 export function registerFusedKernels(): string[] {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  if (env?.[FUSED_KERNELS_ENV] === 'off') return [];
   return [...registerFusedLayerNorm(), ...registerFusedGelu(), ...registerFusedOptimizerUpdates()];
 }
