@@ -22,6 +22,7 @@ import {
   logSoftmaxWithTemperature,
   logSumExp,
   measureTensorGrowth,
+  noGrad,
   oneHotFloat,
   parseSafetensors,
   readSafetensorsFile,
@@ -51,6 +52,10 @@ const probs = () => [tf.tensor2d([[0.5, 0.5]]), tf.tensor2d([[-0.7, -0.7]])];
 const f32 = new Float32Array(2);
 
 const sync: Record<string, [Call, string][]> = {
+  noGrad: [
+    [() => noGrad(42 as unknown as () => number), 'fn'],
+    [() => noGrad(async () => 1), 'fn'],
+  ],
   checkOptions: [
     [() => checkOptions({ temprature: 1 }, { temperature: true }), 'options.temprature'],
     [() => checkOptions({ mode: 'x' }, { mode: ['a', 'b'] }, 'fit options'), 'fit options.mode'],
