@@ -1,0 +1,230 @@
+import { type Bytes, encodeModule, op, valType } from '@distillery/tensor/wasm';
+
+/**
+ * The two row primitives of the fused softmax losses, on WebAssembly SIMD (f32x4), with a plain-JavaScript twin:
+ *
+ *     rowMax(src, n)                      max_i src[i]
+ *     expSum(src, dst, n, scale, shift)   dst[i] = exp(scale·src[i] − shift), returns Σ_i dst[i] (float64 sum)
+ *
+ * Indices are float32 element offsets into the arena's `f32` view. The SIMD path runs the first ⌊n/4⌋·4 entries in
+ * the module and the rest in JavaScript. exp is Cephes' expf (range reduction by ln 2 in two parts, degree-5
+ * polynomial; within ~1 ulp of float32 on [−87.3, 88.4]); inputs below −87.33 give exactly 0, above 88.37 they are
+ * clamped (a softmax shifted by its maximum never gets there). These two passes are where a softmax loss spends its
+ * time: V8's Math.exp is ~10× slower than four SIMD lanes.
+ */
+export interface RowArena {
+  /** The arena's float32 view (replaced when the arena grows: read it after `reserve`). */
+  f32: Float32Array;
+  /** Makes room for `floats` float32 entries (views taken before are stale afterwards). */
+  reserve(floats: number): void;
+  rowMax(src: number, n: number): number;
+  expSum(src: number, dst: number, n: number, scale: number, shift: number): number;
+  readonly simd: boolean;
+}
+
+const simd = (code: number): Bytes => [0xfd, ...uleb32(code)];
+function uleb32(value: number): Bytes {
+  const out: Bytes = [];
+  let v = value >>> 0;
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
+  return out;
+}
+const X = {
+  f32x4Splat: () => simd(0x13),
+  f32x4ExtractLane: (lane: number) => [...simd(0x1f), lane],
+  f32x4Ge: () => simd(0x46),
+  v128And: () => simd(0x4e),
+  f32x4Nearest: () => simd(0x6a),
+  f64x2PromoteLow: () => simd(0x5f),
+  i32x4Shl: () => simd(0xab),
+  i32x4Add: () => simd(0xae),
+  f32x4Add: () => simd(0xe4),
+  f32x4Sub: () => simd(0xe5),
+  f32x4Mul: () => simd(0xe6),
+  f32x4Min: () => simd(0xe8),
+  f32x4Max: () => simd(0xe9),
+  i32x4TruncSatF32x4S: () => simd(0xf8),
+  f32Const: (v: number): Bytes => [0x43, ...new Uint8Array(Float32Array.of(v).buffer)],
+  f32Max: (): Bytes => [0x97],
+  f64Add: (): Bytes => [0xa0],
+  i32Const: (v: number) => op.i32Const(v),
+};
+const f32x4Const = (v: number): Bytes => [...X.f32Const(v), ...X.f32x4Splat()];
+const i32x4Const = (v: number): Bytes => [...X.i32Const(v), ...simd(0x11)]; // i32x4.splat
+
+// Cephes expf constants.
+const EXP_HI = 88.3762626647949;
+const EXP_LO = -87.3365478515625;
+const LOG2E = 1.44269504088896341;
+const C1 = 0.693359375;
+const C2 = -2.1219444e-4;
+const P = [1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+
+function expSumBody(): Bytes {
+  // params: src 0, dst 1, n 2, scale 3 (f32), shift 4 (f32). locals: end 5 (i32); v128: vs 6, vsh 7, acc0 8,
+  // acc1 9, x 10, fx 11, r 12, y 13, keep 14, then the constants.
+  const [SRC, DST, N, SCALE, SHIFT, END, VS, VSH, ACC0, ACC1, XV, FX, R, Y, KEEP] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+  ] as const;
+  const consts = [EXP_HI, EXP_LO, LOG2E, C1, C2, ...P, 1];
+  const K = (v: number) => op.get(15 + consts.indexOf(v));
+  const b: Bytes = [];
+  const emit = (...parts: Bytes[]) => {
+    for (const p of parts) b.push(...p);
+  };
+  consts.forEach((v, i) => emit(f32x4Const(v), op.set(15 + i)));
+  emit(op.get(SRC), op.get(N), op.i32Const(2), op.i32Shl(), op.i32Add(), op.set(END));
+  emit(op.get(SCALE), X.f32x4Splat(), op.set(VS), op.get(SHIFT), X.f32x4Splat(), op.set(VSH));
+  emit(op.v128Const(), op.set(ACC0), op.v128Const(), op.set(ACC1));
+  emit(op.block(), op.loop());
+  emit(op.get(SRC), op.get(END), op.i32GeU(), op.brIf(1));
+  // x = scale·src − shift; keep = x >= LO; x = clamp(x)
+  emit(op.get(SRC), op.v128Load(0), op.get(VS), X.f32x4Mul(), op.get(VSH), X.f32x4Sub(), op.set(XV));
+  emit(op.get(XV), K(EXP_LO), X.f32x4Ge(), op.set(KEEP));
+  emit(op.get(XV), K(EXP_HI), X.f32x4Min(), K(EXP_LO), X.f32x4Max(), op.set(XV));
+  // fx = nearest(x·log2e); r = x − fx·C1 − fx·C2
+  emit(op.get(XV), K(LOG2E), X.f32x4Mul(), X.f32x4Nearest(), op.set(FX));
+  emit(op.get(XV), op.get(FX), K(C1), X.f32x4Mul(), X.f32x4Sub(), op.get(FX), K(C2), X.f32x4Mul(), X.f32x4Sub());
+  emit(op.set(R));
+  // y = ((((p0·r + p1)·r + p2)·r + p3)·r + p4)·r + p5; y = y·r² + r + 1
+  emit(K(P[0] as number));
+  for (let i = 1; i < P.length; i++) emit(op.get(R), X.f32x4Mul(), K(P[i] as number), X.f32x4Add());
+  emit(op.get(R), op.get(R), X.f32x4Mul(), X.f32x4Mul(), op.get(R), X.f32x4Add(), K(1), X.f32x4Add(), op.set(Y));
+  // 2^n through the exponent field: (n + 127) << 23
+  emit(op.get(Y), op.get(FX), X.i32x4TruncSatF32x4S(), i32x4Const(127), X.i32x4Add(), X.i32Const(23), X.i32x4Shl());
+  emit(X.f32x4Mul(), op.get(KEEP), X.v128And(), op.set(Y));
+  emit(op.get(DST), op.get(Y), op.v128Store(0));
+  emit(op.get(ACC0), op.get(Y), X.f64x2PromoteLow(), op.f64x2Add(), op.set(ACC0));
+  const high = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+  emit(op.get(ACC1), op.get(Y), op.get(Y), op.i8x16Shuffle(high), X.f64x2PromoteLow(), op.f64x2Add(), op.set(ACC1));
+  emit(op.get(SRC), op.i32Const(16), op.i32Add(), op.set(SRC), op.get(DST), op.i32Const(16), op.i32Add(), op.set(DST));
+  emit(op.br(0), op.end(), op.end());
+  emit(op.get(ACC0), op.get(ACC1), op.f64x2Add(), op.set(ACC0));
+  emit(op.get(ACC0), op.f64x2ExtractLane(0), op.get(ACC0), op.f64x2ExtractLane(1), X.f64Add());
+  return b;
+}
+
+function rowMaxBody(): Bytes {
+  // params: src 0, n 1. locals: end 2 (i32), acc 3 (v128).
+  const b: Bytes = [];
+  const emit = (...parts: Bytes[]) => {
+    for (const p of parts) b.push(...p);
+  };
+  emit(op.get(0), op.get(1), op.i32Const(2), op.i32Shl(), op.i32Add(), op.set(2));
+  emit(f32x4Const(Number.NEGATIVE_INFINITY), op.set(3));
+  emit(op.block(), op.loop(), op.get(0), op.get(2), op.i32GeU(), op.brIf(1));
+  emit(op.get(3), op.get(0), op.v128Load(0), X.f32x4Max(), op.set(3));
+  emit(op.get(0), op.i32Const(16), op.i32Add(), op.set(0), op.br(0), op.end(), op.end());
+  emit(op.get(3), X.f32x4ExtractLane(0), op.get(3), X.f32x4ExtractLane(1), X.f32Max());
+  emit(op.get(3), X.f32x4ExtractLane(2), op.get(3), X.f32x4ExtractLane(3), X.f32Max(), X.f32Max());
+  return b;
+}
+
+let moduleBytes: Uint8Array<ArrayBuffer> | undefined;
+export function rowExpModuleBytes(): Uint8Array<ArrayBuffer> {
+  moduleBytes ??= encodeModule([
+    {
+      name: 'expSum',
+      params: [valType.i32, valType.i32, valType.i32, valType.f32, valType.f32],
+      results: [valType.f64],
+      locals: [valType.i32, ...new Array(9 + 5 + P.length + 1).fill(valType.v128)],
+      body: expSumBody(),
+    },
+    {
+      name: 'rowMax',
+      params: [valType.i32, valType.i32],
+      results: [valType.f32],
+      locals: [valType.i32, valType.v128],
+      body: rowMaxBody(),
+    },
+  ]);
+  return moduleBytes;
+}
+
+function jsRowMax(f32: Float32Array, src: number, n: number): number {
+  let m = Number.NEGATIVE_INFINITY;
+  for (let i = src; i < src + n; i++) {
+    const v = f32[i] as number;
+    if (v > m || Number.isNaN(v)) m = v;
+  }
+  return m;
+}
+
+function jsExpSum(f32: Float32Array, src: number, dst: number, n: number, scale: number, shift: number): number {
+  const s = Math.fround(scale);
+  const sh = Math.fround(shift);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const x = Math.fround(Math.fround((f32[src + i] as number) * s) - sh);
+    const e = x < EXP_LO ? 0 : Math.exp(Math.min(x, EXP_HI));
+    f32[dst + i] = e;
+    sum += f32[dst + i] as number;
+  }
+  return sum;
+}
+
+/** The plain-JavaScript arena (no WebAssembly SIMD, or `DISTILLERY_FUSED_LOSSES_SIMD=off`). */
+export function createJsArena(): RowArena {
+  const arena: RowArena = {
+    f32: new Float32Array(1024),
+    simd: false,
+    reserve(floats) {
+      if (arena.f32.length < floats) arena.f32 = new Float32Array(Math.max(floats, 2 * arena.f32.length));
+    },
+    rowMax: (src, n) => jsRowMax(arena.f32, src, n),
+    expSum: (src, dst, n, scale, shift) => jsExpSum(arena.f32, src, dst, n, scale, shift),
+  };
+  return arena;
+}
+
+function createSimdArena(): RowArena | null {
+  if (typeof WebAssembly === 'undefined') return null;
+  const bytes = rowExpModuleBytes();
+  if (!WebAssembly.validate(bytes)) return null;
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes));
+  const memory = instance.exports.memory as WebAssembly.Memory;
+  const wasmExpSum = instance.exports.expSum as (s: number, d: number, n: number, a: number, b: number) => number;
+  const wasmRowMax = instance.exports.rowMax as (s: number, n: number) => number;
+  const arena: RowArena = {
+    f32: new Float32Array(memory.buffer),
+    simd: true,
+    reserve(floats) {
+      const bytes = 4 * floats;
+      if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
+      if (arena.f32.buffer !== memory.buffer || arena.f32.length * 4 !== memory.buffer.byteLength) {
+        arena.f32 = new Float32Array(memory.buffer);
+      }
+    },
+    rowMax(src, n) {
+      const n4 = n & ~3;
+      let m = n4 > 0 ? wasmRowMax(4 * src, n4) : Number.NEGATIVE_INFINITY;
+      if (n4 < n) {
+        const tail = jsRowMax(arena.f32, src + n4, n - n4);
+        if (tail > m || Number.isNaN(tail)) m = tail;
+      }
+      return m;
+    },
+    expSum(src, dst, n, scale, shift) {
+      const n4 = n & ~3;
+      let sum = n4 > 0 ? wasmExpSum(4 * src, 4 * dst, n4, scale, shift) : 0;
+      if (n4 < n) sum += jsExpSum(arena.f32, src + n4, dst + n4, n - n4, scale, shift);
+      return sum;
+    },
+  };
+  return arena;
+}
+
+let shared: RowArena | undefined;
+/** The process-wide arena: SIMD where WebAssembly SIMD validates, else plain JavaScript. */
+export function rowArena(): RowArena {
+  if (shared === undefined) {
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+    shared = (env?.DISTILLERY_FUSED_LOSSES_SIMD === 'off' ? null : createSimdArena()) ?? createJsArena();
+  }
+  return shared;
+}
