@@ -1,9 +1,11 @@
 """PyTorch side of packages/losses/bench/losses.bench.mjs: forward + backward of every loss at N=256, C=1000 (TRG on
-tokens [64, 196, 192], 16 sampled per image), float32, one thread. Prints one JSON object {name: ms}.
+tokens [64, 196, 192], 16 sampled per image), float32, one thread (`--threads N` for N). Prints one JSON object
+{name: ms}; `--cases 'a|b'` times only those cases, `--repeats R` takes the median of R runs (default 5).
 
 The loss definitions are the reference scripts' (tools/reference/losses/*.py), run in float32 here, except DKD, LDAM
 and MDCS, written here as the official code computes them (the reference scripts use slower exact forms).
 """
+import argparse
 import json
 import os
 import sys
@@ -18,8 +20,14 @@ import distillation as D  # noqa: E402
 import long_tail as LT  # noqa: E402
 import relational as R  # noqa: E402
 
+parser = argparse.ArgumentParser()
+parser.add_argument('--threads', type=int, default=1)
+parser.add_argument('--cases', default='')
+parser.add_argument('--repeats', type=int, default=5)
+args = parser.parse_args()
+
 torch.set_default_dtype(torch.float32)
-torch.set_num_threads(1)
+torch.set_num_threads(args.threads)
 torch.manual_seed(0)
 N, C = 256, 1000
 
@@ -123,7 +131,9 @@ def fwd_bwd(fn, xs):
     return run
 
 
-out = {'version': torch.__version__}
-for name, (fn, xs) in cases.items():
-    out[name] = median_ms(fwd_bwd(fn, xs))
+out = {'version': torch.__version__, 'threads': torch.get_num_threads()}
+wanted = [c for c in args.cases.split('|') if c] or list(cases)
+for name in wanted:
+    fn, xs = cases[name]
+    out[name] = median_ms(fwd_bwd(fn, xs), repeats=args.repeats)
 print(json.dumps(out))

@@ -5,6 +5,8 @@ import { type Bytes, encodeModule, op, valType } from '@distillery/tensor/wasm';
  *
  *     rowMax(src, n)                      max_i src[i]
  *     expSum(src, dst, n, scale, shift)   dst[i] = exp(scale·src[i] − shift), returns Σ_i dst[i] (float64 sum)
+ *     comb3(x, y, z, dst, n, a, b, c, d)  dst[i] = a·x[i] + b·y[i] + c·z[i] + d
+ *     dot(q, a, b, n, beta)               Σ_i q[i]·(a[i] − beta·b[i])
  *
  * Indices are float32 element offsets into the arena's `f32` view. The SIMD path runs the first ⌊n/4⌋·4 entries in
  * the module and the rest in JavaScript. exp is Cephes' expf (range reduction by ln 2 in two parts, degree-5
@@ -19,6 +21,10 @@ export interface RowArena {
   reserve(floats: number): void;
   rowMax(src: number, n: number): number;
   expSum(src: number, dst: number, n: number, scale: number, shift: number): number;
+  /** dst[i] = a·x[i] + b·y[i] + c·z[i] + d (float32). */
+  comb3(x: number, y: number, z: number, dst: number, n: number, a: number, b: number, c: number, d: number): void;
+  /** Σ_i q[i]·(a[i] − beta·b[i]), the difference in float32, the product and the sum in float64. */
+  dot(q: number, a: number, b: number, n: number, beta: number): number;
   readonly simd: boolean;
 }
 
@@ -60,7 +66,7 @@ const i32x4Const = (v: number): Bytes => [...X.i32Const(v), ...simd(0x11)]; // i
 // Cephes expf constants.
 const EXP_HI = 88.3762626647949;
 const EXP_LO = -87.3365478515625;
-const LOG2E = 1.44269504088896341;
+const LOG2E = Math.LOG2E;
 const C1 = 0.693359375;
 const C2 = -2.1219444e-4;
 const P = [1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
@@ -77,7 +83,7 @@ function expSumBody(): Bytes {
   const emit = (...parts: Bytes[]) => {
     for (const p of parts) b.push(...p);
   };
-  consts.forEach((v, i) => emit(f32x4Const(v), op.set(15 + i)));
+  for (const [i, v] of consts.entries()) emit(f32x4Const(v), op.set(15 + i));
   emit(op.get(SRC), op.get(N), op.i32Const(2), op.i32Shl(), op.i32Add(), op.set(END));
   emit(op.get(SCALE), X.f32x4Splat(), op.set(VS), op.get(SHIFT), X.f32x4Splat(), op.set(VSH));
   emit(op.v128Const(), op.set(ACC0), op.v128Const(), op.set(ACC1));
@@ -125,6 +131,44 @@ function rowMaxBody(): Bytes {
   return b;
 }
 
+function comb3Body(): Bytes {
+  // params: x 0, y 1, z 2, dst 3, n 4, a 5, b 6, c 7, d 8 (f32). locals: end 9; v128 va 10, vb 11, vc 12, vd 13.
+  const b: Bytes = [];
+  const emit = (...parts: Bytes[]) => {
+    for (const p of parts) b.push(...p);
+  };
+  emit(op.get(0), op.get(4), op.i32Const(2), op.i32Shl(), op.i32Add(), op.set(9));
+  for (let i = 0; i < 4; i++) emit(op.get(5 + i), X.f32x4Splat(), op.set(10 + i));
+  emit(op.block(), op.loop(), op.get(0), op.get(9), op.i32GeU(), op.brIf(1));
+  emit(op.get(3), op.get(0), op.v128Load(0), op.get(10), X.f32x4Mul());
+  emit(op.get(1), op.v128Load(0), op.get(11), X.f32x4Mul(), X.f32x4Add());
+  emit(op.get(2), op.v128Load(0), op.get(12), X.f32x4Mul(), X.f32x4Add(), op.get(13), X.f32x4Add(), op.v128Store(0));
+  for (const p of [0, 1, 2, 3]) emit(op.get(p), op.i32Const(16), op.i32Add(), op.set(p));
+  emit(op.br(0), op.end(), op.end());
+  return b;
+}
+
+function dotBody(): Bytes {
+  // params: q 0, a 1, b 2, n 3, beta 4 (f32). locals: end 5; v128 vbeta 6, acc 7, d 8, qv 9.
+  const b: Bytes = [];
+  const emit = (...parts: Bytes[]) => {
+    for (const p of parts) b.push(...p);
+  };
+  const high = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+  emit(op.get(0), op.get(3), op.i32Const(2), op.i32Shl(), op.i32Add(), op.set(5));
+  emit(op.get(4), X.f32x4Splat(), op.set(6), op.v128Const(), op.set(7));
+  emit(op.block(), op.loop(), op.get(0), op.get(5), op.i32GeU(), op.brIf(1));
+  emit(op.get(1), op.v128Load(0), op.get(2), op.v128Load(0), op.get(6), X.f32x4Mul(), X.f32x4Sub(), op.set(8));
+  emit(op.get(0), op.v128Load(0), op.set(9));
+  emit(op.get(7), op.get(9), X.f64x2PromoteLow(), op.get(8), X.f64x2PromoteLow(), op.f64x2Mul(), op.f64x2Add());
+  emit(op.get(9), op.get(9), op.i8x16Shuffle(high), X.f64x2PromoteLow());
+  emit(op.get(8), op.get(8), op.i8x16Shuffle(high), X.f64x2PromoteLow(), op.f64x2Mul(), op.f64x2Add(), op.set(7));
+  for (const p of [0, 1, 2]) emit(op.get(p), op.i32Const(16), op.i32Add(), op.set(p));
+  emit(op.br(0), op.end(), op.end());
+  emit(op.get(7), op.f64x2ExtractLane(0), op.get(7), op.f64x2ExtractLane(1), X.f64Add());
+  return b;
+}
+
 let moduleBytes: Uint8Array<ArrayBuffer> | undefined;
 export function rowExpModuleBytes(): Uint8Array<ArrayBuffer> {
   moduleBytes ??= encodeModule([
@@ -141,6 +185,20 @@ export function rowExpModuleBytes(): Uint8Array<ArrayBuffer> {
       results: [valType.f32],
       locals: [valType.i32, valType.v128],
       body: rowMaxBody(),
+    },
+    {
+      name: 'comb3',
+      params: [...new Array(5).fill(valType.i32), ...new Array(4).fill(valType.f32)],
+      results: [],
+      locals: [valType.i32, ...new Array(4).fill(valType.v128)],
+      body: comb3Body(),
+    },
+    {
+      name: 'dot',
+      params: [valType.i32, valType.i32, valType.i32, valType.i32, valType.f32],
+      results: [valType.f64],
+      locals: [valType.i32, ...new Array(4).fill(valType.v128)],
+      body: dotBody(),
     },
   ]);
   return moduleBytes;
@@ -168,6 +226,33 @@ function jsExpSum(f32: Float32Array, src: number, dst: number, n: number, scale:
   return sum;
 }
 
+function jsComb3(
+  f: Float32Array,
+  x: number,
+  y: number,
+  z: number,
+  dst: number,
+  n: number,
+  a: number,
+  b: number,
+  c: number,
+  d: number,
+): void {
+  const [fa, fb, fc, fd] = [Math.fround(a), Math.fround(b), Math.fround(c), Math.fround(d)];
+  for (let i = 0; i < n; i++) {
+    f[dst + i] = fa * (f[x + i] as number) + fb * (f[y + i] as number) + fc * (f[z + i] as number) + fd;
+  }
+}
+
+function jsDot(f: Float32Array, q: number, a: number, b: number, n: number, beta: number): number {
+  const fb = Math.fround(beta);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    sum += (f[q + i] as number) * Math.fround((f[a + i] as number) - Math.fround(fb * (f[b + i] as number)));
+  }
+  return sum;
+}
+
 /** The plain-JavaScript arena (no WebAssembly SIMD, or `DISTILLERY_FUSED_LOSSES_SIMD=off`). */
 export function createJsArena(): RowArena {
   const arena: RowArena = {
@@ -178,6 +263,8 @@ export function createJsArena(): RowArena {
     },
     rowMax: (src, n) => jsRowMax(arena.f32, src, n),
     expSum: (src, dst, n, scale, shift) => jsExpSum(arena.f32, src, dst, n, scale, shift),
+    comb3: (x, y, z, dst, n, a, b, c, d) => jsComb3(arena.f32, x, y, z, dst, n, a, b, c, d),
+    dot: (q, a, b, n, beta) => jsDot(arena.f32, q, a, b, n, beta),
   };
   return arena;
 }
@@ -190,6 +277,8 @@ function createSimdArena(): RowArena | null {
   const memory = instance.exports.memory as WebAssembly.Memory;
   const wasmExpSum = instance.exports.expSum as (s: number, d: number, n: number, a: number, b: number) => number;
   const wasmRowMax = instance.exports.rowMax as (s: number, n: number) => number;
+  const wasmComb3 = instance.exports.comb3 as (...args: number[]) => void;
+  const wasmDot = instance.exports.dot as (q: number, a: number, b: number, n: number, beta: number) => number;
   const arena: RowArena = {
     f32: new Float32Array(memory.buffer),
     simd: true,
@@ -213,6 +302,17 @@ function createSimdArena(): RowArena | null {
       const n4 = n & ~3;
       let sum = n4 > 0 ? wasmExpSum(4 * src, 4 * dst, n4, scale, shift) : 0;
       if (n4 < n) sum += jsExpSum(arena.f32, src + n4, dst + n4, n - n4, scale, shift);
+      return sum;
+    },
+    comb3(x, y, z, dst, n, a, b, c, d) {
+      const n4 = n & ~3;
+      if (n4 > 0) wasmComb3(4 * x, 4 * y, 4 * z, 4 * dst, n4, a, b, c, d);
+      if (n4 < n) jsComb3(arena.f32, x + n4, y + n4, z + n4, dst + n4, n - n4, a, b, c, d);
+    },
+    dot(q, a, b, n, beta) {
+      const n4 = n & ~3;
+      let sum = n4 > 0 ? wasmDot(4 * q, 4 * a, 4 * b, n4, beta) : 0;
+      if (n4 < n) sum += jsDot(arena.f32, q + n4, a + n4, b + n4, n - n4, beta);
       return sum;
     },
   };

@@ -22,11 +22,16 @@ interface Dist {
 }
 const dist = (): Dist => ({ shift: 0, sum: 1, lse: 0, base: 0 });
 
-/** Arena layout: six row slots of C entries, rounded up to a multiple of 4 (aligned SIMD loads). */
+/** Arena layout: eight row slots of C entries, rounded up to a multiple of 4 (aligned SIMD loads). */
 function slots(arena: RowArena, c: number): number[] {
   const stride = (c + 3) & ~3;
-  arena.reserve(6 * stride + 4);
-  return [0, 1, 2, 3, 4, 5].map((i) => i * stride);
+  arena.reserve(8 * stride + 4);
+  return [0, 1, 2, 3, 4, 5, 6, 7].map((i) => i * stride);
+}
+
+/** Copies slot `at` of the arena into row `row` of `out`. */
+function store(arena: RowArena, at: number, out: Float32Array, row: number, c: number): void {
+  out.set(arena.f32.subarray(at, at + c), row * c);
 }
 
 /** Copies row `row` of `src` into slot `at` (with `add` added entrywise, as a float32 add, when given). */
@@ -101,7 +106,7 @@ export function crossEntropyRows(
     grad?.fill(0);
     return 0;
   }
-  const [S, E] = slots(arena, c) as [number, number];
+  const [S, E, G] = slots(arena, c) as [number, number, number];
   const d = dist();
   const k = (dy * scale) / den;
   let total = 0;
@@ -125,9 +130,14 @@ export function crossEntropyRows(
     const inv = 1 / d.sum;
     const a1 = (1 - eps) * wy;
     const a2 = (eps / c) * wSum;
-    for (let j = 0; j < c; j++) {
-      const p = (f[E + j] as number) * inv;
-      grad[o + j] = k * ((a1 + a2) * p - (eps / c) * (w ? (w[j] as number) : 1));
+    if (w && eps > 0) {
+      for (let j = 0; j < c; j++) {
+        const p = (f[E + j] as number) * inv;
+        grad[o + j] = k * ((a1 + a2) * p - (eps / c) * (w[j] as number));
+      }
+    } else {
+      arena.comb3(E, E, E, G, c, k * (a1 + a2) * inv, 0, 0, (-k * eps) / c);
+      store(arena, G, grad, i, c);
     }
     grad[o + y] = (grad[o + y] as number) - k * a1;
   }
@@ -198,7 +208,7 @@ export function kdRows(
   const invT = 1 / T;
   const w = (a.weights as number[]).length > 0 ? (a.weights as number[]) : null;
   const scale = a.scale as number;
-  const [S, TT, ES, ET] = slots(arena, c) as [number, number, number, number];
+  const [S, TT, ES, ET, G] = slots(arena, c) as [number, number, number, number, number];
   const ds = dist();
   const dt = dist();
   const k = dy * scale * invT;
@@ -234,19 +244,12 @@ export function kdRows(
       }
       continue;
     }
-    const invTs = 1 / dt.sum;
-    if (!grad) {
-      let kl = 0;
-      const shift = ds.lse - dt.lse;
-      for (let j = 0; j < c; j++) {
-        const qj = (f[ET + j] as number) * invTs;
-        if (qj > 0) kl += qj * (((t[o + j] as number) - (z[o + j] as number)) / T + shift);
-      }
-      total += kl;
-      continue;
+    // KL = Σ q·(t − z)/T + lse_s − lse_t; d/dz = (p_s − q)/T
+    if (!grad) total += (arena.dot(ET, TT, S, c, 1) * invT) / dt.sum + (ds.lse - dt.lse);
+    else {
+      arena.comb3(ES, ET, ET, G, c, k / ds.sum, -k / dt.sum, 0, 0);
+      store(arena, G, grad, i, c);
     }
-    const invSs = 1 / ds.sum;
-    for (let j = 0; j < c; j++) grad[o + j] = k * ((f[ES + j] as number) * invSs - (f[ET + j] as number) * invTs);
   }
   return scale * total;
 }
@@ -273,7 +276,7 @@ export function dkdRows(
   const T = a.temperature as number;
   const invT = 1 / T;
   const scale = ((a.scale as number) * T * T) / n;
-  const [S, TT, ES, ET, ESN, ETN] = slots(arena, c) as [number, number, number, number, number, number];
+  const [S, TT, ES, ET, ESN, ETN, G] = slots(arena, c) as [number, number, number, number, number, number, number];
   const [ds, dt, ns, nt] = [dist(), dist(), dist(), dist()];
   const k = dy * scale * invT;
   let total = 0;
@@ -298,28 +301,17 @@ export function dkdRows(
     const invNt = 1 / nt.sum;
     if (!grad) {
       const tckd = btT * (logBtT - logBsT) + btN * (logBtN - logBsN);
-      let nckd = 0;
-      const shift = ns.lse - nt.lse;
-      for (let j = 0; j < c; j++) {
-        if (j === y) continue;
-        const qj = (f[nt.base + j] as number) * invNt;
-        if (qj > 0) nckd += qj * (((t[o + j] as number) - (z[o + j] as number)) / T + shift);
-      }
+      // Σ_{c≠y} p̂_t·(t − z)/T + lseNon_s − lseNon_t (the target's entry taken back out of the dot)
+      const targetTerm = (f[nt.base + y] as number) * Math.fround((f[TT + y] as number) - (f[S + y] as number));
+      const nckd = (arena.dot(nt.base, TT, S, c, 1) - targetTerm) * invNt * invT + (ns.lse - nt.lse);
       total += alpha * tckd + beta * nckd;
       continue;
     }
     // d/dx_c: α(p_s,c − b_t,tgt·δ_cy − b_t,non·[c≠y]·p̂_s,c) + β·[c≠y]·(p̂_s,c − p̂_t,c)
     const invSs = 1 / ds.sum;
-    for (let j = 0; j < c; j++) {
-      const ps = (f[ES + j] as number) * invSs;
-      if (j === y) {
-        grad[o + j] = k * alpha * (ps - btT);
-        continue;
-      }
-      const phs = (f[ns.base + j] as number) * invNs;
-      const pht = (f[nt.base + j] as number) * invNt;
-      grad[o + j] = k * (alpha * (ps - btN * phs) + beta * (phs - pht));
-    }
+    arena.comb3(ES, ns.base, nt.base, G, c, k * alpha * invSs, k * (beta - alpha * btN) * invNs, -k * beta * invNt, 0);
+    store(arena, G, grad, i, c);
+    grad[o + y] = k * alpha * ((f[ES + y] as number) * invSs - btT);
   }
   return scale * total;
 }
@@ -344,7 +336,7 @@ export function nkdRows(
   const invT = 1 / T;
   const gamma = a.gamma as number;
   const scale = (a.scale as number) / n;
-  const [S, TT, ES, ET, ESN, ETN] = slots(arena, c) as [number, number, number, number, number, number];
+  const [S, TT, ES, ET, ESN, ETN, G] = slots(arena, c) as [number, number, number, number, number, number, number];
   const [ds, dt, ns, nt] = [dist(), dist(), dist(), dist()];
   let total = 0;
   for (let i = 0; i < n; i++) {
@@ -374,28 +366,19 @@ export function nkdRows(
     const invNs = 1 / ns.sum;
     const invNt = 1 / nt.sum;
     if (!grad) {
-      let non = 0;
-      for (let j = 0; j < c; j++) {
-        if (j === y) continue;
-        const qj = (f[nt.base + j] as number) * invNt;
-        if (qj > 0) non += qj * ((z[o + j] as number) / T - ns.lse);
-      }
+      // Σ_{c≠y} p̂_t·(z/T − lseNon_s) = Σ_{c≠y} p̂_t·z / T − lseNon_s
+      const targetTerm = (f[nt.base + y] as number) * (f[S + y] as number);
+      const non = (arena.dot(nt.base, S, S, c, 0) - targetTerm) * invNt * invT - ns.lse;
       total += -tTarget * ((z[o + y] as number) - ds.lse) - gamma * T * T * non;
       continue;
     }
     // d/dz_c: −t_y·(δ_cy − p_c) + γ·T·[c≠y]·(p̂_s,c − p̂_t,c)
     const k = dy * scale;
     const invSs = 1 / ds.sum;
-    for (let j = 0; j < c; j++) {
-      const p = (f[ES + j] as number) * invSs;
-      if (j === y) {
-        grad[o + j] = k * tTarget * (p - 1);
-        continue;
-      }
-      const phs = (f[ns.base + j] as number) * invNs;
-      const pht = (f[nt.base + j] as number) * invNt;
-      grad[o + j] = k * (tTarget * p + gamma * T * (phs - pht));
-    }
+    const g = gamma * T;
+    arena.comb3(ES, ns.base, nt.base, G, c, k * tTarget * invSs, k * g * invNs, -k * g * invNt, 0);
+    store(arena, G, grad, i, c);
+    grad[o + y] = k * tTarget * ((f[ES + y] as number) * invSs - 1);
   }
   return scale * total;
 }
@@ -420,7 +403,7 @@ export function mdcsExpertRows(
   const klWeight = a.klWeight as number;
   const scale = a.scale as number;
   const half = rows / 2;
-  const [W, S, EW, ES] = slots(arena, c) as [number, number, number, number];
+  const [W, S, EW, ES, G, G2] = slots(arena, c) as [number, number, number, number, number, number];
   const dw = dist();
   const ds = dist();
   // The CIS mask first (its size normalises the KL term).
@@ -453,28 +436,17 @@ export function mdcsExpertRows(
     const f = arena.f32;
     if (!grad) {
       ceTotal += dw.lse - (f[W + yw] as number) + ds.lse - (f[S + ys] as number);
-      if (mask[i]) {
-        let row = 0;
-        const shift = ds.lse - dw.lse;
-        const inv = 1 / dw.sum;
-        for (let j = 0; j < c; j++) {
-          const qj = (f[EW + j] as number) * inv;
-          if (qj > 0) row += qj * ((f[W + j] as number) - (f[S + j] as number) + shift);
-        }
-        klTotal += row;
-      }
+      if (mask[i]) klTotal += arena.dot(EW, W, S, c, 1) / dw.sum + (ds.lse - dw.lse);
       continue;
     }
     const k = dy * scale;
     const invW = 1 / dw.sum;
     const invS = 1 / ds.sum;
     const klK = mask[i] ? kl : 0;
-    for (let j = 0; j < c; j++) {
-      const pw = (f[EW + j] as number) * invW;
-      const ps = (f[ES + j] as number) * invS;
-      grad[ow + j] = k * ce * pw;
-      grad[os + j] = k * (ce * ps + klK * (ps - pw));
-    }
+    arena.comb3(EW, EW, EW, G, c, k * ce * invW, 0, 0, 0);
+    arena.comb3(ES, EW, EW, G2, c, k * (ce + klK) * invS, -k * klK * invW, 0, 0);
+    store(arena, G, grad, i, c);
+    store(arena, G2, grad, half + i, c);
     grad[ow + yw] = (grad[ow + yw] as number) - k * ce;
     grad[os + ys] = (grad[os + ys] as number) - k * ce;
   }
