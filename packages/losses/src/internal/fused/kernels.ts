@@ -13,8 +13,10 @@ import {
 
 /**
  * Fused softmax losses as tfjs kernels of their own (cpu and wasm): `Distillery<Loss>` computes the scalar loss from
- * the logits in one pass over the rows, `Distillery<Loss>Grad` gives d loss / d logits directly, and a registered
- * gradient connects them. They are registered lazily, for the active backend, the first time a loss takes the fused
+ * the logits in one pass over the rows, `Distillery<Loss>Grad` gives d loss / d logits, and a registered gradient
+ * connects them. When the tape is recording, the forward kernel also returns d loss / d logits (attr `withGrad`),
+ * computed from the exps it has in hand, as a second output that the gradient saves; the backward kernel then only
+ * scales it by dy (no second pass of exps, and no saved copies of the inputs). They are registered lazily, for the active backend, the first time a loss takes the fused
  * path (nothing is registered or changed at import). On other backends (webgpu, tensorflow, webgl) the losses keep
  * their composed form. `DISTILLERY_FUSED_LOSSES=off` (read at each call) keeps the composed form everywhere.
  *
@@ -38,6 +40,9 @@ interface FusedKernel {
   inputs: readonly string[];
   rows: Rows;
 }
+
+/** Inputs shaped [N] (labels); the others are [N, C] like the logits. */
+const ROW_INPUTS = new Set(['labels']);
 
 export const FUSED_KERNELS = {
   DistilleryCrossEntropy: { inputs: ['logits', 'labels'], rows: crossEntropyRows },
@@ -98,20 +103,33 @@ function withOutput(
 
 function forwardKernel(def: FusedKernel): tf.KernelFunc {
   return (({ inputs, backend, attrs }: { inputs: Record<string, Info>; backend: Backend; attrs: Attrs }) => {
-    const [n, c] = (inputs[def.inputs[0] as string] as Info).shape as [number, number];
-    return withOutput(backend, inputs, [], (views, out) => {
-      out[0] = def.rows(rowArena(), views, n, c, attrs, null, 1);
+    const shape = (inputs[def.inputs[0] as string] as Info).shape as [number, number];
+    if (!attrs.withGrad) {
+      return withOutput(backend, inputs, [], (views, out) => {
+        out[0] = def.rows(rowArena(), views, shape[0], shape[1], attrs, null, 1);
+      });
+    }
+    // The gradient first (the larger allocation), then the loss, which is computed with it.
+    let loss = 0;
+    const grad = withOutput(backend, inputs, shape, (views, out) => {
+      loss = def.rows(rowArena(), views, shape[0], shape[1], attrs, out, 1);
     });
+    const value = withOutput(backend, {}, [], (_, out) => {
+      out[0] = loss;
+    });
+    return [value, grad];
   }) as unknown as tf.KernelFunc;
 }
 
-function backwardKernel(def: FusedKernel): tf.KernelFunc {
-  return (({ inputs, backend, attrs }: { inputs: Record<string, Info>; backend: Backend; attrs: Attrs }) => {
-    const { dy, ...rest } = inputs;
-    const shape = (inputs[def.inputs[0] as string] as Info).shape as [number, number];
-    const dyValue = (backend.readSync((dy as Info).dataId) as Float32Array)[0] as number;
-    return withOutput(backend, rest, shape, (views, out) => {
-      def.rows(rowArena(), views, shape[0], shape[1], attrs, out, dyValue);
+/** d loss / d logits = dy · (the gradient the forward kernel saved). */
+function backwardKernel(): tf.KernelFunc {
+  return (({ inputs, backend }: { inputs: Record<string, Info>; backend: Backend }) => {
+    const { dy, grad } = inputs as { dy: Info; grad: Info };
+    const dyValue = (backend.readSync(dy.dataId) as Float32Array)[0] as number;
+    return withOutput(backend, { grad }, grad.shape, (views, out) => {
+      const g = views.grad as Float32Array;
+      if (dyValue === 1) out.set(g);
+      else for (let i = 0; i < g.length; i++) out[i] = (g[i] as number) * dyValue;
     });
   }) as unknown as tf.KernelFunc;
 }
@@ -125,27 +143,25 @@ export function registerFusedLossKernels(backendName: string): void {
       tf.registerKernel({ kernelName: name, backendName, kernelFunc: forwardKernel(def) });
     }
     if (!tf.getKernel(`${name}Grad`, backendName)) {
-      tf.registerKernel({ kernelName: `${name}Grad`, backendName, kernelFunc: backwardKernel(def) });
+      tf.registerKernel({ kernelName: `${name}Grad`, backendName, kernelFunc: backwardKernel() });
     }
     if (gradientsRegistered.has(name) || tf.getGradient(name)) continue;
     gradientsRegistered.add(name);
     tf.registerGradient({
       kernelName: name,
-      inputsToSave: [...def.inputs],
-      gradFunc: (dy, saved, attrs) => {
-        const inputs: Record<string, tf.Tensor> = {};
-        def.inputs.forEach((input, i) => {
-          inputs[input] = saved[i] as tf.Tensor;
-        });
+      inputsToSave: [],
+      outputsToSave: [false, true],
+      gradFunc: (dys, saved) => {
+        const dy = Array.isArray(dys) ? (dys[0] as tf.Tensor) : dys;
+        const grad = saved[0];
+        if (!grad) throw new Error(`@distillery/losses: ${name} ran without its gradient output (withGrad)`);
+        const [n] = grad.shape;
         const grads: Record<string, () => tf.Tensor> = {};
         def.inputs.forEach((input, i) => {
           grads[input] =
             i === 0
-              ? () =>
-                  tf
-                    .engine()
-                    .runKernel(`${name}Grad`, { dy: dy as tf.Tensor, ...inputs }, attrs as tf.NamedAttrMap) as tf.Tensor
-              : () => tf.zerosLike(inputs[input] as tf.Tensor);
+              ? () => tf.engine().runKernel(`${name}Grad`, { dy, grad }) as tf.Tensor
+              : () => (ROW_INPUTS.has(input) ? tf.zeros([n as number], 'int32') : tf.zerosLike(grad));
         });
         return grads;
       },
@@ -167,12 +183,20 @@ export function fusedLossesActive(): boolean {
   return FUSED_BACKENDS.includes(tf.getBackend());
 }
 
-/** Runs a fused loss kernel (registering the kernels for the active backend first). */
+/**
+ * Runs a fused loss kernel (registering the kernels for the active backend first). While the tape records, the
+ * kernel also returns the gradient, which the tape keeps (a copy); the handle returned here is disposed.
+ */
 export function runFused(
   name: FusedKernelName,
   inputs: Record<string, tf.Tensor>,
   attrs: Record<string, number | number[]>,
 ): tf.Scalar {
   registerFusedLossKernels(tf.getBackend());
-  return tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Scalar;
+  const { state } = tf.engine();
+  const withGrad = state.gradientDepth > 0 && state.kernelDepth === 0 ? 1 : 0;
+  const out = tf.engine().runKernel(name, inputs as tf.NamedTensorMap, { ...attrs, withGrad } as tf.NamedAttrMap);
+  if (!Array.isArray(out)) return out as tf.Scalar;
+  (out[1] as tf.Tensor).dispose();
+  return out[0] as tf.Scalar;
 }

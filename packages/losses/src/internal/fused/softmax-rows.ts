@@ -1,9 +1,9 @@
 import type { RowArena } from './row-exp';
 
 /**
- * The row math of the fused softmax losses: each function runs once over an `[N, C]` problem, row by row, and
- * returns the loss (forward, `grad` null) or writes d loss / d logits into `grad` (backward, scaled by `dy`). Both
- * directions share one loop, so the value and its gradient come from the same formula. Rows are copied into the
+ * The row math of the fused softmax losses: each function runs once over an `[N, C]` problem, row by row, returns
+ * the loss and, when `grad` is given, also writes d loss / d logits (times `dy`) into it, from the same exps: the
+ * forward pass of a taped loss computes its gradient on the way, and the backward pass only scales it. Rows are copied into the
  * arena, where the SIMD passes (max, exp + sum) run; everything else is float64 JavaScript over the input views.
  *
  * Per row the softmax of x = z/T is kept as its shift m (the row maximum of x), its sum S = Σ e_c with
@@ -116,16 +116,14 @@ export function crossEntropyRows(
     const wy = w ? (w[y] as number) : 1;
     load(arena, z, i, c, S);
     softmax(arena, S, E, c, 1, d);
-    if (!grad) {
-      let loss = -(1 - eps) * wy * ((z[o + y] as number) - d.lse);
-      if (eps > 0) {
-        let sw = 0;
-        for (let j = 0; j < c; j++) sw += (w ? (w[j] as number) : 1) * ((z[o + j] as number) - d.lse);
-        loss -= (eps / c) * sw;
-      }
-      total += loss;
-      continue;
+    let loss = -(1 - eps) * wy * ((z[o + y] as number) - d.lse);
+    if (eps > 0) {
+      let sw = 0;
+      for (let j = 0; j < c; j++) sw += (w ? (w[j] as number) : 1) * ((z[o + j] as number) - d.lse);
+      loss -= (eps / c) * sw;
     }
+    total += loss;
+    if (!grad) continue;
     const f = arena.f32;
     const inv = 1 / d.sum;
     const a1 = (1 - eps) * wy;
@@ -168,13 +166,12 @@ export function softTargetRows(
     const o = i * c;
     load(arena, z, i, c, S);
     softmax(arena, S, E, c, 1, d);
-    if (!grad) {
-      let row = 0;
-      for (let j = 0; j < c; j++)
-        row -= (w ? (w[j] as number) : 1) * (q[o + j] as number) * ((z[o + j] as number) - d.lse);
-      total += row;
-      continue;
+    let row = 0;
+    for (let j = 0; j < c; j++) {
+      row -= (w ? (w[j] as number) : 1) * (q[o + j] as number) * ((z[o + j] as number) - d.lse);
     }
+    total += row;
+    if (!grad) continue;
     let mass = 0;
     for (let j = 0; j < c; j++) mass += (w ? (w[j] as number) : 1) * (q[o + j] as number);
     const f = arena.f32;
@@ -237,16 +234,16 @@ export function kdRows(
         kl += qj * (lt - ((z[o + j] as number) / T - ds.lse));
         logTarget[j] = qj;
       }
-      if (!grad) total += kl;
-      else {
+      total += kl;
+      if (grad) {
         const inv = mass / ds.sum;
         for (let j = 0; j < c; j++) grad[o + j] = k * ((f[ES + j] as number) * inv - (logTarget[j] as number));
       }
       continue;
     }
     // KL = Σ q·(t − z)/T + lse_s − lse_t; d/dz = (p_s − q)/T
-    if (!grad) total += (arena.dot(ET, TT, S, c, 1) * invT) / dt.sum + (ds.lse - dt.lse);
-    else {
+    total += (arena.dot(ET, TT, S, c, 1) * invT) / dt.sum + (ds.lse - dt.lse);
+    if (grad) {
       arena.comb3(ES, ET, ET, G, c, k / ds.sum, -k / dt.sum, 0, 0);
       store(arena, G, grad, i, c);
     }
@@ -299,14 +296,12 @@ export function dkdRows(
     const btN = Math.exp(logBtN);
     const invNs = 1 / ns.sum;
     const invNt = 1 / nt.sum;
-    if (!grad) {
-      const tckd = btT * (logBtT - logBsT) + btN * (logBtN - logBsN);
-      // Σ_{c≠y} p̂_t·(t − z)/T + lseNon_s − lseNon_t (the target's entry taken back out of the dot)
-      const targetTerm = (f[nt.base + y] as number) * Math.fround((f[TT + y] as number) - (f[S + y] as number));
-      const nckd = (arena.dot(nt.base, TT, S, c, 1) - targetTerm) * invNt * invT + (ns.lse - nt.lse);
-      total += alpha * tckd + beta * nckd;
-      continue;
-    }
+    const tckd = btT * (logBtT - logBsT) + btN * (logBtN - logBsN);
+    // Σ_{c≠y} p̂_t·(t − z)/T + lseNon_s − lseNon_t (the target's entry taken back out of the dot)
+    const targetTerm = (f[nt.base + y] as number) * Math.fround((f[TT + y] as number) - (f[S + y] as number));
+    const nckd = (arena.dot(nt.base, TT, S, c, 1) - targetTerm) * invNt * invT + (ns.lse - nt.lse);
+    total += alpha * tckd + beta * nckd;
+    if (!grad) continue;
     // d/dx_c: α(p_s,c − b_t,tgt·δ_cy − b_t,non·[c≠y]·p̂_s,c) + β·[c≠y]·(p̂_s,c − p̂_t,c)
     const invSs = 1 / ds.sum;
     arena.comb3(ES, ns.base, nt.base, G, c, k * alpha * invSs, k * (beta - alpha * btN) * invNs, -k * beta * invNt, 0);
@@ -365,13 +360,11 @@ export function nkdRows(
     const f = arena.f32;
     const invNs = 1 / ns.sum;
     const invNt = 1 / nt.sum;
-    if (!grad) {
-      // Σ_{c≠y} p̂_t·(z/T − lseNon_s) = Σ_{c≠y} p̂_t·z / T − lseNon_s
-      const targetTerm = (f[nt.base + y] as number) * (f[S + y] as number);
-      const non = (arena.dot(nt.base, S, S, c, 0) - targetTerm) * invNt * invT - ns.lse;
-      total += -tTarget * ((z[o + y] as number) - ds.lse) - gamma * T * T * non;
-      continue;
-    }
+    // Σ_{c≠y} p̂_t·(z/T − lseNon_s) = Σ_{c≠y} p̂_t·z / T − lseNon_s
+    const targetTerm = (f[nt.base + y] as number) * (f[S + y] as number);
+    const non = (arena.dot(nt.base, S, S, c, 0) - targetTerm) * invNt * invT - ns.lse;
+    total += -tTarget * ((z[o + y] as number) - ds.lse) - gamma * T * T * non;
+    if (!grad) continue;
     // d/dz_c: −t_y·(δ_cy − p_c) + γ·T·[c≠y]·(p̂_s,c − p̂_t,c)
     const k = dy * scale;
     const invSs = 1 / ds.sum;
@@ -434,11 +427,9 @@ export function mdcsExpertRows(
     softmax(arena, W, EW, c, 1, dw);
     softmax(arena, S, ES, c, 1, ds);
     const f = arena.f32;
-    if (!grad) {
-      ceTotal += dw.lse - (f[W + yw] as number) + ds.lse - (f[S + ys] as number);
-      if (mask[i]) klTotal += arena.dot(EW, W, S, c, 1) / dw.sum + (ds.lse - dw.lse);
-      continue;
-    }
+    ceTotal += dw.lse - (f[W + yw] as number) + ds.lse - (f[S + ys] as number);
+    if (mask[i]) klTotal += arena.dot(EW, W, S, c, 1) / dw.sum + (ds.lse - dw.lse);
+    if (!grad) continue;
     const k = dy * scale;
     const invW = 1 / dw.sum;
     const invS = 1 / ds.sum;
