@@ -3,8 +3,9 @@
 // in one run. The machine may be shared, so the measurements alternate: each of ROUNDS rounds times every case on
 // the fused kernels, then on the composed ops (DISTILLERY_FUSED_LOSSES=off, the path before the fused kernels), then
 // PyTorch at one thread (and at two with DISTILLERY_BENCH_TORCH_THREADS=1,2); each figure is the median over the
-// rounds of each round's median of 5 runs. Columns: ms (fused), ms (composed), PyTorch, the ratio fused / PyTorch at
-// one thread, and the ratio to plain crossEntropy on the same backend (fused).
+// rounds of each round's median of 5 runs. Each run is timed in wall time and in CPU time (process.cpuUsage; Python's
+// time.process_time): on a loaded machine the wall time of anything longer than a scheduler slice is inflated by
+// waiting, the CPU time is not, so the ratios are given on CPU time (one thread on both sides) and on wall time.
 // DISTILLERY_BENCH_LOSSES='crossEntropy|kdLoss' restricts the cases (default: the rows of issue 15's table; 'all' for
 // every loss); DISTILLERY_BENCH_BACKENDS (default wasm); DISTILLERY_BENCH_ROUNDS (default 3).
 import path from 'node:path';
@@ -13,7 +14,7 @@ import * as L from '@distillery/losses';
 import { effectiveNumberWeights } from '@distillery/samplers';
 import { mixupTargets } from '@distillery/soft-labels';
 import { createRng, initBackend, oneHotFloat, randomNormal, tf } from '@distillery/tensor';
-import { fmt, ratio, runPython, table, timeMs } from '../../../scripts/bench-utils.mjs';
+import { fmt, ratio, runPython, table } from '../../../scripts/bench-utils.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const backends = (process.env.DISTILLERY_BENCH_BACKENDS ?? 'wasm').split(',');
@@ -87,6 +88,26 @@ function makeCases() {
   return { cases, keep };
 }
 
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** { wall, cpu }: medians in ms of `fn` (awaited) over `repeats` runs after `warmup` runs. */
+async function timeBoth(fn, { warmup = 2, repeats = 5 } = {}) {
+  for (let i = 0; i < warmup; i++) await fn();
+  const wall = [];
+  const cpu = [];
+  for (let i = 0; i < repeats; i++) {
+    const c0 = cpuMs();
+    const t0 = performance.now();
+    await fn();
+    wall.push(performance.now() - t0);
+    cpu.push(cpuMs() - c0);
+  }
+  return { wall: median(wall), cpu: median(cpu) };
+}
+
 const median = (xs) => {
   const v = xs.filter((x) => x != null).sort((a, b) => a - b);
   return v.length === 0 ? null : v[Math.floor(v.length / 2)];
@@ -102,7 +123,7 @@ async function benchRound(backend, names) {
     for (const mode of ['fused', 'composed']) {
       if (mode === 'composed') process.env.DISTILLERY_FUSED_LOSSES = 'off';
       else delete process.env.DISTILLERY_FUSED_LOSSES;
-      out[mode][name] = await timeMs(async () => {
+      out[mode][name] = await timeBoth(async () => {
         const { value, grads } = tf.valueAndGrads(fn)(xs);
         await Promise.all(grads.map((g) => g.data()));
         tf.dispose([value, ...grads]);
@@ -147,43 +168,45 @@ for (let r = 0; r < rounds; r++) {
     torchSamples[threads].push(torch);
   }
 }
-const pick = (key, name) => median((samples[key]?.[name] ?? []).slice());
-const torchMs = (threads, name) => median(torchSamples[threads].map((t) => t[name]));
+const pick = (key, name, kind) => median((samples[key]?.[name] ?? []).map((x) => x[kind]));
+const torchMs = (threads, name, kind) =>
+  median(torchSamples[threads].map((t) => (kind === 'cpu' ? t.cpu?.[name] : t[name])));
 const torchError = torchSamples[torchThreads[0]].find((t) => t.error)?.error;
+const t1 = torchThreads[0];
 
 const rows = [];
 for (const name of names) {
   for (const backend of backends) {
-    const fused = pick(`${backend}/fused`, name);
-    const composed = pick(`${backend}/composed`, name);
+    const fused = (kind) => pick(`${backend}/fused`, name, kind);
+    const composed = (kind) => pick(`${backend}/composed`, name, kind);
+    const ce = (kind) => pick(`${backend}/fused`, 'crossEntropy', kind);
     rows.push([
       name,
       backend,
-      fmt(fused),
-      fmt(composed),
-      ...torchThreads.map((t) => fmt(torchMs(t, name))),
-      ratio(fused, torchMs(torchThreads[0], name)),
-      ratio(fused, pick(`${backend}/fused`, 'crossEntropy')),
+      `${fmt(fused('cpu'))} / ${fmt(fused('wall'))}`,
+      `${fmt(composed('cpu'))} / ${fmt(composed('wall'))}`,
+      `${fmt(torchMs(t1, name, 'cpu'))} / ${fmt(torchMs(t1, name, 'wall'))}`,
+      ...torchThreads.slice(1).map((t) => fmt(torchMs(t, name, 'wall'))),
+      `${ratio(fused('cpu'), torchMs(t1, name, 'cpu'))} / ${ratio(fused('wall'), torchMs(t1, name, 'wall'))}`,
+      `${ratio(fused('cpu'), ce('cpu'))} / ${ratio(fused('wall'), ce('wall'))}`,
     ]);
   }
 }
-console.log(`forward + backward, N=${N}, C=${C}; medians over ${rounds} alternating rounds\n`);
+console.log(`forward + backward, N=${N}, C=${C}; medians over ${rounds} alternating rounds; CPU ms / wall ms\n`);
 console.log(
   table(
     [
       'loss',
       'backend',
-      'ms (fused)',
-      'ms (composed)',
-      ...torchThreads.map((t) => `ms (PyTorch ${t} thread${t > 1 ? 's' : ''})`),
-      `fused / PyTorch ${torchThreads[0]}t`,
-      '× plain CE (fused, same backend)',
+      'fused',
+      'composed (before)',
+      `PyTorch ${t1} thread${t1 > 1 ? 's' : ''}`,
+      ...torchThreads.slice(1).map((t) => `PyTorch ${t} threads (wall)`),
+      `fused / PyTorch ${t1}t`,
+      '× plain CE (fused)',
     ],
     rows,
   ),
 );
 if (torchError) console.log(`\nPyTorch reference unavailable: ${torchError}`);
-else
-  console.log(
-    `\nPyTorch ${torchSamples[torchThreads[0]][0].version}, torch.set_num_threads(${torchThreads.join(' / ')})`,
-  );
+else console.log(`\nPyTorch ${torchSamples[t1][0].version}, torch.set_num_threads(${torchThreads.join(' / ')})`);

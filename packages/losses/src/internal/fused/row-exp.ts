@@ -11,7 +11,9 @@ import { type Bytes, encodeModule, op, valType } from '@distillery/tensor/wasm';
  * Indices are float32 element offsets into the arena's `f32` view. The SIMD path runs the first ⌊n/4⌋·4 entries in
  * the module and the rest in JavaScript. exp is Cephes' expf (range reduction by ln 2 in two parts, degree-5
  * polynomial; within ~1 ulp of float32 on [−87.3, 88.4]); inputs below −87.33 give exactly 0, above 88.37 they are
- * clamped (a softmax shifted by its maximum never gets there). These two passes are where a softmax loss spends its
+ * clamped (a softmax shifted by its maximum never gets there); NaN stays NaN, so a NaN logit makes the loss NaN
+ * (rowMax skips NaN, expSum carries it). The rounding to n uses the 1.5·2^23 trick, not nearest + trunc_sat (both
+ * several instructions on x86), and the clamps are pmin/pmax (one each). These two passes are where a softmax loss spends its
  * time: V8's Math.exp is ~10× slower than four SIMD lanes.
  */
 export interface RowArena {
@@ -43,18 +45,17 @@ function uleb32(value: number): Bytes {
 const X = {
   f32x4Splat: () => simd(0x13),
   f32x4ExtractLane: (lane: number) => [...simd(0x1f), lane],
-  f32x4Ge: () => simd(0x46),
-  v128And: () => simd(0x4e),
-  f32x4Nearest: () => simd(0x6a),
+  f32x4Lt: () => simd(0x43),
+  v128AndNot: () => simd(0x4f),
   f64x2PromoteLow: () => simd(0x5f),
   i32x4Shl: () => simd(0xab),
   i32x4Add: () => simd(0xae),
   f32x4Add: () => simd(0xe4),
   f32x4Sub: () => simd(0xe5),
   f32x4Mul: () => simd(0xe6),
-  f32x4Min: () => simd(0xe8),
-  f32x4Max: () => simd(0xe9),
-  i32x4TruncSatF32x4S: () => simd(0xf8),
+  /** pmin(a, b) = b < a ? b : a; pmax(a, b) = a < b ? b : a: one instruction each on x86, and a NaN in `a` stays. */
+  f32x4Pmin: () => simd(0xea),
+  f32x4Pmax: () => simd(0xeb),
   f32Const: (v: number): Bytes => [0x43, ...new Uint8Array(Float32Array.of(v).buffer)],
   f32Max: (): Bytes => [0x97],
   f64Add: (): Bytes => [0xa0],
@@ -69,41 +70,44 @@ const EXP_LO = -87.3365478515625;
 const LOG2E = Math.LOG2E;
 const C1 = 0.693359375;
 const C2 = -2.1219444e-4;
+/** 1.5·2^23: adding it rounds to an integer n, held in the low mantissa bits (bits(MAGIC) = 0x4b400000). */
+const MAGIC = 12582912;
 const P = [1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
 
 function expSumBody(): Bytes {
   // params: src 0, dst 1, n 2, scale 3 (f32), shift 4 (f32). locals: end 5 (i32); v128: vs 6, vsh 7, acc0 8,
   // acc1 9, x 10, fx 11, r 12, y 13, keep 14, then the constants.
-  const [SRC, DST, N, SCALE, SHIFT, END, VS, VSH, ACC0, ACC1, XV, FX, R, Y, KEEP] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+  const [SRC, DST, N, SCALE, SHIFT, END, VS, VSH, ACC0, ACC1, XV, FX, R, Y, KEEP, N2] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
   ] as const;
-  const consts = [EXP_HI, EXP_LO, LOG2E, C1, C2, ...P, 1];
-  const K = (v: number) => op.get(15 + consts.indexOf(v));
+  const consts = [EXP_HI, EXP_LO, LOG2E, C1, C2, ...P, 1, MAGIC];
+  const K = (v: number) => op.get(16 + consts.indexOf(v));
   const b: Bytes = [];
   const emit = (...parts: Bytes[]) => {
     for (const p of parts) b.push(...p);
   };
-  for (const [i, v] of consts.entries()) emit(f32x4Const(v), op.set(15 + i));
+  for (const [i, v] of consts.entries()) emit(f32x4Const(v), op.set(16 + i));
   emit(op.get(SRC), op.get(N), op.i32Const(2), op.i32Shl(), op.i32Add(), op.set(END));
   emit(op.get(SCALE), X.f32x4Splat(), op.set(VS), op.get(SHIFT), X.f32x4Splat(), op.set(VSH));
   emit(op.v128Const(), op.set(ACC0), op.v128Const(), op.set(ACC1));
   emit(op.block(), op.loop());
   emit(op.get(SRC), op.get(END), op.i32GeU(), op.brIf(1));
-  // x = scale·src − shift; keep = x >= LO; x = clamp(x)
+  // x = scale·src − shift; under = x < LO (NaN is not: it stays NaN); x = clamp(x) (NaN stays NaN)
   emit(op.get(SRC), op.v128Load(0), op.get(VS), X.f32x4Mul(), op.get(VSH), X.f32x4Sub(), op.set(XV));
-  emit(op.get(XV), K(EXP_LO), X.f32x4Ge(), op.set(KEEP));
-  emit(op.get(XV), K(EXP_HI), X.f32x4Min(), K(EXP_LO), X.f32x4Max(), op.set(XV));
-  // fx = nearest(x·log2e); r = x − fx·C1 − fx·C2
-  emit(op.get(XV), K(LOG2E), X.f32x4Mul(), X.f32x4Nearest(), op.set(FX));
+  emit(op.get(XV), K(EXP_LO), X.f32x4Lt(), op.set(KEEP));
+  emit(op.get(XV), K(EXP_HI), X.f32x4Pmin(), K(EXP_LO), X.f32x4Pmax(), op.set(XV));
+  // t = x·log2e + MAGIC (n = round(x·log2e) in its low bits), fx = t − MAGIC; r = x − fx·C1 − fx·C2
+  emit(op.get(XV), K(LOG2E), X.f32x4Mul(), K(MAGIC), X.f32x4Add(), op.tee(FX), op.set(N2));
+  emit(op.get(FX), K(MAGIC), X.f32x4Sub(), op.set(FX));
   emit(op.get(XV), op.get(FX), K(C1), X.f32x4Mul(), X.f32x4Sub(), op.get(FX), K(C2), X.f32x4Mul(), X.f32x4Sub());
   emit(op.set(R));
   // y = ((((p0·r + p1)·r + p2)·r + p3)·r + p4)·r + p5; y = y·r² + r + 1
   emit(K(P[0] as number));
   for (let i = 1; i < P.length; i++) emit(op.get(R), X.f32x4Mul(), K(P[i] as number), X.f32x4Add());
   emit(op.get(R), op.get(R), X.f32x4Mul(), X.f32x4Mul(), op.get(R), X.f32x4Add(), K(1), X.f32x4Add(), op.set(Y));
-  // 2^n through the exponent field: (n + 127) << 23
-  emit(op.get(Y), op.get(FX), X.i32x4TruncSatF32x4S(), i32x4Const(127), X.i32x4Add(), X.i32Const(23), X.i32x4Shl());
-  emit(X.f32x4Mul(), op.get(KEEP), X.v128And(), op.set(Y));
+  // 2^n through the exponent field: (n + 127) << 23 = (bits(t) − 0x4b400000 + 127) << 23; 0 below LO
+  emit(op.get(Y), op.get(N2), i32x4Const(127 - 0x4b400000), X.i32x4Add(), X.i32Const(23), X.i32x4Shl());
+  emit(X.f32x4Mul(), op.get(KEEP), X.v128AndNot(), op.set(Y));
   emit(op.get(DST), op.get(Y), op.v128Store(0));
   emit(op.get(ACC0), op.get(Y), X.f64x2PromoteLow(), op.f64x2Add(), op.set(ACC0));
   const high = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
@@ -124,7 +128,7 @@ function rowMaxBody(): Bytes {
   emit(op.get(0), op.get(1), op.i32Const(2), op.i32Shl(), op.i32Add(), op.set(2));
   emit(f32x4Const(Number.NEGATIVE_INFINITY), op.set(3));
   emit(op.block(), op.loop(), op.get(0), op.get(2), op.i32GeU(), op.brIf(1));
-  emit(op.get(3), op.get(0), op.v128Load(0), X.f32x4Max(), op.set(3));
+  emit(op.get(3), op.get(0), op.v128Load(0), X.f32x4Pmax(), op.set(3));
   emit(op.get(0), op.i32Const(16), op.i32Add(), op.set(0), op.br(0), op.end(), op.end());
   emit(op.get(3), X.f32x4ExtractLane(0), op.get(3), X.f32x4ExtractLane(1), X.f32Max());
   emit(op.get(3), X.f32x4ExtractLane(2), op.get(3), X.f32x4ExtractLane(3), X.f32Max(), X.f32Max());
@@ -176,7 +180,7 @@ export function rowExpModuleBytes(): Uint8Array<ArrayBuffer> {
       name: 'expSum',
       params: [valType.i32, valType.i32, valType.i32, valType.f32, valType.f32],
       results: [valType.f64],
-      locals: [valType.i32, ...new Array(9 + 5 + P.length + 1).fill(valType.v128)],
+      locals: [valType.i32, ...new Array(10 + 5 + P.length + 2).fill(valType.v128)],
       body: expSumBody(),
     },
     {
