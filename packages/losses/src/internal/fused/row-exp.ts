@@ -6,7 +6,7 @@ import { type Bytes, encodeModule, op, valType } from '@distillery/tensor/wasm';
  *     rowMax(src, n)                      max_i src[i]
  *     expSum(src, dst, n, scale, shift)   dst[i] = exp(scale·src[i] − shift), returns Σ_i dst[i] (float64 sum)
  *     comb3(x, y, z, dst, n, a, b, c, d)  dst[i] = a·x[i] + b·y[i] + c·z[i] + d
- *     dot(q, a, b, n, beta)               Σ_i q[i]·(a[i] − beta·b[i])
+ *     dot(q, a, b, n, sa, ma, sb, mb)     Σ_i q[i]·((sa·a[i] − ma) − (sb·b[i] − mb))
  *
  * Indices are float32 element offsets into the arena's `f32` view. The SIMD path runs the first ⌊n/4⌋·4 entries in
  * the module and the rest in JavaScript. exp is Cephes' expf (range reduction by ln 2 in two parts, degree-5
@@ -25,8 +25,11 @@ export interface RowArena {
   expSum(src: number, dst: number, n: number, scale: number, shift: number): number;
   /** dst[i] = a·x[i] + b·y[i] + c·z[i] + d (float32). */
   comb3(x: number, y: number, z: number, dst: number, n: number, a: number, b: number, c: number, d: number): void;
-  /** Σ_i q[i]·(a[i] − beta·b[i]), the difference in float32, the product and the sum in float64. */
-  dot(q: number, a: number, b: number, n: number, beta: number): number;
+  /**
+   * Σ_i q[i]·((a[i]·sa − ma) − (b[i]·sb − mb)), each bracket rounded to float32 as expSum rounds its argument (so
+   * that, e.g., log q − log p of two softmaxes is exactly 0 where they agree); the product and the sum in float64.
+   */
+  dot(q: number, a: number, b: number, n: number, sa: number, ma: number, sb: number, mb: number): number;
   readonly simd: boolean;
 }
 
@@ -153,23 +156,25 @@ function comb3Body(): Bytes {
 }
 
 function dotBody(): Bytes {
-  // params: q 0, a 1, b 2, n 3, beta 4 (f32). locals: end 5; v128 vbeta 6, acc 7, d 8, qv 9.
+  // params: q 0, a 1, b 2, n 3, sa 4, ma 5, sb 6, mb 7 (f32). locals: end 8; v128 acc 9, d 10, qv 11, splats 12-15.
   const b: Bytes = [];
   const emit = (...parts: Bytes[]) => {
     for (const p of parts) b.push(...p);
   };
   const high = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
-  emit(op.get(0), op.get(3), op.i32Const(2), op.i32Shl(), op.i32Add(), op.set(5));
-  emit(op.get(4), X.f32x4Splat(), op.set(6), op.v128Const(), op.set(7));
-  emit(op.block(), op.loop(), op.get(0), op.get(5), op.i32GeU(), op.brIf(1));
-  emit(op.get(1), op.v128Load(0), op.get(2), op.v128Load(0), op.get(6), X.f32x4Mul(), X.f32x4Sub(), op.set(8));
-  emit(op.get(0), op.v128Load(0), op.set(9));
-  emit(op.get(7), op.get(9), X.f64x2PromoteLow(), op.get(8), X.f64x2PromoteLow(), op.f64x2Mul(), op.f64x2Add());
-  emit(op.get(9), op.get(9), op.i8x16Shuffle(high), X.f64x2PromoteLow());
-  emit(op.get(8), op.get(8), op.i8x16Shuffle(high), X.f64x2PromoteLow(), op.f64x2Mul(), op.f64x2Add(), op.set(7));
+  emit(op.get(0), op.get(3), op.i32Const(2), op.i32Shl(), op.i32Add(), op.set(8));
+  for (let i = 0; i < 4; i++) emit(op.get(4 + i), X.f32x4Splat(), op.set(12 + i));
+  emit(op.v128Const(), op.set(9));
+  emit(op.block(), op.loop(), op.get(0), op.get(8), op.i32GeU(), op.brIf(1));
+  emit(op.get(1), op.v128Load(0), op.get(12), X.f32x4Mul(), op.get(13), X.f32x4Sub());
+  emit(op.get(2), op.v128Load(0), op.get(14), X.f32x4Mul(), op.get(15), X.f32x4Sub(), X.f32x4Sub(), op.set(10));
+  emit(op.get(0), op.v128Load(0), op.set(11));
+  emit(op.get(9), op.get(11), X.f64x2PromoteLow(), op.get(10), X.f64x2PromoteLow(), op.f64x2Mul(), op.f64x2Add());
+  emit(op.get(11), op.get(11), op.i8x16Shuffle(high), X.f64x2PromoteLow());
+  emit(op.get(10), op.get(10), op.i8x16Shuffle(high), X.f64x2PromoteLow(), op.f64x2Mul(), op.f64x2Add(), op.set(9));
   for (const p of [0, 1, 2]) emit(op.get(p), op.i32Const(16), op.i32Add(), op.set(p));
   emit(op.br(0), op.end(), op.end());
-  emit(op.get(7), op.f64x2ExtractLane(0), op.get(7), op.f64x2ExtractLane(1), X.f64Add());
+  emit(op.get(9), op.f64x2ExtractLane(0), op.get(9), op.f64x2ExtractLane(1), X.f64Add());
   return b;
 }
 
@@ -199,9 +204,9 @@ export function rowExpModuleBytes(): Uint8Array<ArrayBuffer> {
     },
     {
       name: 'dot',
-      params: [valType.i32, valType.i32, valType.i32, valType.i32, valType.f32],
+      params: [valType.i32, valType.i32, valType.i32, valType.i32, ...new Array(4).fill(valType.f32)],
       results: [valType.f64],
-      locals: [valType.i32, ...new Array(4).fill(valType.v128)],
+      locals: [valType.i32, ...new Array(7).fill(valType.v128)],
       body: dotBody(),
     },
   ]);
@@ -248,11 +253,23 @@ function jsComb3(
   }
 }
 
-function jsDot(f: Float32Array, q: number, a: number, b: number, n: number, beta: number): number {
-  const fb = Math.fround(beta);
+function jsDot(
+  f: Float32Array,
+  q: number,
+  a: number,
+  b: number,
+  n: number,
+  sa: number,
+  ma: number,
+  sb: number,
+  mb: number,
+): number {
+  const [fsa, fma, fsb, fmb] = [Math.fround(sa), Math.fround(ma), Math.fround(sb), Math.fround(mb)];
   let sum = 0;
   for (let i = 0; i < n; i++) {
-    sum += (f[q + i] as number) * Math.fround((f[a + i] as number) - Math.fround(fb * (f[b + i] as number)));
+    const da = Math.fround(Math.fround(fsa * (f[a + i] as number)) - fma);
+    const db = Math.fround(Math.fround(fsb * (f[b + i] as number)) - fmb);
+    sum += (f[q + i] as number) * Math.fround(da - db);
   }
   return sum;
 }
@@ -268,7 +285,7 @@ export function createJsArena(): RowArena {
     rowMax: (src, n) => jsRowMax(arena.f32, src, n),
     expSum: (src, dst, n, scale, shift) => jsExpSum(arena.f32, src, dst, n, scale, shift),
     comb3: (x, y, z, dst, n, a, b, c, d) => jsComb3(arena.f32, x, y, z, dst, n, a, b, c, d),
-    dot: (q, a, b, n, beta) => jsDot(arena.f32, q, a, b, n, beta),
+    dot: (q, a, b, n, sa, ma, sb, mb) => jsDot(arena.f32, q, a, b, n, sa, ma, sb, mb),
   };
   return arena;
 }
@@ -282,7 +299,7 @@ function createSimdArena(): RowArena | null {
   const wasmExpSum = instance.exports.expSum as (s: number, d: number, n: number, a: number, b: number) => number;
   const wasmRowMax = instance.exports.rowMax as (s: number, n: number) => number;
   const wasmComb3 = instance.exports.comb3 as (...args: number[]) => void;
-  const wasmDot = instance.exports.dot as (q: number, a: number, b: number, n: number, beta: number) => number;
+  const wasmDot = instance.exports.dot as (...args: number[]) => number;
   const arena: RowArena = {
     f32: new Float32Array(memory.buffer),
     simd: true,
@@ -313,10 +330,10 @@ function createSimdArena(): RowArena | null {
       if (n4 > 0) wasmComb3(4 * x, 4 * y, 4 * z, 4 * dst, n4, a, b, c, d);
       if (n4 < n) jsComb3(arena.f32, x + n4, y + n4, z + n4, dst + n4, n - n4, a, b, c, d);
     },
-    dot(q, a, b, n, beta) {
+    dot(q, a, b, n, sa, ma, sb, mb) {
       const n4 = n & ~3;
-      let sum = n4 > 0 ? wasmDot(4 * q, 4 * a, 4 * b, n4, beta) : 0;
-      if (n4 < n) sum += jsDot(arena.f32, q + n4, a + n4, b + n4, n - n4, beta);
+      let sum = n4 > 0 ? wasmDot(4 * q, 4 * a, 4 * b, n4, sa, ma, sb, mb) : 0;
+      if (n4 < n) sum += jsDot(arena.f32, q + n4, a + n4, b + n4, n - n4, sa, ma, sb, mb);
       return sum;
     },
   };

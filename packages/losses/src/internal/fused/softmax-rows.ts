@@ -45,9 +45,14 @@ function load(arena: RowArena, src: Float32Array, row: number, c: number, at: nu
   for (let j = 0; j < c; j++) f[at + j] = (src[o + j] as number) + (add[j] as number);
 }
 
+/** x·invT − shift rounded as the SIMD passes round it. */
+function shifted(x: number, invT: number, shift: number): number {
+  return Math.fround(Math.fround(x * Math.fround(invT)) - Math.fround(shift));
+}
+
 /** softmax(x·invT) of the row in slot `src`; exps into slot `dst`. */
 function softmax(arena: RowArena, src: number, dst: number, c: number, invT: number, d: Dist): void {
-  const m = Math.fround(arena.rowMax(src, c) * invT);
+  const m = Math.fround(arena.rowMax(src, c) * Math.fround(invT)); // the SIMD pass scales by fround(invT)
   d.shift = m;
   d.sum = arena.expSum(src, dst, c, invT, m);
   d.lse = m + Math.log(d.sum);
@@ -137,7 +142,9 @@ export function crossEntropyRows(
       arena.comb3(E, E, E, G, c, k * (a1 + a2) * inv, 0, 0, (-k * eps) / c);
       store(arena, G, grad, i, c);
     }
-    grad[o + y] = (grad[o + y] as number) - k * a1;
+    // The target entry in float64 from the formula (exactly 0 where p_y = 1 and the terms cancel).
+    const py = (f[E + y] as number) * inv;
+    grad[o + y] = k * ((a1 + a2) * py - (eps / c) * (w ? (w[y] as number) : 1) - a1);
   }
   return (scale * total) / den;
 }
@@ -242,7 +249,8 @@ export function kdRows(
       continue;
     }
     // KL = Σ q·(t − z)/T + lse_s − lse_t; d/dz = (p_s − q)/T
-    total += (arena.dot(ET, TT, S, c, 1) * invT) / dt.sum + (ds.lse - dt.lse);
+    // KL = Σ q·((x_t − m_t) − (x_s − m_s)) + log S_s − log S_t
+    total += arena.dot(ET, TT, S, c, invT, dt.shift, invT, ds.shift) / dt.sum + Math.log(ds.sum / dt.sum);
     if (grad) {
       arena.comb3(ES, ET, ET, G, c, k / ds.sum, -k / dt.sum, 0, 0);
       store(arena, G, grad, i, c);
@@ -297,9 +305,12 @@ export function dkdRows(
     const invNs = 1 / ns.sum;
     const invNt = 1 / nt.sum;
     const tckd = btT * (logBtT - logBsT) + btN * (logBtN - logBsN);
-    // Σ_{c≠y} p̂_t·(t − z)/T + lseNon_s − lseNon_t (the target's entry taken back out of the dot)
-    const targetTerm = (f[nt.base + y] as number) * Math.fround((f[TT + y] as number) - (f[S + y] as number));
-    const nckd = (arena.dot(nt.base, TT, S, c, 1) - targetTerm) * invNt * invT + (ns.lse - nt.lse);
+    // Σ_{c≠y} p̂_t·((x_t − m̂_t) − (x_s − m̂_s)) + log Ŝ_s − log Ŝ_t (the target's entry taken back out of the dot)
+    const targetTerm =
+      (f[nt.base + y] as number) *
+      (shifted(f[TT + y] as number, invT, nt.shift) - shifted(f[S + y] as number, invT, ns.shift));
+    const dotNon = arena.dot(nt.base, TT, S, c, invT, nt.shift, invT, ns.shift) - targetTerm;
+    const nckd = dotNon * invNt + Math.log(ns.sum / nt.sum);
     total += alpha * tckd + beta * nckd;
     if (!grad) continue;
     // d/dx_c: α(p_s,c − b_t,tgt·δ_cy − b_t,non·[c≠y]·p̂_s,c) + β·[c≠y]·(p̂_s,c − p̂_t,c)
@@ -360,9 +371,9 @@ export function nkdRows(
     const f = arena.f32;
     const invNs = 1 / ns.sum;
     const invNt = 1 / nt.sum;
-    // Σ_{c≠y} p̂_t·(z/T − lseNon_s) = Σ_{c≠y} p̂_t·z / T − lseNon_s
-    const targetTerm = (f[nt.base + y] as number) * (f[S + y] as number);
-    const non = (arena.dot(nt.base, S, S, c, 0) - targetTerm) * invNt * invT - ns.lse;
+    // Σ_{c≠y} p̂_t·log p̂_s = Σ_{c≠y} p̂_t·(x_s − m̂_s) − log Ŝ_s
+    const targetTerm = (f[nt.base + y] as number) * shifted(f[S + y] as number, invT, ns.shift);
+    const non = (arena.dot(nt.base, S, S, c, invT, ns.shift, 0, 0) - targetTerm) * invNt - Math.log(ns.sum);
     total += -tTarget * ((z[o + y] as number) - ds.lse) - gamma * T * T * non;
     if (!grad) continue;
     // d/dz_c: −t_y·(δ_cy − p_c) + γ·T·[c≠y]·(p̂_s,c − p̂_t,c)
@@ -428,7 +439,7 @@ export function mdcsExpertRows(
     softmax(arena, S, ES, c, 1, ds);
     const f = arena.f32;
     ceTotal += dw.lse - (f[W + yw] as number) + ds.lse - (f[S + ys] as number);
-    if (mask[i]) klTotal += arena.dot(EW, W, S, c, 1) / dw.sum + (ds.lse - dw.lse);
+    if (mask[i]) klTotal += arena.dot(EW, W, S, c, 1, dw.shift, 1, ds.shift) / dw.sum + Math.log(ds.sum / dw.sum);
     if (!grad) continue;
     const k = dy * scale;
     const invW = 1 / dw.sum;
@@ -438,8 +449,8 @@ export function mdcsExpertRows(
     arena.comb3(ES, EW, EW, G2, c, k * (ce + klK) * invS, -k * klK * invW, 0, 0);
     store(arena, G, grad, i, c);
     store(arena, G2, grad, half + i, c);
-    grad[ow + yw] = (grad[ow + yw] as number) - k * ce;
-    grad[os + ys] = (grad[os + ys] as number) - k * ce;
+    grad[ow + yw] = (grad[ow + yw] as number) - Math.fround(k * ce);
+    grad[os + ys] = (grad[os + ys] as number) - Math.fround(k * ce);
   }
   return scale * (ceTotal * ce + klTotal * kl);
 }
