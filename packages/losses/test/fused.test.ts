@@ -145,27 +145,30 @@ for (const [n, c] of [
   });
 }
 
-// C = 2 and targets at p ≈ 1 (DKD/NKD take their second, masked pass over the row there).
+// C = 2 and targets at p ≈ 1 (DKD/NKD take their second, masked pass over the row there): a target logit 30 above
+// the rest leaves 1 − p_y ~ 1e-12 (S − e_y would have lost most digits), 60 above leaves it 0 in float64.
 for (const c of [2, 10]) {
-  const n = 4;
-  const y = lazy(() => labels(n, c, 21));
-  const peaked = (seed: number) =>
-    tf.tidy(() => tf.add(logits(n, c, seed, 0.5), tf.mul(oneHotFloat(y(), c), 60))) as tf.Tensor2D;
-  const teacher = lazy(() => peaked(23));
-  cases.push(
-    {
-      name: `dkdLoss target p≈1 [${n}, ${c}]`,
-      kernel: 'DistilleryDkdLoss',
-      fn: (z) => L.dkdLoss(z as tf.Tensor2D, teacher(), y(), { temperature: 1 }),
-      xs: () => [peaked(22)],
-    },
-    {
-      name: `nkdLoss target p≈1 [${n}, ${c}]`,
-      kernel: 'DistilleryNkdLoss',
-      fn: (z) => L.nkdLoss(z as tf.Tensor2D, teacher(), y()),
-      xs: () => [peaked(24)],
-    },
-  );
+  for (const offset of [30, 60]) {
+    const n = 4;
+    const y = lazy(() => labels(n, c, 21));
+    const peaked = (seed: number) =>
+      tf.tidy(() => tf.add(logits(n, c, seed, 0.5), tf.mul(oneHotFloat(y(), c), offset))) as tf.Tensor2D;
+    const teacher = lazy(() => peaked(23));
+    cases.push(
+      {
+        name: `dkdLoss target +${offset} [${n}, ${c}]`,
+        kernel: 'DistilleryDkdLoss',
+        fn: (z) => L.dkdLoss(z as tf.Tensor2D, teacher(), y(), { temperature: 1 }),
+        xs: () => [peaked(22)],
+      },
+      {
+        name: `nkdLoss target +${offset} [${n}, ${c}]`,
+        kernel: 'DistilleryNkdLoss',
+        fn: (z) => L.nkdLoss(z as tf.Tensor2D, teacher(), y()),
+        xs: () => [peaked(24)],
+      },
+    );
+  }
 }
 
 // DeiT-LT: every type, int and soft labels, class weights, α at its ends.
