@@ -34,15 +34,11 @@ function store(arena: RowArena, at: number, out: Float32Array, row: number, c: n
   out.set(arena.f32.subarray(at, at + c), row * c);
 }
 
-/** Copies row `row` of `src` into slot `at` (with `add` added entrywise, as a float32 add, when given). */
-function load(arena: RowArena, src: Float32Array, row: number, c: number, at: number, add?: Float32Array): void {
+/** Copies row `row` of `src` into slot `at`, plus the slot `add` entrywise when given (a float32 add: 1·a + 1·b). */
+function load(arena: RowArena, src: Float32Array, row: number, c: number, at: number, add?: number): void {
   const o = row * c;
-  if (!add) {
-    arena.f32.set(src.subarray(o, o + c), at);
-    return;
-  }
-  const f = arena.f32;
-  for (let j = 0; j < c; j++) f[at + j] = (src[o + j] as number) + (add[j] as number);
+  arena.f32.set(src.subarray(o, o + c), at);
+  if (add !== undefined) arena.comb3(at, add, add, at, c, 1, 1, 0, 0);
 }
 
 /** x·invT − shift rounded as the SIMD passes round it. */
@@ -403,18 +399,19 @@ export function mdcsExpertRows(
 ): number {
   const z = v.logits as Float32Array;
   const labels = v.labels as Int32Array;
-  const prior = Float32Array.from(a.prior as number[]);
+  const prior = a.prior as number[];
   const klWeight = a.klWeight as number;
   const scale = a.scale as number;
   const half = rows / 2;
-  const [W, S, EW, ES, G, G2] = slots(arena, c) as [number, number, number, number, number, number];
+  const [W, S, EW, ES, G, G2, P] = slots(arena, c) as [number, number, number, number, number, number, number];
+  arena.f32.set(prior, P); // float32, as tf.tensor1d(prior, 'float32')
   const dw = dist();
   const ds = dist();
   // The CIS mask first (its size normalises the KL term).
   const mask = new Uint8Array(half);
   let selected = 0;
   for (let i = 0; i < half; i++) {
-    load(arena, z, i, c, W, prior);
+    load(arena, z, i, c, W, P);
     const f = arena.f32;
     const m = arena.rowMax(W, c);
     let arg = 0;
@@ -433,8 +430,8 @@ export function mdcsExpertRows(
     const os = (half + i) * c;
     const yw = labels[i] as number;
     const ys = labels[half + i] as number;
-    load(arena, z, i, c, W, prior);
-    load(arena, z, half + i, c, S, prior);
+    load(arena, z, i, c, W, P);
+    load(arena, z, half + i, c, S, P);
     softmax(arena, W, EW, c, 1, dw);
     softmax(arena, S, ES, c, 1, ds);
     const f = arena.f32;
