@@ -167,6 +167,21 @@ describe('ResNet loading errors and options', () => {
     }
   });
 
+  it('a checkpoint without num_batches_tracked loads (as in PyTorch); the counters keep their values', () => {
+    const f = fixtureJson<Fixture>('resnet18_torchvision.json');
+    const state = generatedState(f);
+    for (const name of Object.keys(state)) if (name.endsWith('num_batches_tracked')) delete state[name];
+    const model = resnet18({ numClasses: 10 });
+    try {
+      const report = model.loadStateDict(state);
+      expect(report.missing).toEqual([]);
+      expect(model.params.counters.get('bn1.num_batches_tracked')).toBe(0);
+      expect(model.params.get('layer4.1.bn2.running_var').dataSync()).toEqual(state['layer4.1.bn2.running_var']!.data);
+    } finally {
+      model.dispose();
+    }
+  });
+
   it('inChannels changes conv1 only; numClasses the fc; a 1-channel model runs', async () => {
     const model = resnet18({ numClasses: 3, inChannels: 1, seed: 1 });
     try {
