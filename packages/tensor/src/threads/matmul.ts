@@ -59,15 +59,19 @@ export function rangeCalls(
   return calls;
 }
 
+/** Writes A (batchA·M·K floats) into the shared heap at float offset `at` (e.g. an im2col of a conv's input). */
+export type FillA = (heap: Float32Array, at: number) => void;
+
 /**
  * Batched C = A·B (float32, row-major; batchA and batchB equal or one of them 1, broadcast) on the pool's threads:
- * A and B are copied into the shared memory once, the max(batchA, batchB)·⌈M/4⌉ output row blocks are split into
- * `threads` contiguous ranges (the calling thread takes the first), and C is copied out into `out`. Returns false
- * (and does nothing) when the problem does not fit the shared memory.
+ * A and B are copied into the shared memory once (A may instead be written there by a `FillA`), the
+ * max(batchA, batchB)·⌈M/4⌉ output row blocks are split into `threads` contiguous ranges (the calling thread takes
+ * the first), and C is copied out into `out`. Returns false (and does nothing) when the problem does not fit the
+ * shared memory.
  */
 export function threadedMatMul(
   pool: ThreadPool,
-  a: Float32Array,
+  a: Float32Array | FillA,
   b: Float32Array,
   m: number,
   n: number,
@@ -87,7 +91,8 @@ export function threadedMatMul(
   const cOff = align64(bOff + 4 * (bFloats + TILE_N));
   const heap = pool.reserve(cOff + 4 * cFloats);
   if (!heap) return false;
-  heap.set(a.subarray(0, aFloats), aOff / 4);
+  if (typeof a === 'function') a(heap, aOff / 4);
+  else heap.set(a.subarray(0, aFloats), aOff / 4);
   heap.set(b.subarray(0, bFloats), bOff / 4);
   heap.fill(0, bOff / 4 + bFloats, bOff / 4 + bFloats + TILE_N);
   const units = batch * Math.ceil(m / TILE_M);

@@ -193,3 +193,82 @@ describe.runIf(onWasm)('tf.matMul on the wasm backend with threads', () => {
     }
   });
 });
+
+describe.runIf(onWasm)('tf.conv2d and its gradients on the wasm backend with threads', () => {
+  afterAll(async () => {
+    await configureThreads(Number(process.env.DISTILLERY_THREADS ?? 1));
+  });
+
+  it('equal the one-thread path (padding, strides, dilation, patchify, 1×1) and take the pool', async () => {
+    const { threadedMatMulConfig } = await import('../kernels/wasm-simd/batch-matmul');
+    const { wasmThreadedConv2DCalls } = await import('../kernels/wasm-simd/threaded-conv2d');
+    const saved = threadedMatMulConfig.minFlops;
+    threadedMatMulConfig.minFlops = 0;
+    // [x shape, filter shape, stride, pad, dilation]
+    const cases: [number[], number[], number, 'same' | 'valid', number][] = [
+      [[2, 9, 9, 5], [3, 3, 5, 7], 1, 'same', 1],
+      [[3, 11, 10, 4], [3, 3, 4, 6], 2, 'valid', 1],
+      [[2, 12, 12, 3], [4, 4, 3, 16], 4, 'valid', 1],
+      [[2, 9, 9, 17], [3, 3, 17, 5], 1, 'same', 2],
+      [[2, 7, 7, 20], [1, 1, 20, 9], 1, 'valid', 1],
+      [[1, 8, 8, 3], [3, 3, 3, 4], 2, 'same', 1],
+    ];
+    try {
+      const results = async (threads: number) => {
+        await configureThreads(threads);
+        const before = wasmThreadedConv2DCalls.count;
+        const out = cases.map(([xs, fs, stride, pad, dilation], i) => {
+          const r = new Rng(200 + i);
+          const x = tf.tensor(
+            randoms(
+              r,
+              xs.reduce((p, q) => p * q, 1),
+            ),
+            xs,
+          ) as tf.Tensor4D;
+          const f = tf.tensor(
+            randoms(
+              r,
+              fs.reduce((p, q) => p * q, 1),
+            ),
+            fs,
+          ) as tf.Tensor4D;
+          const conv = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.conv2d(a, b, stride, pad, 'NHWC', dilation);
+          const y = conv(x, f);
+          const dy = tf.tensor(randoms(r, y.size), y.shape);
+          // tfjs has no conv gradient with dilation: that case checks the forward only.
+          const [dx, df] =
+            dilation > 1
+              ? [tf.zeros([1]), tf.zeros([1])]
+              : tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a as tf.Tensor4D, b as tf.Tensor4D), dy)))([
+                  x,
+                  f,
+                ]);
+          const v = [y, dx, df].map((t) => (t as tf.Tensor).dataSync().slice());
+          tf.dispose([x, f, y, dy, dx as tf.Tensor, df as tf.Tensor]);
+          return v;
+        });
+        return { out, calls: wasmThreadedConv2DCalls.count - before };
+      };
+      const one = await results(1);
+      const two = await results(2);
+      expect(one.calls).toBe(0);
+      // Each case's forward, then (inside tf.grads) its forward again and both gradients as forward convs.
+      expect(two.calls).toBe(4 * (cases.length - 1) + 1);
+      for (let i = 0; i < cases.length; i++) {
+        for (let j = 0; j < 3; j++) {
+          const a = one.out[i]?.[j] as Float32Array;
+          const b = two.out[i]?.[j] as Float32Array;
+          expect(b.length).toBe(a.length);
+          let worst = 0;
+          for (let e = 0; e < a.length; e++) {
+            worst = Math.max(worst, Math.abs((a[e] as number) - (b[e] as number)) / (Math.abs(a[e] as number) + 1));
+          }
+          expect(worst, `case ${i}, output ${j}`).toBeLessThanOrEqual(1e-6);
+        }
+      }
+    } finally {
+      threadedMatMulConfig.minFlops = saved;
+    }
+  });
+});
