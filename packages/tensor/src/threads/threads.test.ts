@@ -205,7 +205,8 @@ describe.runIf(onWasm)('tf.conv2d and its gradients on the wasm backend with thr
     const saved = threadedMatMulConfig.minFlops;
     threadedMatMulConfig.minFlops = 0;
     // [x shape, filter shape, stride, pad, dilation]
-    const cases: [number[], number[], number, 'same' | 'valid', number][] = [
+    type Shape4 = [number, number, number, number];
+    const cases: [Shape4, Shape4, number, 'same' | 'valid', number][] = [
       [[2, 9, 9, 5], [3, 3, 5, 7], 1, 'same', 1],
       [[3, 11, 10, 4], [3, 3, 4, 6], 2, 'valid', 1],
       [[2, 12, 12, 3], [4, 4, 3, 16], 4, 'valid', 1],

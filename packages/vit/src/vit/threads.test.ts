@@ -45,7 +45,7 @@ describe.runIf(onWasm)('ViT training on wasm threads', () => {
       losses.push(loss.dataSync()[0] as number);
       loss.dispose();
     }
-    const weights = vars.map((v) => v.dataSync().slice());
+    const weights = vars.map((v) => v.dataSync().slice() as Float32Array);
     if (threads > 1) await assertNoTensorLeak(() => step(), 2, 'threaded ViT step');
     const pooled = { matmuls: wasmThreadedMatMulCalls.count - matmuls, convs: wasmThreadedConv2DCalls.count - convs };
     images.dispose();
