@@ -3,7 +3,7 @@
 // tools/bench/vit.py). Runs over the built package: `pnpm --filter @distillery/vit build` first.
 //
 //   node packages/vit/bench/vit.bench.mjs [--steps 3] [--cpu-steps 1] [--backends wasm,cpu] [--profile] [--no-torch]
-//     [--thread-steps 2] [--threads 1,2] [--no-threads]
+//     [--thread-steps 2] [--threads 1,2] [--models deit,d64,d192] [--no-threads]   (--backends none: only the thread table)
 //
 // Then the wasm thread pool: DeiT-Tiny (train step and inference), ViT D64 depth 4 and ViT D192 depth 6 (28×28×1,
 // patch 4, batch 64, train step with AdamW) at 1 and 2 threads (and all cores where there are more), the thread
@@ -125,24 +125,28 @@ async function run(backend, nSteps) {
 }
 
 // The wasm row at one thread is the first column of the thread table below; cpu is timed here.
-const backends = (args.includes('--backends') ? args[args.indexOf('--backends') + 1] : 'cpu').split(',');
+const backends = (args.includes('--backends') ? args[args.indexOf('--backends') + 1] : 'cpu')
+  .split(',')
+  .filter((b) => b && b !== 'none');
 const results = [];
 for (const backend of backends) results.push(await run(backend, backend === 'cpu' ? cpuSteps : steps));
 let torch;
-if (!args.includes('--no-torch')) {
+if (results.length > 0 && !args.includes('--no-torch')) {
   const script = path.resolve(here, '../../../tools/bench/vit.py');
   const out = execFileSync(python, [script, String(steps), String(steps)], { encoding: 'utf8' });
   torch = JSON.parse(out.trim().split('\n').pop());
 }
 
-console.log('\n### @distillery/vit — DeiT-Tiny 32 px (patch 4, dim 192, depth 12, 3 heads), batch 32\n');
-console.log('| backend | train step (ms) | vs PyTorch 1 thread | inference (images/s) |');
-console.log('|---|---|---|---|');
+if (results.length > 0) {
+  console.log('\n### @distillery/vit — DeiT-Tiny 32 px (patch 4, dim 192, depth 12, 3 heads), batch 32\n');
+  console.log('| backend | train step (ms) | vs PyTorch 1 thread | inference (images/s) |');
+  console.log('|---|---|---|---|');
+}
 for (const r of results) {
   const ratio = torch ? `${(r.trainStepMs / torch.trainStepMs).toFixed(2)}×` : 'n/a';
   console.log(`| tfjs ${r.backend} | ${r.trainStepMs.toFixed(0)} | ${ratio} | ${r.inferImagesPerSec.toFixed(1)} |`);
 }
-if (torch) {
+if (torch && results.length > 0) {
   console.log(
     `| PyTorch ${torch.torch} (1 thread) | ${torch.trainStepMs.toFixed(0)} | 1.00× | ${torch.inferImagesPerSec.toFixed(1)} |`,
   );
@@ -244,12 +248,14 @@ if (!args.includes('--no-threads')) {
   const nSteps = arg('--thread-steps', 2);
   const load0 = os.loadavg()[0];
   const ours = {};
-  for (const spec of THREAD_MODELS) ours[spec.key] = await threadBench(spec, counts, nSteps);
+  const only = args.includes('--models') ? args[args.indexOf('--models') + 1].split(',') : null;
+  const models = THREAD_MODELS.filter((spec) => !only || only.includes(spec.key));
+  for (const spec of models) ours[spec.key] = await threadBench(spec, counts, nSteps);
   const load1 = os.loadavg()[0];
   const torchRuns = {};
   if (!args.includes('--no-torch')) {
     const script = path.resolve(here, '../../../tools/bench/vit.py');
-    for (const spec of THREAD_MODELS) {
+    for (const spec of models) {
       torchRuns[spec.key] = {};
       for (const t of counts) {
         const out = execFileSync(
@@ -265,7 +271,7 @@ if (!args.includes('--no-threads')) {
   for (const t of counts) headers.push(`wasm ${t}t`, `PyTorch ${t}t`, `ratio ${t}t`);
   for (const t of counts.slice(1)) headers.push(`wasm ${t}t vs 1t`);
   const rows = [];
-  for (const spec of THREAD_MODELS) {
+  for (const spec of models) {
     const row = [`${spec.label}: train step (ms)`];
     for (const t of counts) {
       const mine = ours[spec.key][t].trainStepMs;
