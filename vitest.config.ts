@@ -14,7 +14,7 @@ const unitInclude = ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.t
 
 /**
  * Each backend gets a project: the same unit suites run on cpu and on wasm (one thread), and the tensor and vit suites
- * again on wasm with two threads (`wasm-threads`: the thread pool's matMul and conv kernels).
+ * again on wasm with two threads (`wasm-threads`: every matMul and conv on the thread pool).
  */
 const backendProject = (backend: 'cpu' | 'wasm', threads = 1, include = unitInclude) => ({
   resolve: { alias },
@@ -22,7 +22,12 @@ const backendProject = (backend: 'cpu' | 'wasm', threads = 1, include = unitIncl
     name: threads > 1 ? `${backend}-threads` : backend,
     include,
     setupFiles: [path.resolve(__dirname, 'scripts/vitest-setup.ts')],
-    env: { DISTILLERY_TEST_BACKEND: backend, DISTILLERY_THREADS: String(threads) },
+    // With threads, every matMul and conv goes to the pool, however small (DISTILLERY_THREADS_MIN_FLOPS=0).
+    env: {
+      DISTILLERY_TEST_BACKEND: backend,
+      DISTILLERY_THREADS: String(threads),
+      ...(threads > 1 ? { DISTILLERY_THREADS_MIN_FLOPS: '0' } : {}),
+    },
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

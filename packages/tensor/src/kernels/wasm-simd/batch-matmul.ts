@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { invalid } from '../../errors';
 import { currentThreadPool, type ThreadPool } from '../../threads';
 import { threadedMatMul } from '../../threads/matmul';
 import type { DataBackend, Info, KernelArgs } from '../kernel-types';
@@ -98,6 +99,23 @@ export function runPlan(simd: SimdMatMul, backend: WasmBackend, a: Info, b: Info
  * 64³ (0.5 MFLOP) 25 µs on one thread vs 31 µs on two, 96³ (1.8 MFLOP) 71 vs 69 µs, 128³ (4.2 MFLOP) 160 vs 150 µs.
  */
 export const threadedMatMulConfig = { minFlops: 2 ** 21 };
+
+/**
+ * Overrides the threshold above (a non-negative number of flops; read once, at import). The test matrix's
+ * `wasm-threads` project sets 0, so that every matMul and conv of the suites runs on the pool.
+ */
+export const THREADS_MIN_FLOPS_ENV = 'DISTILLERY_THREADS_MIN_FLOPS';
+{
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const value = env?.[THREADS_MIN_FLOPS_ENV];
+  if (value !== undefined && value.trim() !== '') {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) {
+      throw invalid('INVALID_ARGUMENT', THREADS_MIN_FLOPS_ENV, 'a number >= 0', JSON.stringify(value));
+    }
+    threadedMatMulConfig.minFlops = n;
+  }
+}
 /** How many products ran on the thread pool. */
 export const wasmThreadedMatMulCalls = { count: 0 };
 
