@@ -144,9 +144,10 @@ async function train(ctx, s, trainSet, test, uskd, seed) {
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
 
-/** @type {import('@distillery/cli').Recipe} */
+/** @type {import('../recipe').Recipe} */
 export const recipe = {
-  name: 'self-kd',
+  name: 'uskd',
+  aliases: ['self-kd'],
   title: 'USKD self-distillation of a ViT on digits',
   summary: 'USKD (own target + Zipf non-target soft labels, weak mid-depth head) vs. plain CE, same ViT',
   paper: 'USKD, Yang et al., ICCV 2023 (arXiv 2303.13005)',

@@ -212,7 +212,7 @@ async function trainStudent(ctx, s, train, counts, teacher, tag) {
   return { model, history };
 }
 
-/** @type {import('@distillery/cli').Recipe} */
+/** @type {import('../recipe').Recipe} */
 export const recipe = {
   name: 'deit-lt',
   title: 'DeiT-LT on long-tailed digits',

@@ -140,7 +140,7 @@ async function train(ctx, s, trainSet, counts, test, split, kind) {
   return { model, history, results };
 }
 
-/** @type {import('@distillery/cli').Recipe} */
+/** @type {import('../recipe').Recipe} */
 export const recipe = {
   name: 'mdcs',
   title: 'MDCS: multi-expert diversity + consistency self-distillation on long-tailed digits',

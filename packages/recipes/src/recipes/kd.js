@@ -163,7 +163,7 @@ async function trainStudent(ctx, s, train, test, teacher, method) {
   return { model, history };
 }
 
-/** @type {import('@distillery/cli').Recipe} */
+/** @type {import('../recipe').Recipe} */
 export const recipe = {
   name: 'kd',
   title: 'Logit distillation on digits: CE, KD, DKD, NKD and CLKD side by side',

@@ -109,7 +109,7 @@ async function trainViT(ctx, s, config, seed, name, train, test, loss, extraPara
   return { model, history };
 }
 
-/** @type {import('@distillery/cli').Recipe} */
+/** @type {import('../recipe').Recipe} */
 export const recipe = {
   name: 'trg',
   title: 'TRG: token-relationship-graph distillation ViT → ViT on digits',

@@ -1,0 +1,34 @@
+// Bad input to every public function of @distillery/recipes: a DistilleryError naming the argument.
+import { DistilleryError } from '@distillery/tensor';
+import { describe, expect, it } from 'vitest';
+import { getRecipe } from '../src/index';
+
+/** A bad call and the `argument` its DistilleryError must name. */
+type BadCall = [call: () => unknown, argument: string];
+
+const cases: Record<string, BadCall[]> = {
+  getRecipe: [
+    [() => getRecipe('no-such-recipe'), 'nameOrAlias'],
+    [() => getRecipe(''), 'nameOrAlias'],
+    [() => getRecipe('USKD'), 'nameOrAlias'],
+    [() => getRecipe(undefined as never), 'nameOrAlias'],
+    [() => getRecipe(3 as never), 'nameOrAlias'],
+  ],
+};
+
+describe('robustness: bad input gets a DistilleryError naming the argument', () => {
+  for (const [name, calls] of Object.entries(cases)) {
+    it(name, async () => {
+      for (const [call, argument] of calls) {
+        let error: unknown;
+        try {
+          await call();
+        } catch (e) {
+          error = e;
+        }
+        expect(error, `${name}: ${call}`).toBeInstanceOf(DistilleryError);
+        expect((error as DistilleryError).argument, `${name}: ${call}`).toBe(argument);
+      }
+    });
+  }
+});
