@@ -3,6 +3,8 @@
  * browser app and the examples run. A recipe is `{ name, aliases?, title, summary, paper, data, defaultEpochs,
  * run(ctx) }`; a runner (the CLI's `runRecipe`, or the browser app) gives it its context and writes what it returns.
  */
+
+export * from './kit';
 export type { EpochRecord, FitRunOptions, ProgressMode, Recipe, RecipeContext, RecipeResult } from './recipe';
 export { recipe as deitLt } from './recipes/deit-lt';
 export { recipe as gpMaml } from './recipes/gp-maml';
@@ -16,4 +18,4 @@ export { recipe as scpnet } from './recipes/scpnet';
 export { recipe as trg } from './recipes/trg';
 export { recipe as uskd } from './recipes/uskd';
 export { getRecipe, recipeNames, recipes } from './registry';
-export type { RunReport, Series } from './report';
+export type { PerClassPanel, RunReport, Series } from './report';
