@@ -21,11 +21,13 @@ export function renderHtmlReport(report: RunReport): string {
   for (const [name, series] of Object.entries(report.curves ?? {})) {
     if (series.length) charts.push(lineChart(series, { title: name, xLabel: 'epoch', yLabel: name }));
   }
-  if (report.perClass) {
+  const perClass =
+    report.perClass === undefined ? [] : Array.isArray(report.perClass) ? report.perClass : [report.perClass];
+  for (const panel of perClass) {
     charts.push(
-      perClassChart(report.perClass.counts, report.perClass.accuracy, {
-        title: 'per-class accuracy vs. class frequency',
-        classNames: report.perClass.classNames,
+      perClassChart(panel.counts, panel.accuracy, {
+        title: panel.title ?? 'per-class accuracy vs. class frequency',
+        classNames: panel.classNames,
       }),
     );
   }
