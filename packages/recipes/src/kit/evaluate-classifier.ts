@@ -59,6 +59,9 @@ export async function evaluateClassifier(
   if (!dataset || typeof dataset.labels !== 'function' || typeof dataset.batch !== 'function') {
     throw invalid('INVALID_ARGUMENT', 'dataset', 'a dataset with labels() and batch(indices)', describeValue(dataset));
   }
+  if (typeof forward !== 'function') {
+    throw invalid('INVALID_ARGUMENT', 'forward', 'a function (images) => logits [N, C]', describeValue(forward));
+  }
   // Checked before the forward passes, so a bad option costs nothing.
   let groups: { head: number[]; mid: number[]; tail: number[] } | undefined;
   if (o.cutpoints !== undefined) {
