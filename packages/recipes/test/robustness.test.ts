@@ -32,8 +32,9 @@ const train = (change: Record<string, unknown>) =>
     epochs: 1,
     batchSize: 4,
     seed: 0,
-    optimizer: (p) => new SGD(p, { lr: 0.1 }),
-    loss: ({ images, labels }) => tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 3), forward(images)) as tf.Scalar,
+    optimizer: (p: tf.Variable[]) => new SGD(p, { lr: 0.1 }),
+    loss: ({ images, labels }: { images: tf.Tensor4D; labels: tf.Tensor1D }) =>
+      tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 3), forward(images)) as tf.Scalar,
     ...change,
   } as never);
 const evaluate = (change: Record<string, unknown>) =>

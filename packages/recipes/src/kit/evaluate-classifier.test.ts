@@ -12,7 +12,7 @@ describe('evaluateClassifier', () => {
     const n = images.shape[0]!;
     const rows = predicted.slice(offset, offset + n);
     offset = (offset + n) % predicted.length;
-    return tf.oneHot(tf.tensor1d(rows, 'int32'), 3).toFloat();
+    return tf.cast(tf.oneHot(tf.tensor1d(rows, 'int32'), 3), 'float32');
   };
 
   it('gives overall, head / mid / tail, per-class accuracy, the confusion matrix and the agreement', async () => {

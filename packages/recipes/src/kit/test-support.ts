@@ -33,11 +33,11 @@ export class LinearModel {
   }
 }
 
-/** A runner context without files: what the browser app gives; `epochs` collects every onEpochEnd call. */
-export function memoryContext(): RecipeContext & { epochs: { run: string; record: EpochRecord }[] } {
-  const epochs: { run: string; record: EpochRecord }[] = [];
+/** A runner context without files: what the browser app gives; `records` collects every onEpochEnd call. */
+export function memoryContext(): RecipeContext & { records: { run: string; record: EpochRecord }[] } {
+  const records: { run: string; record: EpochRecord }[] = [];
   return {
-    epochs,
+    records,
     backend: tf.getBackend(),
     seed: 0,
     smoke: true,
@@ -48,11 +48,11 @@ export function memoryContext(): RecipeContext & { epochs: { run: string; record
     logFile: () => '',
     log: () => {},
     say: () => {},
-    onEpochEnd: (run, record) => epochs.push({ run, record }),
+    onEpochEnd: (run, record) => records.push({ run, record }),
     fitOptions: (run): FitRunOptions => ({
       resume: false,
       progress: 'none',
-      onEpochEnd: (record) => epochs.push({ run, record }),
+      onEpochEnd: (record) => records.push({ run, record }),
     }),
   };
 }

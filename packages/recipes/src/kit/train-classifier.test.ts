@@ -31,8 +31,8 @@ describe('trainClassifier', () => {
     expect(history.map((h) => h.epoch)).toEqual([0, 1, 2, 3]);
     expect(history.at(-1)!.loss).toBeLessThan(history[0]!.loss);
     expect(history.at(-1)!.testAccuracy).toBe(1);
-    expect(ctx.epochs.map((e) => e.run)).toEqual(['toy', 'toy', 'toy', 'toy']);
-    expect(ctx.epochs[3]!.record.testAccuracy).toBe(1);
+    expect(ctx.records.map((e) => e.run)).toEqual(['toy', 'toy', 'toy', 'toy']);
+    expect(ctx.records[3]!.record.testAccuracy).toBe(1);
     // The extra variable is trained too (its gradient is the mean of softmax − one-hot: not zero at the start).
     expect(Math.max(...(await extra.data()))).toBeGreaterThan(0);
     model.dispose();
@@ -42,7 +42,7 @@ describe('trainClassifier', () => {
   it("gives the loss the teacher's logits, without gradient into the teacher, and leaks no tensor", async () => {
     const ctx = memoryContext();
     const teacher = new LinearModel(3, 3);
-    teacher.weight.assign(tf.eye(3).mul(5));
+    teacher.weight.assign(tf.mul(tf.eye(3), 5));
     const before = await teacher.weight.data();
     const student = new LinearModel(3, 3);
     const run = () =>
