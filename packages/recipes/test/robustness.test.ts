@@ -9,6 +9,7 @@ import {
   getRecipe,
   groupRow,
   historyCurves,
+  loadClassificationData,
   longTailSplit,
   perClassBars,
   teacherStudents,
@@ -62,6 +63,11 @@ const cases: Record<string, BadCall[]> = {
     [() => acceptData(undefined, { names: ['digits'], path: true } as never), 'options.path'],
     [() => acceptData(undefined, { names: ['digits'], paths: 'yes' as never }), 'options.paths'],
     [() => acceptData(undefined, undefined as never), 'options'],
+  ],
+  loadClassificationData: [
+    [() => loadClassificationData('', { seed: 0 }), '--data'],
+    [() => loadClassificationData(undefined, { seed: 0, split: 'test' } as never), 'options.split'],
+    [() => loadClassificationData(undefined, undefined as never), 'options'],
   ],
   digitsSplit: [
     [() => digitsSplit({ seed: 0.5 }), 'options.seed'],
