@@ -1,6 +1,7 @@
 // The kit the recipes share: data, training, evaluation and report plumbing, so that a recipe is its settings plus
 // its method.
 export { type AcceptDataOptions, acceptData } from './accept-data';
+export { type ClassMeansDataset, classMeans } from './class-means';
 export { type ClassificationData, loadClassificationData } from './classification-data';
 export { type DigitsSplitOptions, digitsSplit } from './digits-split';
 export {

@@ -16,14 +16,22 @@
  *
  * Runs in Node and in browsers (no Node APIs here: files go through the runner's context).
  */
-import { type InMemoryDataset, randomCrop } from '@distillery/data';
+import { randomCrop } from '@distillery/data';
 import { crossEntropy, uskdLoss } from '@distillery/losses';
 import { classCounts } from '@distillery/samplers';
 import { uskdRankScores, zipfNonTargetLabels } from '@distillery/soft-labels';
 import { createRng, tf } from '@distillery/tensor';
 import { AdamW, type EpochRecord } from '@distillery/train';
 import { addLinear, linear, Module, VisionTransformer } from '@distillery/vit';
-import { acceptData, digitsSplit, evaluateClassifier, historyCurves, trainClassifier, warmupCosine } from '../kit';
+import {
+  acceptData,
+  classMeans,
+  digitsSplit,
+  evaluateClassifier,
+  historyCurves,
+  trainClassifier,
+  warmupCosine,
+} from '../kit';
 import type { Recipe, RecipeContext } from '../recipe';
 
 const NUM_CLASSES = 10;
@@ -73,29 +81,6 @@ class WeakHead extends Module {
       ) as tf.Tensor2D;
     });
   }
-}
-
-/**
- * The Zipf non-target soft labels USKD's self-teacher gives each test image, averaged per true class: a [C, C] matrix
- * (row = true class, zero on the diagonal, rows sum to 1). Reads are asynchronous (WebGPU in browsers).
- */
-async function meanZipfLabels(dataset: InMemoryDataset, model: VisionTransformer, head: WeakHead, mid: number) {
-  const sums = Array.from({ length: NUM_CLASSES }, () => new Float64Array(NUM_CLASSES));
-  const counts = new Float64Array(NUM_CLASSES);
-  for (let start = 0; start < dataset.length; start += 250) {
-    const b = dataset.batch(Array.from({ length: Math.min(250, dataset.length - start) }, (_, i) => start + i));
-    const zipf = tf.tidy(() => {
-      const out = model.forward(b.images, { collect: [mid] });
-      return zipfNonTargetLabels(uskdRankScores(out.logits, head.forward(out.blocks[mid]!), b.labels), b.labels);
-    });
-    const [labels, z] = [await b.labels.data(), await zipf.array()];
-    tf.dispose([zipf, b.images, b.labels]);
-    labels.forEach((y, i) => {
-      counts[y]! += 1;
-      for (let c = 0; c < NUM_CLASSES; c++) sums[y]![c]! += z[i]![c]!;
-    });
-  }
-  return sums.map((row, y) => Array.from(row, (v) => (counts[y]! > 0 ? v / counts[y]! : 0)));
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -159,7 +144,11 @@ export const recipe: Recipe = {
               block: String(mid),
               seed: String(seed),
             });
-            zipf = await meanZipfLabels(test, model, head, mid);
+            // The Zipf non-target soft labels of the trained self-teacher, mean per true class (the report's heatmap).
+            zipf = await classMeans(test, NUM_CLASSES, ({ images, labels }) => {
+              const out = model.forward(images, { collect: [mid] });
+              return zipfNonTargetLabels(uskdRankScores(out.logits, head.forward(out.blocks[mid]!), labels), labels);
+            });
           }
         }
         model.dispose();
