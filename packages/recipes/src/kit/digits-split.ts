@@ -1,6 +1,9 @@
 import { type InMemoryDataset, loadDigits, stratifiedSplit } from '@distillery/data';
 import { checkNumber, checkOptions } from '@distillery/tensor/errors';
 
+/** The digits' model shape: one channel, ten classes (a ViT adds `imageSize: 8` and a patch size). */
+export const DIGITS = Object.freeze({ inChannels: 1, numClasses: 10 });
+
 export interface DigitsSplitOptions {
   /** Seed of the stratified split. */
   seed: number;

@@ -3,7 +3,7 @@
 export { type AcceptDataOptions, acceptData } from './accept-data';
 export { type ClassMeansDataset, classMeans } from './class-means';
 export { type ClassificationData, loadClassificationData } from './classification-data';
-export { type DigitsSplitOptions, digitsSplit } from './digits-split';
+export { DIGITS, type DigitsSplitOptions, digitsSplit } from './digits-split';
 export {
   type ClassifierEvaluation,
   type EvaluateClassifierOptions,

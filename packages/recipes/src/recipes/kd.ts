@@ -19,7 +19,15 @@ import { classCounts } from '@distillery/samplers';
 import { type Rng, tf } from '@distillery/tensor';
 import { AdamW, SGD } from '@distillery/train';
 import { ResNetCifar, type ResNetCifarConfig, VisionTransformer } from '@distillery/vit';
-import { acceptData, digitsSplit, evaluateClassifier, teacherStudents, trainClassifier, warmupCosine } from '../kit';
+import {
+  acceptData,
+  DIGITS,
+  digitsSplit,
+  evaluateClassifier,
+  teacherStudents,
+  trainClassifier,
+  warmupCosine,
+} from '../kit';
 import type { Recipe, RecipeContext } from '../recipe';
 
 const NUM_CLASSES = 10;
@@ -31,21 +39,8 @@ const settings = (ctx: RecipeContext) => {
   const teacherEpochs = smoke ? 1 : Math.max(1, Math.round((epochs * 2) / 3));
   return {
     trainLimit: smoke ? 256 : undefined, // smoke runs train on a slice, enough to exercise every loss
-    teacher: {
-      numClasses: 10,
-      inChannels: 1,
-      blocks: smoke ? [1, 1, 1] : [2, 2, 2],
-      widths: smoke ? [8, 16, 16] : [16, 32, 64],
-    } satisfies ResNetCifarConfig,
-    student: {
-      imageSize: 8,
-      patchSize: 4,
-      inChannels: 1,
-      numClasses: 10,
-      embedDim: smoke ? 16 : 32,
-      depth: smoke ? 1 : 2,
-      numHeads: 2,
-    },
+    teacher: { ...DIGITS, blocks: smoke ? [1, 1, 1] : [2, 2, 2], widths: smoke ? [8, 16, 16] : [16, 32, 64] },
+    student: { ...DIGITS, imageSize: 8, patchSize: 4, embedDim: smoke ? 16 : 32, depth: smoke ? 1 : 2, numHeads: 2 },
     teacherFit: {
       epochs: teacherEpochs,
       batchSize: 64,
@@ -118,7 +113,7 @@ export const recipe: Recipe = {
     ctx.say(`digits: ${train.length} training images, ${test.length} test images`);
 
     ctx.say('teacher: ResNet, CE');
-    const resnet = new ResNetCifar({ ...s.teacher, seed: ctx.seed });
+    const resnet = new ResNetCifar({ ...s.teacher, seed: ctx.seed } as ResNetCifarConfig);
     const teacher = await trainClassifier({
       ...{ ctx, run: 'teacher', model: resnet, data: train, evaluateOn: test, ...s.teacherFit },
       loss: ({ images, labels }, step) =>

@@ -21,6 +21,7 @@ import { SGD } from '@distillery/train';
 import { type MultiExpertConfig, MultiExpertResNet } from '@distillery/vit';
 import {
   acceptData,
+  DIGITS,
   digitsSplit,
   evaluateClassifier,
   groupRow,
@@ -44,14 +45,7 @@ const settings = (ctx: RecipeContext) => {
     maxCount: smoke ? 40 : undefined, // smoke runs: at most 40 images per class
     // MDCS warms the consistency term up over 20 of 400 epochs; here over the first eighth of the run.
     warmupEpochs: Math.max(1, Math.round(epochs / 8)),
-    net: {
-      numClasses: NUM_CLASSES,
-      inChannels: 1,
-      blocks: smoke ? [1, 1, 1] : [2, 2, 2],
-      widths: smoke ? [8, 16, 16] : [16, 32, 64],
-      classifier: 'cosine',
-      scale: 30,
-    } satisfies Omit<MultiExpertConfig, 'numExperts'>,
+    net: { ...DIGITS, blocks: smoke ? [1, 1, 1] : [2, 2, 2], widths: smoke ? [8, 16, 16] : [16, 32, 64], scale: 30 },
     // MDCS: SGD lr 0.1, momentum 0.9, nesterov, wd 5e-4, linear warm-up; cosine decay instead of the step schedule.
     fit: {
       epochs,
@@ -91,7 +85,12 @@ export const recipe: Recipe = {
     const runs = [];
     for (const m of MODELS) {
       ctx.say(m.label);
-      const model = new MultiExpertResNet({ ...s.net, numExperts: m.experts, seed: ctx.seed });
+      const model = new MultiExpertResNet({
+        ...s.net,
+        classifier: 'cosine',
+        numExperts: m.experts,
+        seed: ctx.seed,
+      } as MultiExpertConfig);
       const { history } = await trainClassifier({
         ...{ ctx, run: m.kind, model, data: train, evaluateOn: test, ...s.fit },
         // The method: every expert on [weak; strong] views, diversity loss + confident consistency distillation.

@@ -26,6 +26,7 @@ import { addLinear, linear, Module, VisionTransformer } from '@distillery/vit';
 import {
   acceptData,
   classMeans,
+  DIGITS,
   digitsSplit,
   evaluateClassifier,
   historyCurves,
@@ -43,15 +44,7 @@ const settings = (ctx: RecipeContext) => {
   return {
     seeds: smoke ? 1 : 3,
     trainLimit: smoke ? 256 : undefined,
-    vit: {
-      imageSize: 8,
-      patchSize: 4,
-      inChannels: 1,
-      numClasses: NUM_CLASSES,
-      embedDim: smoke ? 16 : 32,
-      depth: 2,
-      numHeads: 2,
-    },
+    vit: { ...DIGITS, imageSize: 8, patchSize: 4, embedDim: smoke ? 16 : 32, depth: 2, numHeads: 2 },
     fit: {
       epochs,
       batchSize: 64,
