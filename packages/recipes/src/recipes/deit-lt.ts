@@ -97,20 +97,14 @@ export const recipe: Recipe = {
     const data = await loadClassificationData(ctx.data, { seed: ctx.seed });
     const cutpoints = cutpointsOf(data.numClasses);
     const s = settings(ctx, data);
-    const [rows, perClass, confusion]: [
-      (string | number)[][],
-      PerClassPanel[],
-      { title: string; matrix: number[][] }[],
-    ] = [[], [], []];
+    const rows: (string | number)[][] = [];
+    const [perClass, confusion]: [PerClassPanel[], { title: string; matrix: number[][] }[]] = [[], []];
     const metrics: { imbalanceFactors: Record<string, Record<string, unknown>> } = { imbalanceFactors: {} };
     const curves: { name: string; x: number[]; y: number[] }[] = [];
     const weights: Record<string, Uint8Array> = {};
     for (const imbalanceFactor of s.imbalanceFactors) {
-      const { train, counts } = longTailSplit(data.pool, {
-        imbalanceFactor,
-        seed: ctx.seed,
-        numClasses: data.numClasses,
-      });
+      const { numClasses } = data;
+      const { train, counts } = longTailSplit(data.pool, { imbalanceFactor, seed: ctx.seed, numClasses });
       const tag = String(imbalanceFactor);
       ctx.say(`${data.name}, IF ${imbalanceFactor}: ${train.length} training images, counts ${counts.join(' ')}`);
       const drwWeights = effectiveNumberWeights(counts);
@@ -147,16 +141,13 @@ export const recipe: Recipe = {
             if (!distilled)
               return mixing ? softTargetCrossEntropy(out.logits, mixed.targets!) : crossEntropy(out.logits, labels);
             // The teacher sees exactly the student's (augmented, mixed) batch: DeiT-LT's OOD distillation.
-            return deitLtDistillationLoss(
-              out.clsLogits!,
-              out.distLogits!,
-              teacherLogits(mixed.images),
-              mixed.targets ?? labels,
-              {
-                ...{ alpha: 0.5, type: 'hard' },
-                classWeights: step.epoch >= s.drw.student ? drwWeights : undefined,
-              },
-            );
+            const [teacher, targets] = [teacherLogits(mixed.images), mixed.targets ?? labels];
+            const classWeights = step.epoch >= s.drw.student ? drwWeights : undefined;
+            return deitLtDistillationLoss(out.clsLogits!, out.distLogits!, teacher, targets, {
+              alpha: 0.5,
+              type: 'hard',
+              classWeights,
+            });
           },
         });
         return { model: vit, history: fitted.history };
