@@ -222,7 +222,9 @@ describe('the browser app (examples/browser) in headless Chromium', () => {
       );
       expect(result.state, `${name}: ${result.log}`).toBe('done');
       expect(run.recipe).toBe(name);
-      expect(Object.keys(run.weights).length).toBeGreaterThanOrEqual(1);
+      // Every recipe that trains a network returns its weights; p2ot (clustering: k-means, OT solvers and a head whose
+      // prototypes it does not save) returns none, and then offers no download.
+      if (name !== 'p2ot') expect(Object.keys(run.weights).length).toBeGreaterThanOrEqual(1);
       expect(await page.locator('#downloads a').count()).toBe(Object.keys(run.weights).length);
       // Live curves, or the report's curves for recipes that do not pass ctx.onEpochEnd on.
       expect(chart.coloured, name).toBeGreaterThan(20);
