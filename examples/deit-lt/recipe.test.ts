@@ -4,8 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { runRecipe } from '@distillery/cli';
+import { getRecipe } from '@distillery/recipes';
 import { describe, expect, it } from 'vitest';
-import { recipe } from './recipe.mjs';
+
+const recipe = getRecipe('deit-lt');
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '../..');

@@ -1,6 +1,6 @@
-// Run this recipe as a plain script: `node main.mjs --epochs 30 --backend wasm --out runs/few-shot`
-// (the same flags as `distillery run few-shot`; `--help` lists them).
+// Run this recipe as a plain script: `node main.mjs --epochs 30 --backend wasm --out runs/gp-maml`
+// (the same flags as `distillery run gp-maml`; `--help` lists them). The recipe itself is packages/recipes/src/recipes/gp-maml.js.
 import { runRecipeFromArgs } from '@distillery/cli';
-import { recipe } from './recipe.mjs';
+import { getRecipe } from '@distillery/recipes';
 
-process.exitCode = await runRecipeFromArgs(recipe, process.argv.slice(2));
+process.exitCode = await runRecipeFromArgs(getRecipe('gp-maml'), process.argv.slice(2));

@@ -1,8 +1,8 @@
 import { clusterImbalanced, kmeans, knnGaussianSimilarity } from '@distillery/ot';
+import { longTailedDigitFeatures } from '@distillery/recipes';
 import { initBackend } from '@distillery/tensor';
 import { clusteringAccuracy } from '@distillery/train';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { longTailedDigitFeatures } from './recipe.mjs';
 
 /**
  * P²OT's γ (KL weight on the cluster marginal) for these features, chosen by `select-gamma.mjs` on validation

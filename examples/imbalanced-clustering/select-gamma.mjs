@@ -6,9 +6,9 @@
 // Same head, loss and schedule as quality.test.ts (cosine head, 30 epochs, batch 128, ε 0.1, wasm backend); the
 // pick is the γ with the best mean Hungarian ACC (ties to the larger γ).
 import { clusterImbalanced, kmeans } from '@distillery/ot';
+import { longTailedDigitFeatures } from '@distillery/recipes';
 import { initBackend } from '@distillery/tensor';
 import { clusteringAccuracy } from '@distillery/train';
-import { longTailedDigitFeatures } from './recipe.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);

@@ -1,6 +1,6 @@
-// Run this recipe as a plain script: `node main.mjs --epochs 40 --backend wasm --out runs/mdcs`
-// (the same flags as `distillery run mdcs`; `--help` lists them).
+// Run this recipe as a plain script: `node main.mjs --epochs 30 --backend wasm --out runs/mdcs`
+// (the same flags as `distillery run mdcs`; `--help` lists them). The recipe itself is packages/recipes/src/recipes/mdcs.js.
 import { runRecipeFromArgs } from '@distillery/cli';
-import { recipe } from './recipe.mjs';
+import { getRecipe } from '@distillery/recipes';
 
-process.exitCode = await runRecipeFromArgs(recipe, process.argv.slice(2));
+process.exitCode = await runRecipeFromArgs(getRecipe('mdcs'), process.argv.slice(2));

@@ -1,6 +1,6 @@
 // Run this recipe as a plain script: `node main.mjs --epochs 30 --backend wasm --out runs/mmformer`
-// (the same flags as `distillery run mmformer`; `--help` lists them).
+// (the same flags as `distillery run mmformer`; `--help` lists them). The recipe itself is packages/recipes/src/recipes/mmformer.js.
 import { runRecipeFromArgs } from '@distillery/cli';
-import { recipe } from './recipe.mjs';
+import { getRecipe } from '@distillery/recipes';
 
-process.exitCode = await runRecipeFromArgs(recipe, process.argv.slice(2));
+process.exitCode = await runRecipeFromArgs(getRecipe('mmformer'), process.argv.slice(2));

@@ -1,6 +1,6 @@
-// Run this recipe as a plain script: `node main.mjs --epochs 30 --backend wasm --out runs/multi-label`
-// (the same flags as `distillery run multi-label`; `--help` lists them).
+// Run this recipe as a plain script: `node main.mjs --epochs 30 --backend wasm --out runs/scpnet`
+// (the same flags as `distillery run scpnet`; `--help` lists them). The recipe itself is packages/recipes/src/recipes/scpnet.js.
 import { runRecipeFromArgs } from '@distillery/cli';
-import { recipe } from './recipe.mjs';
+import { getRecipe } from '@distillery/recipes';
 
-process.exitCode = await runRecipeFromArgs(recipe, process.argv.slice(2));
+process.exitCode = await runRecipeFromArgs(getRecipe('scpnet'), process.argv.slice(2));

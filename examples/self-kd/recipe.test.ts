@@ -2,8 +2,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runRecipe } from '@distillery/cli';
+import { getRecipe } from '@distillery/recipes';
 import { afterAll, describe, expect, it } from 'vitest';
-import { recipe } from './recipe.mjs';
+
+const recipe = getRecipe('uskd');
 
 const out = mkdtempSync(path.join(tmpdir(), 'distillery-self-kd-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));

@@ -2,10 +2,20 @@
  * @distillery/cli — the `distillery` command, and the pieces recipes share: the runner (out folder, logs, metrics,
  * weights, HTML report), the report renderer and its SVG charts.
  */
+
+// The recipe types and the registry live in @distillery/recipes; re-exported here, where they used to be.
+export {
+  type EpochRecord,
+  type FitRunOptions,
+  getRecipe,
+  type ProgressMode,
+  type Recipe,
+  type RecipeContext,
+  type RecipeResult,
+  recipes,
+} from '@distillery/recipes';
 export { describeFlags, type FlagSpec, parseArgs, UsageError } from './args';
 export { type Io, main, RUN_FLAGS, runRecipeFromArgs } from './main';
-export type { EpochRecord, FitRunOptions, ProgressMode, Recipe, RecipeContext, RecipeResult } from './recipe';
-export { recipes } from './recipes';
 export { type RunReport, renderHtmlReport } from './report/html-report';
 export { confusionHeatmap, lineChart, matrixHeatmap, perClassChart, type Series } from './report/svg';
 export {

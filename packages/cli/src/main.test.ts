@@ -1,9 +1,9 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Recipe } from '@distillery/recipes';
 import { describe, expect, it } from 'vitest';
 import { main } from './main';
-import type { Recipe } from './recipe';
 import { flattenMetrics, meanAndStd, runRecipe, runSeeds } from './run-recipe';
 
 function capture() {
@@ -37,6 +37,21 @@ describe('distillery command line', () => {
     const d = capture();
     expect(await main(['run', 'deit-lt', 'extra'], d.io)).toBe(2);
     expect(d.err.join('\n')).toMatch(/unexpected argument "extra"/);
+  });
+
+  it('lists the recipes with their aliases, and runs one by either name', async () => {
+    const a = capture();
+    expect(await main(['list'], a.io)).toBe(0);
+    const uskdLine = a.out
+      .join('\n')
+      .split('\n')
+      .find((l) => l.startsWith('uskd '));
+    expect(uskdLine).toMatch(/^uskd\s+self-kd\s+USKD/);
+    for (const name of ['uskd', 'self-kd']) {
+      const b = capture();
+      expect(await main(['run', name, '--help'], b.io)).toBe(0);
+      expect(b.out[0]).toMatch(/^distillery run uskd — /);
+    }
   });
 
   it('lists backends with the reason each missing one is missing', async () => {

@@ -1,9 +1,8 @@
+import { getRecipe, type ProgressMode, type Recipe, recipeNames, recipes } from '@distillery/recipes';
 import { DistilleryError } from '@distillery/tensor';
 import { describeFlags, type FlagSpec, parseArgs, UsageError } from './args';
 import { backendsCommand } from './commands/backends';
 import { benchCommand } from './commands/bench';
-import type { ProgressMode, Recipe } from './recipe';
-import { recipes } from './recipes';
 import { type RunOptions, runRecipe, runSeeds } from './run-recipe';
 import { formatTable } from './table';
 
@@ -144,14 +143,16 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
       case 'list': {
         const { help, positionals } = parseArgs(rest, {});
         if (help) {
-          io.out('distillery list — the recipes, with the paper each follows');
+          io.out(
+            'distillery list — the recipes (by method, with the task names they also answer to) and the paper each follows',
+          );
           return 0;
         }
         noPositionals(positionals);
         io.out(
           formatTable(
-            ['recipe', 'what it runs', 'paper'],
-            recipes.map((r) => [r.name, r.summary, r.paper]),
+            ['recipe', 'also', 'what it runs', 'paper'],
+            recipes.map((r) => [r.name, (r.aliases ?? []).join(', '), r.summary, r.paper]),
           ),
         );
         return 0;
@@ -185,17 +186,18 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
           const parsed = parseArgs(rest, RUN_FLAGS);
           if (parsed.help) {
             io.out(
-              `Usage: distillery run <recipe> [options]\n\nRecipes: ${recipes.map((r) => r.name).join(', ')}\n\nOptions:\n${describeFlags(RUN_FLAGS)}`,
+              `Usage: distillery run <recipe> [options]\n\nRecipes: ${recipeNames().join(', ')}\n\nOptions:\n${describeFlags(RUN_FLAGS)}`,
             );
             return 0;
           }
-          throw new UsageError(`missing <recipe>; one of: ${recipes.map((r) => r.name).join(', ')}`);
+          throw new UsageError(`missing <recipe>; one of: ${recipeNames().join(', ')}`);
         }
-        const recipe = recipes.find((r) => r.name === name);
-        if (!recipe)
-          throw new UsageError(
-            `unknown recipe ${JSON.stringify(name)}; one of: ${recipes.map((r) => r.name).join(', ')}`,
-          );
+        let recipe: Recipe;
+        try {
+          recipe = getRecipe(name);
+        } catch {
+          throw new UsageError(`unknown recipe ${JSON.stringify(name)}; one of: ${recipeNames().join(', ')}`);
+        }
         return await runRecipeFromArgs(recipe, flags, io);
       }
       default:

@@ -11,6 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import type { ProgressMode, Recipe, RecipeContext, RecipeResult } from '@distillery/recipes';
 import {
   type BackendPreference,
   checkEnum,
@@ -20,7 +21,6 @@ import {
   initBackend,
   invalid,
 } from '@distillery/tensor';
-import type { ProgressMode, Recipe, RecipeContext, RecipeResult } from './recipe';
 import { renderHtmlReport } from './report/html-report';
 import { formatTable } from './table';
 

@@ -56,4 +56,17 @@ describe('renderHtmlReport', () => {
       /<polyline fill="none" stroke="#4e79a7" stroke-width="2" points="[\d.]+,[\d.]+ [\d.]+,[\d.]+ [\d.]+,[\d.]+"/,
     );
   });
+
+  it('draws one per-class panel per entry when given several, each with its title', () => {
+    const panels = renderHtmlReport({
+      title: 'two training sets',
+      perClass: [
+        { title: 'per-class accuracy, IF 10', counts: [100, 10], accuracy: { a: [0.9, 0.5] } },
+        { title: 'per-class accuracy, IF 100', counts: [100, 1], accuracy: { a: [0.9, 0.1] } },
+      ],
+    });
+    expect(panels).toContain('per-class accuracy, IF 10');
+    expect(panels).toContain('per-class accuracy, IF 100');
+    expect(panels.match(/<figure>/g)).toHaveLength(2);
+  });
 });

@@ -1,22 +1,7 @@
-import { confusionHeatmap, escapeHtml, lineChart, matrixHeatmap, perClassChart, type Series } from './svg';
+import type { RunReport } from '@distillery/recipes';
+import { confusionHeatmap, escapeHtml, lineChart, matrixHeatmap, perClassChart } from './svg';
 
-/** Everything a run report shows. Every field but `title` is optional. */
-export interface RunReport {
-  title: string;
-  description?: string;
-  /** What the paper reports, for context beside this run's numbers. */
-  paperNote?: string;
-  config?: Record<string, unknown>;
-  /** The results table (also printed on the terminal). */
-  table?: { headers: string[]; rows: (string | number)[][] };
-  /** Training curves, one chart per key (e.g. "loss"), one line per model. */
-  curves?: Record<string, Series[]>;
-  /** Per-class accuracy against the training count of each class. */
-  perClass?: { counts: number[]; accuracy: Record<string, number[]>; classNames?: string[] };
-  confusion?: { title: string; matrix: number[][]; labels?: string[] }[];
-  heatmaps?: { title: string; matrix: number[][]; xLabel: string; yLabel: string }[];
-  notes?: string[];
-}
+export type { RunReport };
 
 const cellText = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v);
 
@@ -36,11 +21,13 @@ export function renderHtmlReport(report: RunReport): string {
   for (const [name, series] of Object.entries(report.curves ?? {})) {
     if (series.length) charts.push(lineChart(series, { title: name, xLabel: 'epoch', yLabel: name }));
   }
-  if (report.perClass) {
+  const perClass =
+    report.perClass === undefined ? [] : Array.isArray(report.perClass) ? report.perClass : [report.perClass];
+  for (const panel of perClass) {
     charts.push(
-      perClassChart(report.perClass.counts, report.perClass.accuracy, {
-        title: 'per-class accuracy vs. class frequency',
-        classNames: report.perClass.classNames,
+      perClassChart(panel.counts, panel.accuracy, {
+        title: panel.title ?? 'per-class accuracy vs. class frequency',
+        classNames: panel.classNames,
       }),
     );
   }

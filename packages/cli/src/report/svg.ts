@@ -3,11 +3,9 @@
  * everything is inline and static.
  */
 
-export interface Series {
-  name: string;
-  x: number[];
-  y: number[];
-}
+import type { Series } from '@distillery/recipes';
+
+export type { Series };
 
 const PALETTE = [
   '#4e79a7',

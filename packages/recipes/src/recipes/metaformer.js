@@ -183,7 +183,7 @@ async function train(ctx, s, data, name, useMeta) {
   return { model, history };
 }
 
-/** @type {import('@distillery/cli').Recipe} */
+/** @type {import('../recipe').Recipe} */
 export const recipe = {
   name: 'metaformer',
   title: 'MetaFormer with and without meta tokens on digits with date/location meta',

@@ -1,4 +1,4 @@
-import type { RunReport } from './report/html-report';
+import type { RunReport } from './report';
 
 export type ProgressMode = 'auto' | 'bar' | 'lines' | 'none';
 
@@ -59,7 +59,10 @@ export interface RecipeResult {
 }
 
 export interface Recipe {
+  /** The method's name (`distillery run <name>`). */
   name: string;
+  /** Other names it answers to: the task it was first named for (`self-kd` for `uskd`). */
+  aliases?: readonly string[];
   title: string;
   /** One line for `distillery list`. */
   summary: string;

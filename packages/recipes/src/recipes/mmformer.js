@@ -129,7 +129,7 @@ async function train(ctx, s, data, name, model) {
   return history;
 }
 
-/** @type {import('@distillery/cli').Recipe} */
+/** @type {import('../recipe').Recipe} */
 export const recipe = {
   name: 'mmformer',
   title: 'MMFormer vs. MFT on HSI + LiDAR pairs',

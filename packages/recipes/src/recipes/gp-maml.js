@@ -187,9 +187,10 @@ function toSafetensors(mlp, metadata) {
   return serializeSafetensors(tensors, metadata);
 }
 
-/** @type {import('@distillery/cli').Recipe} */
+/** @type {import('../recipe').Recipe} */
 export const recipe = {
-  name: 'few-shot',
+  name: 'gp-maml',
+  aliases: ['few-shot'],
   title: 'Few-shot meta-learning with GP pseudo-labels on digit episodes',
   summary: 'MAML / ANIL / BOIL with and without GP pseudo-labels on 5-way 1-shot rotated-digit episodes',
   paper: 'GP-MAML, Liu et al. (arXiv 2207.04217); MAML (1703.03400), ANIL (1909.09157), BOIL (2008.08882)',

@@ -172,9 +172,10 @@ function rowsOf(values, n) {
   return Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * C, (i + 1) * C)));
 }
 
-/** @type {import('@distillery/cli').Recipe} */
+/** @type {import('../recipe').Recipe} */
 export const recipe = {
-  name: 'multi-label',
+  name: 'scpnet',
+  aliases: ['multi-label'],
   title: 'Single-positive multi-label digits: SCPNet vs. assume-negative BCE',
   summary:
     'one observed positive per image: SCPNet (label GCN over a structured prior + prior-enhanced pseudo-labels) vs. SPLC and assume-negative BCE; mAP',

@@ -143,9 +143,10 @@ function planHeatmaps(features, prototypes, truth, remap, perClassRows) {
   };
 }
 
-/** @type {import('@distillery/cli').Recipe} */
+/** @type {import('../recipe').Recipe} */
 export const recipe = {
-  name: 'imbalanced-clustering',
+  name: 'p2ot',
+  aliases: ['imbalanced-clustering'],
   title: 'Imbalanced clustering with P²OT / SP²OT on long-tailed digits',
   summary: 'P²OT and SP²OT pseudo-label clustering vs. k-means and balanced Sinkhorn on long-tailed (IF 10) digits',
   paper: 'P²OT, Zhang et al., ICLR 2024 (arXiv 2401.09266); SP²OT (arXiv 2404.03446)',

@@ -161,7 +161,7 @@ async function train(ctx, s, data, name, model, loss) {
   return history;
 }
 
-/** @type {import('@distillery/cli').Recipe} */
+/** @type {import('../recipe').Recipe} */
 export const recipe = {
   name: 'lavit',
   title: 'LaViT (less attention) vs. ViT on digits',

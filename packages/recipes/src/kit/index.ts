@@ -1,0 +1,33 @@
+// The kit the recipes share: data, training, evaluation and report plumbing, so that a recipe is its settings plus
+// its method.
+export { type AcceptDataOptions, acceptData } from './accept-data';
+export { type ClassMeansDataset, classMeans } from './class-means';
+export { type ClassificationData, loadClassificationData } from './classification-data';
+export { DIGITS, type DigitsSplitOptions, digitsSplit } from './digits-split';
+export {
+  type ClassifierEvaluation,
+  type EvaluateClassifierOptions,
+  evaluateClassifier,
+  type LabelledDataset,
+} from './evaluate-classifier';
+export {
+  type LongTailSplit,
+  type LongTailSplitOptions,
+  longTailSplit,
+  type SubsettableDataset,
+} from './long-tail-split';
+export { groupRow, historyCurves, type PerClassBarsOptions, perClassBars, type RunHistory } from './report-builders';
+export {
+  type ComparedModel,
+  type ComparedStudent,
+  type TeacherStudentsOptions,
+  teacherStudents,
+} from './teacher-students';
+export {
+  type ClassifierModel,
+  type TeacherLogits,
+  type TrainClassifierOptions,
+  type TrainedClassifier,
+  trainClassifier,
+} from './train-classifier';
+export { type WarmupCosineOptions, warmupCosine } from './warmup-cosine';
