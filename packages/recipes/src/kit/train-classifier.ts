@@ -1,6 +1,6 @@
 import type { Batch } from '@distillery/data';
 import { instanceBalancedSampler, type Sampler } from '@distillery/samplers';
-import { checkNumber, checkOptions, describeValue, invalid, stopGradient, tf } from '@distillery/tensor';
+import { checkNumber, checkOptions, describeValue, invalid, noGrad, tf } from '@distillery/tensor';
 import {
   accuracy,
   type EpochRecord,
@@ -137,7 +137,8 @@ export async function trainClassifier<M extends ClassifierModel>(
   const teacherLogits: TeacherLogits = (views) => {
     if (!teacher)
       throw invalid('INVALID_ARGUMENT', 'options.teacher', 'a teacher model (the loss asked for one)', 'none');
-    return stopGradient(teacher.forward(views, { training: false }).logits) as tf.Tensor2D;
+    // inference mode: the teacher's forward is never recorded on the tape (no gradient, no saved activations)
+    return noGrad(() => teacher.forward(views, { training: false }).logits) as tf.Tensor2D;
   };
   const truth = test?.labels();
   const { history } = await fit({
