@@ -2,6 +2,7 @@ import { DistilleryError } from '@distillery/tensor';
 import { describeFlags, type FlagSpec, parseArgs, UsageError } from './args';
 import { backendsCommand } from './commands/backends';
 import { benchCommand } from './commands/bench';
+import { trainingCommand } from './commands/distill';
 import type { ProgressMode, Recipe } from './recipe';
 import { recipes } from './recipes';
 import { runRecipe } from './run-recipe';
@@ -40,6 +41,8 @@ const MAIN_HELP = `distillery — soft-label training recipes for vision models 
 
 Usage:
   distillery run <recipe> [options]   train and evaluate a recipe, write config, logs, metrics, weights and a report
+  distillery distill [options]        distill a student from your teacher on your data (--help for the options)
+  distillery train [options]          train a model on your data (long-tail losses and samplers)
   distillery list                     the recipes
   distillery backends                 which tfjs backends work here, and why the others do not
   distillery bench [--backend NAME]   a quick speed check of each available backend
@@ -188,8 +191,13 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
           );
         return await runRecipeFromArgs(recipe, flags, io);
       }
+      case 'distill':
+      case 'train':
+        return await trainingCommand(command, rest, io);
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}; one of: run, list, backends, bench`);
+        throw new UsageError(
+          `unknown command ${JSON.stringify(command)}; one of: run, distill, train, list, backends, bench`,
+        );
     }
   } catch (error) {
     if (error instanceof UsageError) {

@@ -190,6 +190,7 @@ export async function distill(options: DistillOptions): Promise<DistillResult> {
     }
   }
   const teacherInput = o.teacherInput ?? 'augmented';
+  const cacheMode = checkCache(o.cacheTeacher, spec, name, !!teacher, o.augment !== undefined, teacherInput);
   if (spec.augmentedTeacher && teacherInput === 'original') {
     throw invalid(
       'INVALID_ARGUMENT',
@@ -198,7 +199,6 @@ export async function distill(options: DistillOptions): Promise<DistillResult> {
       "'original'",
     );
   }
-  const cacheMode = checkCache(o.cacheTeacher, spec, name, !!teacher, o.augment !== undefined, teacherInput);
 
   // probe: class counts, head layout, loss options
   const params = [...student.trainableVariables()];

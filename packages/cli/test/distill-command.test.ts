@@ -1,0 +1,263 @@
+// `distillery distill` and `distillery train` through main(): a generated image folder, a ResNet-32 teacher written to
+// safetensors, a run folder with everything the recipes write, --resume, and bad input as one line with exit code 2.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { deflateSync } from 'node:zlib';
+import { createRng } from '@distillery/tensor';
+import { resnet32 } from '@distillery/vit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../src/main';
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'distillery-distill-cli-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function crc32(bytes: Uint8Array): number {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+
+/** A minimal RGB PNG (8-bit, no interlace) of `pixels` [h·w·3]. */
+export function png(width: number, height: number, pixels: Uint8Array): Uint8Array {
+  const chunk = (type: string, data: Uint8Array) => {
+    const out = new Uint8Array(12 + data.length);
+    const view = new DataView(out.buffer);
+    view.setUint32(0, data.length);
+    out.set(Buffer.from(type, 'ascii'), 4);
+    out.set(data, 8);
+    view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
+    return out;
+  };
+  const header = new Uint8Array(13);
+  const hv = new DataView(header.buffer);
+  hv.setUint32(0, width);
+  hv.setUint32(4, height);
+  header.set([8, 2, 0, 0, 0], 8);
+  const raw = new Uint8Array(height * (1 + width * 3));
+  for (let y = 0; y < height; y++)
+    raw.set(pixels.subarray(y * width * 3, (y + 1) * width * 3), y * (1 + width * 3) + 1);
+  const parts = [
+    new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', new Uint8Array(0)),
+  ];
+  return Buffer.concat(parts);
+}
+
+/** root/<class>/<i>.png, 8×8: class c is bright in quadrant c, plus noise. */
+export function imageFolder(root: string, perClass: number[], seed = 0): string {
+  const rng = createRng(seed);
+  perClass.forEach((n, c) => {
+    const dir = path.join(root, `class${c}`);
+    mkdirSync(dir, { recursive: true });
+    for (let i = 0; i < n; i++) {
+      const px = new Uint8Array(8 * 8 * 3);
+      for (let p = 0; p < 64; p++) {
+        const q = (p < 32 ? 0 : 2) + (p % 8 < 4 ? 0 : 1);
+        const v = Math.max(0, Math.min(255, (q === c ? 200 : 30) + rng.normal(0, 20)));
+        px.fill(Math.round(v), p * 3, p * 3 + 3);
+      }
+      writeFileSync(path.join(dir, `${i}.png`), png(8, 8, px));
+    }
+  });
+  return root;
+}
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) }, out, err };
+}
+
+const images = path.join(work, 'images');
+const teacherFile = path.join(work, 'teacher.safetensors');
+const wideTeacher = path.join(work, 'teacher-5.safetensors');
+
+beforeAll(async () => {
+  imageFolder(images, [8, 6, 4]);
+  for (const [file, numClasses] of [
+    [teacherFile, 3],
+    [wideTeacher, 5],
+  ] as const) {
+    const t = resnet32({ numClasses, inChannels: 3, seed: 1 });
+    await t.saveSafetensors(file);
+    t.dispose();
+  }
+});
+
+const tiny = '{"embedDim":16,"depth":1,"numHeads":2}';
+const common = ['--data', images, '--epochs', '1', '--batch-size', '8', '--progress', 'none', '--backend', 'cpu'];
+
+describe('distillery distill / train', () => {
+  it('distill: a ResNet-32 teacher file → a small ViT student; the run folder has config, logs, checkpoint, weights, metrics, report', async () => {
+    const out = path.join(work, 'run-kd');
+    const a = capture();
+    const argv = [
+      'distill',
+      '--teacher',
+      teacherFile,
+      '--teacher-arch',
+      'resnet32',
+      '--student',
+      'deit-tiny-patch2-8',
+      '--student-config',
+      tiny,
+      '--loss',
+      'nkd',
+      ...common,
+      '--out',
+      out,
+    ];
+    const code = await main(argv, a.io);
+    expect(code, a.err.join('\n')).toBe(0);
+    for (const f of [
+      'config.json',
+      'log.jsonl',
+      'logs/model.jsonl',
+      'checkpoints/model.safetensors',
+      'weights/model.safetensors',
+      'metrics.json',
+      'report.html',
+    ]) {
+      expect(existsSync(path.join(out, f)), f).toBe(true);
+    }
+    const metrics = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.top1).toBeGreaterThanOrEqual(0);
+    expect(Object.keys(metrics.perClass)).toEqual(['class0', 'class1', 'class2']);
+    expect(metrics.validationImages).toBe(3); // 10% of 8, 6, 4 rounded, at least one per class
+    const report = readFileSync(path.join(out, 'report.html'), 'utf8');
+    expect(report).toMatch(/confusion matrix/);
+    expect(report).toMatch(/per-class accuracy/);
+    expect(a.out.join('\n')).toMatch(/report: .*report\.html/);
+    // --resume with more epochs continues after the checkpointed epoch
+    const b = capture();
+    expect(
+      await main(
+        [...argv.filter((x, i) => !(argv[i - 1] === '--epochs' || x === '--epochs')), '--epochs', '2', '--resume'],
+        b.io,
+      ),
+    ).toBe(0);
+    const epochs = readFileSync(path.join(out, 'logs/model.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).epoch);
+    expect(epochs).toEqual([0, 1]);
+  });
+
+  it('train: --loss ldam-drw --sampler class-balanced with --val-data', async () => {
+    const val = imageFolder(path.join(work, 'val'), [2, 2, 2], 5);
+    const a = capture();
+    const code = await main(
+      [
+        'train',
+        '--model',
+        'deit-tiny-patch2-8',
+        '--model-config',
+        tiny,
+        '--loss',
+        'ldam-drw',
+        '--sampler',
+        'class-balanced',
+        '--val-data',
+        val,
+        ...common,
+        '--out',
+        path.join(work, 'run-ldam'),
+      ],
+      a.io,
+    );
+    expect(code, a.err.join('\n')).toBe(0);
+    const metrics = JSON.parse(readFileSync(path.join(work, 'run-ldam', 'metrics.json'), 'utf8'));
+    expect(metrics.validationImages).toBe(6);
+    const config = JSON.parse(readFileSync(path.join(work, 'run-ldam', 'config.json'), 'utf8'));
+    expect(config).toMatchObject({ command: 'train', loss: 'ldam-drw', sampler: 'class-balanced' });
+  });
+
+  describe('bad input: one line on stderr, exit code 2, no stack trace', () => {
+    const bad = async (argv: string[]) => {
+      const a = capture();
+      const code = await main(argv, a.io);
+      const text = a.err.join('\n');
+      expect(code, text).toBe(2);
+      expect(text.split('\n')).toHaveLength(1);
+      expect(text).not.toMatch(/\n\s+at /);
+      return text;
+    };
+    const distillArgs = [
+      'distill',
+      '--teacher',
+      teacherFile,
+      '--teacher-arch',
+      'resnet32',
+      '--student',
+      'deit-tiny-patch2-8',
+      '--student-config',
+      tiny,
+    ];
+
+    it('unknown flag, unknown --loss, bad numbers, missing flags', async () => {
+      expect(await bad([...distillArgs, '--loss', 'kd', '--tempreture', '4', ...common])).toMatch(
+        /^distillery distill: unknown option --tempreture \(see 'distillery distill --help'\)$/,
+      );
+      const loss = await bad([...distillArgs, '--loss', 'nkdd', ...common]);
+      expect(loss).toMatch(/--loss: expected one of kd, dkd, nkd, clkd, deit-lt, trg, uskd, got "nkdd"/);
+      expect(await bad(['train', '--model', 'resnet32', '--loss', 'ldam', ...common])).toMatch(/ldam-drw/);
+      expect(await bad([...distillArgs, '--loss', 'kd', ...common, '--epochs', 'many'])).toMatch(
+        /--epochs: expected an integer >= 1/,
+      );
+      expect(await bad(['distill', '--student', 'resnet32', '--loss', 'kd', ...common])).toMatch(/missing --teacher/);
+      expect(await bad([...distillArgs, '--loss', 'kd', ...common, '--loss-options', '{"temprature":4}'])).toMatch(
+        /temprature/,
+      );
+      expect(await bad(['train', '--model', 'vgg16', ...common])).toMatch(/--model: expected one of deit-/);
+      expect(await bad(['train', '--model', 'deit-tiny-patch2-8', '--model-config', '{"dept":1}', ...common])).toMatch(
+        /dept/,
+      );
+    });
+
+    it('an empty class folder and an unreadable image name the file', async () => {
+      const empty = imageFolder(path.join(work, 'with-empty'), [3, 3]);
+      mkdirSync(path.join(empty, 'class2'));
+      expect(await bad(['train', '--model', 'resnet32', ...common.slice(2), '--data', empty])).toMatch(
+        /class2.*empty class folder/,
+      );
+      const broken = imageFolder(path.join(work, 'with-broken'), [3, 3]);
+      writeFileSync(path.join(broken, 'class1', 'zz.png'), 'not a png');
+      expect(await bad(['train', '--model', 'resnet32', ...common.slice(2), '--data', broken])).toMatch(/zz\.png/);
+      expect(
+        await bad(['train', '--model', 'resnet32', ...common.slice(2), '--data', path.join(work, 'nowhere')]),
+      ).toMatch(/--data.*no such file/);
+    });
+
+    it('a teacher whose class count differs from the data names both counts', async () => {
+      const text = await bad([
+        'distill',
+        '--teacher',
+        wideTeacher,
+        '--teacher-arch',
+        'resnet32',
+        '--student',
+        'resnet32',
+        '--loss',
+        'kd',
+        ...common,
+        '--out',
+        path.join(work, 'run-wide'),
+      ]);
+      expect(text).toBe(
+        'distillery distill: options.teacher: expected logits over 3 classes (the classes of options.train), got 5 classes',
+      );
+    });
+
+    it('deit-lt refuses the teacher cache (its teacher sees the augmented batch)', async () => {
+      expect(await bad([...distillArgs, '--loss', 'deit-lt', '--cache-teacher', ...common])).toMatch(
+        /cacheTeacher.*deit-lt/,
+      );
+    });
+  });
+});
