@@ -24,6 +24,7 @@ export {
   Module,
   type ParamLayout,
   ParamStore,
+  permuteAxes,
   type StateDict,
   type StateDictEntry,
   safetensorsToStateDict,
@@ -56,6 +57,18 @@ export {
 export { ConvTokenizers, MFT, type MFTConfig } from './mmformer/mft';
 export { ceilAvgPool, MMFormer, type MMFormerConfig, type MMFormerForwardOptions } from './mmformer/mmformer';
 export {
+  type ImageNetResNetOutput,
+  RESNET_ARCHITECTURES,
+  ResNet,
+  type ResNetArchitecture,
+  ResNetBasicBlock,
+  ResNetBottleneck,
+  type ResNetConfig,
+  resnet18,
+  resnet34,
+  resnet50,
+} from './resnet/resnet';
+export {
   Attention,
   Block,
   type BlockOptions,
@@ -65,6 +78,18 @@ export {
   type RunOptions,
   splitHeads,
 } from './vit/blocks';
+export {
+  type LoadViTReport,
+  type LoadViTWeightsOptions,
+  loadViTStateDict,
+  loadViTWeights,
+} from './vit/load-vit-weights';
+export {
+  bicubicResizeHWC,
+  type ResamplePosEmbedOptions,
+  resampleAbsPosEmbed,
+  resamplePosEmbedValues,
+} from './vit/pos-embed';
 export { createViT, VIT_PRESETS, type VitPresetName } from './vit/presets';
 export {
   type ForwardOptions,

@@ -53,21 +53,68 @@ function torchShape(shape: readonly number[], layout: ParamLayout): number[] {
 }
 
 /**
+ * `data` (C order, `shape`) with its axes permuted: out axis k is input axis `perm[k]`. Plain typed-array loops:
+ * the layout conversions of whole checkpoints (tens of millions of values) ran several times slower as tf.transpose
+ * on the cpu backend.
+ */
+export function permuteAxes(data: Float32Array, shape: readonly number[], perm: readonly number[]): Float32Array {
+  const rank = shape.length;
+  const out = new Float32Array(data.length);
+  if (rank === 2 && perm[0] === 1) {
+    const [r, c] = shape as [number, number];
+    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = data[i * c + j]!;
+    return out;
+  }
+  if (rank !== 4) {
+    out.set(data);
+    return out;
+  }
+  const strides = [shape[1]! * shape[2]! * shape[3]!, shape[2]! * shape[3]!, shape[3]!, 1];
+  const outShape = perm.map((p) => shape[p]!);
+  const s0 = strides[perm[0]!]!;
+  const s1 = strides[perm[1]!]!;
+  const s2 = strides[perm[2]!]!;
+  const s3 = strides[perm[3]!]!;
+  const [n0, n1, n2, n3] = outShape as [number, number, number, number];
+  let o = 0;
+  for (let a = 0; a < n0; a++) {
+    for (let b = 0; b < n1; b++) {
+      for (let c = 0; c < n2; c++) {
+        const base = a * s0 + b * s1 + c * s2;
+        for (let d = 0; d < n3; d++) out[o++] = data[base + d * s3]!;
+      }
+    }
+  }
+  return out;
+}
+
+/** The axis permutation from tfjs layout to PyTorch layout (undefined: same order). */
+function toTorchPerm(layout: ParamLayout): number[] | undefined {
+  if (layout === 'linear') return [1, 0];
+  if (layout === 'conv2d') return [3, 2, 0, 1];
+  if (layout === 'depthwise') return [2, 3, 0, 1];
+  return undefined;
+}
+
+/** The axis permutation from PyTorch layout to tfjs layout. */
+function fromTorchPerm(layout: ParamLayout): number[] | undefined {
+  if (layout === 'linear') return [1, 0];
+  if (layout === 'conv2d') return [2, 3, 1, 0];
+  if (layout === 'depthwise') return [2, 3, 0, 1];
+  return undefined;
+}
+
+/** Values of a parameter (tfjs layout, read back from the variable) in PyTorch layout: a new array. */
+function torchLayout(e: ParamEntry, values: Float32Array): Float32Array {
+  const perm = toTorchPerm(e.layout);
+  return perm ? permuteAxes(values, e.variable.shape, perm) : values.slice();
+}
+
+/**
  * The parameters of a model, under their PyTorch (timm) state-dict names, stored as tfjs variables in tfjs layout.
  * Models register every parameter and buffer here; `stateDict`/`loadStateDict` convert layouts, and
  * `saveSafetensors`/`loadSafetensors` move weights to and from PyTorch.
  */
-/** A parameter in PyTorch layout (a new tensor: the caller disposes it). */
-function torchLayout(e: ParamEntry): tf.Tensor {
-  return tf.tidy(() => {
-    const v = e.variable;
-    if (e.layout === 'linear') return tf.transpose(v, [1, 0]);
-    if (e.layout === 'conv2d') return tf.transpose(v, [3, 2, 0, 1]);
-    if (e.layout === 'depthwise') return tf.transpose(v, [2, 3, 0, 1]);
-    return tf.clone(v);
-  });
-}
-
 export class ParamStore {
   private readonly entries = new Map<string, ParamEntry>();
   /** Integer counters PyTorch keeps as int64 buffers (BatchNorm `num_batches_tracked`). */
@@ -147,9 +194,8 @@ export class ParamStore {
   stateDict(): StateDict {
     const out: StateDict = {};
     for (const [name, e] of this.entries) {
-      const data = torchLayout(e);
-      out[name] = { shape: torchShape(e.variable.shape, e.layout), data: data.dataSync() as Float32Array };
-      data.dispose();
+      const data = torchLayout(e, e.variable.dataSync() as Float32Array);
+      out[name] = { shape: torchShape(e.variable.shape, e.layout), data };
     }
     return this.addIntegerBuffers(out);
   }
@@ -158,12 +204,8 @@ export class ParamStore {
   async stateDictAsync(): Promise<StateDict> {
     const out: StateDict = {};
     for (const [name, e] of this.entries) {
-      const data = torchLayout(e);
-      try {
-        out[name] = { shape: torchShape(e.variable.shape, e.layout), data: (await data.data()) as Float32Array };
-      } finally {
-        data.dispose();
-      }
+      const data = torchLayout(e, (await e.variable.data()) as Float32Array);
+      out[name] = { shape: torchShape(e.variable.shape, e.layout), data };
     }
     return this.addIntegerBuffers(out);
   }
@@ -217,18 +259,9 @@ export class ParamStore {
     for (const [name, e] of this.entries) {
       const given = state[name];
       if (!given) continue;
-      tf.tidy(() => {
-        const t = tf.tensor(given.data, given.shape, 'float32');
-        const value =
-          e.layout === 'linear'
-            ? tf.transpose(t, [1, 0])
-            : e.layout === 'conv2d'
-              ? tf.transpose(t, [2, 3, 1, 0])
-              : e.layout === 'depthwise'
-                ? tf.transpose(t, [2, 3, 0, 1])
-                : t;
-        e.variable.assign(value);
-      });
+      const perm = fromTorchPerm(e.layout);
+      const values = perm ? permuteAxes(given.data, given.shape, perm) : Float32Array.from(given.data);
+      tf.tidy(() => e.variable.assign(tf.tensor(values, e.variable.shape, 'float32')));
       loaded.push(name);
     }
     for (const name of this.counters.keys()) {
