@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { createRng } from '@distillery/tensor';
-import { resnet32 } from '@distillery/vit';
+import { resnet18, resnet32 } from '@distillery/vit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/main';
 
@@ -77,6 +77,7 @@ function capture() {
 const images = path.join(work, 'images');
 const teacherFile = path.join(work, 'teacher.safetensors');
 const wideTeacher = path.join(work, 'teacher-5.safetensors');
+const resnet18File = path.join(work, 'resnet18.safetensors');
 
 beforeAll(async () => {
   imageFolder(images, [8, 6, 4]);
@@ -88,6 +89,9 @@ beforeAll(async () => {
     await t.saveSafetensors(file);
     t.dispose();
   }
+  const r18 = resnet18({ numClasses: 3, seed: 2 });
+  await r18.saveSafetensors(resnet18File);
+  r18.dispose();
 });
 
 const tiny = '{"embedDim":16,"depth":1,"numHeads":2}';
@@ -147,6 +151,36 @@ describe('distillery distill / train', () => {
       .split('\n')
       .map((l) => JSON.parse(l).epoch);
     expect(epochs).toEqual([0, 1]);
+  });
+
+  it('distill: a torchvision ResNet-18 teacher (--teacher-arch resnet18) with --cache-teacher', async () => {
+    const a = capture();
+    const out = path.join(work, 'run-r18');
+    const code = await main(
+      [
+        'distill',
+        '--teacher',
+        resnet18File,
+        '--teacher-arch',
+        'resnet18',
+        '--student',
+        'deit-tiny-patch2-8',
+        '--student-config',
+        tiny,
+        '--loss',
+        'kd',
+        '--cache-teacher',
+        ...common,
+        '--out',
+        out,
+      ],
+      a.io,
+    );
+    expect(code, a.err.join('\n')).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'))).toMatchObject({
+      teacherArch: 'resnet18',
+      cacheTeacher: true,
+    });
   });
 
   it('train: --loss ldam-drw --sampler class-balanced with --val-data', async () => {

@@ -44,24 +44,16 @@ export function createModel(arch: string, shape: ModelShape, argument: string): 
     }) as unknown as TrainableModel;
   }
   if ((TORCHVISION_RESNETS as readonly string[]).includes(arch)) {
-    // torchvision ResNets come with @distillery/vit's ResNet family; found by name so this file builds without it.
-    const factory = (vit as Record<string, unknown>).createResNet as
-      | ((name: string, config: Record<string, unknown>) => TrainableModel)
-      | undefined;
-    if (typeof factory !== 'function') {
-      throw invalid(
-        'INVALID_ARGUMENT',
-        argument,
-        `one of ${Object.keys(VIT_PRESETS).join(', ')}, resnet32 (this @distillery/vit has no ${arch})`,
-        JSON.stringify(arch),
-      );
-    }
-    return factory(arch, {
+    // torchvision / timm ResNets (BasicBlock / Bottleneck, BatchNorm buffers) of @distillery/vit
+    const factory = { resnet18: vit.resnet18, resnet34: vit.resnet34, resnet50: vit.resnet50 }[
+      arch as (typeof TORCHVISION_RESNETS)[number]
+    ];
+    return factory({
       numClasses: shape.numClasses,
       inChannels: shape.channels,
       seed: shape.seed ?? 0,
       ...shape.overrides,
-    });
+    }) as unknown as TrainableModel;
   }
   throw invalid('INVALID_ARGUMENT', argument, `one of ${ARCHS.join(', ')}`, JSON.stringify(arch));
 }
