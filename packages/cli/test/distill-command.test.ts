@@ -94,6 +94,31 @@ describe('distillery distill / train', () => {
       .split('\n')
       .map((l) => JSON.parse(l).epoch);
     expect(epochs).toEqual([0, 1]);
+
+    // eval and predict from the saved weights (architecture, classes and size in its metadata)
+    const weights = path.join(out, 'weights', 'model.safetensors');
+    const e = capture();
+    expect(await main(['eval', '--model', weights, '--data', images, '--backend', 'cpu'], e.io), e.err.join('\n')).toBe(
+      0,
+    );
+    const evalMetrics = JSON.parse(readFileSync(path.join(out, 'eval', 'metrics.json'), 'utf8'));
+    expect(evalMetrics.images).toBe(18);
+    expect(evalMetrics.top5).toBe(1); // 3 classes: the top-5 always holds the label
+    expect(Object.keys(evalMetrics.perClass)).toEqual(['class0', 'class1', 'class2']);
+    expect(readFileSync(path.join(out, 'eval', 'report.html'), 'utf8')).toMatch(/confusion matrix/);
+    const p = capture();
+    const one = path.join(images, 'class0', '0.png');
+    expect(
+      await main(['predict', '--model', weights, '--top-k', '2', '--backend', 'cpu', one], p.io),
+      p.err.join('\n'),
+    ).toBe(0);
+    expect(p.out).toHaveLength(1);
+    expect(p.out[0]).toMatch(/0\.png: class\d \d+\.\d%, class\d \d+\.\d%$/);
+    const q = capture();
+    expect(await main(['predict', '--model', weights, '--backend', 'cpu', path.join(work, 'missing.png')], q.io)).toBe(
+      2,
+    );
+    expect(q.err).toHaveLength(1);
   });
 
   it('distill: a torchvision ResNet-18 teacher (--teacher-arch resnet18) with --cache-teacher', async () => {

@@ -410,6 +410,7 @@ async function runTraining(command: 'distill' | 'train', v: Record<string, strin
     channels: String(c),
     distilled: String(loss === 'deit-lt'),
     classNames: JSON.stringify(trainSet.classNames),
+    config: JSON.stringify(modelConfig ?? {}),
   });
   writeFileAtomic(weightsFile, bytes);
   const fmt = (x: number) => (Number.isNaN(x) ? '–' : x.toFixed(4));
