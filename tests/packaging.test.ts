@@ -110,8 +110,8 @@ ${kind === 'cjs' ? '})();' : ''}`;
   });
 
   it('one DistilleryError class: errors from @distillery/samplers and vit are instanceof the one of @distillery/tensor (CJS and ESM)', async () => {
-    // samplers and vit's encodeTemporal import the class through '@distillery/tensor/errors'; the user imports it
-    // from '@distillery/tensor'. Two bundled copies of errors.ts made `instanceof` false.
+    // The user may import the class from '@distillery/tensor' or '@distillery/tensor/errors', and packages from either;
+    // two bundled copies of errors.ts once made `instanceof` false.
     const body = `
 const caught = [];
 const attempt = (name, f) => { try { f(); caught.push([name, 'no error']); } catch (e) {

@@ -43,7 +43,7 @@ const shared: Options = {
 export default defineConfig([
   {
     ...shared,
-    entry: { index: 'src/index.ts', errors: 'src/errors.ts', wasm: 'src/wasm.ts' },
+    entry: { index: 'src/index.ts', errors: 'src/errors.ts', register: 'src/register.ts', wasm: 'src/wasm.ts' },
     format: ['esm', 'cjs'],
     platform: 'node',
     dts: true,
@@ -53,7 +53,7 @@ export default defineConfig([
   },
   {
     ...shared,
-    entry: { index: 'src/index.ts', errors: 'src/errors.ts' },
+    entry: { index: 'src/index.ts', errors: 'src/errors.ts', register: 'src/register.ts' },
     outDir: 'dist/browser',
     format: ['esm'],
     platform: 'browser',

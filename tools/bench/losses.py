@@ -1,9 +1,11 @@
 """PyTorch side of packages/losses/bench/losses.bench.mjs: forward + backward of every loss at N=256, C=1000 (TRG on
-tokens [64, 196, 192], 16 sampled per image), float32, one thread. Prints one JSON object {name: ms}.
+tokens [64, 196, 192], 16 sampled per image), float32, one thread (`--threads N` for N). Prints one JSON object
+{name: wall ms, 'cpu': {name: CPU ms}}; `--cases 'a|b'` times only those cases, `--repeats R` takes the median of R runs (default 5).
 
 The loss definitions are the reference scripts' (tools/reference/losses/*.py), run in float32 here, except DKD, LDAM
 and MDCS, written here as the official code computes them (the reference scripts use slower exact forms).
 """
+import argparse
 import json
 import os
 import sys
@@ -18,22 +20,32 @@ import distillation as D  # noqa: E402
 import long_tail as LT  # noqa: E402
 import relational as R  # noqa: E402
 
+parser = argparse.ArgumentParser()
+parser.add_argument('--threads', type=int, default=1)
+parser.add_argument('--cases', default='')
+parser.add_argument('--repeats', type=int, default=5)
+args = parser.parse_args()
+
 torch.set_default_dtype(torch.float32)
-torch.set_num_threads(1)
+torch.set_num_threads(args.threads)
 torch.manual_seed(0)
 N, C = 256, 1000
 
 
 def median_ms(fn, warmup=2, repeats=5):
+    """(wall, CPU) medians in ms; the CPU time (time.process_time, all threads) is robust to a loaded machine."""
     for _ in range(warmup):
         fn()
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
     times.sort()
-    return times[len(times) // 2]
+    cpu.sort()
+    return times[len(times) // 2], cpu[len(cpu) // 2]
 
 
 def leaf(*shape, scale=2.0):
@@ -123,7 +135,9 @@ def fwd_bwd(fn, xs):
     return run
 
 
-out = {'version': torch.__version__}
-for name, (fn, xs) in cases.items():
-    out[name] = median_ms(fwd_bwd(fn, xs))
+out = {'version': torch.__version__, 'threads': torch.get_num_threads(), 'cpu': {}}
+wanted = [c for c in args.cases.split('|') if c] or list(cases)
+for name in wanted:
+    fn, xs = cases[name]
+    out[name], out['cpu'][name] = median_ms(fwd_bwd(fn, xs), repeats=args.repeats)
 print(json.dumps(out))

@@ -8,5 +8,17 @@ export type { EpochRecord, FitRunOptions, ProgressMode, Recipe, RecipeContext, R
 export { recipes } from './recipes';
 export { type RunReport, renderHtmlReport } from './report/html-report';
 export { confusionHeatmap, lineChart, matrixHeatmap, perClassChart, type Series } from './report/svg';
-export { type RunOptions, type RunOutcome, runRecipe, writeFileAtomic } from './run-recipe';
+export {
+  flattenMetrics,
+  meanAndStd,
+  type RunOptions,
+  type RunOutcome,
+  type RunSeedsOptions,
+  type RunSeedsOutcome,
+  runRecipe,
+  runSeeds,
+  type SeedStatistic,
+  type SeedsSummary,
+  writeFileAtomic,
+} from './run-recipe';
 export { formatTable } from './table';

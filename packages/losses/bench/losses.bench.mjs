@@ -1,17 +1,37 @@
 // Forward + backward of every @distillery/losses loss at N=256, C=1000 (TRG: tokens [64, 196, 192], 16 sampled per
-// image) on wasm and cpu, beside the same computation in PyTorch on this machine (tools/bench/losses.py, one thread),
-// in one run. Columns: ms per forward + backward (median of 5 after 2 warm-ups), the ratio to PyTorch, and the ratio
-// to plain crossEntropy on the same backend.
+// image) on wasm (one thread) and cpu, beside the same computation in PyTorch on this machine (tools/bench/losses.py),
+// in one run. The machine may be shared, so the measurements alternate: each of ROUNDS rounds times every case on
+// the fused kernels, then on the composed ops (DISTILLERY_FUSED_LOSSES=off, the path before the fused kernels), then
+// PyTorch at one thread (and at two with DISTILLERY_BENCH_TORCH_THREADS=1,2); each figure is the median over the
+// rounds of each round's median of 5 runs. Each run is timed in wall time and in CPU time (process.cpuUsage; Python's
+// time.process_time): on a loaded machine the wall time of anything longer than a scheduler slice is inflated by
+// waiting, the CPU time is not, so the ratios are given on CPU time (one thread on both sides) and on wall time.
+// DISTILLERY_BENCH_LOSSES='crossEntropy|kdLoss' restricts the cases (default: the rows of issue 15's table; 'all' for
+// every loss); DISTILLERY_BENCH_BACKENDS (default wasm); DISTILLERY_BENCH_ROUNDS (default 3).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as L from '@distillery/losses';
 import { effectiveNumberWeights } from '@distillery/samplers';
 import { mixupTargets } from '@distillery/soft-labels';
 import { createRng, initBackend, oneHotFloat, randomNormal, tf } from '@distillery/tensor';
-import { fmt, ratio, runPython, table, timeMs } from '../../../scripts/bench-utils.mjs';
+import { fmt, ratio, runPython, table } from '../../../scripts/bench-utils.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const backends = (process.env.DISTILLERY_BENCH_BACKENDS ?? 'wasm,cpu').split(',');
+const backends = (process.env.DISTILLERY_BENCH_BACKENDS ?? 'wasm').split(',');
+const rounds = Number(process.env.DISTILLERY_BENCH_ROUNDS ?? 3);
+const torchThreads = (process.env.DISTILLERY_BENCH_TORCH_THREADS ?? '1').split(',').map(Number);
+/** The loss rows of issue 15's table. */
+const ISSUE_ROWS = [
+  'crossEntropy',
+  'kdLoss',
+  'dkdLoss',
+  'nkdLoss',
+  'deitLtDistillationLoss (hard, DRW weights)',
+  'deitLtDistillationLoss (soft)',
+  'mdcsLoss (3 experts, 256 rows)',
+  'clkdLoss',
+];
+const only = process.env.DISTILLERY_BENCH_LOSSES ?? ISSUE_ROWS.join('|');
 const N = 256;
 const C = 1000;
 
@@ -68,42 +88,125 @@ function makeCases() {
   return { cases, keep };
 }
 
-async function benchBackend(backend) {
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** { wall, cpu }: medians in ms of `fn` (awaited) over `repeats` runs after `warmup` runs. */
+async function timeBoth(fn, { warmup = 2, repeats = 5 } = {}) {
+  for (let i = 0; i < warmup; i++) await fn();
+  const wall = [];
+  const cpu = [];
+  for (let i = 0; i < repeats; i++) {
+    const c0 = cpuMs();
+    const t0 = performance.now();
+    await fn();
+    wall.push(performance.now() - t0);
+    cpu.push(cpuMs() - c0);
+  }
+  return { wall: median(wall), cpu: median(cpu) };
+}
+
+const median = (xs) => {
+  const v = xs.filter((x) => x != null).sort((a, b) => a - b);
+  return v.length === 0 ? null : v[Math.floor(v.length / 2)];
+};
+
+/** One round on `backend`: every chosen case, fused then composed, each a median of 5 after 2 warm-ups. */
+async function benchRound(backend, names) {
   await initBackend(backend);
   const { cases, keep } = makeCases();
-  const out = {};
-  for (const [name, [fn, xs]] of Object.entries(cases)) {
-    out[name] = await timeMs(async () => {
-      const { value, grads } = tf.valueAndGrads(fn)(xs);
-      await Promise.all(grads.map((g) => g.data()));
-      tf.dispose([value, ...grads]);
-    });
+  const out = { fused: {}, composed: {} };
+  for (const name of names) {
+    const [fn, xs] = cases[name];
+    for (const mode of ['fused', 'composed']) {
+      if (mode === 'composed') process.env.DISTILLERY_FUSED_LOSSES = 'off';
+      else delete process.env.DISTILLERY_FUSED_LOSSES;
+      out[mode][name] = await timeBoth(async () => {
+        const { value, grads } = tf.valueAndGrads(fn)(xs);
+        await Promise.all(grads.map((g) => g.data()));
+        tf.dispose([value, ...grads]);
+      });
+    }
   }
+  delete process.env.DISTILLERY_FUSED_LOSSES;
   tf.dispose(keep);
   return out;
 }
 
-const results = {};
-for (const backend of backends) results[backend] = await benchBackend(backend);
-const torch = runPython(path.join(here, '../../../tools/bench/losses.py'));
+await initBackend(backends[0]);
+const allNames = Object.keys(makeCasesNames());
+function makeCasesNames() {
+  const { cases, keep } = makeCases();
+  tf.dispose(keep);
+  return cases;
+}
+const names = only === 'all' ? allNames : only.split('|').filter((n) => allNames.includes(n));
+const samples = {};
+const torchSamples = {};
+for (let r = 0; r < rounds; r++) {
+  for (const backend of backends) {
+    const got = await benchRound(backend, names);
+    for (const mode of ['fused', 'composed']) {
+      const key = `${backend}/${mode}`;
+      samples[key] ??= {};
+      for (const name of names) {
+        samples[key][name] ??= [];
+        samples[key][name].push(got[mode][name]);
+      }
+    }
+  }
+  for (const threads of torchThreads) {
+    const torch = runPython(path.join(here, '../../../tools/bench/losses.py'), [
+      '--threads',
+      String(threads),
+      '--cases',
+      names.join('|'),
+    ]);
+    torchSamples[threads] ??= [];
+    torchSamples[threads].push(torch);
+  }
+}
+const pick = (key, name, kind) => median((samples[key]?.[name] ?? []).map((x) => x[kind]));
+const torchMs = (threads, name, kind) =>
+  median(torchSamples[threads].map((t) => (kind === 'cpu' ? t.cpu?.[name] : t[name])));
+const torchError = torchSamples[torchThreads[0]].find((t) => t.error)?.error;
+const t1 = torchThreads[0];
 
 const rows = [];
-for (const name of Object.keys(results[backends[0]])) {
+for (const name of names) {
   for (const backend of backends) {
-    const ms = results[backend][name];
+    const fused = (kind) => pick(`${backend}/fused`, name, kind);
+    const composed = (kind) => pick(`${backend}/composed`, name, kind);
+    const ce = (kind) => pick(`${backend}/fused`, 'crossEntropy', kind);
     rows.push([
       name,
       backend,
-      fmt(ms),
-      fmt(torch[name]),
-      ratio(ms, torch[name]),
-      ratio(ms, results[backend].crossEntropy),
+      `${fmt(fused('cpu'))} / ${fmt(fused('wall'))}`,
+      `${fmt(composed('cpu'))} / ${fmt(composed('wall'))}`,
+      `${fmt(torchMs(t1, name, 'cpu'))} / ${fmt(torchMs(t1, name, 'wall'))}`,
+      ...torchThreads.slice(1).map((t) => fmt(torchMs(t, name, 'wall'))),
+      `${ratio(fused('cpu'), torchMs(t1, name, 'cpu'))} / ${ratio(fused('wall'), torchMs(t1, name, 'wall'))}`,
+      `${ratio(fused('cpu'), ce('cpu'))} / ${ratio(fused('wall'), ce('wall'))}`,
     ]);
   }
 }
-console.log(`forward + backward, N=${N}, C=${C}\n`);
+console.log(`forward + backward, N=${N}, C=${C}; medians over ${rounds} alternating rounds; CPU ms / wall ms\n`);
 console.log(
-  table(['loss', 'backend', 'ms (tfjs)', 'ms (PyTorch 1 thread)', 'ratio', '× plain CE (same backend)'], rows),
+  table(
+    [
+      'loss',
+      'backend',
+      'fused',
+      'composed (before)',
+      `PyTorch ${t1} thread${t1 > 1 ? 's' : ''}`,
+      ...torchThreads.slice(1).map((t) => `PyTorch ${t} threads (wall)`),
+      `fused / PyTorch ${t1}t`,
+      '× plain CE (fused)',
+    ],
+    rows,
+  ),
 );
-if (torch.error) console.log(`\nPyTorch reference unavailable: ${torch.error}`);
-else console.log(`\nPyTorch ${torch.version}, torch.set_num_threads(1)`);
+if (torchError) console.log(`\nPyTorch reference unavailable: ${torchError}`);
+else console.log(`\nPyTorch ${torchSamples[t1][0].version}, torch.set_num_threads(${torchThreads.join(' / ')})`);

@@ -1,4 +1,4 @@
-import { checkNumber, describeValue, invalid } from '@distillery/tensor/errors';
+import { checkNumber, describeValue, invalid } from '@distillery/tensor';
 
 /**
  * The largest class count inferred from the labels alone (max(label) + 1). A single stray huge label (an id, a

@@ -1,4 +1,4 @@
-import { DistilleryError } from '@distillery/tensor/errors';
+import { DistilleryError } from '@distillery/tensor';
 import { describe, expect, it } from 'vitest';
 import * as samplers from '../src/index';
 import {

@@ -1,19 +1,17 @@
 /**
  * @distillery/tensor — the tensor layer every Distillery package shares.
  *
- * Importing it registers tfjs-core's gradients and chained ops (tfjs-core alone registers neither in Node), the cpu
- * and wasm backends, and the kernel fills that make the same training code run on every backend.
+ * Importing it registers tfjs-core's own gradients and chained ops (tfjs-core alone registers neither in Node) and
+ * the cpu and wasm backends (their packages' own kernels). It changes NO kernel of tfjs' registry: Distillery's
+ * kernels (gap fills, the SIMD BatchMatMul, fused LayerNorm/GELU/attention) and gradient overrides are registered
+ * explicitly, by `initBackend()`, by `import '@distillery/tensor/register'` or by `registerKernels()`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import './register/gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { fillKernelGaps } from './kernels';
 
-// Fill the gaps of the backends registered at import time; WebGPU is filled when initBackend loads it.
-fillKernelGaps('cpu');
-fillKernelGaps('wasm');
-
+export { noGrad } from './autograd/no-grad';
 export {
   type BackendPreference,
   type BackendReport,
@@ -57,8 +55,20 @@ export {
   writeSafetensorsFile,
 } from './io/safetensors';
 export { fillKernelGaps, KERNEL_GAPS, missingKernels, registerCpuFallback, ZERO_GRADIENT_KERNELS } from './kernels';
+export {
+  type AdamWUpdateAttrs,
+  composedGelu,
+  composedLayerNorm,
+  FUSED_KERNELS_ENV,
+  fusedAdamWUpdate,
+  fusedGelu,
+  fusedLayerNorm,
+  fusedSgdUpdate,
+  type SgdUpdateAttrs,
+} from './kernels/fused';
 export * from './numerics';
 export * from './random';
+export { registerKernels } from './register/kernels';
 export { assertNoTensorLeak, type LeakReport, measureTensorGrowth } from './testing/leak';
 export * from './validation';
 export { tf };

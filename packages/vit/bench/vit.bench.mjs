@@ -3,10 +3,14 @@
 // tools/bench/vit.py). Runs over the built package: `pnpm --filter @distillery/vit build` first.
 //
 //   node packages/vit/bench/vit.bench.mjs [--steps 3] [--cpu-steps 1] [--backends wasm,cpu] [--profile] [--no-torch]
+//
+// `--small-ab N` instead times the small ViT (D64, depth 4, 4 heads, 28×28×1, patch 4, B64, @distillery/train's
+// AdamW) on wasm with Distillery's fused kernels off (A: composed LayerNorm, GELU and AdamW ops) and on (B),
+// alternating A and B for N rounds in the same process (so machine load hits both alike); needs train built too.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initBackend, tf } from '@distillery/tensor';
+import { initBackend, registerKernels, tf } from '@distillery/tensor';
 import { createViT } from '../dist/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -115,6 +119,76 @@ async function run(backend, nSteps) {
   optimizer.dispose();
   model.dispose();
   return { backend, trainStepMs, inferImagesPerSec, kernels };
+}
+
+/** The small-ViT train step with the fused kernels off (A) and on (B), alternated; medians and the ratio. */
+async function smallViTAB(rounds) {
+  await initBackend('wasm');
+  const { AdamW: TrainAdamW } = await import(new URL('../../train/dist/index.js', import.meta.url).href);
+  const FUSED = ['DistilleryLayerNorm', 'DistilleryLayerNormGrad', 'DistilleryGelu', 'DistilleryGeluGrad'];
+  const setFused = (on) => {
+    if (on) registerKernels();
+    else
+      for (const k of [...FUSED, 'DistilleryAdamWUpdate']) if (tf.getKernel(k, 'wasm')) tf.unregisterKernel(k, 'wasm');
+  };
+  const config = { imageSize: 28, patchSize: 4, inChannels: 1, embedDim: 64, depth: 4, numHeads: 4, numClasses: 10 };
+  const model = createViT('deit-tiny-patch4-32', { ...config, seed: 0 });
+  const vars = model.trainableVariables();
+  const optimizer = new TrainAdamW(vars, { lr: 5e-4, weightDecay: 0.05 });
+  const x = tf.randomNormal([64, 28, 28, 1], 0, 1, 'float32', 1);
+  const y = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: 64 }, (_, i) => i % 10),
+      'int32',
+    ),
+    10,
+  );
+  const step = () => {
+    const { value, grads } = tf.variableGrads(
+      () =>
+        tf.tidy(() =>
+          tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(model.forward(x, { training: true }).logits)), -1))),
+        ),
+      vars,
+    );
+    optimizer.step(grads);
+    value.dataSync();
+    tf.dispose([value, grads]);
+  };
+  const times = { A: [], B: [] };
+  const kernelCalls = {};
+  for (const mode of ['A', 'B']) {
+    setFused(mode === 'B');
+    step(); // warm-up
+    kernelCalls[mode] = (await tf.profile(step)).kernels.length;
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const mode of r % 2 === 0 ? ['A', 'B'] : ['B', 'A']) {
+      setFused(mode === 'B');
+      const t = performance.now();
+      step();
+      times[mode].push(performance.now() - t);
+    }
+  }
+  setFused(true);
+  const median = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
+  const [a, b] = [median(times.A), median(times.B)];
+  console.log('\n### @distillery/vit — small ViT (D64, depth 4, 4 heads, 28×28×1, patch 4), B64, AdamW, wasm\n');
+  console.log(`A/B alternated, ${rounds} rounds, median ms per train step; kernel calls per step from tf.profile.\n`);
+  console.log('| fused kernels | train step (ms) | kernel calls | speed-up |');
+  console.log('|---|---|---|---|');
+  console.log(`| off (composed LayerNorm, GELU, AdamW ops) | ${a.toFixed(0)} | ${kernelCalls.A} | 1.00× |`);
+  console.log(
+    `| on (fused LayerNorm, GELU, AdamW update) | ${b.toFixed(0)} | ${kernelCalls.B} | ${(a / b).toFixed(2)}× |`,
+  );
+  tf.dispose([x, y]);
+  optimizer.dispose();
+  model.dispose();
+}
+
+if (args.includes('--small-ab')) {
+  await smallViTAB(arg('--small-ab', 10));
+  process.exit(0);
 }
 
 const backends = (args.includes('--backends') ? args[args.indexOf('--backends') + 1] : 'wasm,cpu').split(',');

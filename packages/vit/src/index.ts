@@ -31,6 +31,23 @@ export {
   stateDictToSafetensors,
 } from './core/module';
 export {
+  buildModel,
+  type LoadedModel,
+  type LoadModelOptions,
+  loadModel,
+  MODEL_ARCHITECTURES,
+  MODEL_FORMAT,
+  MODEL_FORMAT_VERSION,
+  type ModelArchitecture,
+  type ModelFiles,
+  type ModelJson,
+  parseModelJson,
+  type SavableModel,
+  type SavedModel,
+  type SaveModelOptions,
+  saveModel,
+} from './io/model-json';
+export {
   type DiagonalityLossOptions,
   diagonalityPreservingLoss,
   LaViT,

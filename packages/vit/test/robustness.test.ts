@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createRng, DistilleryError, tf } from '@distillery/tensor';
+import { expectDistilleryError } from '@distillery/test-support';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   Attention,
@@ -26,6 +27,9 @@ import {
   l2Normalize,
   layerNorm,
   linear,
+  loadModel,
+  loadViTStateDict,
+  loadViTWeights,
   MetaEncoder,
   MetaFormer,
   MFT,
@@ -37,8 +41,16 @@ import {
   NormedLinear,
   ParamStore,
   PatchEmbed,
+  parseModelJson,
+  ResNet,
   ResNetCifar,
+  resampleAbsPosEmbed,
+  resamplePosEmbedValues,
+  resnet18,
   resnet32,
+  resnet34,
+  resnet50,
+  saveModel,
   splitHeads,
   VisionTransformer,
 } from '../src/index';
@@ -46,21 +58,27 @@ import {
 let tried = 0;
 const functions = new Set<string>();
 
-/** Expects `fn` to throw a DistilleryError whose argument is `argument` (and code, when given). */
+/** Expects `fn` to throw a DistilleryError whose argument is `argument` (and code, when given); counts it. */
 function expectError(fn: () => unknown, argument: string, code?: string): DistilleryError {
   tried++;
+  return expectDistilleryError(fn, argument, { code, prefixed: true });
+}
+
+/** `expectError` for a promise. */
+async function expectRejection(promise: Promise<unknown>, argument: string, code?: string): Promise<DistilleryError> {
   let error: unknown;
   try {
-    fn();
+    await promise;
   } catch (e) {
     error = e;
   }
-  expect(error, `expected a DistilleryError naming ${argument}, got ${String(error)}`).toBeInstanceOf(DistilleryError);
-  const d = error as DistilleryError;
-  expect(d.argument, d.message).toBe(argument);
-  expect(d.message.startsWith(`${argument}:`), d.message).toBe(true);
-  if (code) expect(d.code).toBe(code);
-  return d;
+  return expectError(
+    () => {
+      if (error) throw error;
+    },
+    argument,
+    code,
+  );
 }
 
 const bad = (name: string, body: () => void | Promise<void>) =>
@@ -457,6 +475,68 @@ describe('@distillery/vit robustness (bad inputs give a DistilleryError naming t
     const wrongHsi = tf.zeros([1, 5, 5, 10]) as tf.Tensor4D;
     expectError(() => model.forward(wrongHsi, lidar), 'hsi', 'SHAPE_MISMATCH');
     tf.dispose([hsi, lidar, wrongHsi]);
+    model.dispose();
+  });
+
+  bad('ResNet / resnet18 / resnet34 / resnet50: configs and images', () => {
+    expectError(() => new ResNet(anyOf(undefined)), 'config');
+    expectError(() => new ResNet({ architecture: anyOf('resnet101') }), 'config.architecture');
+    expectError(() => resnet18({ numClasses: 0 }), 'config.numClasses');
+    expectError(() => resnet34({ inChannels: 1.5 }), 'config.inChannels');
+    expectError(() => resnet50(anyOf({ blocks: [1, 1, 1, 1] })), 'options.blocks');
+    const model = resnet18({ numClasses: 2 });
+    const gray = tf.zeros([1, 16, 16, 1]) as tf.Tensor4D;
+    expectError(() => model.forward(gray), 'images', 'SHAPE_MISMATCH');
+    expectError(() => model.forward(anyOf(tf.zeros([16, 16, 3]))), 'images', 'INVALID_RANK');
+    expectError(() => model.forward(anyOf(gray), anyOf({ train: true })), 'options.train');
+    const ints = tf.zeros([1, 16, 16, 3], 'int32') as tf.Tensor4D;
+    expectError(() => model.forward(ints), 'images', 'INVALID_DTYPE');
+    tf.dispose([gray, ints]);
+    model.dispose();
+  });
+
+  bad('resampleAbsPosEmbed / resamplePosEmbedValues: grids and options', () => {
+    const pos = tf.zeros([1, 17, 4]);
+    expectError(() => resampleAbsPosEmbed(pos, anyOf([3])), 'newSize');
+    expectError(() => resampleAbsPosEmbed(pos, [3, 0]), 'newSize[1]');
+    expectError(() => resampleAbsPosEmbed(anyOf(tf.zeros([17, 4])), [3, 3]), 'posEmbed', 'INVALID_RANK');
+    expectError(() => resampleAbsPosEmbed(pos, [3, 3], { numPrefixTokens: 2 }), 'posEmbed', 'SHAPE_MISMATCH');
+    expectError(() => resampleAbsPosEmbed(pos, [3, 3], { oldSize: [2, 4] }), 'options.oldSize', 'SHAPE_MISMATCH');
+    expectError(() => resampleAbsPosEmbed(pos, [3, 3], anyOf({ mode: 'bilinear' })), 'options.mode');
+    expectError(() => resamplePosEmbedValues(new Float32Array(3), [1, 17, 4], [3, 3]), 'posEmbed', 'SHAPE_MISMATCH');
+    pos.dispose();
+  });
+
+  bad('loadViTWeights / loadViTStateDict: grids, widths, options, sources', async () => {
+    const source = new VisionTransformer({ ...tiny, seed: 1 });
+    const bigger = new VisionTransformer({ ...tiny, imageSize: 12 });
+    const narrow = new VisionTransformer({ ...tiny, imageSize: 12, embedDim: 4 });
+    const state = source.stateDict();
+    expectError(() => loadViTStateDict(bigger, state), 'pos_embed', 'SHAPE_MISMATCH');
+    expectError(() => loadViTStateDict(narrow, state, { resamplePosEmbed: true }), 'pos_embed', 'SHAPE_MISMATCH');
+    expectError(() => loadViTStateDict(bigger, state, anyOf({ resample: true })), 'options.resample');
+    await expectRejection(loadViTWeights(bigger, anyOf(7)), 'source');
+    await expectRejection(loadViTWeights(bigger, new Uint8Array(4)), 'buffer', 'FORMAT');
+    for (const m of [source, bigger, narrow]) m.dispose();
+  });
+
+  bad('saveModel / loadModel / parseModelJson: models, options, files', async () => {
+    const model = new ResNetCifar({ blocks: [1, 1, 1], widths: [4, 8, 16], numClasses: 2 });
+    await expectRejection(saveModel(anyOf({})), 'model');
+    await expectRejection(saveModel(model, { classes: ['a'] }), 'options.classes', 'SHAPE_MISMATCH');
+    await expectRejection(saveModel(model, anyOf({ directory: '/tmp' })), 'options.directory');
+    await expectRejection(saveModel(model, { metadata: anyOf([1]) }), 'options.metadata');
+    const { json, weights } = await saveModel(model);
+    await expectRejection(loadModel(anyOf(42)), 'source');
+    await expectRejection(loadModel({ json, weights: anyOf('bytes') }), 'source.weights');
+    await expectRejection(loadModel({ json: '{', weights }), 'model.json', 'FORMAT');
+    await expectRejection(loadModel({ json: { ...json, version: anyOf(2) }, weights }), 'model.json', 'FORMAT');
+    await expectRejection(loadModel({ json: { ...json, architecture: anyOf('vgg') }, weights }), 'model.json');
+    await expectRejection(loadModel({ json, weights: new Uint8Array(3) }), 'model.safetensors', 'FORMAT');
+    await expectRejection(loadModel({ json, weights }, anyOf({ fetcher: fetch })), 'options.fetcher');
+    await expectRejection(loadModel('/nonexistent/dir/model.json'), '/nonexistent/dir/model.json', 'IO');
+    expectError(() => parseModelJson([], 'x.json'), 'x.json', 'FORMAT');
+    expectError(() => parseModelJson({ ...json, classes: 'a,b' }, 'x.json'), 'x.json', 'FORMAT');
     model.dispose();
   });
 });

@@ -9,6 +9,7 @@ import {
   FINITE_SPEC,
   finiteCheck,
 } from '../internal/checks';
+import { fusedLossesActive, runFused } from '../internal/fused/kernels';
 import { weightedCrossEntropy } from '../long-tail/cross-entropy';
 
 export interface DeitLtDistillationLossOptions extends CheckFiniteOption {
@@ -90,6 +91,35 @@ export function deitLtDistillationLoss(
     checkFinite,
     teacherGiven ? { clsLogits, distLogits, teacherLogits: teacherLogits as tf.Tensor } : { clsLogits, distLogits },
   );
+  if (fusedLossesActive()) {
+    return tf.tidy(() => {
+      // Each head in one kernel, its weight in the kernel's scale: (1 − α)·base + α·dist.
+      const hardCe = (logits: tf.Tensor2D, y: tf.Tensor, scale: number, w?: number[]) =>
+        runFused('DistilleryCrossEntropy', { logits, labels: y }, { labelSmoothing: 0, weights: w ?? [], scale });
+      const softCe = (logits: tf.Tensor2D, scale: number, w?: number[]) =>
+        runFused(
+          'DistillerySoftTargetCrossEntropy',
+          { logits, targets: stopGradient(labels) },
+          { weights: w ?? [], scale: scale / n },
+        );
+      const base = soft ? softCe(clsLogits, 1 - alpha) : hardCe(clsLogits, labels, 1 - alpha);
+      let dist: tf.Scalar;
+      if (type === 'none') {
+        dist = soft ? softCe(distLogits, alpha, weights) : hardCe(distLogits, labels, alpha, weights);
+      } else if (type === 'hard') {
+        const teacherClass = tf.argMax(stopGradient(teacherLogits as tf.Tensor2D), 1);
+        dist = hardCe(distLogits, teacherClass, alpha, weights);
+      } else {
+        const scale = (alpha * temperature * temperature) / (n * c);
+        dist = runFused(
+          'DistilleryKdLoss',
+          { student: distLogits, teacher: stopGradient(teacherLogits as tf.Tensor2D) },
+          { temperature, scale, weights: weights ?? [] },
+        );
+      }
+      return tf.add(base, dist) as tf.Scalar;
+    });
+  }
   return tf.tidy(() => {
     const softCe = (logits: tf.Tensor2D, targets: tf.Tensor, w?: number[]) => {
       const weighted = w ? tf.mul(stopGradient(targets), tf.tensor1d(w, 'float32')) : stopGradient(targets);

@@ -16,6 +16,7 @@ import {
   FINITE_SPEC,
   finiteCheck,
 } from '../internal/checks';
+import { fusedLossesActive, runFused } from '../internal/fused/kernels';
 
 export interface DkdLossOptions extends CheckFiniteOption {
   /** Weight of TCKD. Default 1 (mdistiller/engine/cfg.py). */
@@ -68,6 +69,15 @@ export function dkdLoss(
   const [n, c] = checkLogitPair(student, teacher, 2);
   checkHardLabels(labels, c, n);
   finiteCheck(checkFinite, { student, teacher });
+  if (fusedLossesActive()) {
+    return tf.tidy(() =>
+      runFused(
+        'DistilleryDkdLoss',
+        { student, teacher: stopGradient(teacher), labels },
+        { alpha, beta, temperature, scale: 1 },
+      ),
+    );
+  }
   return tf.tidy(() => {
     const g = oneHotFloat(labels, c);
     const binaryLogProbs = (lsm: tf.Tensor2D) =>

@@ -1,5 +1,6 @@
 import { checkOptions, klDivergence, stopGradient, tf } from '@distillery/tensor';
 import { type CheckFiniteOption, checkLogitPair, checkTemperature, FINITE_SPEC, finiteCheck } from '../internal/checks';
+import { fusedLossesActive, runFused } from '../internal/fused/kernels';
 
 export interface KdLossOptions extends CheckFiniteOption {
   /** T. Default 4 (mdistiller/engine/cfg.py, CIFAR-100); ImageNet configs use 1. */
@@ -23,6 +24,12 @@ export function kdLoss(student: tf.Tensor2D, teacher: tf.Tensor2D, options?: KdL
   checkTemperature(temperature);
   checkLogitPair(student, teacher);
   finiteCheck(checkFinite, { student, teacher });
+  if (fusedLossesActive()) {
+    const scale = (temperature * temperature) / (student.shape[0] as number);
+    return tf.tidy(() =>
+      runFused('DistilleryKdLoss', { student, teacher: stopGradient(teacher) }, { temperature, scale, weights: [] }),
+    );
+  }
   return tf.tidy(() => {
     const t = tf.div(stopGradient(teacher), temperature);
     const logPt = tf.logSoftmax(t);

@@ -17,6 +17,7 @@ import {
   FINITE_SPEC,
   finiteCheck,
 } from '../internal/checks';
+import { fusedLossesActive, runFused } from '../internal/fused/kernels';
 import { weightedCrossEntropy } from '../long-tail/cross-entropy';
 
 export interface MdcsLossOptions extends CheckFiniteOption {
@@ -103,16 +104,26 @@ export function mdcsLoss(
   }
   const half = rows / 2;
   const warm = warmupEpochs === 0 ? 1 : Math.min(epoch / warmupEpochs, 1);
+  const priorOf = (k: number) => counts.map((v) => Math.log(v ** (lambdas[k] as number) + 1e-9));
+  if (fusedLossesActive()) {
+    return tf.tidy(() => {
+      const terms = expertLogits.map((logits, k) =>
+        runFused(
+          'DistilleryMdcsExpertLoss',
+          { logits, labels },
+          { prior: Array.from(Float32Array.from(priorOf(k))), klWeight: consistencyWeight * warm, scale: 1 },
+        ),
+      );
+      return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar;
+    });
+  }
   return tf.tidy(() => {
     const g = oneHotFloat(labels, c);
     const weakLabels = tf.slice(labels, [0], [half]);
     const terms: tf.Tensor[] = [];
     const kls: tf.Tensor[] = [];
     expertLogits.forEach((z, k) => {
-      const prior = tf.tensor1d(
-        counts.map((v) => Math.log(v ** (lambdas[k] as number) + 1e-9)),
-        'float32',
-      );
+      const prior = tf.tensor1d(priorOf(k), 'float32');
       const adjusted = tf.add(z, prior) as tf.Tensor2D;
       terms.push(weightedCrossEntropy(tf.logSoftmax(adjusted) as tf.Tensor2D, g));
       const weak = stopGradient(tf.slice(adjusted, [0, 0], [half, c]));

@@ -15,6 +15,7 @@ import {
   FINITE_SPEC,
   finiteCheck,
 } from '../internal/checks';
+import { fusedLossesActive, runFused } from '../internal/fused/kernels';
 
 export interface NkdLossOptions extends CheckFiniteOption {
   /** T, applied to the non-target term only. Default 1 (cls_KD NKDLoss; CIFAR-100 config 3). */
@@ -63,6 +64,10 @@ export function nkdLoss(
   finiteCheck(checkFinite, soft ? { student, teacher, labels } : { student, teacher });
   return tf.tidy(() => {
     const hard = soft ? tf.argMax(stopGradient(labels), 1) : labels;
+    if (fusedLossesActive()) {
+      const inputs = { student, teacher: stopGradient(teacher), labels: hard };
+      return runFused('DistilleryNkdLoss', inputs, { temperature, gamma, scale: 1 });
+    }
     const g = oneHotFloat(hard as tf.Tensor1D, c);
     const t = stopGradient(teacher);
     const sT = gatherByOneHot(tf.logSoftmax(student) as tf.Tensor2D, g);

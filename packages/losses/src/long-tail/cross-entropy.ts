@@ -8,6 +8,7 @@ import {
   FINITE_SPEC,
   finiteCheck,
 } from '../internal/checks';
+import { fusedLossesActive, runFused } from '../internal/fused/kernels';
 
 export interface CrossEntropyOptions extends CheckFiniteOption {
   /** ε of label smoothing (PyTorch `label_smoothing`, timm convention: (1 − ε)·onehot + ε/C). Default 0. */
@@ -47,6 +48,9 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options?:
       ? undefined
       : checkClassVector(classWeights, c, 'options.classWeights', { allowZero: true });
   finiteCheck(checkFinite, { logits });
+  if (fusedLossesActive()) {
+    return runFused('DistilleryCrossEntropy', { logits, labels }, { labelSmoothing, weights: weights ?? [], scale: 1 });
+  }
   return tf.tidy(() =>
     weightedCrossEntropy(tf.logSoftmax(logits) as tf.Tensor2D, oneHotFloat(labels, c), weights, labelSmoothing),
   );

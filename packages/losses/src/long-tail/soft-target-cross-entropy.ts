@@ -1,6 +1,7 @@
 import { assertSoftTargets } from '@distillery/soft-labels';
 import { assertSameShape, checkOptions, stopGradient, tf } from '@distillery/tensor';
 import { type CheckFiniteOption, checkSingleLogits, FINITE_SPEC, finiteCheck } from '../internal/checks';
+import { fusedLossesActive, runFused } from '../internal/fused/kernels';
 
 /**
  * Cross-entropy with soft (mixup/cutmix, smoothed) targets, timm `SoftTargetCrossEntropy` (timm/loss/
@@ -24,5 +25,11 @@ export function softTargetCrossEntropy(
   assertSoftTargets(targets, 'targets');
   assertSameShape(logits, targets, 'logits', 'targets');
   finiteCheck(checkFinite, { logits, targets });
+  if (fusedLossesActive()) {
+    const scale = 1 / (logits.shape[0] as number);
+    return tf.tidy(() =>
+      runFused('DistillerySoftTargetCrossEntropy', { logits, targets: stopGradient(targets) }, { weights: [], scale }),
+    );
+  }
   return tf.tidy(() => tf.mean(tf.neg(tf.sum(tf.mul(stopGradient(targets), tf.logSoftmax(logits)), 1))) as tf.Scalar);
 }

@@ -1,4 +1,4 @@
-import { checkNumber, checkOptions } from '@distillery/tensor/errors';
+import { checkNumber, checkOptions } from '@distillery/tensor';
 
 export type LongTailProfile = 'exp' | 'step';
 

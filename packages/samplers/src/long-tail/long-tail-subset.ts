@@ -1,5 +1,4 @@
-import { Rng } from '@distillery/tensor';
-import { checkNumber, checkOptions, invalid } from '@distillery/tensor/errors';
+import { checkNumber, checkOptions, invalid, Rng } from '@distillery/tensor';
 import { indicesByClass } from './class-counts';
 import { type LongTailProfile, longTailCounts } from './long-tail-counts';
 

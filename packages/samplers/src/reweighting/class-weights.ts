@@ -1,4 +1,4 @@
-import { checkNumber, checkOptions, invalid } from '@distillery/tensor/errors';
+import { checkNumber, checkOptions, invalid } from '@distillery/tensor';
 import { checkCounts } from '../util';
 
 function nonEmpty(counts: ArrayLike<number>): number[] {

@@ -1,4 +1,4 @@
-import { checkNumber, checkOptions, describeValue, invalid } from '@distillery/tensor/errors';
+import { checkNumber, checkOptions, describeValue, invalid } from '@distillery/tensor';
 import { checkCounts } from '../util';
 
 /** Class indices of each group. */

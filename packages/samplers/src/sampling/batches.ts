@@ -1,4 +1,4 @@
-import { checkEnum, checkNumber, checkOptions, describeValue, invalid } from '@distillery/tensor/errors';
+import { checkEnum, checkNumber, checkOptions, describeValue, invalid } from '@distillery/tensor';
 
 /**
  * Splits an epoch's indices into consecutive batches of `batchSize` (torch BatchSampler). With `dropLast` the final

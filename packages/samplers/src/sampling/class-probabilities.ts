@@ -1,4 +1,4 @@
-import { checkNumber, invalid } from '@distillery/tensor/errors';
+import { checkNumber, invalid } from '@distillery/tensor';
 import { checkCounts } from '../util';
 
 /**

@@ -1,5 +1,4 @@
-import { Rng } from '@distillery/tensor';
-import { checkNumber, checkOptions, invalid } from '@distillery/tensor/errors';
+import { checkNumber, checkOptions, invalid, Rng } from '@distillery/tensor';
 import { epochSeed } from '../util';
 import type { Sampler } from './sampler';
 

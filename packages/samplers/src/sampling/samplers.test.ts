@@ -1,4 +1,4 @@
-import { DistilleryError } from '@distillery/tensor/errors';
+import { DistilleryError } from '@distillery/tensor';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { batchCount, batchIndices } from './batches';

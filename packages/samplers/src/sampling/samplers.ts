@@ -1,5 +1,4 @@
-import { Rng } from '@distillery/tensor';
-import { checkNumber, checkOptions, describeValue, invalid, type OptionsSpec } from '@distillery/tensor/errors';
+import { checkNumber, checkOptions, describeValue, invalid, type OptionsSpec, Rng } from '@distillery/tensor';
 import { indicesByClass } from '../long-tail/class-counts';
 import { epochSeed } from '../util';
 import { cumulative, drawCategorical } from './categorical';

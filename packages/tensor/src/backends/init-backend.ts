@@ -1,9 +1,9 @@
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { DistilleryError } from '../errors';
-import { fillKernelGaps } from '../kernels';
 import { hostBackend } from '../kernels/kernel-types';
 import { checkOptions, type OptionsSpec } from '../options';
+import { registerKernels } from '../register/kernels';
 import { importOptional, isNode } from './optional-import';
 import { describeAdapter, ensureNavigatorGpu } from './webgpu-node';
 
@@ -191,7 +191,7 @@ async function activate(source: BackendSource): Promise<boolean> {
     record(source, false, `tf.setBackend('${report.backend}') failed${failure ? `: ${failure}` : ''}`);
     return false;
   }
-  fillKernelGaps(report.backend);
+  registerKernels([report.backend]);
   for (const r of reports.values()) r.active = r === report;
   return true;
 }
@@ -202,7 +202,8 @@ async function activate(source: BackendSource): Promise<boolean> {
  * 'auto' tries @tensorflow/tfjs-node-gpu, @tensorflow/tfjs-node, WebGPU (navigator.gpu in browsers, the `webgpu`
  * package in Node; software adapters skipped), wasm, then cpu; each one that fails is skipped and
  * `describeBackends()` says why. An explicit preference that cannot be met throws a BACKEND_UNAVAILABLE
- * DistilleryError that says what to install. Kernel gaps of the chosen backend are filled (see `fillKernelGaps`).
+ * DistilleryError that says what to install. Registers Distillery's kernels (`registerKernels`: the kernel gaps of
+ * the chosen backend, cpu and wasm, and the fused kernels); importing the package registers none.
  */
 export async function initBackend(
   preference: BackendPreference = 'auto',

@@ -1,4 +1,4 @@
-import { checkNumber, checkOptions, invalid } from '@distillery/tensor';
+import { checkNumber, checkOptions, fusedAdamWUpdate, invalid } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
 import { BaseOptimizer } from './base';
 
@@ -64,6 +64,8 @@ export class AdamW extends BaseOptimizer {
   protected update(p: tf.Variable, g: tf.Tensor, step: number): void {
     const lr = this.lr;
     const wd = this.decayOf(p, this.weightDecay);
+    // cpu and wasm: one fused pass per parameter (the same float32 results as the ops below, bit for bit).
+    if (this.fusedUpdate(p, g, step, wd)) return;
     if (wd !== 0) p.assign(tf.mul(p, 1 - lr * wd));
     const m = this.slot('expAvg', p, () => tf.zerosLike(p));
     const v = this.slot('expAvgSq', p, () => tf.zerosLike(p));
@@ -79,5 +81,31 @@ export class AdamW extends BaseOptimizer {
     }
     const denom = tf.add(tf.div(tf.sqrt(second), Math.sqrt(bc2)), this.eps);
     p.assign(tf.sub(p, tf.mul(tf.div(m, denom), lr / bc1)));
+  }
+
+  /** The whole update as one kernel (`fusedAdamWUpdate`); false where the active backend has none. */
+  private fusedUpdate(p: tf.Variable, g: tf.Tensor, step: number, wd: number): boolean {
+    const m = this.slot('expAvg', p, () => tf.zerosLike(p));
+    const v = this.slot('expAvgSq', p, () => tf.zerosLike(p));
+    const vmax = this.amsgrad ? this.slot('maxExpAvgSq', p, () => tf.zerosLike(p)) : undefined;
+    const out = fusedAdamWUpdate(
+      { param: p, grad: g, m, v, ...(vmax ? { vmax } : {}) },
+      {
+        lr: this.lr,
+        weightDecay: wd,
+        beta1: this.beta1,
+        beta2: this.beta2,
+        eps: this.eps,
+        bc1: 1 - this.beta1 ** step,
+        bc2: 1 - this.beta2 ** step,
+        amsgrad: this.amsgrad,
+      },
+    );
+    if (!out) return false;
+    p.assign(out[0] as tf.Tensor);
+    m.assign(out[1] as tf.Tensor);
+    v.assign(out[2] as tf.Tensor);
+    if (vmax) vmax.assign(out[3] as tf.Tensor);
+    return true;
   }
 }

@@ -102,6 +102,12 @@ export abstract class BaseOptimizer implements Optimizer {
     return v;
   }
 
+  /** Disposes and forgets the slot `name` of `param`. */
+  protected dropSlot(name: string, param: tf.Variable): void {
+    this.slots[name]?.get(param.name)?.dispose();
+    this.slots[name]?.delete(param.name);
+  }
+
   protected hasSlot(name: string, param: tf.Variable): boolean {
     return this.slots[name]?.has(param.name) ?? false;
   }

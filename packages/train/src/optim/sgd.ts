@@ -1,4 +1,4 @@
-import { checkNumber, checkOptions, invalid } from '@distillery/tensor';
+import { checkNumber, checkOptions, fusedSgdUpdate, invalid } from '@distillery/tensor';
 import * as tf from '@tensorflow/tfjs-core';
 import { BaseOptimizer } from './base';
 
@@ -60,6 +60,8 @@ export class SGD extends BaseOptimizer {
 
   protected update(p: tf.Variable, g: tf.Tensor): void {
     const wd = this.decayOf(p, this.weightDecay);
+    // cpu and wasm: one fused pass per parameter (the same float32 results as the ops below, bit for bit).
+    if (this.fusedUpdate(p, g, wd)) return;
     let d: tf.Tensor = wd !== 0 ? tf.add(g, tf.mul(p, wd)) : g;
     if (this.momentum !== 0) {
       let buf: tf.Variable;
@@ -72,5 +74,32 @@ export class SGD extends BaseOptimizer {
       d = this.nesterov ? tf.add(d, tf.mul(buf, this.momentum)) : buf;
     }
     p.assign(tf.sub(p, tf.mul(d, this.lr)));
+  }
+
+  /** The whole update as one kernel (`fusedSgdUpdate`); false where the active backend has none. */
+  private fusedUpdate(p: tf.Variable, g: tf.Tensor, wd: number): boolean {
+    const withBuffer = this.momentum !== 0;
+    const first = withBuffer && !this.hasSlot('momentumBuffer', p);
+    const buf = withBuffer ? this.slot('momentumBuffer', p, () => tf.zerosLike(p)) : undefined;
+    const out = fusedSgdUpdate(
+      { param: p, grad: g, ...(buf ? { buf } : {}) },
+      {
+        lr: this.lr,
+        weightDecay: wd,
+        momentum: this.momentum,
+        dampening: this.dampening,
+        nesterov: this.nesterov,
+        first,
+        withBuffer,
+      },
+    );
+    if (!out) {
+      // No fused kernel here: undo the slot this call created, so that the composed path starts it from d.
+      if (first && buf) this.dropSlot('momentumBuffer', p);
+      return false;
+    }
+    p.assign(out[0] as tf.Tensor);
+    if (buf) buf.assign(out[1] as tf.Tensor);
+    return true;
   }
 }

@@ -2,6 +2,8 @@ import {
   checkNumber,
   checkOptions,
   formatShape,
+  fusedGelu,
+  fusedLayerNorm,
   invalid,
   type Rng,
   randomNormal,
@@ -45,13 +47,13 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: 
     );
   }
   checkNumber(eps, 'eps', { min: 0, minExclusive: true });
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
+  // One fused kernel each way on cpu and wasm (dx, dγ, dβ in one backward pass); the composed ops elsewhere.
+  return fusedLayerNorm(x, gamma, beta, eps);
 }
 
 /** Exact GELU, 0.5·x·(1 + erf(x/√2)) (nn.GELU default; not the tanh approximation). */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+  return fusedGelu(x); // one fused kernel each way on cpu and wasm, the composed ops elsewhere
 }
 
 /**

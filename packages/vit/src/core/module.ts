@@ -230,7 +230,9 @@ export class ParamStore {
       throw invalid('INVALID_ARGUMENT', 'state', 'a state dict { name: { shape, data } }', String(state));
     }
     const expected = this.torchShapes();
-    const missing = [...expected.keys()].filter((n) => !(n in state));
+    // A missing BatchNorm `num_batches_tracked` is not an error (PyTorch's BatchNorm `_load_from_state_dict` fills
+    // it in for checkpoints saved without it); the counter keeps its value.
+    const missing = [...expected.keys()].filter((n) => !(n in state) && !this.counters.has(n));
     const unexpected = Object.keys(state).filter((n) => !expected.has(n));
     const mismatched: string[] = [];
     for (const [name, shape] of expected) {

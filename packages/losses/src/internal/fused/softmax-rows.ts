@@ -1,0 +1,453 @@
+import type { RowArena } from './row-exp';
+
+/**
+ * The row math of the fused softmax losses: each function runs once over an `[N, C]` problem, row by row, returns
+ * the loss and, when `grad` is given, also writes d loss / d logits (times `dy`) into it, from the same exps: the
+ * forward pass of a taped loss computes its gradient on the way, and the backward pass only scales it. Rows are copied into the
+ * arena, where the SIMD passes (max, exp + sum) run; everything else is float64 JavaScript over the input views.
+ *
+ * Per row the softmax of x = z/T is kept as its shift m (the row maximum of x), its sum S = Σ e_c with
+ * e_c = exp(x_c − m) in the arena, and lse = m + log S; p_c = e_c / S and log p_c = x_c − lse.
+ */
+
+export type Views = Record<string, Float32Array | Int32Array>;
+export type Attrs = Record<string, unknown>;
+
+/** A row's softmax (see the module note); `base` is where its exps lie in the arena. */
+interface Dist {
+  shift: number;
+  sum: number;
+  lse: number;
+  base: number;
+}
+const dist = (): Dist => ({ shift: 0, sum: 1, lse: 0, base: 0 });
+
+/** Arena layout: eight row slots of C entries, rounded up to a multiple of 4 (aligned SIMD loads). */
+function slots(arena: RowArena, c: number): number[] {
+  const stride = (c + 3) & ~3;
+  arena.reserve(8 * stride + 4);
+  return [0, 1, 2, 3, 4, 5, 6, 7].map((i) => i * stride);
+}
+
+/** Copies slot `at` of the arena into row `row` of `out`. */
+function store(arena: RowArena, at: number, out: Float32Array, row: number, c: number): void {
+  out.set(arena.f32.subarray(at, at + c), row * c);
+}
+
+/** Copies row `row` of `src` into slot `at`, plus the slot `add` entrywise when given (a float32 add: 1·a + 1·b). */
+function load(arena: RowArena, src: Float32Array, row: number, c: number, at: number, add?: number): void {
+  const o = row * c;
+  arena.f32.set(src.subarray(o, o + c), at);
+  if (add !== undefined) arena.comb3(at, add, add, at, c, 1, 1, 0, 0);
+}
+
+/** x·invT − shift rounded as the SIMD passes round it. */
+function shifted(x: number, invT: number, shift: number): number {
+  return Math.fround(Math.fround(x * Math.fround(invT)) - Math.fround(shift));
+}
+
+/** softmax(x·invT) of the row in slot `src`; exps into slot `dst`. */
+function softmax(arena: RowArena, src: number, dst: number, c: number, invT: number, d: Dist): void {
+  const m = Math.fround(arena.rowMax(src, c) * Math.fround(invT)); // the SIMD pass scales by fround(invT)
+  d.shift = m;
+  d.sum = arena.expSum(src, dst, c, invT, m);
+  d.lse = m + Math.log(d.sum);
+  d.base = dst;
+}
+
+/**
+ * The distribution over the classes other than `y` (renormalised), from the full one `d` (exps in slot `dst`): the
+ * same exps with e_y left out, unless p_y is so close to 1 that S − e_y loses precision; then a second pass over the
+ * row with x_y = −∞ (exps into slot `spare`).
+ */
+function nonTarget(arena: RowArena, src: number, spare: number, c: number, invT: number, y: number, d: Dist, nd: Dist) {
+  const f = arena.f32;
+  const rest = d.sum - (f[d.base + y] as number);
+  if (rest > 1e-6 * d.sum) {
+    nd.shift = d.shift;
+    nd.sum = rest;
+    nd.lse = d.shift + Math.log(rest);
+    nd.base = d.base;
+    return;
+  }
+  const saved = f[src + y] as number;
+  f[src + y] = Number.NEGATIVE_INFINITY;
+  softmax(arena, src, spare, c, invT, nd);
+  f[src + y] = saved;
+}
+
+/**
+ * Cross-entropy with PyTorch semantics (label smoothing ε, class weights w): L = scale·Σ_n ℓ_n / Σ_n w_{y_n},
+ * ℓ_n = −(1 − ε)·w_y·log p_y − (ε/C)·Σ_c w_c·log p_c; a zero weight sum gives 0 (and a zero gradient).
+ * Inputs: logits, labels. Attrs: labelSmoothing, weights (empty: none), scale.
+ */
+export function crossEntropyRows(
+  arena: RowArena,
+  v: Views,
+  n: number,
+  c: number,
+  a: Attrs,
+  grad: Float32Array | null,
+  dy: number,
+): number {
+  const z = v.logits as Float32Array;
+  const labels = v.labels as Int32Array;
+  const eps = a.labelSmoothing as number;
+  const w = (a.weights as number[]).length > 0 ? (a.weights as number[]) : null;
+  const scale = a.scale as number;
+  let den = n;
+  let wSum = c;
+  if (w) {
+    den = 0;
+    for (let i = 0; i < n; i++) den += w[labels[i] as number] as number;
+    wSum = 0;
+    for (let j = 0; j < c; j++) wSum += w[j] as number;
+  }
+  if (den === 0) {
+    grad?.fill(0);
+    return 0;
+  }
+  const [S, E, G] = slots(arena, c) as [number, number, number];
+  const d = dist();
+  const k = (dy * scale) / den;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * c;
+    const y = labels[i] as number;
+    const wy = w ? (w[y] as number) : 1;
+    load(arena, z, i, c, S);
+    softmax(arena, S, E, c, 1, d);
+    let loss = -(1 - eps) * wy * ((z[o + y] as number) - d.lse);
+    if (eps > 0) {
+      let sw = 0;
+      for (let j = 0; j < c; j++) sw += (w ? (w[j] as number) : 1) * ((z[o + j] as number) - d.lse);
+      loss -= (eps / c) * sw;
+    }
+    total += loss;
+    if (!grad) continue;
+    const f = arena.f32;
+    const inv = 1 / d.sum;
+    const a1 = (1 - eps) * wy;
+    const a2 = (eps / c) * wSum;
+    if (w && eps > 0) {
+      for (let j = 0; j < c; j++) {
+        const p = (f[E + j] as number) * inv;
+        grad[o + j] = k * ((a1 + a2) * p - (eps / c) * (w[j] as number));
+      }
+    } else {
+      arena.comb3(E, E, E, G, c, k * (a1 + a2) * inv, 0, 0, (-k * eps) / c);
+      store(arena, G, grad, i, c);
+    }
+    // The target entry in float64 from the formula (exactly 0 where p_y = 1 and the terms cancel).
+    const py = (f[E + y] as number) * inv;
+    grad[o + y] = k * ((a1 + a2) * py - (eps / c) * (w ? (w[y] as number) : 1) - a1);
+  }
+  return (scale * total) / den;
+}
+
+/**
+ * Cross-entropy with soft targets q (constant): L = scale·Σ_n −Σ_c w_c·q_c·log p_c (w: optional class weights).
+ * Inputs: logits, targets. Attrs: weights (empty: none), scale (1/N for the mean).
+ */
+export function softTargetRows(
+  arena: RowArena,
+  v: Views,
+  n: number,
+  c: number,
+  a: Attrs,
+  grad: Float32Array | null,
+  dy: number,
+): number {
+  const z = v.logits as Float32Array;
+  const q = v.targets as Float32Array;
+  const w = (a.weights as number[]).length > 0 ? (a.weights as number[]) : null;
+  const scale = a.scale as number;
+  const [S, E] = slots(arena, c) as [number, number];
+  const d = dist();
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * c;
+    load(arena, z, i, c, S);
+    softmax(arena, S, E, c, 1, d);
+    let row = 0;
+    for (let j = 0; j < c; j++) {
+      row -= (w ? (w[j] as number) : 1) * (q[o + j] as number) * ((z[o + j] as number) - d.lse);
+    }
+    total += row;
+    if (!grad) continue;
+    let mass = 0;
+    for (let j = 0; j < c; j++) mass += (w ? (w[j] as number) : 1) * (q[o + j] as number);
+    const f = arena.f32;
+    const k = dy * scale;
+    const inv = mass / d.sum;
+    for (let j = 0; j < c; j++) {
+      grad[o + j] = k * ((f[E + j] as number) * inv - (w ? (w[j] as number) : 1) * (q[o + j] as number));
+    }
+  }
+  return scale * total;
+}
+
+/**
+ * KL(softmax(t/T) ‖ softmax(z/T)) summed over classes and rows, times `scale` (T²/N for Hinton KD, T²/(N·C) for
+ * DeiT's soft distillation). With `weights` (DeiT-LT's soft + class weights quirk) the teacher's log-probabilities
+ * become w·log p_t / Σ_c w·log p_t, used as the log-target (its exp need not sum to 1).
+ * Inputs: student, teacher. Attrs: temperature, scale, weights (empty: none).
+ */
+export function kdRows(
+  arena: RowArena,
+  v: Views,
+  n: number,
+  c: number,
+  a: Attrs,
+  grad: Float32Array | null,
+  dy: number,
+): number {
+  const z = v.student as Float32Array;
+  const t = v.teacher as Float32Array;
+  const T = a.temperature as number;
+  const invT = 1 / T;
+  const w = (a.weights as number[]).length > 0 ? (a.weights as number[]) : null;
+  const scale = a.scale as number;
+  const [S, TT, ES, ET, G] = slots(arena, c) as [number, number, number, number, number];
+  const ds = dist();
+  const dt = dist();
+  const k = dy * scale * invT;
+  const logTarget = w ? new Float64Array(c) : null;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * c;
+    load(arena, z, i, c, S);
+    load(arena, t, i, c, TT);
+    softmax(arena, S, ES, c, invT, ds);
+    softmax(arena, TT, ET, c, invT, dt);
+    const f = arena.f32;
+    if (logTarget && w) {
+      let rowSum = 0;
+      for (let j = 0; j < c; j++) {
+        const lt = (w[j] as number) * ((t[o + j] as number) / T - dt.lse);
+        logTarget[j] = lt;
+        rowSum += lt;
+      }
+      let mass = 0;
+      let kl = 0;
+      for (let j = 0; j < c; j++) {
+        const lt = (logTarget[j] as number) / rowSum;
+        const qj = Math.exp(lt);
+        mass += qj;
+        kl += qj * (lt - ((z[o + j] as number) / T - ds.lse));
+        logTarget[j] = qj;
+      }
+      total += kl;
+      if (grad) {
+        const inv = mass / ds.sum;
+        for (let j = 0; j < c; j++) grad[o + j] = k * ((f[ES + j] as number) * inv - (logTarget[j] as number));
+      }
+      continue;
+    }
+    // KL = Σ q·(t − z)/T + lse_s − lse_t; d/dz = (p_s − q)/T
+    // KL = Σ q·((x_t − m_t) − (x_s − m_s)) + log S_s − log S_t
+    total += arena.dot(ET, TT, S, c, invT, dt.shift, invT, ds.shift) / dt.sum + Math.log(ds.sum / dt.sum);
+    if (grad) {
+      arena.comb3(ES, ET, ET, G, c, k / ds.sum, -k / dt.sum, 0, 0);
+      store(arena, G, grad, i, c);
+    }
+  }
+  return scale * total;
+}
+
+/**
+ * Decoupled KD: (T²/N)·Σ_n α·KL(b_t ‖ b_s) + β·KL(p̂_t ‖ p̂_s), b = [p_y, 1 − p_y] of softmax(x/T), p̂ the
+ * distribution over the non-target classes; times `scale` (1 for the loss).
+ * Inputs: student, teacher, labels. Attrs: alpha, beta, temperature, scale.
+ */
+export function dkdRows(
+  arena: RowArena,
+  v: Views,
+  n: number,
+  c: number,
+  a: Attrs,
+  grad: Float32Array | null,
+  dy: number,
+): number {
+  const z = v.student as Float32Array;
+  const t = v.teacher as Float32Array;
+  const labels = v.labels as Int32Array;
+  const alpha = a.alpha as number;
+  const beta = a.beta as number;
+  const T = a.temperature as number;
+  const invT = 1 / T;
+  const scale = ((a.scale as number) * T * T) / n;
+  const [S, TT, ES, ET, ESN, ETN, G] = slots(arena, c) as [number, number, number, number, number, number, number];
+  const [ds, dt, ns, nt] = [dist(), dist(), dist(), dist()];
+  const k = dy * scale * invT;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * c;
+    const y = labels[i] as number;
+    load(arena, z, i, c, S);
+    load(arena, t, i, c, TT);
+    softmax(arena, S, ES, c, invT, ds);
+    softmax(arena, TT, ET, c, invT, dt);
+    nonTarget(arena, S, ESN, c, invT, y, ds, ns);
+    nonTarget(arena, TT, ETN, c, invT, y, dt, nt);
+    const f = arena.f32;
+    // log b = [x_y − lse, lseNon − lse]
+    const logBsT = (z[o + y] as number) / T - ds.lse;
+    const logBsN = ns.lse - ds.lse;
+    const logBtT = (t[o + y] as number) / T - dt.lse;
+    const logBtN = nt.lse - dt.lse;
+    const btT = Math.exp(logBtT);
+    const btN = Math.exp(logBtN);
+    const invNs = 1 / ns.sum;
+    const invNt = 1 / nt.sum;
+    const tckd = btT * (logBtT - logBsT) + btN * (logBtN - logBsN);
+    // Σ_{c≠y} p̂_t·((x_t − m̂_t) − (x_s − m̂_s)) + log Ŝ_s − log Ŝ_t (the target's entry taken back out of the dot)
+    const targetTerm =
+      (f[nt.base + y] as number) *
+      (shifted(f[TT + y] as number, invT, nt.shift) - shifted(f[S + y] as number, invT, ns.shift));
+    const dotNon = arena.dot(nt.base, TT, S, c, invT, nt.shift, invT, ns.shift) - targetTerm;
+    const nckd = dotNon * invNt + Math.log(ns.sum / nt.sum);
+    total += alpha * tckd + beta * nckd;
+    if (!grad) continue;
+    // d/dx_c: α(p_s,c − b_t,tgt·δ_cy − b_t,non·[c≠y]·p̂_s,c) + β·[c≠y]·(p̂_s,c − p̂_t,c)
+    const invSs = 1 / ds.sum;
+    arena.comb3(ES, ns.base, nt.base, G, c, k * alpha * invSs, k * (beta - alpha * btN) * invNs, -k * beta * invNt, 0);
+    store(arena, G, grad, i, c);
+    grad[o + y] = k * alpha * ((f[ES + y] as number) * invSs - btT);
+  }
+  return scale * total;
+}
+
+/**
+ * Normalized KD: (1/N)·Σ_n −softmax(t)_y·log softmax(z)_y − γ·T²·Σ_{c≠y} p̂_t,c·log p̂_s,c (p̂: softmax of the
+ * non-target logits over T), times `scale`. Inputs: student, teacher, labels. Attrs: temperature, gamma, scale.
+ */
+export function nkdRows(
+  arena: RowArena,
+  v: Views,
+  n: number,
+  c: number,
+  a: Attrs,
+  grad: Float32Array | null,
+  dy: number,
+): number {
+  const z = v.student as Float32Array;
+  const t = v.teacher as Float32Array;
+  const labels = v.labels as Int32Array;
+  const T = a.temperature as number;
+  const invT = 1 / T;
+  const gamma = a.gamma as number;
+  const scale = (a.scale as number) / n;
+  const [S, TT, ES, ET, ESN, ETN, G] = slots(arena, c) as [number, number, number, number, number, number, number];
+  const [ds, dt, ns, nt] = [dist(), dist(), dist(), dist()];
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * c;
+    const y = labels[i] as number;
+    load(arena, z, i, c, S);
+    load(arena, t, i, c, TT);
+    softmax(arena, S, ES, c, 1, ds);
+    softmax(arena, TT, ET, c, 1, dt);
+    const tTarget = (arena.f32[ET + y] as number) / dt.sum;
+    if (T === 1) {
+      nonTarget(arena, S, ESN, c, 1, y, ds, ns);
+      nonTarget(arena, TT, ETN, c, 1, y, dt, nt);
+    } else {
+      // The tempered non-target distributions: x_y = −∞, then softmax(x/T).
+      for (const [src, dst, d] of [
+        [S, ESN, ns],
+        [TT, ETN, nt],
+      ] as const) {
+        const saved = arena.f32[src + y] as number;
+        arena.f32[src + y] = Number.NEGATIVE_INFINITY;
+        softmax(arena, src, dst, c, invT, d);
+        arena.f32[src + y] = saved;
+      }
+    }
+    const f = arena.f32;
+    const invNs = 1 / ns.sum;
+    const invNt = 1 / nt.sum;
+    // Σ_{c≠y} p̂_t·log p̂_s = Σ_{c≠y} p̂_t·(x_s − m̂_s) − log Ŝ_s
+    const targetTerm = (f[nt.base + y] as number) * shifted(f[S + y] as number, invT, ns.shift);
+    const non = (arena.dot(nt.base, S, S, c, invT, ns.shift, 0, 0) - targetTerm) * invNt - Math.log(ns.sum);
+    total += -tTarget * ((z[o + y] as number) - ds.lse) - gamma * T * T * non;
+    if (!grad) continue;
+    // d/dz_c: −t_y·(δ_cy − p_c) + γ·T·[c≠y]·(p̂_s,c − p̂_t,c)
+    const k = dy * scale;
+    const invSs = 1 / ds.sum;
+    const g = gamma * T;
+    arena.comb3(ES, ns.base, nt.base, G, c, k * tTarget * invSs, k * g * invNs, -k * g * invNt, 0);
+    store(arena, G, grad, i, c);
+    grad[o + y] = k * tTarget * ((f[ES + y] as number) * invSs - 1);
+  }
+  return scale * total;
+}
+
+/**
+ * One MDCS expert: z' = z + prior; CE(z', labels) over all 2B rows (mean) + klWeight·Σ_{n∈m} KL(softmax(z'_weak,n)
+ * ‖ softmax(z'_strong,n)) / max(|m|, 1), m = rows whose weak-view argmax (lowest index on ties) is the label; the
+ * weak view is the (constant) target. Inputs: logits, labels. Attrs: prior (float32 values), klWeight, scale.
+ */
+export function mdcsExpertRows(
+  arena: RowArena,
+  v: Views,
+  rows: number,
+  c: number,
+  a: Attrs,
+  grad: Float32Array | null,
+  dy: number,
+): number {
+  const z = v.logits as Float32Array;
+  const labels = v.labels as Int32Array;
+  const prior = a.prior as number[];
+  const klWeight = a.klWeight as number;
+  const scale = a.scale as number;
+  const half = rows / 2;
+  const [W, S, EW, ES, G, G2, P] = slots(arena, c) as [number, number, number, number, number, number, number];
+  arena.f32.set(prior, P); // float32, as tf.tensor1d(prior, 'float32')
+  const dw = dist();
+  const ds = dist();
+  // The CIS mask first (its size normalises the KL term).
+  const mask = new Uint8Array(half);
+  let selected = 0;
+  for (let i = 0; i < half; i++) {
+    load(arena, z, i, c, W, P);
+    const f = arena.f32;
+    const m = arena.rowMax(W, c);
+    let arg = 0;
+    while (arg < c - 1 && (f[W + arg] as number) !== m) arg++;
+    if (arg === labels[i]) {
+      mask[i] = 1;
+      selected++;
+    }
+  }
+  const kl = klWeight / Math.max(selected, 1);
+  const ce = 1 / rows;
+  let ceTotal = 0;
+  let klTotal = 0;
+  for (let i = 0; i < half; i++) {
+    const ow = i * c;
+    const os = (half + i) * c;
+    const yw = labels[i] as number;
+    const ys = labels[half + i] as number;
+    load(arena, z, i, c, W, P);
+    load(arena, z, half + i, c, S, P);
+    softmax(arena, W, EW, c, 1, dw);
+    softmax(arena, S, ES, c, 1, ds);
+    const f = arena.f32;
+    ceTotal += dw.lse - (f[W + yw] as number) + ds.lse - (f[S + ys] as number);
+    if (mask[i]) klTotal += arena.dot(EW, W, S, c, 1, dw.shift, 1, ds.shift) / dw.sum + Math.log(ds.sum / dw.sum);
+    if (!grad) continue;
+    const k = dy * scale;
+    const invW = 1 / dw.sum;
+    const invS = 1 / ds.sum;
+    const klK = mask[i] ? kl : 0;
+    arena.comb3(EW, EW, EW, G, c, k * ce * invW, 0, 0, 0);
+    arena.comb3(ES, EW, EW, G2, c, k * (ce + klK) * invS, -k * klK * invW, 0, 0);
+    store(arena, G, grad, i, c);
+    store(arena, G2, grad, half + i, c);
+    grad[ow + yw] = (grad[ow + yw] as number) - Math.fround(k * ce);
+    grad[os + ys] = (grad[os + ys] as number) - Math.fround(k * ce);
+  }
+  return scale * (ceTotal * ce + klTotal * kl);
+}
