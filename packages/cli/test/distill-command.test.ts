@@ -63,6 +63,8 @@ describe('distillery distill / train', () => {
     const code = await main(argv, a.io);
     expect(code, a.err.join('\n')).toBe(0);
     for (const f of [
+      'model.json',
+      'model.safetensors',
       'config.json',
       'log.jsonl',
       'logs/model.jsonl',
@@ -96,7 +98,7 @@ describe('distillery distill / train', () => {
     expect(epochs).toEqual([0, 1]);
 
     // eval and predict from the saved weights (architecture, classes and size in its metadata)
-    const weights = path.join(out, 'weights', 'model.safetensors');
+    const weights = path.join(out, 'model.json');
     const e = capture();
     expect(await main(['eval', '--model', weights, '--data', images, '--backend', 'cpu'], e.io), e.err.join('\n')).toBe(
       0,
@@ -106,6 +108,16 @@ describe('distillery distill / train', () => {
     expect(evalMetrics.top5).toBe(1); // 3 classes: the top-5 always holds the label
     expect(Object.keys(evalMetrics.perClass)).toEqual(['class0', 'class1', 'class2']);
     expect(readFileSync(path.join(out, 'eval', 'report.html'), 'utf8')).toMatch(/confusion matrix/);
+    // the weights file with its metadata works too
+    const w = capture();
+    const weightsFile = path.join(out, 'weights', 'model.safetensors');
+    expect(
+      await main(
+        ['eval', '--model', weightsFile, '--data', images, '--backend', 'cpu', '--out', path.join(work, 'eval-w')],
+        w.io,
+      ),
+    ).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(work, 'eval-w', 'metrics.json'), 'utf8')).top1).toBe(evalMetrics.top1);
     const p = capture();
     const one = path.join(images, 'class0', '0.png');
     expect(

@@ -31,6 +31,7 @@ import {
   train,
   warmupCosineLR,
 } from '@distillery/train';
+import { type SavableModel, saveModel } from '@distillery/vit';
 import { UsageError } from '../args';
 import { renderHtmlReport } from '../report/html-report';
 import { writeFileAtomic } from '../run-recipe';
@@ -413,6 +414,12 @@ async function runTraining(command: 'distill' | 'train', v: Record<string, strin
     config: JSON.stringify(modelConfig ?? {}),
   });
   writeFileAtomic(weightsFile, bytes);
+  // model.json + model.safetensors (@distillery/vit saveModel): what `distillery eval/predict` and loadModel() read
+  await saveModel(model as unknown as SavableModel, {
+    dir: outDir,
+    classes: [...trainSet.classNames],
+    metadata: { imageSize: h, channels: c, loss, command },
+  });
   const fmt = (x: number) => (Number.isNaN(x) ? '–' : x.toFixed(4));
   const table = {
     headers: ['model', 'top-1', 'head', 'mid', 'tail'],
@@ -440,7 +447,7 @@ async function runTraining(command: 'distill' | 'train', v: Record<string, strin
   log({ event: 'end', metrics });
   model.dispose();
   io.out(`\n${formatTable(table.headers, table.rows)}\n`);
-  io.out(`weights: ${weightsFile}`);
+  io.out(`model: ${path.join(outDir, 'model.json')}`);
   io.out(`report: ${reportFile}`);
 }
 

@@ -12,6 +12,7 @@ import {
   predictClassesAsync,
   topKAccuracy,
 } from '@distillery/train';
+import { loadModel } from '@distillery/vit';
 import { UsageError } from '../args';
 import { renderHtmlReport } from '../report/html-report';
 import { writeFileAtomic } from '../run-recipe';
@@ -35,6 +36,7 @@ interface SavedModel {
 
 /** Rebuilds a model from a weights file written by `distillery distill` / `train` (`weights/model.safetensors`). */
 async function loadSaved(file: string): Promise<SavedModel> {
+  if (file.endsWith('.json')) return loadJson(file);
   if (!file.endsWith('.safetensors')) {
     throw invalid('INVALID_ARGUMENT', '--model', 'weights/model.safetensors of a distillery distill/train run', file);
   }
@@ -73,6 +75,33 @@ async function loadSaved(file: string): Promise<SavedModel> {
   };
 }
 
+/** A model.json written by saveModel of @distillery/vit (the run folder's model.json). */
+async function loadJson(file: string): Promise<SavedModel> {
+  const loaded = await loadModel(file);
+  const meta = (loaded.metadata ?? {}) as { imageSize?: number; channels?: number };
+  const config = loaded.config as { imageSize?: number; inChannels?: number; numClasses?: number };
+  const imageSize = Number(meta.imageSize ?? config.imageSize);
+  if (!Number.isInteger(imageSize) || imageSize < 1) {
+    throw invalid(
+      'FORMAT',
+      '--model',
+      'a model.json with the image size (config.imageSize or metadata.imageSize)',
+      file,
+    );
+  }
+  const numClasses = Number(config.numClasses ?? loaded.classes?.length);
+  return {
+    model: {
+      forward: (x: tf.Tensor) => ({ logits: loaded.logits(x as tf.Tensor4D) }),
+      dispose: () => (loaded.model as unknown as { dispose(): void }).dispose(),
+    },
+    architecture: loaded.architecture,
+    classNames: loaded.classes ?? Array.from({ length: numClasses }, (_, i) => String(i)),
+    imageSize,
+    channels: Number(meta.channels ?? config.inChannels ?? 3),
+  };
+}
+
 function parse(argv: readonly string[], options: Record<string, { type: 'string' | 'boolean' }>, positionals: boolean) {
   try {
     return parseArgs({ args: [...argv], options, strict: true, allowPositionals: positionals });
@@ -87,14 +116,14 @@ function parse(argv: readonly string[], options: Record<string, { type: 'string'
 
 const EVAL_HELP = `distillery eval — accuracy of a trained model on labelled data
 
-Usage: distillery eval --model RUN/weights/model.safetensors --data PATH [--data-format F] [--out DIR]
+Usage: distillery eval --model RUN/model.json --data PATH [--data-format F] [--out DIR]
 
 Writes metrics.json (top-1, top-5, per-class, head/mid/tail) and report.html (confusion matrix) into --out
 (default: the run folder of --model, as eval/).`;
 
 const PREDICT_HELP = `distillery predict — the top-k classes of images
 
-Usage: distillery predict --model RUN/weights/model.safetensors [--top-k K] image.png [image.jpg ...]`;
+Usage: distillery predict --model RUN/model.json [--top-k K] image.png [image.jpg ...]`;
 
 /** `distillery eval` / `distillery predict`; resolves to the exit code (2 for bad input, one line). */
 export async function evalPredictCommand(
@@ -206,7 +235,10 @@ async function evaluate(v: Record<string, string | undefined>, io: Io): Promise<
     const perClass = perClassAccuracy(truth, predicted, numClasses);
     const hmt = groupAccuracy(truth, predicted, { head: groups.head, mid: groups.mid, tail: groups.tail }, numClasses);
     const confusion = confusionMatrix(truth, predicted, numClasses);
-    const outDir = path.resolve(v.out ?? path.join(path.dirname(path.dirname(path.resolve(v.model))), 'eval'));
+    // the run folder: model.json sits in it, weights/model.safetensors one level down
+    const model = path.resolve(v.model);
+    const runDir = model.endsWith('.json') ? path.dirname(model) : path.dirname(path.dirname(model));
+    const outDir = path.resolve(v.out ?? path.join(runDir, 'eval'));
     (await import('node:fs')).mkdirSync(outDir, { recursive: true });
     const metrics = {
       top1,
