@@ -192,6 +192,50 @@ describe('distillery distill / train', () => {
     expect(config).toMatchObject({ command: 'train', loss: 'ldam-drw', sampler: 'class-balanced' });
   });
 
+  it('--data IDX files (train-images-idx3-ubyte + train-labels-idx1-ubyte), stratified --val-split', async () => {
+    const dir = path.join(work, 'idx');
+    mkdirSync(dir, { recursive: true });
+    const n = 12;
+    const img = Buffer.alloc(16 + n * 64);
+    img.writeUInt32BE(0x803, 0);
+    img.writeUInt32BE(n, 4);
+    img.writeUInt32BE(8, 8);
+    img.writeUInt32BE(8, 12);
+    const lab = Buffer.alloc(8 + n);
+    lab.writeUInt32BE(0x801, 0);
+    lab.writeUInt32BE(n, 4);
+    for (let i = 0; i < n; i++) {
+      lab[8 + i] = i % 3;
+      for (let p = 0; p < 64; p++) img[16 + i * 64 + p] = (p + 7 * i) % 256;
+    }
+    writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), img);
+    writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), lab);
+    const a = capture();
+    const out = path.join(work, 'run-idx');
+    const code = await main(
+      [
+        'train',
+        '--model',
+        'deit-tiny-patch2-8',
+        '--model-config',
+        tiny,
+        '--val-split',
+        '0.25',
+        ...common.slice(2),
+        '--data',
+        dir,
+        '--out',
+        out,
+      ],
+      a.io,
+    );
+    expect(code, a.err.join('\n')).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8'))).toMatchObject({
+      trainImages: 9,
+      validationImages: 3,
+    });
+  });
+
   describe('bad input: one line on stderr, exit code 2, no stack trace', () => {
     const bad = async (argv: string[]) => {
       const a = capture();

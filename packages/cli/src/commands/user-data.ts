@@ -1,7 +1,6 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import * as dataPackage from '@distillery/data';
-import { type InMemoryDataset, loadCifar, loadImageFolder } from '@distillery/data';
+import { type InMemoryDataset, loadCifar, loadIdx, loadImageFolder } from '@distillery/data';
 import { createRng, invalid } from '@distillery/tensor';
 
 /** What `--data` can be: an image folder, CIFAR-10/100 binary files, or IDX files (MNIST / Fashion-MNIST layout). */
@@ -76,21 +75,10 @@ export async function loadUserData(file: string, o: UserDataOptions): Promise<In
 }
 
 /**
- * IDX files (`train-images-idx3-ubyte` + `train-labels-idx1-ubyte`, or the t10k pair) through @distillery/data's
- * `loadIdx({ images, labels })` when that version of the package is installed.
+ * IDX files (`train-images-idx3-ubyte` + `train-labels-idx1-ubyte`, or the t10k pair, optionally .gz) through
+ * `loadIdx({ images, labels })` of @distillery/data.
  */
 async function loadIdxFolder(dir: string, split: 'train' | 'test', argument: string): Promise<InMemoryDataset> {
-  const loadIdx = (dataPackage as Record<string, unknown>).loadIdx as
-    | ((files: { images: string; labels: string }) => Promise<InMemoryDataset>)
-    | undefined;
-  if (typeof loadIdx !== 'function') {
-    throw invalid(
-      'FORMAT',
-      argument,
-      'a format this @distillery/data reads (IDX needs its loadIdx)',
-      `IDX files in ${dir}`,
-    );
-  }
   const prefix = split === 'train' ? 'train' : 't10k';
   const pick = (kind: 'images-idx3' | 'labels-idx1') => {
     for (const name of [`${prefix}-${kind}-ubyte`, `${prefix}-${kind}-ubyte.gz`]) {
