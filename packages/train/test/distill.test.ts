@@ -5,6 +5,7 @@ import { DistilleryError, measureTensorGrowth, type Rng, tf } from '@distillery/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distill } from '../src/distill/distill';
 import { DISTILL_LOSSES } from '../src/distill/loss-table';
+import { teacherAdapter } from '../src/distill/teacher';
 import { AdamW } from '../src/optim/adamw';
 import { SGD } from '../src/optim/sgd';
 import { blobs, C, changed, resnetTeacher, snapshot, student, vitTeacher } from './distill-setup';
@@ -165,6 +166,21 @@ describe('distill(): teacher kinds', () => {
     // probe + 3 batches × 2 epochs, each time outside tf.variableGrads
     expect(depths).toHaveLength(3 * 7);
     expect(depths.every((d) => d === 0)).toBe(true);
+  });
+
+  it('teacherAdapter runs under noGrad: called inside tf.variableGrads, none of its ops joins the tape', () => {
+    const v = tf.variable(tf.scalar(1));
+    const images = tf.randomNormal([2, 8, 8, 1]) as tf.Tensor4D;
+    const tape = () => (tf.engine() as unknown as { state: { activeTape: unknown[] } }).state.activeTape.length;
+    let added = -1;
+    const { value, grads } = tf.variableGrads(() => {
+      const before = tape();
+      const { logits } = teacherAdapter(teacher).run(images);
+      added = tape() - before;
+      return tf.mul(v, tf.sum(logits)) as tf.Scalar;
+    }, [v]);
+    expect(added).toBe(0);
+    tf.dispose([v, images, value, ...Object.values(grads)]);
   });
 
   it('the teacher runs in inference mode (training false) and a ResNet teacher keeps its BatchNorm statistics', async () => {

@@ -1,4 +1,4 @@
-import { describeValue, invalid, tf } from '@distillery/tensor';
+import { describeValue, invalid, noGrad, tf } from '@distillery/tensor';
 
 /**
  * A Distillery model (the module API of @distillery/vit): `forward(images, { training })` returning `{ logits }` (and
@@ -67,8 +67,16 @@ function dropPrefix(tokens: tf.Tensor3D, prefix: number): tf.Tensor3D {
   return tf.slice(tokens, [0, prefix, 0], [b, n - prefix, d]);
 }
 
-/** Wraps any supported teacher (see {@link Teacher}); anything else is a DistilleryError naming `options.teacher`. */
+/**
+ * Wraps any supported teacher (see {@link Teacher}); anything else is a DistilleryError naming `options.teacher`.
+ * Every forward runs under `noGrad`: even if called inside a gradient computation, none of its ops is recorded.
+ */
 export function teacherAdapter(teacher: unknown, argument = 'options.teacher'): TeacherAdapter {
+  const adapter = rawAdapter(teacher, argument);
+  return { ...adapter, run: (images, withTokens) => noGrad(() => adapter.run(images, withTokens)) };
+}
+
+function rawAdapter(teacher: unknown, argument: string): TeacherAdapter {
   const expected =
     'a Distillery model (forward + trainableVariables), a tfjs LayersModel/GraphModel (predict or execute), or a function images => logits';
   if (typeof teacher === 'function') {
