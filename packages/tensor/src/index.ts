@@ -70,5 +70,6 @@ export * from './numerics';
 export * from './random';
 export { registerKernels } from './register/kernels';
 export { assertNoTensorLeak, type LeakReport, measureTensorGrowth } from './testing/leak';
+export { disposeThreads, THREADS_ENV, type ThreadsState, threadsState } from './threads';
 export * from './validation';
 export { tf };

@@ -1,6 +1,7 @@
 import { assertNoTensorLeak, DistilleryError, parseSafetensors, serializeSafetensors, tf } from '@distillery/tensor';
+import { expectScaledClose } from '@distillery/test-support';
 import { describe, expect, it } from 'vitest';
-import { expectClose, fixtureJson } from '../../test/helpers';
+import { fixtureJson } from '../../test/helpers';
 import { type StateDict, stateDictToSafetensors } from '../core/module';
 import { ResNet, resnet18, resnet34, resnet50 } from './resnet';
 
@@ -89,7 +90,7 @@ describe.each(['resnet18', 'resnet34', 'resnet50'] as const)('%s against torchvi
     for (const e of f.state) {
       if (e.dtype === 'I64') continue;
       const data = state[e.name]!.data;
-      expectClose(data.subarray(0, 3), e.first!, 1e-8, e.name);
+      expectScaledClose(data.subarray(0, 3), e.first!, 1e-8, e.name);
       let abs = 0;
       for (const v of data) abs += Math.abs(v);
       expect(Math.abs(abs - e.absSum!) / e.absSum!, e.name).toBeLessThan(1e-9);
@@ -107,7 +108,7 @@ describe.each(['resnet18', 'resnet34', 'resnet50'] as const)('%s against torchvi
       else model.loadStateDict(state);
       const before = tf.memory().numTensors;
       const ev = model.forward(x);
-      expectClose(ev.logits.dataSync(), f.evalLogits, 1e-4, 'eval logits');
+      expectScaledClose(ev.logits.dataSync(), f.evalLogits, 1e-4, 'eval logits');
       expect(ev.features.shape).toEqual([f.inputShape[0], name === 'resnet50' ? 2048 : 512]);
       tf.dispose([ev.logits, ev.features]);
       expect(tf.memory().numTensors).toBe(before);
@@ -131,8 +132,8 @@ describe.each(['resnet18', 'resnet34', 'resnet50'] as const)('%s against torchvi
       expect(worst / scale, 'train logits: max |error| / max |logit|').toBeLessThanOrEqual(1e-4);
       tf.dispose([tr.logits, tr.features]);
       for (const [bn, stats] of Object.entries(f.runningStats!)) {
-        expectClose(model.params.get(`${bn}.running_mean`).dataSync(), stats.mean, 1e-4, `${bn}.running_mean`);
-        expectClose(model.params.get(`${bn}.running_var`).dataSync(), stats.var, 1e-4, `${bn}.running_var`);
+        expectScaledClose(model.params.get(`${bn}.running_mean`).dataSync(), stats.mean, 1e-4, `${bn}.running_mean`);
+        expectScaledClose(model.params.get(`${bn}.running_var`).dataSync(), stats.var, 1e-4, `${bn}.running_var`);
         expect(model.params.counters.get(`${bn}.num_batches_tracked`)).toBe(f.numBatchesTracked);
       }
     } finally {

@@ -1,5 +1,6 @@
 import { assertNoTensorLeak, Rng, randomNormal, tf } from '@distillery/tensor';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configureThreads } from '../../threads';
 import type { DataBackend, Info } from '../kernel-types';
 import { planBatchMatMul, registerWasmBatchMatMul, runPlan, wasmBatchMatMulCalls } from './batch-matmul';
 import { createSimdMatMul, simdMatMulModuleBytes } from './simd-matmul';
@@ -152,7 +153,12 @@ describe('planBatchMatMul', () => {
 });
 
 describe('tf.matMul on wasm with the SIMD kernel', () => {
+  // The one-thread kernel (the thread pool's path has its own tests in src/threads).
+  beforeAll(async () => {
+    await configureThreads(1);
+  });
   afterAll(async () => {
+    await configureThreads(Number(process.env.DISTILLERY_THREADS ?? 1));
     await tf.setBackend(projectBackend);
   });
 
