@@ -25,8 +25,8 @@ describe('distillery command line', () => {
 
   it('exits 2 with a clear message on bad commands and flags', async () => {
     const a = capture();
-    expect(await main(['train'], a.io)).toBe(2);
-    expect(a.err.join('\n')).toMatch(/unknown command "train"/);
+    expect(await main(['trian'], a.io)).toBe(2);
+    expect(a.err.join('\n')).toMatch(/unknown command "trian"; one of: run, distill, train, eval, predict,/);
     const b = capture();
     expect(await main(['run', 'no-such-recipe'], b.io)).toBe(2);
     expect(b.err.join('\n')).toMatch(/unknown recipe "no-such-recipe"/);

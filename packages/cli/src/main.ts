@@ -3,6 +3,8 @@ import { DistilleryError } from '@distillery/tensor';
 import { describeFlags, type FlagSpec, parseArgs, UsageError } from './args';
 import { backendsCommand } from './commands/backends';
 import { benchCommand } from './commands/bench';
+import { trainingCommand } from './commands/distill';
+import { evalPredictCommand } from './commands/eval-predict';
 import { type RunOptions, runRecipe, runSeeds } from './run-recipe';
 import { formatTable } from './table';
 
@@ -45,6 +47,10 @@ const MAIN_HELP = `distillery — soft-label training recipes for vision models 
 
 Usage:
   distillery run <recipe> [options]   train and evaluate a recipe, write config, logs, metrics, weights and a report
+  distillery distill [options]        distill a student from your teacher on your data (--help for the options)
+  distillery train [options]          train a model on your data (long-tail losses and samplers)
+  distillery eval --model FILE --data PATH    accuracy, per-class, head/mid/tail, confusion matrix, report.html
+  distillery predict --model FILE image.png   the top-k classes of images
   distillery list                     the recipes
   distillery backends                 which tfjs backends work here, and why the others do not
   distillery bench [--backend NAME]   a quick speed check of each available backend
@@ -200,8 +206,16 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
         }
         return await runRecipeFromArgs(recipe, flags, io);
       }
+      case 'distill':
+      case 'train':
+        return await trainingCommand(command, rest, io);
+      case 'eval':
+      case 'predict':
+        return await evalPredictCommand(command, rest, io);
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}; one of: run, list, backends, bench`);
+        throw new UsageError(
+          `unknown command ${JSON.stringify(command)}; one of: run, distill, train, eval, predict, list, backends, bench`,
+        );
     }
   } catch (error) {
     if (error instanceof UsageError) {

@@ -4,6 +4,38 @@
  */
 
 export {
+  type DistillLossFunction,
+  type DistillOptions,
+  type DistillResult,
+  distill,
+} from './distill/distill';
+export {
+  DISTILL_LOSS_SPECS,
+  DISTILL_LOSSES,
+  type DistillLossName,
+  type DistillLossSpec,
+  type DistillStep,
+  TRAIN_LOSSES,
+  type TrainLossName,
+} from './distill/loss-table';
+export {
+  type Augment,
+  type CommonRunOptions,
+  type FitRunOptions,
+  type LabelledData,
+  SAMPLERS,
+  type SamplerName,
+} from './distill/run-setup';
+export {
+  type DistilleryModelLike,
+  type Teacher,
+  type TeacherKind,
+  type TfjsModelLike,
+  teacherAdapter,
+} from './distill/teacher';
+export { TeacherLogitCache } from './distill/teacher-cache';
+export { type TrainLossFunction, type TrainOptions, type TrainResult, train } from './distill/train';
+export {
   type CheckpointMeta,
   type CheckpointParts,
   type DecodedCheckpoint,

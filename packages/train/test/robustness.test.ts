@@ -19,6 +19,7 @@ import {
   constantLR,
   cosineAnnealingLR,
   decodeCheckpoint,
+  distill,
   EMA,
   encodeCheckpoint,
   encodeCheckpointAsync,
@@ -46,10 +47,14 @@ import {
   saveCheckpoint,
   sequentialLR,
   stepLR,
+  TeacherLogitCache,
+  teacherAdapter,
   timmNoWeightDecay,
   topKAccuracy,
+  train as trainModel,
   warmupCosineLR,
 } from '../src/index';
+import { blobs, student } from './distill-setup';
 import { makeSetup } from './loop-setup';
 
 const covered = new Set<string>();
@@ -393,5 +398,140 @@ describe('@distillery/train robustness', () => {
     bad('linearSumAssignment', () => linearSumAssignment([]), 'cost');
     bad('linearSumAssignment', () => linearSumAssignment([[1, 2], [3]]), 'cost[1]');
     bad('linearSumAssignment', () => linearSumAssignment([[1, Number.NaN]]), 'cost[0][1]');
+  });
+
+  it('distill, train, teacherAdapter, TeacherLogitCache', async () => {
+    const data = blobs(12);
+    const s = student(1);
+    const fn = (x: tf.Tensor4D) => tf.zeros([x.shape[0], 3]);
+    const opts = { train: data, epochs: 1, batchSize: 4, progress: 'none' as const };
+    await badAsync('distill', () => distill(undefined as never), 'options');
+    await badAsync(
+      'distill',
+      () => distill({ ...opts, teacher: fn, student: s, loss: 'kdd' as never }),
+      'options.loss',
+      /kd.*dkd.*nkd.*clkd.*deit-lt.*trg.*uskd/,
+    );
+    await badAsync(
+      'distill',
+      () => distill({ ...opts, teacher: fn, student: s, loss: 'kd', lossOptions: { T: 4 } }),
+      'options.T',
+      /temperature/,
+    );
+    await badAsync(
+      'distill',
+      () => distill({ ...opts, teacher: (x: tf.Tensor4D) => tf.zeros([x.shape[0], 7]), student: s, loss: 'kd' }),
+      'options.teacher',
+      /3 classes.*got 7/,
+    );
+    await badAsync(
+      'distill',
+      () => distill({ ...opts, train: { ...data, length: 0, labels: () => [] }, teacher: fn, student: s, loss: 'kd' }),
+      'options.train',
+      /empty/,
+    );
+    await badAsync(
+      'distill',
+      () => distill({ ...opts, teacher: fn, student: {} as never, loss: 'kd' }),
+      'options.student',
+    );
+    await badAsync(
+      'distill',
+      () => distill({ ...opts, teacher: fn, student: s, loss: 'kd', teacherInput: 'clean' as never }),
+      'options.teacherInput',
+    );
+    await badAsync(
+      'distill',
+      () => distill({ ...opts, teacher: fn, student: s, loss: 'deit-lt', cacheTeacher: true }),
+      'options.cacheTeacher',
+    );
+    await badAsync(
+      'distill',
+      () => distill({ ...opts, teacher: fn, student: s, loss: 'kd', ceWeight: -1 }),
+      'options.ceWeight',
+    );
+    await badAsync(
+      'distill',
+      () => distill({ ...opts, teacher: fn, student: s, loss: (a) => tf.sum(a), lossOptions: {} }),
+      'options.lossOptions',
+    );
+    await badAsync(
+      'distill',
+      () => distill({ ...opts, teacher: fn, student: s, loss: 'kd', sampler: 'balanced' as never }),
+      'options.sampler',
+      /class-balanced/,
+    );
+    await badAsync(
+      'distill',
+      () => distill({ ...opts, teacher: fn, student: s, loss: 'kd', augment: () => 3 as never }),
+      'options.augment',
+    );
+    await badAsync('train', () => trainModel(undefined as never), 'options');
+    await badAsync(
+      'trainModel',
+      () => trainModel({ ...opts, model: s, loss: 'ldam' as never }),
+      'options.loss',
+      /ldam-drw/,
+    );
+    await badAsync('train', () => trainModel({ ...opts, model: s, loss: 'ce', drwEpoch: 3 }), 'options.drwEpoch');
+    await badAsync(
+      'trainModel',
+      () => trainModel({ ...opts, model: s, loss: 'ldam-drw', lossOptions: { classWeights: [1, 1, 1] } }),
+      'options.lossOptions.classWeights',
+    );
+    await badAsync(
+      'trainModel',
+      () => trainModel({ ...opts, model: s, loss: 'ce', lossOptions: { smoothing: 0.1 } }),
+      'options.smoothing',
+      /labelSmoothing/,
+    );
+    await badAsync(
+      'trainModel',
+      () => trainModel({ ...opts, train: blobs(12, 0, 4), model: s, loss: 'ce' }),
+      'options.model',
+      /4 classes.*got 3/,
+    );
+    await badAsync(
+      'trainModel',
+      () => trainModel({ ...opts, train: { ...data, length: 0, labels: () => [] }, model: s, loss: 'ce' }),
+      'options.train',
+    );
+    bad('teacherAdapter', () => teacherAdapter(42), 'options.teacher');
+    bad(
+      'teacherAdapter',
+      () => teacherAdapter({ predict: () => [tf.zeros([1, 2]), tf.zeros([1, 2])] }).run(tf.zeros([1, 8, 8, 1])),
+      'options.teacher',
+      /one output/,
+    );
+    bad(
+      'teacherAdapter',
+      () => teacherAdapter(() => tf.zeros([2])).run(tf.zeros([2, 8, 8, 1])),
+      'options.teacher',
+      /\[batch, classes\]/,
+    );
+    bad(
+      'teacherAdapter',
+      () => teacherAdapter(() => tf.zeros([2, 3])).run(tf.zeros([2, 8, 8, 1]), true),
+      'options.teacher',
+      /'trg'/,
+    );
+    covered.add('TeacherLogitCache');
+    const dir = (await import('node:fs')).mkdtempSync(`${(await import('node:os')).tmpdir()}/cache-rob-`);
+    const cache = new TeacherLogitCache(2, 3, dir);
+    cache.hold([0, 1], tf.zeros([2, 3]) as tf.Tensor2D);
+    await cache.save();
+    await badAsync(
+      'TeacherLogitCache',
+      () => TeacherLogitCache.open(dir, 5, 3, async () => ({ indices: [], values: new Float32Array(0) })),
+      'options.cacheTeacher.dir',
+      /2 examples × 3 classes/,
+    );
+    await badAsync(
+      'TeacherLogitCache',
+      () => TeacherLogitCache.open(dir, 2, 3, async () => ({ indices: [0], values: new Float32Array([1, 0, 0]) })),
+      'options.cacheTeacher.dir',
+      /differ/,
+    );
+    s.dispose();
   });
 });

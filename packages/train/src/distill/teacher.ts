@@ -1,0 +1,176 @@
+import { describeValue, invalid, noGrad, tf } from '@distillery/tensor';
+
+/**
+ * A Distillery model (the module API of @distillery/vit): `forward(images, { training })` returning `{ logits }` (and
+ * `tokens` / `blocks` for ViTs), `trainableVariables()`.
+ */
+export interface DistilleryModelLike {
+  forward(
+    images: tf.Tensor4D,
+    options?: { training?: boolean; collect?: number[] },
+  ): {
+    logits: tf.Tensor2D;
+    clsLogits?: tf.Tensor2D;
+    distLogits?: tf.Tensor2D;
+    tokens?: tf.Tensor3D;
+    blocks?: Record<number, tf.Tensor3D>;
+  };
+  trainableVariables(): tf.Variable[];
+  buffers?(): { variables: tf.Variable[]; counters?: Map<string, number> };
+  config?: { depth?: number; numClasses?: number };
+  numPrefixTokens?: number;
+}
+
+/** The surface of a tfjs-layers `LayersModel` or tfjs-converter `GraphModel` that a teacher needs. */
+export interface TfjsModelLike {
+  predict?(x: tf.Tensor, config?: unknown): tf.Tensor | tf.Tensor[];
+  execute?(x: tf.Tensor, outputs?: string | string[]): tf.Tensor | tf.Tensor[];
+}
+
+/**
+ * What can teach: a Distillery model, a tfjs `LayersModel` / `GraphModel` (anything with `predict` or `execute`), or a
+ * function from images `[B, H, W, C]` to logits `[B, C]`.
+ */
+export type Teacher = DistilleryModelLike | TfjsModelLike | ((images: tf.Tensor4D) => tf.Tensor);
+
+export type TeacherKind = 'distillery' | 'tfjs-layers' | 'tfjs-graph' | 'function';
+
+/** One teacher forward: logits `[B, C]`, and the patch tokens of the last block when asked (Distillery ViTs). */
+export interface TeacherOutput {
+  logits: tf.Tensor2D;
+  tokens?: tf.Tensor3D;
+}
+
+/** A teacher behind one interface, always run in inference mode. */
+export interface TeacherAdapter {
+  kind: TeacherKind;
+  /** Inference: `{ logits }` (and `tokens` with `withTokens`). The caller owns the results. */
+  run(images: tf.Tensor4D, withTokens?: boolean): TeacherOutput;
+  /** The teacher's own variables when it exposes them (Distillery models), to check they are never trained. */
+  variables(): tf.Variable[];
+}
+
+const isModel = (t: object): t is DistilleryModelLike =>
+  typeof (t as DistilleryModelLike).forward === 'function' &&
+  typeof (t as DistilleryModelLike).trainableVariables === 'function';
+
+/** Patch tokens `[B, L, D]` of the last block (before the final norm), without the prefix (class/dist) tokens. */
+export function lastBlockPatchTokens(model: DistilleryModelLike, images: tf.Tensor4D, training: boolean) {
+  const depth = model.config?.depth;
+  const out = model.forward(images, { training, collect: [depth! - 1] });
+  const blocks = out.blocks?.[depth! - 1];
+  return { out, tokens: blocks ? dropPrefix(blocks, model.numPrefixTokens ?? 1) : undefined };
+}
+
+function dropPrefix(tokens: tf.Tensor3D, prefix: number): tf.Tensor3D {
+  const [b, n, d] = tokens.shape;
+  return tf.slice(tokens, [0, prefix, 0], [b, n - prefix, d]);
+}
+
+/**
+ * Wraps any supported teacher (see {@link Teacher}); anything else is a DistilleryError naming `options.teacher`.
+ * Every forward runs under `noGrad`: even if called inside a gradient computation, none of its ops is recorded.
+ */
+export function teacherAdapter(teacher: unknown, argument = 'options.teacher'): TeacherAdapter {
+  const adapter = rawAdapter(teacher, argument);
+  return { ...adapter, run: (images, withTokens) => noGrad(() => adapter.run(images, withTokens)) };
+}
+
+function rawAdapter(teacher: unknown, argument: string): TeacherAdapter {
+  const expected =
+    'a Distillery model (forward + trainableVariables), a tfjs LayersModel/GraphModel (predict or execute), or a function images => logits';
+  if (typeof teacher === 'function') {
+    return {
+      kind: 'function',
+      run: (images, withTokens) => {
+        if (withTokens) throw tokensNeeded(argument, 'a function');
+        return {
+          logits: checkLogits(
+            tf.tidy(() => (teacher as (x: tf.Tensor4D) => tf.Tensor)(images)),
+            argument,
+          ),
+        };
+      },
+      variables: () => [],
+    };
+  }
+  if (teacher === null || typeof teacher !== 'object')
+    throw invalid('INVALID_ARGUMENT', argument, expected, describeValue(teacher));
+  if (isModel(teacher)) {
+    return {
+      kind: 'distillery',
+      run: (images, withTokens) => {
+        if (!withTokens) {
+          const out = teacher.forward(images, { training: false });
+          const logits = out.logits;
+          disposeOthers(out, logits);
+          return { logits: checkLogits(logits, argument) };
+        }
+        if (typeof teacher.config?.depth !== 'number')
+          throw tokensNeeded(argument, 'a Distillery model without blocks (config.depth)');
+        const { out, tokens } = lastBlockPatchTokens(teacher, images, false);
+        disposeOthers(out, out.logits);
+        return { logits: checkLogits(out.logits, argument), tokens };
+      },
+      variables: () => teacher.trainableVariables(),
+    };
+  }
+  const m = teacher as TfjsModelLike;
+  // A GraphModel has both; predict() is its inference entry point too (it calls execute).
+  const usePredict = typeof m.predict === 'function';
+  if (!usePredict && typeof m.execute !== 'function') {
+    throw invalid('INVALID_ARGUMENT', argument, expected, describeValue(teacher));
+  }
+  const kind: TeacherKind = typeof m.execute === 'function' ? 'tfjs-graph' : 'tfjs-layers';
+  return {
+    kind,
+    run: (images, withTokens) => {
+      if (withTokens) throw tokensNeeded(argument, `a tfjs ${kind === 'tfjs-graph' ? 'GraphModel' : 'LayersModel'}`);
+      // LayersModel.predict runs in inference mode (training false: no dropout, BatchNorm moving statistics).
+      const out = usePredict ? m.predict!(images) : m.execute!(images);
+      if (Array.isArray(out)) {
+        tf.dispose(out);
+        throw invalid('INVALID_ARGUMENT', argument, 'a model with one output (the logits)', `${out.length} outputs`);
+      }
+      return { logits: checkLogits(out, argument) };
+    },
+    variables: () => [],
+  };
+}
+
+function tokensNeeded(argument: string, given: string) {
+  return invalid(
+    'INVALID_ARGUMENT',
+    argument,
+    "a Distillery ViT teacher for loss 'trg' (it matches the teachers' patch tokens)",
+    given,
+  );
+}
+
+function disposeOthers(out: Record<string, unknown>, keep: tf.Tensor): void {
+  for (const v of Object.values(out)) {
+    if (v instanceof tf.Tensor) {
+      if (v !== keep) v.dispose();
+    } else if (Array.isArray(v)) {
+      for (const t of v) if (t instanceof tf.Tensor && t !== keep) t.dispose();
+    } else if (v && typeof v === 'object') {
+      for (const t of Object.values(v)) if (t instanceof tf.Tensor && t !== keep) t.dispose();
+    }
+  }
+}
+
+function checkLogits(value: unknown, argument: string): tf.Tensor2D {
+  if (!(value instanceof tf.Tensor) || value.rank !== 2) {
+    if (value instanceof tf.Tensor) value.dispose();
+    throw invalid(
+      'INVALID_ARGUMENT',
+      argument,
+      'logits of shape [batch, classes]',
+      value instanceof tf.Tensor ? `a tensor of shape [${value.shape.join(', ')}]` : describeValue(value),
+    );
+  }
+  if (value.dtype === 'float32') return value as tf.Tensor2D;
+  const cast = tf.cast(value, 'float32') as tf.Tensor2D;
+  value.dispose();
+  return cast;
+}
