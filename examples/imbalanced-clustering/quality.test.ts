@@ -26,19 +26,19 @@ describe('imbalanced clustering of long-tailed digit features (IF 100, seeds 0�
   });
 
   for (const seed of [0, 1, 2]) {
-    it(`seed ${seed}: P²OT and SP²OT > k-means and > balanced Sinkhorn (Hungarian ACC)`, () => {
+    it(`seed ${seed}: P²OT and SP²OT > k-means and > balanced Sinkhorn (Hungarian ACC)`, async () => {
       const { features, labels } = longTailedDigitFeatures({ imbalanceFactor: 100, seed, maxCount: undefined });
       const acc = (a: Int32Array) => clusteringAccuracy(labels, a, 10).accuracy;
       const km = acc(kmeans(features, { k: 10, nInit: 10, seed }).assignments);
       const common = { numClusters: 10, epochs: 30, batchSize: 128, scale: 10, gamma: GAMMA, seed };
-      const run = (solver: 'sinkhorn' | 'p2ot' | 'sp2ot', extra = {}) => {
-        const r = clusterImbalanced(features, { ...common, solver, ...extra });
+      const run = async (solver: 'sinkhorn' | 'p2ot' | 'sp2ot', extra = {}) => {
+        const r = await clusterImbalanced(features, { ...common, solver, ...extra });
         r.prototypes.dispose();
         return acc(r.assignments);
       };
-      const sk = run('sinkhorn');
-      const p2 = run('p2ot');
-      const sp2 = run('sp2ot', { similarity: knnGaussianSimilarity(features, { k: 20 }), mmIter: 10 });
+      const sk = await run('sinkhorn');
+      const p2 = await run('p2ot');
+      const sp2 = await run('sp2ot', { similarity: knnGaussianSimilarity(features, { k: 20 }), mmIter: 10 });
       features.dispose();
       console.log(`digits IF 100 seed ${seed} ACC: k-means ${km}, sinkhorn ${sk}, p2ot ${p2}, sp2ot ${sp2}`);
       expect(p2).toBeGreaterThan(km + 0.05);

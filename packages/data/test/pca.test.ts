@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { assertNoTensorLeak, DistilleryError, tf } from '@distillery/tensor';
+import { expectClose } from '@distillery/test-support';
 import { describe, expect, it } from 'vitest';
 import { loadDigits } from '../src/digits/load-digits';
 import { pca } from '../src/features/pca';
@@ -19,36 +20,26 @@ interface PcaFixture {
 // Produced by tools/reference/data/pca_reference.py (scikit-learn PCA, svd_solver='full').
 const fixture = JSON.parse(readFileSync(path.join(__dirname, 'fixtures/pca.json'), 'utf8')) as PcaFixture;
 
-/** |a − b| ≤ rtol·|b| + atol, element-wise. */
-function expectAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number): void {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i]!;
-    const b = expected[i]!;
-    if (!(Math.abs(a - b) <= rtol * Math.abs(b) + atol)) expect.fail(`element ${i}: ${a} vs ${b}`);
-  }
-}
-
 describe('pca', () => {
   // The covariance is formed in float32 (tfjs), so agreement with float64 scikit-learn is at float32 precision.
   it('matches scikit-learn PCA (components up to sign, variances, ratio, projections)', () => {
     const { n, d, components: k } = fixture;
     const x = tf.tensor2d(fixture.x, [n, d]);
     const r = pca(x, { components: k });
-    expectAllClose(r.explainedVariance, fixture.explainedVariance, 1e-5, 0);
+    expectClose(r.explainedVariance, fixture.explainedVariance, 1e-5, 0);
     expect(r.explainedVarianceRatio).toBeCloseTo(fixture.explainedVarianceRatio, 6);
     const projected = r.projected.dataSync();
     for (let c = 0; c < k; c++) {
       const ours = Array.from({ length: d }, (_, i) => r.components[c * d + i]!);
       const theirs = fixture.componentsRowMajor.slice(c * d, (c + 1) * d);
       const sign = Math.sign(ours.reduce((s, v, i) => s + v * theirs[i]!, 0));
-      expectAllClose(
+      expectClose(
         ours.map((v) => v * sign),
         theirs,
         1e-4,
         1e-5,
       );
-      expectAllClose(
+      expectClose(
         Array.from({ length: n }, (_, i) => projected[i * k + c]! * sign),
         Array.from({ length: n }, (_, i) => fixture.projected[i * k + c]!),
         1e-4,
@@ -94,7 +85,7 @@ describe('pca', () => {
     const full = pca(x, { components: d });
     expect(full.explainedVarianceRatio).toBeCloseTo(1, 6);
     const back = tf.tidy(() => tf.add(tf.matMul(full.projected, tf.tensor2d(full.components, [d, d])), tf.mean(x, 0)));
-    expectAllClose(back.dataSync(), x.dataSync(), 0, 1e-3);
+    expectClose(back.dataSync(), x.dataSync(), 0, 1e-3);
     tf.dispose([x, r.projected, full.projected, back]);
   });
 

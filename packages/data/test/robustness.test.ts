@@ -3,7 +3,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DistilleryError, Rng, tf } from '@distillery/tensor';
+import { Rng, tf } from '@distillery/tensor';
+import { expectDistilleryError, expectDistilleryErrorAsync } from '@distillery/test-support';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   autoAugmentCifar10,
@@ -214,23 +215,12 @@ const asynchronous: Record<string, [() => Promise<unknown>, string][]> = {
   ],
 };
 
-function expectNamed(error: unknown, name: string, argument: string): void {
-  expect(error, `${name}: expected a DistilleryError naming ${argument}`).toBeInstanceOf(DistilleryError);
-  expect((error as DistilleryError).argument, (error as Error).message).toBe(argument);
-}
-
 describe('@distillery/data robustness: every bad input is a DistilleryError naming the argument', () => {
   for (const [name, calls] of Object.entries(sync)) {
     it(`${name}: ${calls.length} bad inputs`, () => {
       const before = tf.memory().numTensors;
       for (const [call, argument] of calls) {
-        let error: unknown;
-        try {
-          call();
-        } catch (e) {
-          error = e;
-        }
-        expectNamed(error, name, argument);
+        expectDistilleryError(call, argument, { label: name });
       }
       expect(tf.memory().numTensors).toBe(before);
     });
@@ -238,14 +228,7 @@ describe('@distillery/data robustness: every bad input is a DistilleryError nami
   for (const [name, calls] of Object.entries(asynchronous)) {
     it(`${name}: ${calls.length} bad inputs`, async () => {
       for (const [call, argument] of calls) {
-        expectNamed(
-          await call().then(
-            () => undefined,
-            (e: unknown) => e,
-          ),
-          name,
-          argument,
-        );
+        await expectDistilleryErrorAsync(call, argument, { label: name });
       }
     });
   }

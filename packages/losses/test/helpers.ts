@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { tf } from '@distillery/tensor';
+import { expectClose } from '@distillery/test-support';
 import { expect } from 'vitest';
 
 export interface EncodedTensor {
@@ -52,10 +53,9 @@ export function decode(v: EncodedTensor): tf.Tensor {
   return tf.tensor(v.data, v.shape, v.dtype);
 }
 
-/** |actual − expected| <= 1e-5·|expected| + 1e-7 (values are compared at 1e-5 relative). */
+/** A loss value at 1e-5 relative (+1e-7 absolute, for losses near zero). */
 export function expectValueClose(actual: number, expected: number, label: string, rtol = 1e-5): void {
-  const ok = Math.abs(actual - expected) <= rtol * Math.abs(expected) + 1e-7;
-  expect(ok, `${label}: got ${actual}, expected ${expected}`).toBe(true);
+  expectClose([actual], [expected], rtol, 1e-7, label);
 }
 
 /**
@@ -63,28 +63,8 @@ export function expectValueClose(actual: number, expected: number, label: string
  * of the whole gradient (entries that are tiny next to the rest compare absolutely).
  */
 export function expectGradClose(actual: ArrayLike<number>, expected: number[], label: string, tol = 1e-4): void {
-  expect(actual.length, `${label}: gradient size`).toBe(expected.length);
   const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  let worst = 0;
-  let worstIndex = -1;
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i] as number;
-    const e = expected[i] as number;
-    if (!Number.isFinite(a)) {
-      worst = Number.POSITIVE_INFINITY;
-      worstIndex = i;
-      break;
-    }
-    const excess = Math.abs(a - e) / (tol * (Math.abs(e) + scale) + 1e-12);
-    if (excess > worst) {
-      worst = excess;
-      worstIndex = i;
-    }
-  }
-  expect(
-    worst <= 1,
-    `${label}: entry ${worstIndex} got ${actual[worstIndex]}, expected ${expected[worstIndex]} (scale ${scale})`,
-  ).toBe(true);
+  expectClose(actual, expected, tol, tol * scale, label);
 }
 
 type LossFn = (...args: unknown[]) => tf.Tensor;

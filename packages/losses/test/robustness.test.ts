@@ -1,19 +1,8 @@
 import * as L from '@distillery/losses';
 import { assertNoTensorLeak, DistilleryError, tf } from '@distillery/tensor';
+import { expectDistilleryError } from '@distillery/test-support';
 import { describe, expect, it } from 'vitest';
 import { countsOf, type LossSpec, labelsOf, logitsOf, softTargetSpecs, softTargetsOf, specs } from './specs';
-
-function expectError(fn: () => unknown, argument: string, code?: string): void {
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, `expected a DistilleryError naming ${argument}`).toBeInstanceOf(DistilleryError);
-  expect((error as DistilleryError).argument).toBe(argument);
-  if (code) expect((error as DistilleryError).code).toBe(code);
-}
 
 const disposeAll = (args: unknown[]) => tf.dispose(args.filter((a): a is tf.Tensor => a instanceof tf.Tensor));
 
@@ -38,7 +27,7 @@ describe.each([...specs, ...softTargetSpecs])('$name robustness', (spec) => {
       const args = spec.make(4, 5);
       const bad = args.slice();
       bad[other] = tf.zeros([4, 6]);
-      expectError(() => spec.call(bad), spec.argNames[other]!, 'SHAPE_MISMATCH');
+      expectDistilleryError(() => spec.call(bad), spec.argNames[other]!, 'SHAPE_MISMATCH');
       disposeAll([...args, bad[other]]);
     });
   }
@@ -49,11 +38,11 @@ describe.each([...specs, ...softTargetSpecs])('$name robustness', (spec) => {
       const args = spec.make(3, 5);
       const bad = args.slice();
       bad[ci] = [10, 5, 0, 2, 1];
-      expectError(() => spec.call(bad), spec.argNames[ci]!, 'OUT_OF_RANGE');
+      expectDistilleryError(() => spec.call(bad), spec.argNames[ci]!, 'OUT_OF_RANGE');
       bad[ci] = [10, 5, 2, 1];
-      expectError(() => spec.call(bad), spec.argNames[ci]!, 'SHAPE_MISMATCH');
+      expectDistilleryError(() => spec.call(bad), spec.argNames[ci]!, 'SHAPE_MISMATCH');
       bad[ci] = [10, 5, Number.NaN, 2, 1];
-      expectError(() => spec.call(bad), spec.argNames[ci]!, 'NON_FINITE');
+      expectDistilleryError(() => spec.call(bad), spec.argNames[ci]!, 'NON_FINITE');
       bad[ci] = tf.tensor1d([10, 5, 3, 2, 1]);
       const value = spec.call(bad);
       expect(Number.isFinite(value.dataSync()[0])).toBe(true);
@@ -66,17 +55,17 @@ describe.each([...specs, ...softTargetSpecs])('$name robustness', (spec) => {
     const args = spec.make(4, 5);
     const bad = args.slice();
     bad[0] = tf.zeros([0, 5]);
-    expectError(() => spec.call(bad), spec.argNames[0]!, 'EMPTY_INPUT');
+    expectDistilleryError(() => spec.call(bad), spec.argNames[0]!, 'EMPTY_INPUT');
     tf.dispose(bad[0] as tf.Tensor);
     bad[0] = tf.zeros([4, 5, 1]);
-    expectError(() => spec.call(bad), spec.argNames[0]!, 'INVALID_RANK');
+    expectDistilleryError(() => spec.call(bad), spec.argNames[0]!, 'INVALID_RANK');
     disposeAll([...args, bad[0]]);
   });
 
   if (spec.minClasses > 1) {
     it(`rejects C < ${spec.minClasses} (the non-target term needs another class)`, () => {
       const args = spec.make(3, spec.minClasses - 1);
-      expectError(() => spec.call(args), spec.argNames[0]!, 'OUT_OF_RANGE');
+      expectDistilleryError(() => spec.call(args), spec.argNames[0]!, 'OUT_OF_RANGE');
       disposeAll(args);
     });
   }
@@ -87,16 +76,16 @@ describe.each([...specs, ...softTargetSpecs])('$name robustness', (spec) => {
       const args = spec.make(3, 5);
       const bad = args.slice();
       bad[li] = tf.tensor1d([0, 5, 1], 'int32');
-      expectError(() => spec.call(bad), 'labels', 'OUT_OF_RANGE');
+      expectDistilleryError(() => spec.call(bad), 'labels', 'OUT_OF_RANGE');
       tf.dispose(bad[li] as tf.Tensor);
       bad[li] = tf.tensor1d([0, -1, 1], 'int32');
-      expectError(() => spec.call(bad), 'labels', 'OUT_OF_RANGE');
+      expectDistilleryError(() => spec.call(bad), 'labels', 'OUT_OF_RANGE');
       tf.dispose(bad[li] as tf.Tensor);
       bad[li] = tf.tensor1d([0, 1.5, 1], 'float32');
-      expectError(() => spec.call(bad), 'labels', 'NOT_INTEGER');
+      expectDistilleryError(() => spec.call(bad), 'labels', 'NOT_INTEGER');
       tf.dispose(bad[li] as tf.Tensor);
       bad[li] = tf.tensor1d([0, 1], 'int32');
-      expectError(() => spec.call(bad), 'labels', 'SHAPE_MISMATCH');
+      expectDistilleryError(() => spec.call(bad), 'labels', 'SHAPE_MISMATCH');
       tf.dispose(bad[li] as tf.Tensor);
       disposeAll(args);
     });
@@ -110,13 +99,17 @@ describe.each([...specs, ...softTargetSpecs])('$name robustness', (spec) => {
       [0, Number.NaN, 2, 3, 4],
       [0, 1, 2, 3, 4],
     ]);
-    expectError(() => spec.call(bad, { checkFinite: true }), spec.argNames[0]!, 'NON_FINITE');
+    expectDistilleryError(() => spec.call(bad, { checkFinite: true }), spec.argNames[0]!, 'NON_FINITE');
     disposeAll([...args, bad[0]]);
   });
 
   it('rejects a non-object options argument', () => {
     const args = spec.make(3, 5);
-    expectError(() => spec.call(args, 3 as unknown as Record<string, unknown>), 'options', 'INVALID_ARGUMENT');
+    expectDistilleryError(
+      () => spec.call(args, 3 as unknown as Record<string, unknown>),
+      'options',
+      'INVALID_ARGUMENT',
+    );
     disposeAll(args);
   });
 

@@ -1,8 +1,8 @@
 import { clusterImbalanced, kmeans } from '@distillery/ot';
 import { assertNoTensorLeak, createRng, tf } from '@distillery/tensor';
+import { expectDistilleryError, expectDistilleryErrorAsync } from '@distillery/test-support';
 import { clusteringAccuracy } from '@distillery/train';
 import { describe, expect, it } from 'vitest';
-import { expectDistilleryError } from '../../../tests/support/expect';
 
 /** Imbalanced Gaussian mixture: class c has sizes[c] points around a N(0, sep²) centre, unit noise. */
 function gmm(seed: number, sizes: number[], d: number, sep: number) {
@@ -37,20 +37,20 @@ describe('clusterImbalanced quality on an imbalanced Gaussian mixture (imbalance
   const sizes = [500, 200, 80, 30, 10, 5];
   const opts = { numClusters: sizes.length, epochs: 15, batchSize: 190, knn: 10 };
 
-  it('seed 2: SP²OT > P²OT > k-means and > balanced Sinkhorn (Hungarian ACC)', () => {
+  it('seed 2: SP²OT > P²OT > k-means and > balanced Sinkhorn (Hungarian ACC)', async () => {
     const seed = 2;
     const { x, y } = gmm(seed, sizes, 8, 2);
     const acc = (a: Int32Array) => clusteringAccuracy(y, a).accuracy;
     const km = acc(kmeans(x, { k: sizes.length, seed, nInit: 3 }).assignments);
-    const run = (solver: 'p2ot' | 'sp2ot' | 'sinkhorn') => {
-      const r = clusterImbalanced(x, { ...opts, solver, seed, mmIter: 5 });
+    const run = async (solver: 'p2ot' | 'sp2ot' | 'sinkhorn') => {
+      const r = await clusterImbalanced(x, { ...opts, solver, seed, mmIter: 5 });
       r.prototypes.dispose();
       expect(r.rhos[0]).toBeCloseTo(0.1 + 0.9 * Math.exp(-5), 6);
       return acc(r.assignments);
     };
-    const sk = run('sinkhorn');
-    const p2 = run('p2ot');
-    const sp2 = run('sp2ot');
+    const sk = await run('sinkhorn');
+    const p2 = await run('p2ot');
+    const sp2 = await run('sp2ot');
     console.log(`imbalanced GMM seed 2 ACC: k-means ${km}, sinkhorn ${sk}, p2ot ${p2}, sp2ot ${sp2}`);
     expect(p2).toBeGreaterThan(km + 0.05);
     expect(p2).toBeGreaterThan(sk + 0.05);
@@ -63,7 +63,7 @@ describe('clusterImbalanced quality on an imbalanced Gaussian mixture (imbalance
     const { x, y } = gmm(seed, sizes, 8, 2);
     const km = clusteringAccuracy(y, kmeans(x, { k: sizes.length, seed, nInit: 3 }).assignments).accuracy;
     const epochs: { epoch: number; loss: number; rho: number }[] = [];
-    const r = clusterImbalanced(x, { ...opts, seed, onEpochEnd: (record) => epochs.push(record) });
+    const r = await clusterImbalanced(x, { ...opts, seed, onEpochEnd: (record) => epochs.push(record) });
     const p2 = clusteringAccuracy(y, r.assignments).accuracy;
     // one record per epoch: the mean of that epoch's step losses and its last ρ
     const steps = r.losses.length / opts.epochs;
@@ -78,12 +78,13 @@ describe('clusterImbalanced quality on an imbalanced Gaussian mixture (imbalance
     r.prototypes.dispose();
     const small = tf.slice(x, [0, 0], [60, 8]);
     await assertNoTensorLeak(
-      () => clusterImbalanced(small, { numClusters: 3, epochs: 1, batchSize: 20, seed, noise: 0.1 }).prototypes,
+      async () =>
+        (await clusterImbalanced(small, { numClusters: 3, epochs: 1, batchSize: 20, seed, noise: 0.1 })).prototypes,
       2,
       'clusterImbalanced',
     );
     // heads: trained side by side, the lowest last-epoch mean loss is returned; one head = the run above
-    const multi = clusterImbalanced(small, { numClusters: 3, epochs: 2, batchSize: 20, seed, heads: 3 });
+    const multi = await clusterImbalanced(small, { numClusters: 3, epochs: 2, batchSize: 20, seed, heads: 3 });
     expect(multi.headLosses).toHaveLength(3);
     expect(new Set(multi.headLosses).size).toBe(3); // independent initialisations
     expect(multi.headLosses[multi.head]).toBe(Math.min(...multi.headLosses));
@@ -92,14 +93,22 @@ describe('clusterImbalanced quality on an imbalanced Gaussian mixture (imbalance
     multi.prototypes.dispose();
     expect(r.head).toBe(0);
     expect(r.headLosses).toHaveLength(1);
-    expectDistilleryError(() => clusterImbalanced(x, { numClusters: 3, heads: 0 }), 'options.heads', 'OUT_OF_RANGE');
-    expectDistilleryError(() => clusterImbalanced(x, { numClusters: 1 }), 'options.numClusters', 'OUT_OF_RANGE');
-    expectDistilleryError(
+    await expectDistilleryErrorAsync(
+      () => clusterImbalanced(x, { numClusters: 3, heads: 0 }),
+      'options.heads',
+      'OUT_OF_RANGE',
+    );
+    await expectDistilleryErrorAsync(
+      () => clusterImbalanced(x, { numClusters: 1 }),
+      'options.numClusters',
+      'OUT_OF_RANGE',
+    );
+    await expectDistilleryErrorAsync(
       () => clusterImbalanced(x, { numClusters: 3, onEpochEnd: 'log' as never }),
       'options.onEpochEnd',
       'INVALID_ARGUMENT',
     );
-    expectDistilleryError(
+    await expectDistilleryErrorAsync(
       () => clusterImbalanced(x, { numClusters: 3, solver: 'kmeans' as 'p2ot' }),
       'options.solver',
       'INVALID_ARGUMENT',

@@ -12,8 +12,8 @@ import {
   sp2ot,
 } from '@distillery/ot';
 import { createRng, randomNormal, tf } from '@distillery/tensor';
+import { expectDistilleryErrorAsync } from '@distillery/test-support';
 import { describe, expect, it } from 'vitest';
-import { expectDistilleryError } from '../../../tests/support/expect';
 
 const engines: OtEngine[] = ['float64', 'backend'];
 
@@ -171,20 +171,20 @@ describe('sp2ot at its official defaults (λ₁ = (1 − ρ)·1000) on small ban
 });
 
 describe("clusterImbalanced({ solver: 'sp2ot' })", () => {
-  it('trains (no error about an internal logits tensor) and returns finite prototypes', () => {
+  it('trains (no error about an internal logits tensor) and returns finite prototypes', async () => {
     const rng = createRng(0);
     const x = randomNormal([100, 6], rng);
-    const r = clusterImbalanced(x, { numClusters: 3, solver: 'sp2ot', epochs: 1, batchSize: 50 });
+    const r = await clusterImbalanced(x, { numClusters: 3, solver: 'sp2ot', epochs: 1, batchSize: 50 });
     expect(r.assignments.length).toBe(100);
     expect(r.losses.every(Number.isFinite)).toBe(true);
     expect(r.prototypes.dataSync().every(Number.isFinite)).toBe(true);
     tf.dispose([x, r.prototypes]);
   });
 
-  it('a diverging run names options.learningRate, not an internal tensor', () => {
+  it('a diverging run names options.learningRate, not an internal tensor', async () => {
     const x = randomNormal([40, 4], createRng(1));
     for (const solver of ['p2ot', 'sp2ot'] as const) {
-      expectDistilleryError(
+      await expectDistilleryErrorAsync(
         () =>
           clusterImbalanced(x, {
             numClusters: 2,

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { knnGaussianSimilarity, p2ot, type SparseSimilarity, sp2ot } from '@distillery/ot';
 import { tf } from '@distillery/tensor';
+import { expectClose } from '@distillery/test-support';
 import { describe, expect, it } from 'vitest';
-import { expectClose } from '../../../tests/support/expect';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON fixture
 type Json = any;

@@ -14,8 +14,8 @@ import {
   toSparseSimilarity,
 } from '@distillery/ot';
 import { assertNoTensorLeak, createRng, randomNormal, tf } from '@distillery/tensor';
+import { expectClose, expectDistilleryError, expectDistilleryErrorAsync } from '@distillery/test-support';
 import { describe, expect, it } from 'vitest';
-import { expectClose, expectDistilleryError } from '../../../tests/support/expect';
 
 const cost = () => tf.tensor2d([0.1, 0.5, 0.9, 0.3, 0.2, 0.7], [2, 3]);
 
@@ -405,24 +405,34 @@ describe('robustness sweep: one case per public function', () => {
     tf.dispose([x, nan]);
   });
 
-  it('clusterImbalanced', () => {
+  it('clusterImbalanced', async () => {
     const x = tf.tidy(() => randomNormal([12, 3], createRng(0)));
     const nan = tf.tensor2d([0, Number.NaN, 2, 3], [2, 2]);
     const ok = { numClusters: 2, epochs: 1 };
-    expectDistilleryError(() => clusterImbalanced(nan, ok), 'features', 'NON_FINITE');
-    expectDistilleryError(() => clusterImbalanced(x, typo({ ...ok, solver: 'pot' })), 'options.solver');
-    expectDistilleryError(() => clusterImbalanced(x, typo({ ...ok, head: 'cos' })), 'options.head');
-    expectDistilleryError(() => clusterImbalanced(x, typo({ ...ok, rhoKind: 'step' })), 'options.rhoKind');
-    expectDistilleryError(() => clusterImbalanced(x, typo({ ...ok, learning_rate: 0.1 })), 'options.learning_rate');
-    expectDistilleryError(() => clusterImbalanced(x, { ...ok, numClusters: 20 }), 'features', 'EMPTY_INPUT');
-    expectDistilleryError(() => clusterImbalanced(x, { ...ok, rhoBase: 2 }), 'options.rhoBase', 'OUT_OF_RANGE');
-    expectDistilleryError(() => clusterImbalanced(x, { ...ok, knn: 0, solver: 'sp2ot' }), 'options.knn');
-    expectDistilleryError(
+    await expectDistilleryErrorAsync(() => clusterImbalanced(nan, ok), 'features', 'NON_FINITE');
+    await expectDistilleryErrorAsync(() => clusterImbalanced(x, typo({ ...ok, solver: 'pot' })), 'options.solver');
+    await expectDistilleryErrorAsync(() => clusterImbalanced(x, typo({ ...ok, head: 'cos' })), 'options.head');
+    await expectDistilleryErrorAsync(() => clusterImbalanced(x, typo({ ...ok, rhoKind: 'step' })), 'options.rhoKind');
+    await expectDistilleryErrorAsync(
+      () => clusterImbalanced(x, typo({ ...ok, learning_rate: 0.1 })),
+      'options.learning_rate',
+    );
+    await expectDistilleryErrorAsync(() => clusterImbalanced(x, { ...ok, numClusters: 20 }), 'features', 'EMPTY_INPUT');
+    await expectDistilleryErrorAsync(
+      () => clusterImbalanced(x, { ...ok, rhoBase: 2 }),
+      'options.rhoBase',
+      'OUT_OF_RANGE',
+    );
+    await expectDistilleryErrorAsync(() => clusterImbalanced(x, { ...ok, knn: 0, solver: 'sp2ot' }), 'options.knn');
+    await expectDistilleryErrorAsync(
       () => clusterImbalanced(x, { ...ok, solver: 'sp2ot', similarity: typo({ n: 12 }) }),
       'options.similarity',
     );
-    expectDistilleryError(() => clusterImbalanced(x, { ...ok, bankSize: 7, batchSize: 4 }), 'options.bankSize');
-    expectDistilleryError(() => clusterImbalanced(x, { ...ok, learningRate: -1 }), 'options.learningRate');
+    await expectDistilleryErrorAsync(
+      () => clusterImbalanced(x, { ...ok, bankSize: 7, batchSize: 4 }),
+      'options.bankSize',
+    );
+    await expectDistilleryErrorAsync(() => clusterImbalanced(x, { ...ok, learningRate: -1 }), 'options.learningRate');
     tf.dispose([x, nan]);
   });
 });

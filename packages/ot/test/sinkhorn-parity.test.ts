@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { type OtEngine, partialWasserstein, sinkhorn, sinkhornUnbalanced } from '@distillery/ot';
 import { tf } from '@distillery/tensor';
+import { expectClose } from '@distillery/test-support';
 import { describe, expect, it } from 'vitest';
-import { expectClose } from '../../../tests/support/expect';
 
 interface Case {
   kind: 'sinkhorn' | 'unbalanced' | 'partial';

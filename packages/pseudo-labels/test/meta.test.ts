@@ -11,8 +11,8 @@ import {
   mlpForward,
 } from '@distillery/pseudo-labels';
 import { assertNoTensorLeak, createRng, tf } from '@distillery/tensor';
+import { expectClose, expectDistilleryError } from '@distillery/test-support';
 import { describe, expect, it } from 'vitest';
-import { expectClose, expectDistilleryError } from '../../../tests/support/expect';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON fixture
 type Json = any;

@@ -25,7 +25,8 @@ import {
   scpnetPriorTargets,
   scpnetPseudoLabels,
 } from '@distillery/pseudo-labels';
-import { createRng, DistilleryError, tf } from '@distillery/tensor';
+import { createRng, tf } from '@distillery/tensor';
+import { expectDistilleryError } from '@distillery/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const created: tf.Tensor[] = [];
@@ -42,25 +43,12 @@ const t1 = (values: number[], dtype: 'int32' | 'float32' = 'float32') => {
 afterAll(() => tf.dispose(created));
 
 let tried = 0;
-/** fn must throw a DistilleryError whose argument matches `argument` (exactly, or the regex). */
+/** fn must throw a DistilleryError whose argument matches `argument` (exactly, or the regex), named in its message. */
 function bad(fn: () => unknown, argument: string | RegExp, code?: string): void {
   tried++;
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (e) {
-    thrown = e;
-  }
-  expect(thrown, `expected a DistilleryError naming ${argument}`).toBeInstanceOf(DistilleryError);
-  const err = thrown as DistilleryError;
-  if (typeof argument === 'string') {
-    expect(err.argument).toBe(argument);
-    expect(err.message).toContain(argument);
-  } else {
-    expect(err.argument).toMatch(argument);
-    expect(err.message).toMatch(argument);
-  }
-  if (code) expect(err.code).toBe(code);
+  const err = expectDistilleryError(fn, argument, { code });
+  if (typeof argument === 'string') expect(err.message).toContain(argument);
+  else expect(err.message).toMatch(argument);
 }
 
 // 3 samples × 3 classes

@@ -9,8 +9,8 @@ import {
   scpnetPseudoLabels,
 } from '@distillery/pseudo-labels';
 import { assertNoTensorLeak, tf } from '@distillery/tensor';
+import { expectClose } from '@distillery/test-support';
 import { describe, expect, it } from 'vitest';
-import { expectClose } from '../../../tests/support/expect';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON fixture
 type Json = any;

@@ -10,8 +10,8 @@ import {
   scpnetPseudoLabels,
 } from '@distillery/pseudo-labels';
 import { assertNoTensorLeak, tf } from '@distillery/tensor';
+import { expectClose, expectDistilleryError } from '@distillery/test-support';
 import { describe, expect, it } from 'vitest';
-import { expectClose, expectDistilleryError } from '../../../tests/support/expect';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON fixture
 type Json = any;

@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { expectDistilleryError, expectDistilleryErrorAsync } from '@distillery/test-support';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   assertLabels,
@@ -14,7 +15,6 @@ import {
   checkEnum,
   checkNumber,
   checkOptions,
-  DistilleryError,
   describeBackends,
   entryToFloat32,
   initBackend,
@@ -261,23 +261,12 @@ const asynchronous: Record<string, [() => Promise<unknown>, string][]> = {
   assertNoTensorLeak: [[() => assertNoTensorLeak(() => void tf.zeros([1]), 2, 'leaky'), 'leaky']],
 };
 
-function expectNamed(error: unknown, name: string, argument: string): void {
-  expect(error, `${name}: expected a DistilleryError naming ${argument}`).toBeInstanceOf(DistilleryError);
-  expect((error as DistilleryError).argument, (error as Error).message).toBe(argument);
-}
-
 describe('@distillery/tensor robustness: every bad input is a DistilleryError naming the argument', () => {
   for (const [name, calls] of Object.entries(sync)) {
     it(`${name}: ${calls.length} bad inputs`, () => {
       const before = tf.memory().numTensors;
       for (const [call, argument] of calls) {
-        let error: unknown;
-        try {
-          call();
-        } catch (e) {
-          error = e;
-        }
-        expectNamed(error, name, argument);
+        expectDistilleryError(call, argument, { label: name });
       }
       expect(tf.memory().numTensors).toBe(before);
     });
@@ -286,14 +275,7 @@ describe('@distillery/tensor robustness: every bad input is a DistilleryError na
     it(`${name}: ${calls.length} bad inputs`, async () => {
       const backend = tf.getBackend();
       for (const [call, argument] of calls) {
-        expectNamed(
-          await call().then(
-            () => undefined,
-            (e: unknown) => e,
-          ),
-          name,
-          argument,
-        );
+        await expectDistilleryErrorAsync(call, argument, { label: name });
       }
       if (tf.getBackend() !== backend) await tf.setBackend(backend);
     });

@@ -1,6 +1,7 @@
 // The bad inputs of the reliability sweep for @distillery/train: one `it` per public function, each bad input a
 // DistilleryError naming the argument. Add the new bad inputs here whenever a public option is added.
-import { DistilleryError, Rng } from '@distillery/tensor';
+import { Rng } from '@distillery/tensor';
+import { expectDistilleryError, expectDistilleryErrorAsync } from '@distillery/test-support';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as train from '../src/index';
@@ -58,33 +59,13 @@ let tried = 0;
 function bad(name: string, fn: () => unknown, argument: string | RegExp, message?: RegExp): void {
   covered.add(name);
   tried++;
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  check(error, argument, message);
+  expectDistilleryError(fn, argument, { message });
 }
 
 async function badAsync(name: string, fn: () => Promise<unknown>, argument: string | RegExp, message?: RegExp) {
   covered.add(name);
   tried++;
-  let error: unknown;
-  try {
-    await fn();
-  } catch (e) {
-    error = e;
-  }
-  check(error, argument, message);
-}
-
-function check(error: unknown, argument: string | RegExp, message?: RegExp) {
-  expect(error, `expected a DistilleryError naming ${argument}, got ${String(error)}`).toBeInstanceOf(DistilleryError);
-  const got = (error as DistilleryError).argument;
-  if (typeof argument === 'string') expect(got, (error as Error).message).toBe(argument);
-  else expect(got, (error as Error).message).toMatch(argument);
-  if (message) expect((error as Error).message).toMatch(message);
+  await expectDistilleryErrorAsync(fn, argument, { message });
 }
 
 let uid = 0;

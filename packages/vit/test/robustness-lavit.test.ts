@@ -2,7 +2,8 @@
  * Robustness sweep for LaViT (issue 13): bad inputs to every public LaViT function must give a DistilleryError that
  * names the argument. One `it` per function, several bad inputs each.
  */
-import { createRng, DistilleryError, tf } from '@distillery/tensor';
+import { createRng, tf } from '@distillery/tensor';
+import { expectDistilleryError } from '@distillery/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diagonalityPreservingLoss, LaViT, type LaViTConfig } from '../src/lavit/lavit';
 
@@ -16,49 +17,43 @@ const tiny: LaViTConfig = {
   laDepths: [1, 0],
 };
 
-/** Runs `fn`, expects a DistilleryError whose argument is `argument` and whose message matches `message`. */
-function rejects(fn: () => unknown, argument: string, message: RegExp = /./): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, `expected a DistilleryError for ${argument}`).toBeInstanceOf(DistilleryError);
-  const e = caught as DistilleryError;
-  expect(e.argument).toBe(argument);
-  expect(e.message).toMatch(message);
-}
+/** `fn` throws a DistilleryError naming `argument`, with a message matching `message`. */
+const expectRejected = (fn: () => unknown, argument: string, message?: RegExp) =>
+  expectDistilleryError(fn, argument, { message });
 
 describe('LaViT robustness', () => {
   it('new LaViT(config): bad configs are named errors', () => {
     const bad = (patch: Record<string, unknown>) => () => new LaViT({ ...tiny, ...patch } as LaViTConfig);
-    rejects(() => new LaViT(undefined as unknown as LaViTConfig), 'config');
-    rejects(() => new LaViT(null as unknown as LaViTConfig), 'config', /options object/);
-    rejects(bad({ head: [2, 2] }), 'config.head', /unknown option \(did you mean "heads"\?\)/);
-    rejects(bad({ heads: [2] }), 'config.heads', /expected an array of 2 entries .*got an array of 1 entry \(\[2\]\)/);
-    rejects(bad({ heads: '2,2' }), 'config.heads', /got "2,2"/);
-    rejects(bad({ dims: [] }), 'config.dims');
-    rejects(bad({ dims: [8, -8] }), 'config.dims[1]');
-    rejects(bad({ heads: [2, 0] }), 'config.heads[1]');
-    rejects(bad({ heads: [3, 2] }), 'config.heads[0]', /divisor of dims\[0\] = 8/);
-    rejects(bad({ laDepths: [1.5, 0] }), 'config.laDepths[0]');
-    rejects(bad({ vaDepths: [0, 1] }), 'config.vaDepths[0]');
-    rejects(bad({ vaDepths: [1, 1, 1] }), 'config.vaDepths', /2 entries/);
-    rejects(bad({ mlpRatio: 0 }), 'config.mlpRatio');
-    rejects(bad({ dropPathRate: 1 }), 'config.dropPathRate');
-    rejects(bad({ dropPathRate: Number.NaN }), 'config.dropPathRate');
-    rejects(bad({ eps: 0 }), 'config.eps');
-    rejects(bad({ laSoftmax: 'yes' }), 'config.laSoftmax', /boolean/);
-    rejects(bad({ layerScaleInit: Number.POSITIVE_INFINITY }), 'config.layerScaleInit');
-    rejects(bad({ patchSize: 3 }), 'config.patchSize');
-    rejects(
+    expectRejected(() => new LaViT(undefined as unknown as LaViTConfig), 'config');
+    expectRejected(() => new LaViT(null as unknown as LaViTConfig), 'config', /options object/);
+    expectRejected(bad({ head: [2, 2] }), 'config.head', /unknown option \(did you mean "heads"\?\)/);
+    expectRejected(
+      bad({ heads: [2] }),
+      'config.heads',
+      /expected an array of 2 entries .*got an array of 1 entry \(\[2\]\)/,
+    );
+    expectRejected(bad({ heads: '2,2' }), 'config.heads', /got "2,2"/);
+    expectRejected(bad({ dims: [] }), 'config.dims');
+    expectRejected(bad({ dims: [8, -8] }), 'config.dims[1]');
+    expectRejected(bad({ heads: [2, 0] }), 'config.heads[1]');
+    expectRejected(bad({ heads: [3, 2] }), 'config.heads[0]', /divisor of dims\[0\] = 8/);
+    expectRejected(bad({ laDepths: [1.5, 0] }), 'config.laDepths[0]');
+    expectRejected(bad({ vaDepths: [0, 1] }), 'config.vaDepths[0]');
+    expectRejected(bad({ vaDepths: [1, 1, 1] }), 'config.vaDepths', /2 entries/);
+    expectRejected(bad({ mlpRatio: 0 }), 'config.mlpRatio');
+    expectRejected(bad({ dropPathRate: 1 }), 'config.dropPathRate');
+    expectRejected(bad({ dropPathRate: Number.NaN }), 'config.dropPathRate');
+    expectRejected(bad({ eps: 0 }), 'config.eps');
+    expectRejected(bad({ laSoftmax: 'yes' }), 'config.laSoftmax', /boolean/);
+    expectRejected(bad({ layerScaleInit: Number.POSITIVE_INFINITY }), 'config.layerScaleInit');
+    expectRejected(bad({ patchSize: 3 }), 'config.patchSize');
+    expectRejected(
       bad({ imageSize: 12, dims: [8, 8, 8], heads: [2, 2, 2], vaDepths: [1, 1, 1], laDepths: [1, 1, 1] }),
       'config.imageSize',
     );
-    rejects(bad({ inChannels: 0 }), 'config.inChannels');
-    rejects(bad({ numClasses: -1 }), 'config.numClasses');
-    rejects(bad({ seed: Number.NaN }), 'config.seed');
+    expectRejected(bad({ inChannels: 0 }), 'config.inChannels');
+    expectRejected(bad({ numClasses: -1 }), 'config.numClasses');
+    expectRejected(bad({ seed: Number.NaN }), 'config.seed');
   });
 
   describe('LaViT.forward', () => {
@@ -74,22 +69,22 @@ describe('LaViT robustness', () => {
     });
 
     it('model.forward(images, options): bad images and options are named errors', () => {
-      rejects(
+      expectRejected(
         () => model.forward(x, { returnAttentions: true } as never),
         'options.returnAttentions',
         /did you mean "returnAttention"/,
       );
-      rejects(() => model.forward(x, 5 as never), 'options', /options object/);
-      rejects(() => model.forward(x, { training: 'yes' } as never), 'options.training', /boolean/);
-      rejects(() => model.forward(x, { returnAttention: 1 } as never), 'options.returnAttention', /boolean/);
-      rejects(() => model.forward(x, { rng: {} } as never), 'options.rng');
+      expectRejected(() => model.forward(x, 5 as never), 'options', /options object/);
+      expectRejected(() => model.forward(x, { training: 'yes' } as never), 'options.training', /boolean/);
+      expectRejected(() => model.forward(x, { returnAttention: 1 } as never), 'options.returnAttention', /boolean/);
+      expectRejected(() => model.forward(x, { rng: {} } as never), 'options.rng');
       const rank3 = tf.zeros([8, 8, 3]);
-      rejects(() => model.forward(rank3 as never), 'images', /rank-4/);
+      expectRejected(() => model.forward(rank3 as never), 'images', /rank-4/);
       const gray = tf.zeros([1, 8, 8, 1]) as tf.Tensor4D;
-      rejects(() => model.forward(gray), 'images', /3 channels/);
+      expectRejected(() => model.forward(gray), 'images', /3 channels/);
       const big = tf.zeros([1, 16, 16, 3]) as tf.Tensor4D;
-      rejects(() => model.forward(big), 'images', /N = 16 tokens/);
-      rejects(() => model.forward([[1]] as never), 'images');
+      expectRejected(() => model.forward(big), 'images', /N = 16 tokens/);
+      expectRejected(() => model.forward([[1]] as never), 'images');
       // a valid call still works after the refusals (and with an explicit rng)
       const out = model.forward(x, { training: true, rng: createRng(1) });
       expect(out.logits.shape).toEqual([1, 3]);
@@ -102,19 +97,23 @@ describe('LaViT robustness', () => {
     const square23 = tf.zeros([1, 1, 2, 3]);
     const rank3 = tf.zeros([1, 3, 3]);
     const empty = tf.zeros([1, 1, 0, 0]);
-    rejects(() => diagonalityPreservingLoss([]), 'maps', /at least one/);
-    rejects(() => diagonalityPreservingLoss(square23), 'maps[0]', /square/);
-    rejects(() => diagonalityPreservingLoss(rank3), 'maps[0]', /rank-4/);
-    rejects(() => diagonalityPreservingLoss(empty), 'maps[0]', /non-empty/);
-    rejects(() => diagonalityPreservingLoss([ok, 'x' as never]), 'maps[1]');
-    rejects(() => diagonalityPreservingLoss(ok, { diagonalSign: 0 as never }), 'options.diagonalSign', /one of 1, -1/);
-    rejects(() => diagonalityPreservingLoss(ok, { diagonalSign: '1' as never }), 'options.diagonalSign');
-    rejects(
+    expectRejected(() => diagonalityPreservingLoss([]), 'maps', /at least one/);
+    expectRejected(() => diagonalityPreservingLoss(square23), 'maps[0]', /square/);
+    expectRejected(() => diagonalityPreservingLoss(rank3), 'maps[0]', /rank-4/);
+    expectRejected(() => diagonalityPreservingLoss(empty), 'maps[0]', /non-empty/);
+    expectRejected(() => diagonalityPreservingLoss([ok, 'x' as never]), 'maps[1]');
+    expectRejected(
+      () => diagonalityPreservingLoss(ok, { diagonalSign: 0 as never }),
+      'options.diagonalSign',
+      /one of 1, -1/,
+    );
+    expectRejected(() => diagonalityPreservingLoss(ok, { diagonalSign: '1' as never }), 'options.diagonalSign');
+    expectRejected(
       () => diagonalityPreservingLoss(ok, { diagonalsign: -1 } as never),
       'options.diagonalsign',
       /did you mean "diagonalSign"/,
     );
-    rejects(() => diagonalityPreservingLoss(ok, 'x' as never), 'options', /options object/);
+    expectRejected(() => diagonalityPreservingLoss(ok, 'x' as never), 'options', /options object/);
     tf.dispose([ok, square23, rank3, empty]);
   });
 });

@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createRng, DistilleryError, tf } from '@distillery/tensor';
+import { expectDistilleryError } from '@distillery/test-support';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   Attention,
@@ -46,21 +47,10 @@ import {
 let tried = 0;
 const functions = new Set<string>();
 
-/** Expects `fn` to throw a DistilleryError whose argument is `argument` (and code, when given). */
+/** Expects `fn` to throw a DistilleryError whose argument is `argument` (and code, when given); counts it. */
 function expectError(fn: () => unknown, argument: string, code?: string): DistilleryError {
   tried++;
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, `expected a DistilleryError naming ${argument}, got ${String(error)}`).toBeInstanceOf(DistilleryError);
-  const d = error as DistilleryError;
-  expect(d.argument, d.message).toBe(argument);
-  expect(d.message.startsWith(`${argument}:`), d.message).toBe(true);
-  if (code) expect(d.code).toBe(code);
-  return d;
+  return expectDistilleryError(fn, argument, { code, prefixed: true });
 }
 
 const bad = (name: string, body: () => void | Promise<void>) =>

@@ -1,13 +1,16 @@
+import { instanceBalancedSampler } from '@distillery/samplers';
 import {
   assertFinite,
   assertRank,
   checkNumber,
   checkOptions,
   createRng,
+  DistilleryError,
   describeValue,
   invalid,
   tf,
 } from '@distillery/tensor';
+import { AdamW, type FitOptions, fit } from '@distillery/train';
 import {
   knnGaussianSimilarity,
   type SparseSimilarity,
@@ -91,7 +94,10 @@ export interface ClusterImbalancedResult {
  *     per step t:  ρ = rhoSchedule(t, T);  z = head(x_batch) → bank;  Q = solver(bank)[batch rows]
  *                  L = CE_soft(head(view₁), Q₂) + CE_soft(head(view₂), Q₁);  Adam step on the head
  */
-export function clusterImbalanced(features: tf.Tensor, options: ClusterImbalancedOptions): ClusterImbalancedResult {
+export async function clusterImbalanced(
+  features: tf.Tensor,
+  options: ClusterImbalancedOptions,
+): Promise<ClusterImbalancedResult> {
   options = checkOptions<ClusterImbalancedOptions>(options, {
     numClusters: true,
     solver: ['p2ot', 'sp2ot', 'sinkhorn'],
@@ -184,7 +190,6 @@ export function clusterImbalanced(features: tf.Tensor, options: ClusterImbalance
       const nw = tf.div(h.w, tf.add(tf.norm(h.w, 2, 1, true), 1e-12));
       return tf.mul(tf.matMul(nv as tf.Tensor2D, nw as tf.Tensor2D, false, true), scale) as tf.Tensor2D;
     });
-  const optimizer = tf.train.adam(lr);
   const rhos: number[] = [];
   const makeView = (idx: Int32Array) =>
     tf.tidy(() => {
@@ -232,77 +237,109 @@ export function clusterImbalanced(features: tf.Tensor, options: ClusterImbalance
       logits.dispose();
     }
   };
-  /** One head's step: bank update, targets for both views, swapped-prediction loss (a scalar to minimise). */
-  const headLoss = (h: Head, v1: tf.Tensor, v2: tf.Tensor, idx: Int32Array, rho: number, keep: tf.Tensor[]) => {
+  /**
+   * One head's targets for a batch, before its step (outside the gradient tape): the bank takes the head's logits of
+   * view 1 (view 2's replace them without advancing), and the solver's plan on the bank gives the batch's rows.
+   */
+  const targets = (h: Head, v1: tf.Tensor, v2: tf.Tensor, idx: Int32Array, rho: number): [tf.Tensor, tf.Tensor] => {
     const z1 = forward(h, v1);
     const slot = h.bank.index;
     h.bank.update(z1);
     h.bankIdx.set(idx, slot);
     const plan1 = solve(h, rho);
     const q1 = h.bank.sliceBatch(plan1, batch);
-    let q2 = q1;
-    keep.push(z1, plan1, q1);
-    if (v2 !== v1) {
-      const z2 = forward(h, v2);
-      h.bank.update(z2, { enqueue: false });
-      const plan2 = solve(h, rho);
-      q2 = h.bank.sliceBatch(plan2, batch);
-      keep.push(z2, plan2, q2);
+    tf.dispose([z1, plan1]);
+    if (v2 === v1) return [q1, q1];
+    const z2 = forward(h, v2);
+    h.bank.update(z2, { enqueue: false });
+    const plan2 = solve(h, rho);
+    const q2 = h.bank.sliceBatch(plan2, batch);
+    tf.dispose([z2, plan2]);
+    return [q1, q2];
+  };
+
+  // fill the banks before training (the reference's LogitsMemory.init)
+  const first = rng.permutation(n);
+  for (let s = 0; s < bankSize; s += batch) {
+    const idx = Int32Array.from(first.slice(s, s + batch));
+    const v = makeView(idx);
+    for (const h of heads) {
+      const z = forward(h, v);
+      h.bank.update(z);
+      h.bankIdx.set(idx, s);
+      z.dispose();
     }
-    return () => swappedPredictionLoss(forward(h, v1), forward(h, v2), q1, q2);
+    v.dispose();
+  }
+
+  // Training runs through @distillery/train's `fit`: Adam (PPOT's torch.optim.Adam: AdamW with no weight decay), a
+  // seeded shuffle per epoch, whole batches only (the reference's drop_last).
+  const stepsPerEpoch = Math.floor(n / batch);
+  const total = epochs * stepsPerEpoch;
+  type Batch = { v1: tf.Tensor; v2: tf.Tensor; q: [tf.Tensor, tf.Tensor][] };
+  let perHead: tf.Scalar[] = [];
+  const params = heads.flatMap((h) => (h.bias ? [h.w, h.bias] : [h.w]));
+  const optimizer = new AdamW(params, { lr, weightDecay: 0 });
+  // fit names a non-finite loss as its own `loss`; here the user's knob is the learning rate
+  const trainHeads = async (fitOptions: FitOptions<Batch>) => {
+    try {
+      await fit(fitOptions);
+    } catch (e) {
+      if (e instanceof DistilleryError && e.code === 'NON_FINITE' && e.argument === 'loss') {
+        throw diverged(`loss ${e.actual}`);
+      }
+      throw e;
+    }
   };
   try {
-    // fill the banks before training (the reference's LogitsMemory.init)
-    const first = rng.permutation(n);
-    for (let s = 0; s < bankSize; s += batch) {
-      const idx = Int32Array.from(first.slice(s, s + batch));
-      const v = makeView(idx);
-      for (const h of heads) {
-        const z = forward(h, v);
-        h.bank.update(z);
-        h.bankIdx.set(idx, s);
-        z.dispose();
-      }
-      v.dispose();
-    }
-    const stepsPerEpoch = Math.floor(n / batch);
-    const total = epochs * stepsPerEpoch;
-    let step = 0;
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      const perm = rng.permutation(n);
-      for (let s = 0; s < stepsPerEpoch; s++, step++) {
-        const rho = rhoSchedule(step, total, rhoOpts);
-        rhos.push(rho);
-        const idx = Int32Array.from(perm.slice(s * batch, (s + 1) * batch));
-        const v1 = makeView(idx);
-        const v2 = noise > 0 ? makeView(idx) : v1;
-        const keep: tf.Tensor[] = [v1];
-        if (v2 !== v1) keep.push(v2);
-        const lossFns = heads.map((h) => headLoss(h, v1, v2, idx, rho, keep));
-        // The heads share no parameters: minimising the sum steps each head on its own loss.
-        let perHead: tf.Scalar[] = [];
-        const loss = optimizer.minimize(() => {
-          perHead = lossFns.map((f) => tf.keep(f()));
-          return tf.addN(perHead) as tf.Scalar;
-        }, true);
-        for (const [i, l] of perHead.entries()) heads[i]!.losses.push(l.dataSync()[0]!);
-        tf.dispose([loss!, ...perHead, ...keep]);
-        const bad = heads.find((h) => !Number.isFinite(h.losses[h.losses.length - 1]!));
-        if (bad) throw diverged(`loss ${bad.losses[bad.losses.length - 1]} at step ${step} (epoch ${epoch})`);
-      }
-      if (onEpochEnd) {
-        // mean over this epoch's steps (and over the heads)
-        const loss = mean(heads.flatMap((h) => h.losses.slice(-stepsPerEpoch)));
-        onEpochEnd({ epoch, loss, rho: rhos[rhos.length - 1] ?? 0 });
-      }
-    }
+    await trainHeads({
+      params,
+      optimizer,
+      sampler: instanceBalancedSampler(n, { seed: rng.int(2 ** 31) }),
+      batchSize: batch,
+      dropLast: true,
+      epochs,
+      progress: 'none',
+      data: {
+        batch(idx) {
+          const rho = rhoSchedule(rhos.length, total, rhoOpts);
+          rhos.push(rho);
+          const v1 = makeView(idx);
+          const v2 = noise > 0 ? makeView(idx) : v1;
+          return { v1, v2, q: heads.map((h) => targets(h, v1, v2, idx, rho)) };
+        },
+      },
+      // The heads share no parameters: minimising the sum steps each head on its own loss.
+      loss: ({ v1, v2, q }) => {
+        perHead = heads.map((h, i) => tf.keep(swappedPredictionLoss(forward(h, v1), forward(h, v2), ...q[i]!)));
+        return tf.addN(perHead) as tf.Scalar;
+      },
+      disposeBatch: ({ v1, v2, q }) => tf.dispose([v1, v2, ...q.flat()]),
+      onBatchEnd: async ({ step, epoch }) => {
+        const values = await Promise.all(perHead.map(async (l) => (await l.data())[0]!));
+        tf.dispose(perHead);
+        perHead = [];
+        for (const [i, v] of values.entries()) heads[i]!.losses.push(v);
+        const bad = values.findIndex((v) => !Number.isFinite(v));
+        if (bad >= 0) throw diverged(`loss ${values[bad]} at step ${step - 1} (epoch ${epoch})`);
+      },
+      onEpochEnd: onEpochEnd
+        ? ({ epoch }) =>
+            // mean over this epoch's steps (and over the heads)
+            onEpochEnd({
+              epoch,
+              loss: mean(heads.flatMap((h) => h.losses.slice(-stepsPerEpoch))),
+              rho: rhos[rhos.length - 1] ?? 0,
+            })
+        : undefined,
+    });
     const headLosses = heads.map((h) => mean(h.losses.slice(-stepsPerEpoch)));
     let chosen = 0;
     for (let i = 1; i < numHeads; i++) if (headLosses[i]! < headLosses[chosen]!) chosen = i;
     const best = heads[chosen]!;
     const logits = forward(best, x);
     const am = tf.argMax(logits, 1);
-    const assignments = Int32Array.from(am.dataSync());
+    const assignments = Int32Array.from(await am.data());
     tf.dispose([logits, am]);
     const prototypes = tf.tidy(() =>
       head === 'cosine'
@@ -312,6 +349,7 @@ export function clusterImbalanced(features: tf.Tensor, options: ClusterImbalance
     return { assignments, prototypes, losses: best.losses, rhos, head: chosen, headLosses };
   } finally {
     optimizer.dispose();
+    tf.dispose(perHead);
     for (const h of heads) {
       h.w.dispose();
       h.bias?.dispose();

@@ -203,7 +203,7 @@ export const recipe = {
     ]) {
       ctx.say(`${name}: cosine head, swapped-prediction loss, ${s.epochs} epochs`);
       t0 = performance.now();
-      const r = clusterImbalanced(features, {
+      const r = await clusterImbalanced(features, {
         ...common,
         solver,
         ...extra,

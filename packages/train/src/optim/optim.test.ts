@@ -1,4 +1,5 @@
 import { assertNoTensorLeak, DistilleryError } from '@distillery/tensor';
+import { expectClose } from '@distillery/test-support';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import fixture from '../../test/fixtures/optim.json';
@@ -27,15 +28,9 @@ function lossOf(ps: tf.Variable[], x: tf.Tensor, y: tf.Tensor) {
     tf.mean(tf.square(tf.sub(tf.add(tf.matMul(tf.tanh(tf.matMul(x, ps[0]!)), ps[1]!), ps[2]!), y))) as tf.Scalar;
 }
 
-function expectClose(actual: ArrayLike<number>, expected: number[], rel: number, label: string) {
-  expect(actual.length, label).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    const tol = rel * Math.max(Math.abs(expected[i]!), 1e-2);
-    if (Math.abs((actual[i] as number) - expected[i]!) > tol) {
-      throw new Error(`${label}[${i}]: ${actual[i]} vs ${expected[i]} (tol ${tol})`);
-    }
-  }
-}
+/** Within rel·|expected|, and rel·1e-2 absolute for entries near zero. */
+const expectRelClose = (actual: ArrayLike<number>, expected: number[], rel: number, label: string) =>
+  expectClose(actual, expected, rel, rel * 1e-2, label);
 
 type CaseOptions = {
   type: string;
@@ -85,9 +80,9 @@ describe('optimizers: parity with torch.optim over 6 steps', () => {
           } else opt.step(grads);
           tf.dispose(grads);
         }
-        expectClose([value], [c.losses[s]!], 1e-5, `${name} loss@${s}`);
+        expectRelClose([value], [c.losses[s]!], 1e-5, `${name} loss@${s}`);
         for (const [i, expected] of c.params[s]!.entries())
-          expectClose(ps[i]!.dataSync(), expected, 1e-5, `${name} p${i}@${s}`);
+          expectRelClose(ps[i]!.dataSync(), expected, 1e-5, `${name} p${i}@${s}`);
       }
       opt.dispose();
       tf.dispose([x, y]);

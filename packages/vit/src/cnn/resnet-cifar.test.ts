@@ -1,6 +1,7 @@
 import { assertNoTensorLeak, DistilleryError, parseSafetensors, tf } from '@distillery/tensor';
+import { expectScaledClose } from '@distillery/test-support';
 import { describe, expect, it, vi } from 'vitest';
-import { crossEntropy, expectClose, fixtureBytes, fixtureJson } from '../../test/helpers';
+import { crossEntropy, fixtureBytes, fixtureJson } from '../../test/helpers';
 import { MultiExpertResNet, ResNetCifar, resnet32 } from './resnet-cifar';
 
 interface Fixture {
@@ -52,15 +53,15 @@ describe.each(cases)('%s parity with the PyTorch reference', (name, make, layout
     model.loadSafetensorsBuffer(fixtureBytes(`${name}.safetensors`));
     const x = images();
     const ev = model.forward(x);
-    expectClose(ev.logits.dataSync(), f.evalLogits, 1e-4, 'eval logits');
+    expectScaledClose(ev.logits.dataSync(), f.evalLogits, 1e-4, 'eval logits');
     const tr = model.forward(x, { training: true });
-    expectClose(tr.logits.dataSync(), f.trainLogits, 1e-4, 'train logits');
+    expectScaledClose(tr.logits.dataSync(), f.trainLogits, 1e-4, 'train logits');
     if (f.expertLogits) {
       const experts = (tr as { expertLogits: tf.Tensor2D[] }).expertLogits;
-      for (const [i, e] of f.expertLogits.entries()) expectClose(experts[i]!.dataSync(), e, 1e-4, `expert ${i}`);
+      for (const [i, e] of f.expertLogits.entries()) expectScaledClose(experts[i]!.dataSync(), e, 1e-4, `expert ${i}`);
     }
-    expectClose(model.params.get('bn1.running_mean').dataSync(), f.runningMean, 1e-4, 'running_mean');
-    expectClose(model.params.get('bn1.running_var').dataSync(), f.runningVar, 1e-4, 'running_var');
+    expectScaledClose(model.params.get('bn1.running_mean').dataSync(), f.runningMean, 1e-4, 'running_mean');
+    expectScaledClose(model.params.get('bn1.running_var').dataSync(), f.runningVar, 1e-4, 'running_var');
     expect(model.params.counters.get('bn1.num_batches_tracked')).toBe(4);
     // Gradients (train mode again: batch statistics do not depend on the running buffers).
     const lossFn = (inp: tf.Tensor) =>
@@ -68,7 +69,7 @@ describe.each(cases)('%s parity with the PyTorch reference', (name, make, layout
     const loss = lossFn(x);
     expect(loss.dataSync()[0]).toBeCloseTo(f.loss, 4);
     const inputGrad = tf.grad(lossFn)(x);
-    expectClose(inputGrad.dataSync(), f.inputGrad.values, 1e-3, 'input grad');
+    expectScaledClose(inputGrad.dataSync(), f.inputGrad.values, 1e-3, 'input grad');
     const names = Object.keys(f.paramGrads);
     const { value, grads } = tf.variableGrads(
       () => lossFn(x),
@@ -78,7 +79,7 @@ describe.each(cases)('%s parity with the PyTorch reference', (name, make, layout
       const layout =
         (layouts as Record<string, 'linear'>)[n] ??
         (n.endsWith('conv1.weight') || n.endsWith('conv2.weight') ? 'conv2d' : 'plain');
-      expectClose(toTorch(grads[model.params.get(n).name]!, layout), f.paramGrads[n]!.values, 1e-3, `grad ${n}`);
+      expectScaledClose(toTorch(grads[model.params.get(n).name]!, layout), f.paramGrads[n]!.values, 1e-3, `grad ${n}`);
     }
     tf.dispose([x, ev as unknown as tf.TensorContainer, tr as unknown as tf.TensorContainer, loss, inputGrad, value]);
     tf.dispose(grads as unknown as tf.TensorContainer);
@@ -138,7 +139,7 @@ describe('CIFAR ResNets', () => {
     for (const e of out.expertLogits)
       expect(Math.max(...Array.from(e.dataSync()).map(Math.abs))).toBeLessThanOrEqual(30.0001);
     const mean = tf.tidy(() => tf.div(tf.addN(out.expertLogits), 3));
-    expectClose(out.logits.dataSync(), Array.from(mean.dataSync()), 1e-6, 'mean of experts');
+    expectScaledClose(out.logits.dataSync(), Array.from(mean.dataSync()), 1e-6, 'mean of experts');
     tf.dispose([x, mean, out as unknown as tf.TensorContainer]);
     model.dispose();
   });

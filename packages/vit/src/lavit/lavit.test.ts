@@ -1,6 +1,7 @@
 import { assertNoTensorLeak, DistilleryError, tf } from '@distillery/tensor';
+import { expectScaledClose } from '@distillery/test-support';
 import { describe, expect, it } from 'vitest';
-import { crossEntropy, expectClose, fixtureBytes, fixtureJson } from '../../test/helpers';
+import { crossEntropy, fixtureBytes, fixtureJson } from '../../test/helpers';
 import { diagonalityPreservingLoss, LaViT } from './lavit';
 
 interface Fixture {
@@ -61,11 +62,11 @@ describe('LaViT parity with the self-consistency reference (tools/reference/vit/
       model.loadSafetensorsBuffer(fixtureBytes(`${file}.safetensors`));
       const x = tf.tensor4d(fx.input.values, fx.input.shape as [number, number, number, number]);
       const out = model.forward(x, { returnAttention: true });
-      expectClose(out.logits.dataSync(), fx.logits, 1e-5, 'logits');
+      expectScaledClose(out.logits.dataSync(), fx.logits, 1e-5, 'logits');
       expect(out.laMaps).toHaveLength(fx.numLaMaps);
       const head0 = tf.tidy(() => tf.slice(out.laMaps[0]!, [0, 0, 0, 0], [1, 1, 64, 64]).dataSync());
-      expectClose(head0, fx.laMap0Head0, 1e-5, 'LA map 0');
-      expectClose(out.laMaps[out.laMaps.length - 1]!.dataSync(), fx.laMapLast, 1e-5, 'last LA map');
+      expectScaledClose(head0, fx.laMap0Head0, 1e-5, 'LA map 0');
+      expectScaledClose(out.laMaps[out.laMaps.length - 1]!.dataSync(), fx.laMapLast, 1e-5, 'last LA map');
       // Stage 1's first VA map carries the residual downsampled from stage 0's last map. Each entry is a softmax
       // value plus pooled map entries of the map's own size, so it is compared at 1e-5 of the map's largest entry.
       const first = out.attentions![3]!.dataSync();
@@ -76,15 +77,15 @@ describe('LaViT parity with the self-consistency reference (tools/reference/vit/
       const dp = diagonalityPreservingLoss(out.laMaps);
       expect(Math.abs(dp.dataSync()[0]! - fx.dpLoss) / fx.dpScale, 'DP loss').toBeLessThanOrEqual(1e-5);
       const gx = tf.grad((inp: tf.Tensor) => lossWith(model, inp as tf.Tensor4D, fx.labels))(x);
-      expectClose(gx.dataSync(), fx.inputGrad.values, 1e-4, 'input grad');
+      expectScaledClose(gx.dataSync(), fx.inputGrad.values, 1e-4, 'input grad');
       const names = Object.keys(fx.paramGrads);
       const { value, grads } = tf.variableGrads(
         () => lossWith(model, x, fx.labels),
         names.map((n) => model.params.get(n)),
       );
-      expectClose(value.dataSync(), [fx.loss], 1e-5, 'loss');
+      expectScaledClose(value.dataSync(), [fx.loss], 1e-5, 'loss');
       for (const n of names) {
-        expectClose(toTorch(grads[model.params.get(n).name]!, n), fx.paramGrads[n]!.values, 1e-4, `grad ${n}`);
+        expectScaledClose(toTorch(grads[model.params.get(n).name]!, n), fx.paramGrads[n]!.values, 1e-4, `grad ${n}`);
       }
       tf.dispose([x, dp, gx, value, out as unknown as tf.TensorContainer, grads as unknown as tf.TensorContainer]);
       model.dispose();
@@ -96,8 +97,8 @@ describe('LaViT parity with the self-consistency reference (tools/reference/vit/
     model.loadSafetensorsBuffer(fixtureBytes('lavit_tiny.safetensors'));
     const x = tf.tensor4d(f.input.values, f.input.shape as [number, number, number, number]);
     const out = model.forward(x);
-    expectClose(out.logits.dataSync(), f.logitsNoSoftmax, 1e-5, 'logits without softmax');
-    expectClose(out.laMaps[out.laMaps.length - 1]!.dataSync(), f.laMapLastNoSoftmax, 1e-5, 'last LA map A^l');
+    expectScaledClose(out.logits.dataSync(), f.logitsNoSoftmax, 1e-5, 'logits without softmax');
+    expectScaledClose(out.laMaps[out.laMaps.length - 1]!.dataSync(), f.laMapLastNoSoftmax, 1e-5, 'last LA map A^l');
     tf.dispose([x, out as unknown as tf.TensorContainer]);
     model.dispose();
   });

@@ -1,6 +1,7 @@
 import { assertNoTensorLeak, createRng, DistilleryError, parseSafetensors, tf } from '@distillery/tensor';
+import { expectScaledClose } from '@distillery/test-support';
 import { describe, expect, it } from 'vitest';
-import { crossEntropy, expectClose, fixtureBytes, fixtureJson } from '../../test/helpers';
+import { crossEntropy, fixtureBytes, fixtureJson } from '../../test/helpers';
 import { applyMetaDropout, metaMaskProbability } from './meta-dropout';
 import { MetaFormer } from './metaformer';
 import { encodeSpatial, encodeSpatioTemporal } from './spatio-temporal';
@@ -44,7 +45,8 @@ const toTorch = (g: tf.Tensor, name: string): Float32Array =>
 
 describe('MetaFormer (MetaFG_Meta) parity with the PyTorch reference', () => {
   it('spatio-temporal encoding matches dataset_fg.py, including the zero-coordinate quirk', () => {
-    for (const e of f.encodings) expectClose(encodeSpatioTemporal(e.input), e.meta, 1e-6, JSON.stringify(e.input));
+    for (const e of f.encodings)
+      expectScaledClose(encodeSpatioTemporal(e.input), e.meta, 1e-6, JSON.stringify(e.input));
     expect(encodeSpatial(0, 30)).toEqual([0, 0, 0]);
     expect(encodeSpatial(0, 30, { zeroCoordinateIsMissing: false })[0]).toBeCloseTo(Math.cos(Math.PI / 6), 6);
     expect(() => encodeSpatioTemporal({ month: 13 })).toThrow(/month/);
@@ -57,14 +59,14 @@ describe('MetaFormer (MetaFG_Meta) parity with the PyTorch reference', () => {
     const x = tf.tensor4d(f.input.values, f.input.shape as [number, number, number, number]);
     const meta = tf.tensor2d(f.meta.values, f.meta.shape as [number, number]);
     const ev = model.forward(x, meta);
-    expectClose(ev.logits.dataSync(), f.evalLogits, 1e-4, 'eval logits');
+    expectScaledClose(ev.logits.dataSync(), f.evalLogits, 1e-4, 'eval logits');
     const tr = model.forward(x, meta, { training: true });
-    expectClose(tr.logits.dataSync(), f.trainLogits, 1e-4, 'train logits');
+    expectScaledClose(tr.logits.dataSync(), f.trainLogits, 1e-4, 'train logits');
     const lossOf = (img: tf.Tensor, m: tf.Tensor) =>
       crossEntropy(model.forward(img as tf.Tensor4D, m, { training: true }).logits, f.labels);
     const [gx, gm] = tf.grads(lossOf)([x, meta]);
-    expectClose(gx!.dataSync(), f.inputGrad.values, 1e-3, 'image grad');
-    expectClose(gm!.dataSync(), f.metaGrad, 1e-3, 'meta grad');
+    expectScaledClose(gx!.dataSync(), f.inputGrad.values, 1e-3, 'image grad');
+    expectScaledClose(gm!.dataSync(), f.metaGrad, 1e-3, 'meta grad');
     const names = Object.keys(f.paramGrads);
     const { value, grads } = tf.variableGrads(
       () => lossOf(x, meta),
@@ -72,7 +74,7 @@ describe('MetaFormer (MetaFG_Meta) parity with the PyTorch reference', () => {
     );
     expect(value.dataSync()[0]).toBeCloseTo(f.loss, 4);
     for (const n of names) {
-      expectClose(toTorch(grads[model.params.get(n).name]!, n), f.paramGrads[n]!.values, 1e-3, `grad ${n}`);
+      expectScaledClose(toTorch(grads[model.params.get(n).name]!, n), f.paramGrads[n]!.values, 1e-3, `grad ${n}`);
     }
     tf.dispose([x, meta, gx!, gm!, value, ev as unknown as tf.TensorContainer, tr as unknown as tf.TensorContainer]);
     tf.dispose(grads as unknown as tf.TensorContainer);
@@ -119,7 +121,7 @@ describe('meta dropout', () => {
     // At epoch 0 of a linear schedule every sample's meta is dropped: the logits equal those with zero meta.
     const masked = model.forward(x, meta, { training: true, epoch: 0, totalEpochs: 10 });
     const zeroMeta = model.forward(x, zeros, { training: true });
-    expectClose(masked.logits.dataSync(), Array.from(zeroMeta.logits.dataSync()), 1e-5, 'all masked');
+    expectScaledClose(masked.logits.dataSync(), Array.from(zeroMeta.logits.dataSync()), 1e-5, 'all masked');
     const kept = model.forward(x, meta, { training: true });
     const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(kept.logits, zeroMeta.logits))).dataSync()[0]!);
     expect(diff).toBeGreaterThan(1e-4);

@@ -1,6 +1,7 @@
 import { assertNoTensorLeak, DistilleryError, tf } from '@distillery/tensor';
+import { expectScaledClose } from '@distillery/test-support';
 import { describe, expect, it } from 'vitest';
-import { crossEntropy, expectClose, fixtureBytes, fixtureJson } from '../../test/helpers';
+import { crossEntropy, fixtureBytes, fixtureJson } from '../../test/helpers';
 import { ceilAvgPool, MMFormer } from './mmformer';
 
 interface T4 {
@@ -39,7 +40,7 @@ describe('MMFormer (coarse-to-fine HSI → LiDAR fusion) parity with the self-co
     const x = t4(f.pool.input);
     const y = ceilAvgPool(x, 2);
     expect(y.shape).toEqual(f.pool.output.shape);
-    expectClose(y.dataSync(), f.pool.output.values, 1e-5, 'pool');
+    expectScaledClose(y.dataSync(), f.pool.output.values, 1e-5, 'pool');
     tf.dispose([x, y]);
   });
 
@@ -50,14 +51,14 @@ describe('MMFormer (coarse-to-fine HSI → LiDAR fusion) parity with the self-co
     const hsi = t4(f.hsi);
     const lidar = t4(f.lidar);
     const ev = model.forward(hsi, lidar);
-    expectClose(ev.logits.dataSync(), f.evalLogits, 1e-5, 'eval logits');
+    expectScaledClose(ev.logits.dataSync(), f.evalLogits, 1e-5, 'eval logits');
     const tr = model.forward(hsi, lidar, { training: true });
-    expectClose(tr.logits.dataSync(), f.trainLogits, 1e-5, 'train logits');
+    expectScaledClose(tr.logits.dataSync(), f.trainLogits, 1e-5, 'train logits');
     const lossOf = (h: tf.Tensor, l: tf.Tensor) =>
       crossEntropy(model.forward(h as tf.Tensor4D, l as tf.Tensor4D, { training: true }).logits, f.labels);
     const [gh, gl] = tf.grads(lossOf)([hsi, lidar]);
-    expectClose(gh!.dataSync(), f.hsiGrad.values, 1e-4, 'hsi grad');
-    expectClose(gl!.dataSync(), f.lidarGrad.values, 1e-4, 'lidar grad');
+    expectScaledClose(gh!.dataSync(), f.hsiGrad.values, 1e-4, 'hsi grad');
+    expectScaledClose(gl!.dataSync(), f.lidarGrad.values, 1e-4, 'lidar grad');
     const names = Object.keys(f.paramGrads);
     const { value, grads } = tf.variableGrads(
       () => lossOf(hsi, lidar),
@@ -69,7 +70,7 @@ describe('MMFormer (coarse-to-fine HSI → LiDAR fusion) parity with the self-co
       const torch = tf.tidy(() =>
         (g.rank === 2 ? tf.transpose(g) : g.rank === 4 ? tf.transpose(g, [3, 2, 0, 1]) : g).dataSync(),
       );
-      expectClose(torch, f.paramGrads[n]!.values, 1e-4, `grad ${n}`);
+      expectScaledClose(torch, f.paramGrads[n]!.values, 1e-4, `grad ${n}`);
     }
     tf.dispose([hsi, lidar, gh!, gl!, value, ev as unknown as tf.TensorContainer, tr as unknown as tf.TensorContainer]);
     tf.dispose(grads as unknown as tf.TensorContainer);
@@ -151,7 +152,7 @@ describe('MMFormer fusion semantics', () => {
     dropped.loadStateDict(plain.stateDict());
     const ev0 = plain.forward(hsi, lidar).logits.dataSync();
     const ev1 = dropped.forward(hsi, lidar).logits.dataSync();
-    expectClose(ev1, ev0, 1e-6, 'eval logits with and without dropout');
+    expectScaledClose(ev1, ev0, 1e-6, 'eval logits with and without dropout');
     const tr0 = plain.forward(hsi, lidar, { training: true }).logits.dataSync();
     const tr1 = dropped.forward(hsi, lidar, { training: true }).logits.dataSync();
     let diff = 0;

@@ -1,6 +1,7 @@
 import { assertNoTensorLeak, DistilleryError, parseSafetensors, tf } from '@distillery/tensor';
+import { expectScaledClose } from '@distillery/test-support';
 import { describe, expect, it } from 'vitest';
-import { crossEntropy, expectClose, fixtureBytes, fixtureJson } from '../../test/helpers';
+import { crossEntropy, fixtureBytes, fixtureJson } from '../../test/helpers';
 import { createViT } from './presets';
 import { VisionTransformer } from './vision-transformer';
 
@@ -78,15 +79,15 @@ describe.each([
     expect(report.missing).toEqual([]);
     const images = tf.tensor4d(f.input.values, f.input.shape as [number, number, number, number]);
     const out = model.forward(images, { collect: [0], returnAttention: true });
-    expectClose(out.logits.dataSync(), f.logits, 1e-4, 'logits');
+    expectScaledClose(out.logits.dataSync(), f.logits, 1e-4, 'logits');
     if (f.distLogits) {
-      expectClose(out.clsLogits!.dataSync(), f.clsLogits, 1e-4, 'clsLogits');
-      expectClose(out.distLogits!.dataSync(), f.distLogits, 1e-4, 'distLogits');
+      expectScaledClose(out.clsLogits!.dataSync(), f.clsLogits, 1e-4, 'clsLogits');
+      expectScaledClose(out.distLogits!.dataSync(), f.distLogits, 1e-4, 'distLogits');
     } else {
       expect(out.clsLogits).toBeUndefined();
     }
-    expectClose(out.blocks[0]!.dataSync(), f.block0, 1e-4, 'block0');
-    expectClose(out.attentions![0]!.dataSync(), f.attn0, 1e-4, 'attn0');
+    expectScaledClose(out.blocks[0]!.dataSync(), f.block0, 1e-4, 'block0');
+    expectScaledClose(out.attentions![0]!.dataSync(), f.attn0, 1e-4, 'attn0');
     const cls = model.classToken(out.blocks[0]!);
     const patches = model.patchTokens(out.blocks[0]!);
     expect(cls.shape).toEqual([f.input.shape[0], f.config.dim]);
@@ -95,7 +96,7 @@ describe.each([
     const expectedCls = Array.from({ length: f.input.shape[0]! }, (_, b) =>
       f.block0.slice(b * n * f.config.dim, b * n * f.config.dim + f.config.dim),
     ).flat();
-    expectClose(cls.dataSync(), expectedCls, 1e-4, 'classToken');
+    expectScaledClose(cls.dataSync(), expectedCls, 1e-4, 'classToken');
     tf.dispose([images, out as unknown as tf.TensorContainer, cls, patches]);
     model.dispose();
   });
@@ -107,13 +108,13 @@ describe.each([
     const loss = lossOf(model, images, f.labels);
     expect(loss.dataSync()[0]).toBeCloseTo(f.loss, 4);
     const inputGrad = tf.grad((x: tf.Tensor) => lossOf(model, x as tf.Tensor4D, f.labels))(images);
-    expectClose(inputGrad.dataSync(), f.inputGrad.values, 1e-3, 'input grad');
+    expectScaledClose(inputGrad.dataSync(), f.inputGrad.values, 1e-3, 'input grad');
     const names = Object.keys(f.paramGrads);
     const vars = names.map((n) => model.params.get(n));
     const { value, grads } = tf.variableGrads(() => lossOf(model, images, f.labels), vars);
     for (const n of names) {
       const g = grads[model.params.get(n).name]!;
-      expectClose(toTorch(g, n), f.paramGrads[n]!.values, 1e-3, `grad ${n}`);
+      expectScaledClose(toTorch(g, n), f.paramGrads[n]!.values, 1e-3, `grad ${n}`);
     }
     tf.dispose([images, loss, inputGrad, value, grads as unknown as tf.TensorContainer]);
     model.dispose();
@@ -152,7 +153,7 @@ describe('VisionTransformer', () => {
     const x = tf.randomNormal([2, 8, 8, 3]) as tf.Tensor4D;
     const ya = a.forward(x);
     const yb = b.forward(x);
-    expectClose(yb.logits.dataSync(), Array.from(ya.logits.dataSync()), 1e-5, 'linear vs conv');
+    expectScaledClose(yb.logits.dataSync(), Array.from(ya.logits.dataSync()), 1e-5, 'linear vs conv');
     tf.dispose([x, ya as unknown as tf.TensorContainer, yb as unknown as tf.TensorContainer]);
     a.dispose();
     b.dispose();
