@@ -1,7 +1,11 @@
 // Bad input to every public function of @distillery/recipes: a DistilleryError naming the argument.
+import { loadDigits } from '@distillery/data';
 import { DistilleryError } from '@distillery/tensor';
 import { describe, expect, it } from 'vitest';
 import { getRecipe } from '../src/index';
+import { pcaFeatures } from '../src/kit/pca-features';
+
+const tiny = loadDigits().subset([0, 1, 2, 3]);
 
 /** A bad call and the `argument` its DistilleryError must name. */
 type BadCall = [call: () => unknown, argument: string];
@@ -13,6 +17,15 @@ const cases: Record<string, BadCall[]> = {
     [() => getRecipe('USKD'), 'nameOrAlias'],
     [() => getRecipe(undefined as never), 'nameOrAlias'],
     [() => getRecipe(3 as never), 'nameOrAlias'],
+  ],
+  pcaFeatures: [
+    [() => pcaFeatures(tiny, { components: 0 }), 'options.components'],
+    [() => pcaFeatures(tiny, { components: 1.5 }), 'options.components'],
+    [() => pcaFeatures(tiny, { components: 65 }), 'options.components'],
+    [() => pcaFeatures(tiny, { components: 2, dims: 2 } as never), 'options.dims'],
+    [() => pcaFeatures(tiny, null as never), 'options'],
+    [() => pcaFeatures(null as never, { components: 2 }), 'dataset'],
+    [() => pcaFeatures(loadDigits().subset([0]), { components: 1 }), 'dataset'],
   ],
 };
 

@@ -14,6 +14,7 @@ export {
   longTailSplit,
   type SubsettableDataset,
 } from './long-tail-split';
+export { type ImageDataset, type PcaFeatures, type PcaFeaturesOptions, pcaFeatures } from './pca-features';
 export { groupRow, historyCurves, type PerClassBarsOptions, perClassBars, type RunHistory } from './report-builders';
 export {
   type ComparedModel,
