@@ -1,11 +1,17 @@
 // Bad input to every public function of @distillery/recipes: a DistilleryError naming the argument.
 import { loadDigits } from '@distillery/data';
-import { DistilleryError } from '@distillery/tensor';
+import { DistilleryError, tf } from '@distillery/tensor';
 import { describe, expect, it } from 'vitest';
 import { getRecipe } from '../src/index';
+import { evaluateMultiLabel } from '../src/kit/evaluate-multi-label';
 import { pcaFeatures } from '../src/kit/pca-features';
 
 const tiny = loadDigits().subset([0, 1, 2, 3]);
+const twoImages = { length: 2, batch: (i: ArrayLike<number>) => ({ images: tf.ones([i.length, 3]) }) };
+const two = [
+  [1, 0, 0],
+  [0, 1, 1],
+];
 
 /** A bad call and the `argument` its DistilleryError must name. */
 type BadCall = [call: () => unknown, argument: string];
@@ -17,6 +23,15 @@ const cases: Record<string, BadCall[]> = {
     [() => getRecipe('USKD'), 'nameOrAlias'],
     [() => getRecipe(undefined as never), 'nameOrAlias'],
     [() => getRecipe(3 as never), 'nameOrAlias'],
+  ],
+  evaluateMultiLabel: [
+    [() => evaluateMultiLabel(twoImages, (x) => x, { targets: [[1, 0, 0]] }), 'options.targets'],
+    [() => evaluateMultiLabel(twoImages, (x) => x, { targets: [[1, 0, 0], [1]] }), 'options.targets'],
+    [() => evaluateMultiLabel(twoImages, (x) => x, { targets: two, batchSize: 0 }), 'options.batchSize'],
+    [() => evaluateMultiLabel(twoImages, (x) => x, { targets: two, top: 1 } as never), 'options.top'],
+    [() => evaluateMultiLabel(twoImages, (x) => tf.slice(x, [0, 0], [-1, 2]), { targets: two }), 'logits'],
+    [() => evaluateMultiLabel(twoImages, null as never, { targets: two }), 'logits'],
+    [() => evaluateMultiLabel({ length: 0, batch: twoImages.batch }, (x) => x, { targets: [] }), 'dataset'],
   ],
   pcaFeatures: [
     [() => pcaFeatures(tiny, { components: 0 }), 'options.components'],

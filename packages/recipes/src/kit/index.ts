@@ -9,6 +9,13 @@ export {
   type LabelledDataset,
 } from './evaluate-classifier';
 export {
+  type EvaluateMultiLabelOptions,
+  evaluateMultiLabel,
+  type MultiLabelDataset,
+  type MultiLabelEvaluation,
+  multiLabelScores,
+} from './evaluate-multi-label';
+export {
   type LongTailSplit,
   type LongTailSplitOptions,
   longTailSplit,
