@@ -18,53 +18,45 @@
  * Runs in Node and in browsers (no Node APIs here: files go through the runner's context).
  */
 import { loadDigits, stratifiedSplit } from '@distillery/data';
-import { instanceBalancedSampler } from '@distillery/samplers';
-import { createRng, DistilleryError, tf } from '@distillery/tensor';
-import {
-  AdamW,
-  accuracy,
-  confusionMatrix,
-  fit,
-  perClassAccuracy,
-  predictClassesAsync,
-  warmupCosineLR,
-} from '@distillery/train';
-import { diagonalityPreservingLoss, LaViT, VisionTransformer } from '@distillery/vit';
+import { createRng, tf } from '@distillery/tensor';
+import { AdamW, accuracy, confusionMatrix, perClassAccuracy, predictClassesAsync } from '@distillery/train';
+import { diagonalityPreservingLoss, LaViT, type LaViTConfig, VisionTransformer } from '@distillery/vit';
+import { acceptData, historyCurves, trainClassifier, warmupCosine } from '../kit';
+import type { Recipe, RecipeContext } from '../recipe';
 
 const NUM_CLASSES = 10;
+type Forward = (images: tf.Tensor4D) => tf.Tensor;
 
 /** The sizes of a run: full (the README's numbers) or smoke (seconds, for tests). */
-function settings(ctx) {
-  const smoke = ctx.smoke;
-  /** VA and LA layers per stage (two stages). */
-  const vaDepths = [1, 1];
-  const laDepths = [1, 1];
+const settings = (ctx: RecipeContext) => {
+  const { smoke } = ctx;
+  const epochs = ctx.epochs ?? (smoke ? 1 : 25);
+  const [vaDepths, laDepths] = [
+    [1, 1],
+    [1, 1],
+  ]; // VA and LA layers per stage (two stages)
+  const [va, la] = [vaDepths.reduce((a, b) => a + b, 0), laDepths.reduce((a, b) => a + b, 0)];
   return {
-    epochs: ctx.epochs ?? (smoke ? 1 : 25),
-    testPerClass: smoke ? 10 : 50,
-    trainLimit: smoke ? 200 : Number.POSITIVE_INFINITY,
-    batchSize: smoke ? 50 : 32,
-    imageSize: 8,
-    patchSize: 2,
-    dim: smoke ? 16 : 64,
-    heads: smoke ? 2 : 4,
-    vaDepths,
-    laDepths,
-    va: vaDepths.reduce((a, b) => a + b, 0),
-    la: laDepths.reduce((a, b) => a + b, 0),
-    depth: vaDepths.reduce((a, b) => a + b, 0) + laDepths.reduce((a, b) => a + b, 0),
-    /** Weight of the Diagonality Preserving loss (summed over the LA maps). */
-    dpWeight: 0.01,
+    ...{ epochs, testPerClass: smoke ? 10 : 50, trainLimit: smoke ? 200 : Number.POSITIVE_INFINITY },
+    ...{ batchSize: smoke ? 50 : 32, imageSize: 8, patchSize: 2, dim: smoke ? 16 : 64, heads: smoke ? 2 : 4 },
+    ...{ vaDepths, laDepths, va, la, depth: va + la },
+    dpWeight: 0.01, // weight of the Diagonality Preserving loss (summed over the LA maps)
     timingReps: smoke ? 2 : 10,
-    /** The cost sweep: stage-0 token grids (image size / patch 2), batch, timing rounds. */
-    sweepImageSizes: smoke ? [8, 16] : [8, 16, 32],
-    sweepBatch: smoke ? 4 : 16,
-    sweepReps: smoke ? 1 : 5,
+    // The cost sweep: stage-0 token grids (image size / patch 2), batch, timing rounds.
+    ...{ sweepImageSizes: smoke ? [8, 16] : [8, 16, 32], sweepBatch: smoke ? 4 : 16, sweepReps: smoke ? 1 : 5 },
+    // The same training for the three models. No augmentation: on 8×8 digits a one-pixel random crop keeps a
+    // from-scratch ViT on its initial plateau for many epochs; all three models see the same plain batches.
+    fit: {
+      ...{ epochs, batchSize: smoke ? 50 : 32, seed: ctx.seed, clipGradNorm: 5 },
+      optimizer: (p: tf.Variable[]) => new AdamW(p, { lr: 1e-3, weightDecay: 0.05 }),
+      schedule: warmupCosine({ lr: 1e-3, epochs, warmupEpochs: 2, warmupLrInit: 1e-4, minLr: 1e-5 }),
+    },
   };
-}
+};
+type Settings = ReturnType<typeof settings>;
 
-/** A stratified split: `perClass` test images per class, the rest for training. */
-function splitDigits(seed, perClass, trainLimit) {
+/** A stratified split: `perClass` test images per class, the rest (shuffled, at most `trainLimit`) for training. */
+function splitDigits(seed: number, perClass: number, trainLimit: number) {
   const digits = loadDigits();
   const rng = createRng(seed);
   const { test, trainIndices } = stratifiedSplit(digits, { testPerClass: perClass, rng });
@@ -79,7 +71,7 @@ function splitDigits(seed, perClass, trainLimit) {
  * The V and output projections (2·N·D² each) are the same in both layer kinds and left out. So an LA layer is cheaper
  * than a VA layer exactly when 4·H·N³ < 4·N·D² + 2·N²·D, i.e. 2·H·N² < 2·D² + N·D.
  */
-function attentionFlops(kind, n, d, h) {
+function attentionFlops(kind: 'va' | 'la', n: number, d: number, h: number) {
   const qk = kind === 'va' ? 2 * n * d * 2 * d : 0;
   const map = kind === 'va' ? 2 * n * n * d : 4 * h * n ** 3;
   const av = 2 * n * n * d;
@@ -91,15 +83,15 @@ function attentionFlops(kind, n, d, h) {
  * attention downsampling: per later stage a kernel-16 conv producing H·(N/4)² entries, 2·16·H_in·H·(N/4)²
  * (H_in = 1 when depth-wise).
  */
-function lavitFlops(model) {
+function lavitFlops(model: LaViT) {
   const { dims, heads, vaDepths, laDepths } = model.config;
   let total = 0;
   const perStage = model.tokens.map((n, s) => {
-    const va = attentionFlops('va', n, dims[s], heads[s]).total;
-    const la = attentionFlops('la', n, dims[s], heads[s]).total;
-    const hIn = s === 0 || heads[s - 1] === heads[s] ? 1 : heads[s - 1];
-    const residual = s === 0 ? 0 : 2 * 16 * hIn * heads[s] * n * n;
-    total += vaDepths[s] * va + laDepths[s] * la + residual;
+    const [d, h] = [dims[s]!, heads[s]!];
+    const [va, la] = [attentionFlops('va', n, d, h).total, attentionFlops('la', n, d, h).total];
+    const hIn = s === 0 || heads[s - 1] === h ? 1 : heads[s - 1]!;
+    const residual = s === 0 ? 0 : 2 * 16 * hIn * h * n * n;
+    total += vaDepths[s]! * va + laDepths[s]! * la + residual;
     return { tokens: n, va, la, residual };
   });
   return { total, perStage };
@@ -110,59 +102,65 @@ function lavitFlops(model) {
  * are interleaved (rounds of model 1, 2, 3, …; two warm-up rounds dropped) so that a change in machine load affects
  * every model alike. The read back is asynchronous (WebGPU in browsers cannot read GPU tensors synchronously).
  */
-async function timeForwards(forwards, images, reps) {
-  const once = async (forward) => {
+async function timeForwards(forwards: Forward[], images: tf.Tensor4D, reps: number): Promise<number[]> {
+  const once = async (forward: Forward) => {
     const t0 = performance.now();
     const logits = tf.tidy(() => forward(images));
     await logits.data();
     logits.dispose();
     return performance.now() - t0;
   };
-  const times = forwards.map(() => []);
+  const times = forwards.map(() => [] as number[]);
   for (let round = 0; round < reps + 2; round++) {
     for (const [i, forward] of forwards.entries()) {
       const t = await once(forward);
-      if (round >= 2) times[i].push(t);
+      if (round >= 2) times[i]!.push(t);
     }
   }
-  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
+  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]!);
 }
 
-/** The mean attention map (over images and heads) of one layer, as a tensor (read it as rows for a heatmap). */
-function meanMap(map) {
-  return tf.mean(map, [0, 1]);
+/** The mean attention map (over images and heads) of one layer (read it as rows for a heatmap). */
+const meanMap = (map: tf.Tensor) => tf.mean(map, [0, 1]);
+
+/**
+ * Cost sweep where LaViT's claim applies (more tokens): untrained two-stage models of the same width, every layer VA
+ * against VA + LA per stage, on random images; analytic FLOPs and interleaved forward times.
+ */
+async function costSweep(ctx: RecipeContext, s: Settings) {
+  const sweep = [];
+  for (const imageSize of s.sweepImageSizes) {
+    const base = { imageSize, patchSize: s.patchSize, inChannels: 1, numClasses: NUM_CLASSES, seed: ctx.seed };
+    const [dims, heads] = [
+      [s.dim, s.dim],
+      [s.heads, s.heads],
+    ];
+    const allVa = new LaViT({
+      ...{ ...base, dims, heads },
+      ...{ vaDepths: s.vaDepths.map((v, i) => v + s.laDepths[i]!), laDepths: [0, 0] },
+    } as LaViTConfig);
+    const withLa = new LaViT({ ...base, dims, heads, vaDepths: s.vaDepths, laDepths: s.laDepths } as LaViTConfig);
+    const images = tf.randomNormal([s.sweepBatch, imageSize, imageSize, 1], 0, 1, 'float32', ctx.seed) as tf.Tensor4D;
+    ctx.say(`cost sweep: ${withLa.tokens.join(' → ')} tokens, batch ${s.sweepBatch}`);
+    const forwards = [(x: tf.Tensor4D) => allVa.forward(x).logits, (x: tf.Tensor4D) => withLa.forward(x).logits];
+    const [vaMs, laMs] = (await timeForwards(forwards, images, s.sweepReps)) as [number, number];
+    const [va, la] = [lavitFlops(allVa), lavitFlops(withLa)];
+    sweep.push({
+      tokens: withLa.tokens,
+      perStage: la.perStage.map((p) => ({
+        ...{ tokens: p.tokens, vaLayerFlops: p.va, laLayerFlops: p.la, laCheaper: p.la < p.va },
+      })),
+      ...{ allVaFlops: va.total, vaLaFlops: la.total, flopsSaved: 1 - la.total / va.total },
+      ...{ allVaMs: vaMs, vaLaMs: laMs, timeSaved: 1 - laMs / vaMs },
+    });
+    tf.dispose([images]);
+    allVa.dispose();
+    withLa.dispose();
+  }
+  return sweep;
 }
 
-async function train(ctx, s, data, name, model, loss) {
-  const params = model.trainableVariables();
-  const optimizer = new AdamW(params, { lr: 1e-3, weightDecay: 0.05 });
-  const epochs = s.epochs;
-  const { history } = await fit({
-    params,
-    buffers: model.buffers(),
-    data,
-    sampler: instanceBalancedSampler(data.length, { seed: ctx.seed }),
-    batchSize: s.batchSize,
-    epochs,
-    optimizer,
-    schedule: warmupCosineLR(1e-3, {
-      totalSteps: epochs,
-      warmupSteps: Math.min(2, epochs - 1),
-      warmupLrInit: 1e-4,
-      minLr: 1e-5,
-    }),
-    clipGradNorm: 5,
-    seed: ctx.seed,
-    // No augmentation: on 8×8 digits a one-pixel random crop keeps a from-scratch ViT on its initial plateau for
-    // many epochs; all three models see the same plain batches.
-    loss: ({ images, labels }, step) => tf.tidy(() => loss(images, labels, step)),
-    ...ctx.fitOptions(name),
-  });
-  return history;
-}
-
-/** @type {import('../recipe').Recipe} */
-export const recipe = {
+export const recipe: Recipe = {
   name: 'lavit',
   title: 'LaViT (less attention) vs. ViT on digits',
   summary:
@@ -171,188 +169,129 @@ export const recipe = {
   data: "'digits' (the UCI digits shipped with @distillery/data); default digits",
   defaultEpochs: 25,
   async run(ctx) {
-    if (ctx.data !== undefined && ctx.data !== 'digits') {
-      throw new DistilleryError('INVALID_ARGUMENT', `--data: expected 'digits', got ${JSON.stringify(ctx.data)}`, {
-        argument: '--data',
-      });
-    }
+    acceptData(ctx.data, { names: ['digits'] });
     const s = settings(ctx);
     const { train: trainSet, test } = splitDigits(ctx.seed, s.testPerClass, s.trainLimit);
     ctx.say(`digits: ${trainSet.length} training images, ${test.length} test images`);
     const common = { imageSize: s.imageSize, patchSize: s.patchSize, inChannels: 1, numClasses: NUM_CLASSES };
-    const ce = (logits, labels) => tf.losses.softmaxCrossEntropy(tf.oneHot(labels, NUM_CLASSES), logits);
+    const ce = (logits: tf.Tensor, labels: tf.Tensor) =>
+      tf.losses.softmaxCrossEntropy(tf.oneHot(labels as tf.Tensor1D, NUM_CLASSES), logits) as tf.Scalar;
+    const fitOn = { ctx, data: trainSet, ...s.fit };
 
     ctx.say(`ViT: ${s.depth} VA layers`);
-    const vit = new VisionTransformer({
-      ...common,
-      embedDim: s.dim,
-      depth: s.depth,
-      numHeads: s.heads,
-      seed: ctx.seed,
+    const vitConfig = { ...common, embedDim: s.dim, depth: s.depth, numHeads: s.heads, seed: ctx.seed };
+    const vit = new VisionTransformer(vitConfig);
+    const { history: vitHistory } = await trainClassifier({
+      ...{ ...fitOn, run: 'vit', model: vit },
+      loss: ({ images, labels }, step) => ce(vit.forward(images, { training: true, rng: step.rng }).logits, labels),
     });
-    const vitHistory = await train(ctx, s, trainSet, 'vit', vit, (x, y, step) =>
-      ce(vit.forward(x, { training: true, rng: step.rng }).logits, y),
-    );
 
     const lavitConfig = {
-      ...common,
-      dims: [s.dim, s.dim],
-      heads: [s.heads, s.heads],
-      vaDepths: s.vaDepths,
-      laDepths: s.laDepths,
-      seed: ctx.seed,
-    };
+      ...{ ...common, dims: [s.dim, s.dim], heads: [s.heads, s.heads] },
+      ...{ vaDepths: s.vaDepths, laDepths: s.laDepths, seed: ctx.seed },
+    } as LaViTConfig;
     const stagesText = s.vaDepths.map((v, i) => `${v} VA + ${s.laDepths[i]} LA`).join(' | ');
     ctx.say(`LaViT: two stages (${stagesText}), CE + ${s.dpWeight}·DP loss`);
     const lavit = new LaViT(lavitConfig);
-    // The DP loss of each epoch's first batch: a copy is kept and read after training (asynchronously: WebGPU in
-    // browsers cannot read GPU tensors synchronously).
-    const dpKept = [];
-    const lavitHistory = await train(ctx, s, trainSet, 'lavit-dp', lavit, (x, y, step) => {
-      const out = lavit.forward(x, { training: true, rng: step.rng });
-      const dp = diagonalityPreservingLoss(out.laMaps);
-      if (step.batchIndex === 0) {
-        dpKept[step.epoch]?.dispose();
-        dpKept[step.epoch] = tf.keep(tf.clone(dp));
-      }
-      return tf.add(ce(out.logits, y), tf.mul(dp, s.dpWeight));
+    // The method: CE + λ·Σ_l L_DP(softmax(A^l)) over the LA maps. The DP loss of each epoch's first batch is kept
+    // and read after training (asynchronously: WebGPU in browsers cannot read GPU tensors synchronously).
+    const dpKept: tf.Tensor[] = [];
+    const { history: lavitHistory } = await trainClassifier({
+      ...{ ...fitOn, run: 'lavit-dp', model: lavit },
+      loss: ({ images, labels }, step) => {
+        const out = lavit.forward(images, { training: true, rng: step.rng });
+        const dp = diagonalityPreservingLoss(out.laMaps);
+        if (step.batchIndex === 0) {
+          dpKept[step.epoch]?.dispose();
+          dpKept[step.epoch] = tf.keep(tf.clone(dp));
+        }
+        return tf.add(ce(out.logits, labels), tf.mul(dp, s.dpWeight));
+      },
     });
-    const dpTrace = [];
+    const dpTrace: number[] = [];
     for (const [epoch, dp] of dpKept.entries()) {
       if (!dp) continue;
-      dpTrace[epoch] = (await dp.data())[0];
+      dpTrace[epoch] = (await dp.data())[0]!;
       dp.dispose();
     }
 
     ctx.say(`LaViT without the DP loss: two stages (${stagesText}), CE only`);
     const lavitCe = new LaViT(lavitConfig);
-    const lavitCeHistory = await train(ctx, s, trainSet, 'lavit-ce', lavitCe, (x, y, step) =>
-      ce(lavitCe.forward(x, { training: true, rng: step.rng }).logits, y),
-    );
+    const { history: lavitCeHistory } = await trainClassifier({
+      ...{ ...fitOn, run: 'lavit-ce', model: lavitCe },
+      loss: ({ images, labels }, step) => ce(lavitCe.forward(images, { training: true, rng: step.rng }).logits, labels),
+    });
 
-    // Accuracy.
+    // Accuracy, attention FLOPs (counted analytically) and interleaved forward times.
     const truth = test.labels();
     const vitTokens = (s.imageSize / s.patchSize) ** 2 + 1;
     const vitFlops = s.depth * attentionFlops('va', vitTokens, s.dim, s.heads).total;
     const lavitCost = lavitFlops(lavit);
     const models = [
-      { name: 'ViT', forward: (x) => vit.forward(x).logits, layers: `${s.depth} VA`, flops: vitFlops },
       {
-        name: 'LaViT (CE + DP loss)',
-        forward: (x) => lavit.forward(x).logits,
-        layers: stagesText,
-        flops: lavitCost.total,
+        name: 'ViT',
+        key: 'vit',
+        curve: 'ViT',
+        model: vit,
+        layers: `${s.depth} VA`,
+        flops: vitFlops,
+        history: vitHistory,
       },
       {
-        name: 'LaViT (CE only)',
-        forward: (x) => lavitCe.forward(x).logits,
-        layers: stagesText,
-        flops: lavitCost.total,
+        ...{ name: 'LaViT (CE + DP loss)', key: 'lavit-dp', model: lavit, curve: 'LaViT CE + DP' },
+        ...{ layers: stagesText, flops: lavitCost.total, history: lavitHistory },
+      },
+      {
+        ...{ name: 'LaViT (CE only)', key: 'lavit-ce', model: lavitCe, curve: 'LaViT CE' },
+        ...{ layers: stagesText, flops: lavitCost.total, history: lavitCeHistory },
       },
     ];
     const all = test.batch(Array.from({ length: test.length }, (_, i) => i));
+    const forward = (m: (typeof models)[number]['model']) => (x: tf.Tensor) => m.forward(x as tf.Tensor4D).logits;
     const forwardMs = await timeForwards(
-      models.map((m) => m.forward),
+      models.map((m) => forward(m.model)),
       all.images,
       s.timingReps,
     );
     const results = [];
     for (const [index, m] of models.entries()) {
-      const predicted = await predictClassesAsync(test, m.forward);
+      const predicted = await predictClassesAsync(test, forward(m.model));
       results.push({
-        ...m,
-        accuracy: accuracy(truth, predicted),
-        perClass: perClassAccuracy(truth, predicted, NUM_CLASSES),
-        confusion: confusionMatrix(truth, predicted, NUM_CLASSES),
-        forwardMs: forwardMs[index],
+        ...{ ...m, accuracy: accuracy(truth, predicted), perClass: perClassAccuracy(truth, predicted, NUM_CLASSES) },
+        ...{ confusion: confusionMatrix(truth, predicted, NUM_CLASSES), forwardMs: forwardMs[index]! },
       });
     }
-    const base = results[0];
+    const base = results.find((r) => r.key === 'vit')!;
+    const withDp = results.find((r) => r.key === 'lavit-dp')!;
     const rows = results.map((r) => [
-      r.name,
-      r.layers,
-      r.accuracy,
-      Math.round(r.flops),
-      `${(100 * (1 - r.flops / base.flops)).toFixed(1)}%`,
-      Number(r.forwardMs.toFixed(1)),
-      `${(100 * (1 - r.forwardMs / base.forwardMs)).toFixed(1)}%`,
+      ...[r.name, r.layers, r.accuracy, Math.round(r.flops), `${(100 * (1 - r.flops / base.flops)).toFixed(1)}%`],
+      ...[Number(r.forwardMs.toFixed(1)), `${(100 * (1 - r.forwardMs / base.forwardMs)).toFixed(1)}%`],
     ]);
 
     // Attention maps of the test batch: the ViT's last layer, LaViT's stage-0 VA and LA layers.
     const mapTensors = tf.tidy(() => {
-      const v = vit.forward(all.images, { returnAttention: true }).attentions;
-      const l = lavit.forward(all.images, { returnAttention: true }).attentions;
-      return { vit: meanMap(v[v.length - 1]), va: meanMap(l[0]), la: meanMap(l[s.vaDepths[0]]) };
+      const v = vit.forward(all.images, { returnAttention: true }).attentions!;
+      const l = lavit.forward(all.images, { returnAttention: true }).attentions!;
+      return { vit: meanMap(v[v.length - 1]!), va: meanMap(l[0]!), la: meanMap(l[s.vaDepths[0]!]!) };
     });
-    const maps = {};
-    for (const [key, t] of Object.entries(mapTensors)) maps[key] = await t.array();
-    tf.dispose(Object.values(mapTensors));
-    tf.dispose([all.images, all.labels]);
+    const maps: Record<string, number[][]> = {};
+    for (const [key, t] of Object.entries(mapTensors)) maps[key] = (await t.array()) as number[][];
+    tf.dispose([...Object.values(mapTensors), all.images, all.labels]);
 
-    const weights = {
-      vit: await vit.toSafetensorsAsync({ recipe: 'lavit', model: 'vit' }),
-      'lavit-dp': await lavit.toSafetensorsAsync({ recipe: 'lavit', model: 'lavit-dp' }),
-      'lavit-ce': await lavitCe.toSafetensorsAsync({ recipe: 'lavit', model: 'lavit-ce' }),
-    };
-    const n = lavitCe.tokens[0];
-    for (const m of [vit, lavit, lavitCe]) m.dispose();
+    const weights: Record<string, Uint8Array> = {};
+    for (const m of models) weights[m.key] = await m.model.toSafetensorsAsync({ recipe: 'lavit', model: m.key });
+    const n = lavitCe.tokens[0]!;
+    for (const m of models) m.model.dispose();
 
-    // Cost sweep where LaViT's claim applies (more tokens): untrained two-stage models of the same width, every
-    // layer VA against VA + LA per stage, on random images; analytic FLOPs and interleaved forward times.
-    const sweep = [];
-    for (const imageSize of s.sweepImageSizes) {
-      const base = { imageSize, patchSize: s.patchSize, inChannels: 1, numClasses: NUM_CLASSES, seed: ctx.seed };
-      const dims = [s.dim, s.dim];
-      const heads = [s.heads, s.heads];
-      const allVa = new LaViT({
-        ...base,
-        dims,
-        heads,
-        vaDepths: s.vaDepths.map((v, i) => v + s.laDepths[i]),
-        laDepths: [0, 0],
-      });
-      const withLa = new LaViT({ ...base, dims, heads, vaDepths: s.vaDepths, laDepths: s.laDepths });
-      const images = tf.randomNormal([s.sweepBatch, imageSize, imageSize, 1], 0, 1, 'float32', ctx.seed);
-      ctx.say(`cost sweep: ${withLa.tokens.join(' → ')} tokens, batch ${s.sweepBatch}`);
-      const [vaMs, laMs] = await timeForwards(
-        [(x) => allVa.forward(x).logits, (x) => withLa.forward(x).logits],
-        images,
-        s.sweepReps,
-      );
-      const va = lavitFlops(allVa);
-      const la = lavitFlops(withLa);
-      sweep.push({
-        tokens: withLa.tokens,
-        perStage: la.perStage.map((p) => ({
-          tokens: p.tokens,
-          vaLayerFlops: p.va,
-          laLayerFlops: p.la,
-          laCheaper: p.la < p.va,
-        })),
-        allVaFlops: va.total,
-        vaLaFlops: la.total,
-        flopsSaved: 1 - la.total / va.total,
-        allVaMs: vaMs,
-        vaLaMs: laMs,
-        timeSaved: 1 - laMs / vaMs,
-      });
-      images.dispose();
-      allVa.dispose();
-      withLa.dispose();
-    }
+    const sweep = await costSweep(ctx, s);
     const sweepRows = sweep.map((r) => [
-      r.tokens.join(' → '),
-      r.perStage.map((p) => `${(p.laLayerFlops / p.vaLayerFlops).toFixed(2)}`).join(' | '),
-      Math.round(r.allVaFlops),
-      Math.round(r.vaLaFlops),
-      `${(100 * r.flopsSaved).toFixed(1)}%`,
-      Number(r.allVaMs.toFixed(1)),
-      Number(r.vaLaMs.toFixed(1)),
-      `${(100 * r.timeSaved).toFixed(1)}%`,
+      ...[r.tokens.join(' → '), r.perStage.map((p) => `${(p.laLayerFlops / p.vaLayerFlops).toFixed(2)}`).join(' | ')],
+      ...[Math.round(r.allVaFlops), Math.round(r.vaLaFlops), `${(100 * r.flopsSaved).toFixed(1)}%`],
+      ...[Number(r.allVaMs.toFixed(1)), Number(r.vaLaMs.toFixed(1)), `${(100 * r.timeSaved).toFixed(1)}%`],
     ]);
     const cheaper = sweep.flatMap((r) => r.perStage.filter((p) => p.laCheaper).map((p) => p.tokens));
     const dearer = sweep.flatMap((r) => r.perStage.filter((p) => !p.laCheaper).map((p) => p.tokens));
-    const unique = (a) => [...new Set(a)].sort((x, y) => x - y).join(', ');
+    const unique = (a: number[]) => [...new Set(a)].sort((x, y) => x - y).join(', ');
     const verdict = `An LA layer costs fewer attention FLOPs than the VA layer it replaces at N = ${unique(cheaper) || 'none'} tokens and more at N = ${unique(dearer) || 'none'} (D = ${s.dim}, H = ${s.heads}: cheaper exactly when 2·H·N² < 2·D² + N·D).`;
     const sweepTitle = `Cost sweep (untrained, batch ${s.sweepBatch}, random images), every layer VA vs. VA + LA per stage`;
     const sweepLines = sweepRows.map(
@@ -363,7 +302,7 @@ export const recipe = {
     for (const line of sweepLines) ctx.say(`  ${line}`);
     ctx.say(verdict);
 
-    const layerRows = ['va', 'la'].map((kind) => ({ kind, ...attentionFlops(kind, n, s.dim, s.heads) }));
+    const layerRows = (['va', 'la'] as const).map((kind) => ({ kind, ...attentionFlops(kind, n, s.dim, s.heads) }));
     const metrics = {
       models: Object.fromEntries(
         results.map((r) => [
@@ -381,8 +320,8 @@ export const recipe = {
         layerRows.map((r) => [r.kind, { qkProjection: r.qk, map: r.map, attentionTimesV: r.av, total: r.total }]),
       ),
       lavitStages: lavitCost.perStage,
-      attentionFlopsSaved: 1 - results[1].flops / base.flops,
-      forwardTimeSaved: 1 - results[1].forwardMs / base.forwardMs,
+      attentionFlopsSaved: 1 - withDp.flops / base.flops,
+      forwardTimeSaved: 1 - withDp.forwardMs / base.forwardMs,
       costSweep: sweep,
       costVerdict: verdict,
       dpLossAtEpochStart: dpTrace,
@@ -397,7 +336,6 @@ export const recipe = {
         epochs: s.epochs,
       },
     };
-    const curve = (name, h) => ({ name, x: h.map((e) => e.epoch + 1), y: h.map((e) => e.loss) });
     return {
       metrics,
       weights,
@@ -418,11 +356,10 @@ export const recipe = {
           rows,
         },
         curves: {
-          'training loss': [
-            curve('ViT', vitHistory),
-            curve('LaViT CE + DP', lavitHistory),
-            curve('LaViT CE', lavitCeHistory),
-          ],
+          ...historyCurves(
+            results.map((r) => ({ name: r.curve, history: r.history })),
+            { 'training loss': 'loss' },
+          ),
           'DP loss (first batch of each epoch)': [
             { name: 'LaViT CE + DP', x: dpTrace.map((_, i) => i + 1), y: dpTrace },
           ],
@@ -431,7 +368,7 @@ export const recipe = {
           counts: trainSet.classCounts(),
           accuracy: Object.fromEntries(results.map((r) => [r.name, r.perClass])),
         },
-        confusion: results.slice(0, 2).map((r) => ({ title: `confusion: ${r.name}`, matrix: r.confusion })),
+        confusion: [base, withDp].map((r) => ({ title: `confusion: ${r.name}`, matrix: r.confusion })),
         heatmaps: [
           { title: 'ViT, last layer: mean attention', matrix: maps.vit, xLabel: 'key token', yLabel: 'query token' },
           {
@@ -448,7 +385,7 @@ export const recipe = {
           },
         ],
         notes: [
-          `Per layer and image at stage 0 (N = ${n}, D = ${s.dim}, H = ${s.heads}): VA ${layerRows[0].total} FLOPs (Q/K projections ${layerRows[0].qk}, QKᵀ ${layerRows[0].map}, A·V ${layerRows[0].av}); LA ${layerRows[1].total} FLOPs (Θ/Ψ transforms ${layerRows[1].map}, A·V ${layerRows[1].av}).`,
+          `Per layer and image at stage 0 (N = ${n}, D = ${s.dim}, H = ${s.heads}): VA ${layerRows[0]!.total} FLOPs (Q/K projections ${layerRows[0]!.qk}, QKᵀ ${layerRows[0]!.map}, A·V ${layerRows[0]!.av}); LA ${layerRows[1]!.total} FLOPs (Θ/Ψ transforms ${layerRows[1]!.map}, A·V ${layerRows[1]!.av}).`,
           `${sweepTitle}:`,
           ...sweepLines,
           verdict,
