@@ -23,7 +23,14 @@ for (let seed = first; seed <= last; seed++) {
   const acc = (assignments) => clusteringAccuracy(labels, assignments, 10).accuracy;
   const row = { seed, kmeans: acc(kmeans(features, { k: 10, nInit: 10, seed }).assignments), p2ot: [] };
   for (const gamma of gammas) {
-    const r = await clusterImbalanced(features, { numClusters: 10, epochs: 30, batchSize: 128, scale: 10, seed, gamma });
+    const r = await clusterImbalanced(features, {
+      numClusters: 10,
+      epochs: 30,
+      batchSize: 128,
+      scale: 10,
+      seed,
+      gamma,
+    });
     r.prototypes.dispose();
     row.p2ot.push(acc(r.assignments));
   }
