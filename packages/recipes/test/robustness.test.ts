@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { getRecipe } from '../src/index';
 import { evaluateMultiLabel } from '../src/kit/evaluate-multi-label';
 import { pcaFeatures } from '../src/kit/pca-features';
+import { timeForwards } from '../src/kit/time-forwards';
 
 const tiny = loadDigits().subset([0, 1, 2, 3]);
 const twoImages = { length: 2, batch: (i: ArrayLike<number>) => ({ images: tf.ones([i.length, 3]) }) };
@@ -32,6 +33,13 @@ const cases: Record<string, BadCall[]> = {
     [() => evaluateMultiLabel(twoImages, (x) => tf.slice(x, [0, 0], [-1, 2]), { targets: two }), 'logits'],
     [() => evaluateMultiLabel(twoImages, null as never, { targets: two }), 'logits'],
     [() => evaluateMultiLabel({ length: 0, batch: twoImages.batch }, (x) => x, { targets: [] }), 'dataset'],
+  ],
+  timeForwards: [
+    [() => timeForwards([], tf.ones([1, 2]), 1), 'forwards'],
+    [() => timeForwards([null as never], tf.ones([1, 2]), 1), 'forwards'],
+    [() => timeForwards([(x) => x], [1, 2] as never, 1), 'images'],
+    [() => timeForwards([(x) => x], tf.ones([1, 2]), 0), 'reps'],
+    [() => timeForwards([(x) => x], tf.ones([1, 2]), 1.5), 'reps'],
   ],
   pcaFeatures: [
     [() => pcaFeatures(tiny, { components: 0 }), 'options.components'],

@@ -29,6 +29,7 @@ export {
   type TeacherStudentsOptions,
   teacherStudents,
 } from './teacher-students';
+export { timeForwards } from './time-forwards';
 export {
   type ClassifierModel,
   type TeacherLogits,

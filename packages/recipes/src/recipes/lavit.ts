@@ -21,11 +21,10 @@ import { loadDigits, stratifiedSplit } from '@distillery/data';
 import { createRng, tf } from '@distillery/tensor';
 import { AdamW, accuracy, confusionMatrix, perClassAccuracy, predictClassesAsync } from '@distillery/train';
 import { diagonalityPreservingLoss, LaViT, type LaViTConfig, VisionTransformer } from '@distillery/vit';
-import { acceptData, historyCurves, trainClassifier, warmupCosine } from '../kit';
+import { acceptData, historyCurves, timeForwards, trainClassifier, warmupCosine } from '../kit';
 import type { Recipe, RecipeContext } from '../recipe';
 
 const NUM_CLASSES = 10;
-type Forward = (images: tf.Tensor4D) => tf.Tensor;
 
 /** The sizes of a run: full (the README's numbers) or smoke (seconds, for tests). */
 const settings = (ctx: RecipeContext) => {
@@ -95,29 +94,6 @@ function lavitFlops(model: LaViT) {
     return { tokens: n, va, la, residual };
   });
   return { total, perStage };
-}
-
-/**
- * Median wall time (ms) of one forward pass over `images` for each of `forwards`, read back to the host. The passes
- * are interleaved (rounds of model 1, 2, 3, …; two warm-up rounds dropped) so that a change in machine load affects
- * every model alike. The read back is asynchronous (WebGPU in browsers cannot read GPU tensors synchronously).
- */
-async function timeForwards(forwards: Forward[], images: tf.Tensor4D, reps: number): Promise<number[]> {
-  const once = async (forward: Forward) => {
-    const t0 = performance.now();
-    const logits = tf.tidy(() => forward(images));
-    await logits.data();
-    logits.dispose();
-    return performance.now() - t0;
-  };
-  const times = forwards.map(() => [] as number[]);
-  for (let round = 0; round < reps + 2; round++) {
-    for (const [i, forward] of forwards.entries()) {
-      const t = await once(forward);
-      if (round >= 2) times[i]!.push(t);
-    }
-  }
-  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]!);
 }
 
 /** The mean attention map (over images and heads) of one layer (read it as rows for a heatmap). */
