@@ -1,5 +1,5 @@
 // Run this recipe as a plain script: `node main.mjs --epochs 30 --backend wasm --out runs/metaformer`
-// (the same flags as `distillery run metaformer`; `--help` lists them). The recipe itself is packages/recipes/src/recipes/metaformer.js.
+// (the same flags as `distillery run metaformer`; `--help` lists them). The recipe itself is packages/recipes/src/recipes/metaformer.ts.
 import { runRecipeFromArgs } from '@distillery/cli';
 import { getRecipe } from '@distillery/recipes';
 

@@ -1,4 +1,5 @@
 // Bad input to every public function of @distillery/recipes: a DistilleryError naming the argument.
+import { loadDigits } from '@distillery/data';
 import { DistilleryError, tf } from '@distillery/tensor';
 import { SGD } from '@distillery/train';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +17,10 @@ import {
   trainClassifier,
   warmupCosine,
 } from '../src/index';
+import { evaluateMultiLabel } from '../src/kit/evaluate-multi-label';
+import { pcaFeatures } from '../src/kit/pca-features';
 import { LinearModel, memoryContext, toyDataset } from '../src/kit/test-support';
+import { timeForwards } from '../src/kit/time-forwards';
 
 const data = toyDataset([4, 4, 4]);
 // Made on first use: tensors only after the test setup has started the backend.
@@ -43,6 +47,13 @@ const evaluate = (change: Record<string, unknown>) =>
 const history = [{ epoch: 0, loss: 1 }];
 const student = { key: 'ce', name: 'CE', overall: 0.5, parameters: 1, perClass: [0.5], history };
 const teacher = { label: 'T', name: 'teacher', overall: 0.9, parameters: 2, history };
+
+const tiny = loadDigits().subset([0, 1, 2, 3]);
+const twoImages = { length: 2, batch: (i: ArrayLike<number>) => ({ images: tf.ones([i.length, 3]) }) };
+const two = [
+  [1, 0, 0],
+  [0, 1, 1],
+];
 
 /** A bad call and the `argument` its DistilleryError must name. */
 type BadCall = [call: () => unknown, argument: string];
@@ -144,6 +155,31 @@ const cases: Record<string, BadCall[]> = {
       () => teacherStudents({ teacher, students: [student], baseline: 'ce', counts: [1], extra: 1 } as never),
       'options.extra',
     ],
+  ],
+  evaluateMultiLabel: [
+    [() => evaluateMultiLabel(twoImages, (x) => x, { targets: [[1, 0, 0]] }), 'options.targets'],
+    [() => evaluateMultiLabel(twoImages, (x) => x, { targets: [[1, 0, 0], [1]] }), 'options.targets'],
+    [() => evaluateMultiLabel(twoImages, (x) => x, { targets: two, batchSize: 0 }), 'options.batchSize'],
+    [() => evaluateMultiLabel(twoImages, (x) => x, { targets: two, top: 1 } as never), 'options.top'],
+    [() => evaluateMultiLabel(twoImages, (x) => tf.slice(x, [0, 0], [-1, 2]), { targets: two }), 'logits'],
+    [() => evaluateMultiLabel(twoImages, null as never, { targets: two }), 'logits'],
+    [() => evaluateMultiLabel({ length: 0, batch: twoImages.batch }, (x) => x, { targets: [] }), 'dataset'],
+  ],
+  timeForwards: [
+    [() => timeForwards([], tf.ones([1, 2]), 1), 'forwards'],
+    [() => timeForwards([null as never], tf.ones([1, 2]), 1), 'forwards'],
+    [() => timeForwards([(x) => x], [1, 2] as never, 1), 'images'],
+    [() => timeForwards([(x) => x], tf.ones([1, 2]), 0), 'reps'],
+    [() => timeForwards([(x) => x], tf.ones([1, 2]), 1.5), 'reps'],
+  ],
+  pcaFeatures: [
+    [() => pcaFeatures(tiny, { components: 0 }), 'options.components'],
+    [() => pcaFeatures(tiny, { components: 1.5 }), 'options.components'],
+    [() => pcaFeatures(tiny, { components: 65 }), 'options.components'],
+    [() => pcaFeatures(tiny, { components: 2, dims: 2 } as never), 'options.dims'],
+    [() => pcaFeatures(tiny, null as never), 'options'],
+    [() => pcaFeatures(null as never, { components: 2 }), 'dataset'],
+    [() => pcaFeatures(loadDigits().subset([0]), { components: 1 }), 'dataset'],
   ],
 };
 

@@ -11,11 +11,19 @@ export {
   type LabelledDataset,
 } from './evaluate-classifier';
 export {
+  type EvaluateMultiLabelOptions,
+  evaluateMultiLabel,
+  type MultiLabelDataset,
+  type MultiLabelEvaluation,
+  multiLabelScores,
+} from './evaluate-multi-label';
+export {
   type LongTailSplit,
   type LongTailSplitOptions,
   longTailSplit,
   type SubsettableDataset,
 } from './long-tail-split';
+export { type ImageDataset, type PcaFeatures, type PcaFeaturesOptions, pcaFeatures } from './pca-features';
 export { groupRow, historyCurves, type PerClassBarsOptions, perClassBars, type RunHistory } from './report-builders';
 export {
   type ComparedModel,
@@ -23,6 +31,7 @@ export {
   type TeacherStudentsOptions,
   teacherStudents,
 } from './teacher-students';
+export { timeForwards } from './time-forwards';
 export {
   type ClassifierModel,
   type TeacherLogits,

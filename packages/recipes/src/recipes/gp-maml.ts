@@ -17,16 +17,17 @@
  *
  * Runs in Node and in browsers (no Node APIs here).
  */
-import { fewShotEpisode, loadDigits } from '@distillery/data';
+import { type FewShotEpisode, fewShotEpisode, loadDigits } from '@distillery/data';
 import { createMlp, gpAdapt, innerStep, metaCrossEntropy, mlpForward } from '@distillery/pseudo-labels';
 import { instanceBalancedSampler } from '@distillery/samplers';
-import { createRng, DistilleryError, serializeSafetensors, tf } from '@distillery/tensor';
+import { createRng, serializeSafetensors, tf } from '@distillery/tensor';
 import { AdamW, fewShotAccuracy, fit } from '@distillery/train';
+import { acceptData, historyCurves } from '../kit';
+import type { Recipe, RecipeContext } from '../recipe';
 
-const ROTATIONS = 4;
-const SIDE = 8;
-const DIM = SIDE * SIDE;
-const ALGORITHMS = /** @type {const} */ (['maml', 'anil', 'boil']);
+const [ROTATIONS, SIDE, DIM] = [4, 8, 64];
+const ALGORITHMS = ['maml', 'anil', 'boil'] as const;
+type Algorithm = (typeof ALGORITHMS)[number];
 const NAMES = { maml: 'MAML', anil: 'ANIL', boil: 'BOIL' };
 /**
  * Label propagation: top-10 and α = 0.9 instead of the official `torch.topk(W, 20)` and 0.99 (branpent/gp-maml
@@ -40,48 +41,50 @@ const NAMES = { maml: 'MAML', anil: 'ANIL', boil: 'BOIL' };
 const PROPAGATION = { k: 10, alpha: 0.9 };
 
 /** The sizes of a run: full (the README's numbers) or smoke (seconds, for tests). */
-function settings(ctx) {
-  const smoke = ctx.smoke;
+const settings = (ctx: RecipeContext) => {
+  const { smoke } = ctx;
   return {
-    nWay: 5,
-    kShot: 1,
-    qQuery: smoke ? 5 : 15,
-    hidden: smoke ? [16] : [64, 64],
+    ...{ nWay: 5, kShot: 1, qQuery: smoke ? 5 : 15, hidden: smoke ? [16] : [64, 64] },
     epochs: ctx.epochs ?? (smoke ? 1 : 10),
-    // meta-batch of 4 tasks (the reference), episodes per epoch
-    metaBatch: 4,
+    metaBatch: 4, // tasks per meta-batch (the reference), episodes per epoch
     episodesPerEpoch: smoke ? 8 : 200,
     testEpisodes: smoke ? 10 : 300,
     stepSize: 0.5,
     lr: 1e-3,
   };
-}
+};
+type Settings = ReturnType<typeof settings>;
+type Pool = { pixels: Float32Array; labels: Int32Array };
+type Mlp = ReturnType<typeof createMlp>;
 
 /**
  * Rotated digit classes: class = 4·digit + r for rotation r·90°. Returns the flattened pixels of every (image,
  * rotation) pair and their labels, split into the meta-train (digits 0–4) and meta-test (digits 5–9) pools.
  */
-function rotatedDigits() {
+function rotatedDigits(): { train: Pool; test: Pool } {
   const digits = loadDigits();
   const n = digits.length;
   const batch = digits.batch(Int32Array.from({ length: n }, (_, i) => i));
   const px = batch.images.dataSync();
   const y = digits.labels();
   tf.dispose([batch.images, batch.labels]);
-  const pools = { train: { pixels: [], labels: [] }, test: { pixels: [], labels: [] } };
+  const pools = {
+    train: { pixels: [] as Float32Array[], labels: [] as number[] },
+    test: { pixels: [] as Float32Array[], labels: [] as number[] },
+  };
   for (let i = 0; i < n; i++) {
-    const pool = y[i] < 5 ? pools.train : pools.test;
-    let img = px.slice(i * DIM, (i + 1) * DIM);
+    const pool = y[i]! < 5 ? pools.train : pools.test;
+    let img = Float32Array.from(px.slice(i * DIM, (i + 1) * DIM));
     for (let r = 0; r < ROTATIONS; r++) {
       pool.pixels.push(img);
-      pool.labels.push(ROTATIONS * (y[i] % 5) + r);
+      pool.labels.push(ROTATIONS * (y[i]! % 5) + r);
       const next = new Float32Array(DIM);
       for (let row = 0; row < SIDE; row++)
-        for (let col = 0; col < SIDE; col++) next[row * SIDE + col] = img[col * SIDE + (SIDE - 1 - row)];
+        for (let col = 0; col < SIDE; col++) next[row * SIDE + col] = img[col * SIDE + (SIDE - 1 - row)]!;
       img = next;
     }
   }
-  const pack = (p) => {
+  const pack = (p: { pixels: Float32Array[]; labels: number[] }): Pool => {
     const pixels = new Float32Array(p.pixels.length * DIM);
     p.pixels.forEach((img, i) => {
       pixels.set(img, i * DIM);
@@ -91,7 +94,7 @@ function rotatedDigits() {
   return { train: pack(pools.train), test: pack(pools.test) };
 }
 
-function rows(pool, indices) {
+function rows(pool: Pool, indices: Int32Array): tf.Tensor2D {
   const out = new Float32Array(indices.length * DIM);
   indices.forEach((j, i) => {
     out.set(pool.pixels.subarray(j * DIM, (j + 1) * DIM), i * DIM);
@@ -99,48 +102,39 @@ function rows(pool, indices) {
   return tf.tensor2d(out, [indices.length, DIM]);
 }
 
-/** Query logits of one episode: plain inner step, or GP (label propagation + picking + re-training). */
-function adaptAndPredict(params, pool, episode, algorithm, gp, stepSize, stats) {
+/** The method, per episode: query logits after the plain inner step, or GP (propagation + picking + re-training). */
+function adaptAndPredict(
+  mlp: Mlp,
+  pool: Pool,
+  episode: FewShotEpisode,
+  algorithm: Algorithm,
+  gp: boolean,
+  stepSize: number,
+  stats?: { picked: number },
+) {
   return tf.tidy(() => {
-    const sX = rows(pool, episode.support);
-    const qX = rows(pool, episode.query);
+    const [sX, qX] = [rows(pool, episode.support), rows(pool, episode.query)];
     if (gp) {
-      const r = gpAdapt(params, sX, episode.supportLabels, qX, { algorithm, stepSize, ...PROPAGATION });
+      const r = gpAdapt(mlp, sX, episode.supportLabels, qX, { algorithm, stepSize, ...PROPAGATION });
       r.baselineLogits.dispose();
       if (stats) stats.picked += r.pick.indices.length;
       return r.queryLogits;
     }
-    const adapted = innerStep(params, sX, tf.tensor1d(episode.supportLabels, 'int32'), { algorithm, stepSize });
+    const adapted = innerStep(mlp, sX, tf.tensor1d(episode.supportLabels, 'int32'), { algorithm, stepSize });
     return mlpForward(adapted, qX);
   });
 }
 
-function episodeAccuracy(logits, labels) {
-  const pred = tf.tidy(() => tf.argMax(logits, 1));
-  const p = pred.dataSync();
-  pred.dispose();
-  let hit = 0;
-  for (let i = 0; i < labels.length; i++) if (p[i] === labels[i]) hit++;
-  return hit / labels.length;
-}
-
-async function metaTrain(ctx, s, pool, algorithm, gp) {
-  const run = `${gp ? 'gp-' : ''}${algorithm}`;
+/** Meta-training: each "sample" is an episode slot, drawn from the run's RNG (checkpointed: --resume redraws it). */
+async function metaTrain(ctx: RecipeContext, s: Settings, pool: Pool, algorithm: Algorithm, gp: boolean) {
   const mlp = createMlp(DIM, s.hidden, s.nWay, ctx.seed);
   const params = [...mlp.body, ...mlp.head];
   const optimizer = new AdamW(params, { lr: s.lr, weightDecay: 0 });
   const { history } = await fit({
-    params,
-    // a "sample" is an episode slot; the episode itself is drawn from the run's RNG (checkpointed, so --resume
-    // draws the same episodes)
-    data: { batch: (indices) => indices },
-    disposeBatch: () => {},
+    ...{ params, data: { batch: (indices: ArrayLike<number>) => indices }, disposeBatch: () => {} },
     sampler: instanceBalancedSampler(s.episodesPerEpoch, { seed: ctx.seed }),
-    batchSize: s.metaBatch,
-    epochs: s.epochs,
-    optimizer,
-    seed: ctx.seed,
-    loss: (tasks, step) =>
+    ...{ batchSize: s.metaBatch, epochs: s.epochs, optimizer, seed: ctx.seed },
+    loss: (tasks: ArrayLike<number>, step) =>
       tf.tidy(() => {
         let total = tf.scalar(0);
         for (let t = 0; t < tasks.length; t++) {
@@ -152,43 +146,52 @@ async function metaTrain(ctx, s, pool, algorithm, gp) {
           });
           const logits = adaptAndPredict(mlp, pool, episode, algorithm, gp, s.stepSize);
           // metaCrossEntropy: the outer loss through a second-order inner step (see @distillery/pseudo-labels)
-          const loss = metaCrossEntropy(logits, tf.tensor1d(episode.queryLabels, 'int32'), s.nWay);
-          total = tf.add(total, loss);
+          total = tf.add(total, metaCrossEntropy(logits, tf.tensor1d(episode.queryLabels, 'int32'), s.nWay));
         }
-        return tf.div(total, tasks.length);
+        return tf.div(total, tasks.length) as tf.Scalar;
       }),
-    ...ctx.fitOptions(run),
+    ...ctx.fitOptions(`${gp ? 'gp-' : ''}${algorithm}`),
   });
   optimizer.dispose?.();
   return { mlp, history };
 }
 
-function evaluate(mlp, pool, episodes, algorithm, gp, stepSize) {
+/** Mean query accuracy ± 95% CI over the test episodes (and how many queries GP picked per episode). */
+function evaluate(
+  mlp: Mlp,
+  pool: Pool,
+  episodes: FewShotEpisode[],
+  algorithm: Algorithm,
+  gp: boolean,
+  stepSize: number,
+) {
   const stats = { picked: 0 };
   const accs = episodes.map((episode) => {
     const logits = adaptAndPredict(mlp, pool, episode, algorithm, gp, stepSize, stats);
-    const acc = episodeAccuracy(logits, episode.queryLabels);
-    logits.dispose();
-    return acc;
+    const pred = tf.tidy(() => tf.argMax(logits, 1));
+    const p = pred.dataSync();
+    tf.dispose([pred, logits]);
+    let hit = 0;
+    for (let i = 0; i < episode.queryLabels.length; i++) if (p[i] === episode.queryLabels[i]) hit++;
+    return hit / episode.queryLabels.length;
   });
   return { ...fewShotAccuracy(accs), episodes: accs, pickedPerEpisode: gp ? stats.picked / episodes.length : 0 };
 }
 
-function toSafetensors(mlp, metadata) {
-  const tensors = {};
-  const add = (name, t) => {
+function toSafetensors(mlp: Mlp, metadata: Record<string, string>): Uint8Array {
+  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+  const add = (name: string, t: tf.Tensor) => {
     tensors[name] = { shape: t.shape.slice(), data: Float32Array.from(t.dataSync()) };
   };
   mlp.body.forEach((t, i) => {
     add(`body.${i >> 1}.${i % 2 ? 'bias' : 'weight'}`, t);
   });
-  add('head.weight', mlp.head[0]);
-  add('head.bias', mlp.head[1]);
+  add('head.weight', mlp.head[0]!);
+  add('head.bias', mlp.head[1]!);
   return serializeSafetensors(tensors, metadata);
 }
 
-/** @type {import('../recipe').Recipe} */
-export const recipe = {
+export const recipe: Recipe = {
   name: 'gp-maml',
   aliases: ['few-shot'],
   title: 'Few-shot meta-learning with GP pseudo-labels on digit episodes',
@@ -198,11 +201,7 @@ export const recipe = {
   defaultEpochs: 10,
   webgpuUnsupported: 'GP-MAML and label propagation of @distillery/pseudo-labels read tensors with dataSync',
   async run(ctx) {
-    if (ctx.data !== undefined && ctx.data !== 'digits') {
-      throw new DistilleryError('INVALID_ARGUMENT', `--data: expected 'digits', got ${JSON.stringify(ctx.data)}`, {
-        argument: '--data',
-      });
-    }
+    acceptData(ctx.data, { names: ['digits'] });
     const s = settings(ctx);
     const pools = rotatedDigits();
     ctx.say(
@@ -218,42 +217,28 @@ export const recipe = {
     const table = [];
     const metrics = {
       setting: { nWay: s.nWay, kShot: s.kShot, qQuery: s.qQuery, testEpisodes: s.testEpisodes },
-      models: {},
+      models: {} as Record<string, unknown>,
     };
-    const curves = { 'meta-training loss': [] };
-    const weights = {};
-    const perEpisode = {};
+    const runs = [];
+    const weights: Record<string, Uint8Array> = {};
+    const perEpisode: Record<string, number[]> = {};
     for (const algorithm of ALGORITHMS) {
       for (const gp of [false, true]) {
         const name = `${gp ? 'GP-' : ''}${NAMES[algorithm]}`;
         ctx.say(`${name}: meta-training ${s.epochs} epochs × ${s.episodesPerEpoch} episodes`);
         const { mlp, history } = await metaTrain(ctx, s, pools.train, algorithm, gp);
-        curves['meta-training loss'].push({
-          name,
-          x: history.map((h) => h.epoch + 1),
-          y: history.map((h) => h.loss),
-        });
-        const evals = gp
-          ? [[name, evaluate(mlp, pools.test, testEpisodes, algorithm, true, s.stepSize), 'GP', 'GP']]
+        runs.push({ name, history });
+        // A plain model is also evaluated with GP at test time only (the test-time effect alone).
+        const evals: [string, boolean, boolean][] = gp
+          ? [[name, true, true]]
           : [
-              [name, evaluate(mlp, pools.test, testEpisodes, algorithm, false, s.stepSize), 'no', 'no'],
-              [
-                `${NAMES[algorithm]} + GP at test only`,
-                evaluate(mlp, pools.test, testEpisodes, algorithm, true, s.stepSize),
-                'no',
-                'GP',
-              ],
+              [name, false, false],
+              [`${NAMES[algorithm]} + GP at test only`, false, true],
             ];
-        for (const [label, r, trainGp, testGp] of evals) {
-          table.push([
-            label,
-            NAMES[algorithm],
-            trainGp,
-            testGp,
-            r.mean,
-            r.ci95,
-            testGp === 'GP' ? r.pickedPerEpisode : '–',
-          ]);
+        for (const [label, trainGp, testGp] of evals) {
+          const r = evaluate(mlp, pools.test, testEpisodes, algorithm, testGp, s.stepSize);
+          const [trained, tested] = [trainGp ? 'GP' : 'no', testGp ? 'GP' : 'no'];
+          table.push([label, NAMES[algorithm], trained, tested, r.mean, r.ci95, testGp ? r.pickedPerEpisode : '–']);
           metrics.models[label] = {
             mean: r.mean,
             ci95: r.ci95,
@@ -265,24 +250,18 @@ export const recipe = {
             `  ${label}: ${(100 * r.mean).toFixed(2)} ± ${(100 * r.ci95).toFixed(2)}%, ${r.pickedPerEpisode} picked`,
           );
         }
-        weights[`${gp ? 'gp-' : ''}${algorithm}`] = toSafetensors(mlp, {
-          recipe: 'few-shot',
-          algorithm,
-          gp: String(gp),
-          hidden: JSON.stringify(s.hidden),
-        });
+        const meta = { recipe: 'few-shot', algorithm, gp: String(gp), hidden: JSON.stringify(s.hidden) };
+        weights[`${gp ? 'gp-' : ''}${algorithm}`] = toSafetensors(mlp, meta);
         tf.dispose([...mlp.body, ...mlp.head]);
       }
     }
     // paired comparisons on the same test episodes: how often GP beats / ties / loses against the plain method
-    const notes = [];
-    const paired = (label, baseLabel) => {
-      const a = perEpisode[baseLabel];
-      const b = perEpisode[label];
-      let win = 0;
-      let tie = 0;
+    const notes: string[] = [];
+    const paired = (label: string, baseLabel: string) => {
+      const [a, b] = [perEpisode[baseLabel]!, perEpisode[label]!];
+      let [win, tie] = [0, 0];
       for (let i = 0; i < a.length; i++) {
-        if (b[i] > a[i]) win++;
+        if (b[i]! > a[i]!) win++;
         else if (b[i] === a[i]) tie++;
       }
       notes.push(
@@ -315,7 +294,7 @@ export const recipe = {
           ],
           rows: table,
         },
-        curves,
+        curves: historyCurves(runs, { 'meta-training loss': 'loss' }),
         notes,
       },
     };

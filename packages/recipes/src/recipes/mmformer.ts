@@ -18,7 +18,7 @@
  */
 import { hyperspectralLidar } from '@distillery/data';
 import { instanceBalancedSampler } from '@distillery/samplers';
-import { createRng, DistilleryError, tf } from '@distillery/tensor';
+import { createRng, tf } from '@distillery/tensor';
 import {
   AdamW,
   accuracy,
@@ -27,69 +27,68 @@ import {
   confusionMatrix,
   fit,
   perClassAccuracy,
-  warmupCosineLR,
 } from '@distillery/train';
 import { MFT, MMFormer } from '@distillery/vit';
+import { acceptData, historyCurves, warmupCosine } from '../kit';
+import type { Recipe, RecipeContext } from '../recipe';
 
 const CLASS_NAMES = ['apple trees', 'buildings', 'ground', 'woods', 'vineyard', 'roads'];
 
-function settings(ctx) {
-  const smoke = ctx.smoke;
+/** The settings of a run: full (the README's numbers) or smoke (seconds, for tests). */
+const settings = (ctx: RecipeContext) => {
+  const { smoke } = ctx;
+  const epochs = ctx.epochs ?? (smoke ? 1 : 30);
   return {
-    epochs: ctx.epochs ?? (smoke ? 1 : 30),
+    epochs,
     numClasses: 6,
     bands: smoke ? 16 : 32,
     patch: smoke ? 5 : 7,
-    /** Training pixels per class: remote-sensing protocols train on a few labelled pixels. */
-    trainPerClass: smoke ? 8 : 15,
+    trainPerClass: smoke ? 8 : 15, // remote-sensing protocols train on a few labelled pixels
     testPerClass: smoke ? 8 : 100,
-    /** Hard pairs: strong multiplicative noise and mixed neighbourhoods. */
-    noise: 0.6,
+    noise: 0.6, // hard pairs: strong multiplicative noise and mixed neighbourhoods
     purity: 0.4,
     batchSize: smoke ? 16 : 32,
     fm: smoke ? 4 : 16,
     heads: smoke ? 4 : 8,
-    /** The same dropout for both models (MFT's default; MMFormer applies it in the same places). */
-    dropout: 0.1,
+    dropout: 0.1, // the same for both models (MFT's default; MMFormer applies it in the same places)
+    optimizer: (p: tf.Variable[]) => new AdamW(p, { lr: 1e-3, weightDecay: 5e-3 }),
+    schedule: warmupCosine({ lr: 1e-3, epochs, warmupEpochs: 2, warmupLrInit: 1e-4, minLr: 1e-5 }),
+    clipGradNorm: 5,
   };
-}
+};
+type Settings = ReturnType<typeof settings>;
+type PairBatch = { hsi: tf.Tensor4D; lidar: tf.Tensor4D; labels: tf.Tensor1D };
+type PairModel = MFT | MMFormer;
 
 /** The pair set, split per class into train and test; each part is a data set with `batch` for fit. */
-function buildData(seed, s) {
-  const perClass = s.trainPerClass + s.testPerClass;
+function buildData(seed: number, s: Settings) {
   const set = hyperspectralLidar({
-    numSamples: perClass * s.numClasses,
-    numClasses: s.numClasses,
-    bands: s.bands,
-    patch: s.patch,
-    noise: s.noise,
-    purity: s.purity,
-    seed,
+    ...{ numSamples: (s.trainPerClass + s.testPerClass) * s.numClasses, numClasses: s.numClasses },
+    ...{ bands: s.bands, patch: s.patch, noise: s.noise, purity: s.purity, seed },
   });
   const rng = createRng(seed);
-  const byClass = Array.from({ length: s.numClasses }, () => []);
-  for (let i = 0; i < set.length; i++) byClass[set.labels[i]].push(i);
-  const train = [];
-  const test = [];
+  const byClass = Array.from({ length: s.numClasses }, () => [] as number[]);
+  for (let i = 0; i < set.length; i++) byClass[set.labels[i]!]!.push(i);
+  const [train, test]: number[][] = [[], []];
   for (const indices of byClass) {
     rng.shuffle(indices);
-    train.push(...indices.slice(0, s.trainPerClass));
-    test.push(...indices.slice(s.trainPerClass));
+    train!.push(...indices.slice(0, s.trainPerClass));
+    test!.push(...indices.slice(s.trainPerClass));
   }
-  const view = (idx) => ({
+  const view = (idx: number[]) => ({
     length: idx.length,
-    labels: () => Int32Array.from(idx, (i) => set.labels[i]),
-    batch: (indices) => set.batch(Array.from(indices, (j) => idx[j])),
+    labels: () => Int32Array.from(idx, (i) => set.labels[i]!),
+    batch: (indices: ArrayLike<number>) => set.batch(Array.from(indices, (j) => idx[j]!)),
   });
-  return { train: view(train), test: view(test), hsiShape: set.hsiShape, lidarShape: set.lidarShape };
+  return { train: view(train!), test: view(test!), hsiShape: set.hsiShape, lidarShape: set.lidarShape };
 }
+type PairSet = ReturnType<typeof buildData>['train'];
 
 /** Predictions over a data set, in batches; read asynchronously (WebGPU in browsers cannot read synchronously). */
-async function predict(dataset, model) {
+async function predict(dataset: PairSet, model: PairModel): Promise<Int32Array> {
   const out = new Int32Array(dataset.length);
-  const bs = 64;
-  for (let start = 0; start < dataset.length; start += bs) {
-    const indices = Array.from({ length: Math.min(bs, dataset.length - start) }, (_, i) => start + i);
+  for (let start = 0; start < dataset.length; start += 64) {
+    const indices = Array.from({ length: Math.min(64, dataset.length - start) }, (_, i) => start + i);
     const batch = dataset.batch(indices);
     const predicted = tf.tidy(() => tf.argMax(model.forward(batch.hsi, batch.lidar).logits, 1));
     out.set(await predicted.data(), start);
@@ -98,39 +97,16 @@ async function predict(dataset, model) {
   return out;
 }
 
-async function train(ctx, s, data, name, model) {
-  const params = model.trainableVariables();
-  const epochs = s.epochs;
-  const lr = 1e-3;
-  const optimizer = new AdamW(params, { lr, weightDecay: 5e-3 });
-  const { history } = await fit({
-    params,
-    buffers: model.buffers(),
-    data,
-    sampler: instanceBalancedSampler(data.length, { seed: ctx.seed }),
-    batchSize: s.batchSize,
-    epochs,
-    optimizer,
-    schedule: warmupCosineLR(lr, {
-      totalSteps: epochs,
-      warmupSteps: Math.min(2, epochs - 1),
-      warmupLrInit: 1e-4,
-      minLr: 1e-5,
-    }),
-    clipGradNorm: 5,
-    seed: ctx.seed,
-    loss: ({ hsi, lidar, labels }, step) =>
-      tf.tidy(() => {
-        const { logits } = model.forward(hsi, lidar, { training: true, rng: step.rng });
-        return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, s.numClasses), logits);
-      }),
-    ...ctx.fitOptions(name),
-  });
-  return history;
-}
+/** The two fusion designs, trained alike: plain cross-entropy on (HSI, LiDAR) pairs. */
+const MODELS = [
+  { name: 'MFT', run: 'mft', say: 'MFT baseline (4 HSI tokens, LiDAR CLS cross-attention)', Model: MFT },
+  {
+    ...{ name: 'MMFormer', run: 'mmformer', Model: MMFormer },
+    say: 'MMFormer (pixel tokens, coarse-to-fine HSI → LiDAR multi-scale self-attention)',
+  },
+] as const;
 
-/** @type {import('../recipe').Recipe} */
-export const recipe = {
+export const recipe: Recipe = {
   name: 'mmformer',
   title: 'MMFormer vs. MFT on HSI + LiDAR pairs',
   summary:
@@ -139,57 +115,50 @@ export const recipe = {
   data: "'hsi-lidar' (the procedural Trento-like HSI + LiDAR pair set of @distillery/data); default hsi-lidar",
   defaultEpochs: 30,
   async run(ctx) {
-    if (ctx.data !== undefined && ctx.data !== 'hsi-lidar') {
-      throw new DistilleryError('INVALID_ARGUMENT', `--data: expected 'hsi-lidar', got ${JSON.stringify(ctx.data)}`, {
-        argument: '--data',
-      });
-    }
+    acceptData(ctx.data, { names: ['hsi-lidar'] });
     const s = settings(ctx);
     const data = buildData(ctx.seed, s);
     ctx.say(
       `HSI ${data.hsiShape.join('×')} + LiDAR ${data.lidarShape.join('×')} patches, ${s.numClasses} classes: ${data.train.length} training / ${data.test.length} test pixels`,
     );
-    const common = {
-      hsiBands: s.bands,
-      lidarBands: 1,
-      numClasses: s.numClasses,
-      patchSize: s.patch,
-      fm: s.fm,
-      heads: s.heads,
-      dropout: s.dropout,
-    };
-    ctx.say('MFT baseline (4 HSI tokens, LiDAR CLS cross-attention)');
-    const mft = new MFT({ ...common, seed: ctx.seed });
-    const mftHistory = await train(ctx, s, data.train, 'mft', mft);
-    ctx.say('MMFormer (pixel tokens, coarse-to-fine HSI → LiDAR multi-scale self-attention)');
-    const mmformer = new MMFormer({ ...common, seed: ctx.seed });
-    const mmHistory = await train(ctx, s, data.train, 'mmformer', mmformer);
+    const common = { hsiBands: s.bands, lidarBands: 1, numClasses: s.numClasses, patchSize: s.patch };
+    const trained = [];
+    for (const m of MODELS) {
+      ctx.say(m.say);
+      const model: PairModel = new m.Model({ ...common, fm: s.fm, heads: s.heads, dropout: s.dropout, seed: ctx.seed });
+      const params = model.trainableVariables();
+      const { history } = await fit({
+        ...{ params, buffers: model.buffers(), data: data.train, batchSize: s.batchSize, epochs: s.epochs },
+        sampler: instanceBalancedSampler(data.train.length, { seed: ctx.seed }),
+        ...{ optimizer: s.optimizer(params), schedule: s.schedule, clipGradNorm: s.clipGradNorm, seed: ctx.seed },
+        // The method: each fusion design's logits on the (HSI, LiDAR) pair, plain cross-entropy.
+        loss: ({ hsi, lidar, labels }: PairBatch, step) =>
+          tf.tidy(() => {
+            const { logits } = model.forward(hsi, lidar, { training: true, rng: step.rng });
+            return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, s.numClasses), logits) as tf.Scalar;
+          }),
+        ...ctx.fitOptions(m.run),
+      });
+      trained.push({ ...m, model, history });
+    }
 
     const truth = data.test.labels();
     const results = [];
-    for (const [name, model] of [
-      ['MFT', mft],
-      ['MMFormer', mmformer],
-    ]) {
+    for (const { name, model, history } of trained) {
       const predicted = await predict(data.test, model);
       results.push({
-        name,
-        oa: accuracy(truth, predicted),
-        aa: balancedAccuracy(truth, predicted, s.numClasses),
+        ...{ name, history, oa: accuracy(truth, predicted), aa: balancedAccuracy(truth, predicted, s.numClasses) },
         kappa: cohenKappa(truth, predicted, s.numClasses),
         perClass: perClassAccuracy(truth, predicted, s.numClasses),
         confusion: confusionMatrix(truth, predicted, s.numClasses),
         parameters: model.numParameters(),
       });
     }
-    const weights = {
-      mft: await mft.toSafetensorsAsync({ recipe: 'mmformer', model: 'mft' }),
-      mmformer: await mmformer.toSafetensorsAsync({ recipe: 'mmformer', model: 'mmformer' }),
-    };
-    mft.dispose();
-    mmformer.dispose();
+    const weights: Record<string, Uint8Array> = {};
+    for (const { run, model } of trained)
+      weights[run] = await model.toSafetensorsAsync({ recipe: 'mmformer', model: run });
+    for (const { model } of trained) model.dispose();
     const classNames = CLASS_NAMES.slice(0, s.numClasses);
-    const curve = (name, h) => ({ name, x: h.map((e) => e.epoch + 1), y: h.map((e) => e.loss) });
     return {
       metrics: Object.fromEntries(
         results.map((r) => [
@@ -206,7 +175,7 @@ export const recipe = {
           headers: ['model', 'OA', 'AA', 'κ', 'parameters'],
           rows: results.map((r) => [r.name, r.oa, r.aa, r.kappa, r.parameters]),
         },
-        curves: { 'training loss': [curve('MFT', mftHistory), curve('MMFormer', mmHistory)] },
+        curves: historyCurves(results, { 'training loss': 'loss' }),
         perClass: {
           counts: new Array(s.numClasses).fill(s.trainPerClass),
           accuracy: Object.fromEntries(results.map((r) => [r.name, r.perClass])),

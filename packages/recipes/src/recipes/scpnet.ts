@@ -42,48 +42,45 @@ import {
   scpnetPseudoLabels,
 } from '@distillery/pseudo-labels';
 import { instanceBalancedSampler } from '@distillery/samplers';
-import { createRng, DistilleryError, serializeSafetensors, tf } from '@distillery/tensor';
-import { AdamW, averagePrecision, fit, meanAveragePrecision, warmupCosineLR } from '@distillery/train';
-import { ResNetCifar } from '@distillery/vit';
+import { createRng, invalid, serializeSafetensors, tf } from '@distillery/tensor';
+import { AdamW, fit, meanAveragePrecision, type StepContext, warmupCosineLR } from '@distillery/train';
+import { ResNetCifar, type ResNetCifarConfig } from '@distillery/vit';
+import { acceptData, evaluateMultiLabel, historyCurves, multiLabelScores } from '../kit';
+import type { Recipe, RecipeContext } from '../recipe';
 
 const C = 10;
 
-function settings(ctx) {
-  const smoke = ctx.smoke;
+/** The settings of a run: full (the README's numbers) or smoke (seconds, for tests). */
+const settings = (ctx: RecipeContext) => {
+  const { smoke } = ctx;
+  const epochs = ctx.epochs ?? (smoke ? 2 : 12);
   return {
-    epochs: ctx.epochs ?? (smoke ? 2 : 12),
-    numTrain: smoke ? 64 : 1000,
-    numTest: smoke ? 64 : 400,
-    batchSize: 32,
-    lr: 1e-3,
+    ...{ epochs, numTrain: smoke ? 64 : 1000, numTest: smoke ? 64 : 400, batchSize: 32, lr: 1e-3 },
     model: {
       numClasses: C,
       inChannels: 1,
-      blocks: smoke ? [1, 1, 1] : [1, 1, 1],
+      blocks: [1, 1, 1],
       widths: smoke ? [8, 16, 32] : [16, 32, 64],
-    },
-    /** SCPNet hyper-parameters (COCO-like: about two labels per image; T and reweight_p of VOC/CUB). */
-    hardK: 2,
-    klLambda: 1,
-    lambdaU: 0.125,
-    pCutoff: 0.95,
-    temperature: 0.3,
-    /** Entries kept per row of the prior, the diagonal included (each digit has 2–4 scene partners). */
-    sparseTopk: 4,
+    } as ResNetCifarConfig & { widths: [number, number, number] },
+    optimizer: (p: tf.Variable[]) => new AdamW(p, { lr: 1e-3, weightDecay: 1e-4 }),
+    // one warm-up epoch even in a one-epoch run (warmupCosine of the kit would cap it at epochs − 1)
+    schedule: warmupCosineLR(1e-3, { totalSteps: epochs, warmupSteps: 1, warmupLrInit: 1e-3 / 10, minLr: 1e-5 }),
+    // SCPNet hyper-parameters (COCO-like: about two labels per image; T and reweight_p of VOC/CUB).
+    ...{ hardK: 2, klLambda: 1, lambdaU: 0.125, pCutoff: 0.95, temperature: 0.3 },
+    sparseTopk: 4, // entries kept per row of the prior, the diagonal included (each digit has 2–4 scene partners)
     reweightP: 0.2,
-    /** Logit scale of the cosine classifier (`cfg.scale` 10 of COCO, VOC, CUB). */
-    scale: 10,
+    scale: 10, // logit scale of the cosine classifier (`cfg.scale` 10 of COCO, VOC, CUB)
   };
-}
+};
 
 /** One observed positive per image, drawn uniformly from its label set (seeded). */
-function singlePositive(targets, n, seed) {
+function singlePositive(targets: Float32Array, n: number, seed: number): Float32Array {
   const rng = createRng(`${seed}:single-positive`);
   const out = new Float32Array(n * C);
   for (let i = 0; i < n; i++) {
     const positives = [];
     for (let c = 0; c < C; c++) if (targets[i * C + c] === 1) positives.push(c);
-    out[i * C + positives[rng.int(positives.length)]] = 1;
+    out[i * C + positives[rng.int(positives.length)]!] = 1;
   }
   return out;
 }
@@ -94,10 +91,9 @@ function singlePositive(targets, n, seed) {
  * with orthonormal rows. Returns the embeddings E [C, dim] and their cosine similarity (= that of the descriptions,
  * all ≥ 0), which plays the role of SCPNet's relation file.
  */
-function labelEmbeddings(scenes, dim, seed) {
+function labelEmbeddings(scenes: readonly (readonly number[])[], dim: number, seed: number) {
   const width = C + scenes.length;
-  if (dim < width)
-    throw new DistilleryError('INVALID_ARGUMENT', `feature width ${dim} < ${width}`, { argument: 'dim' });
+  if (dim < width) throw invalid('INVALID_ARGUMENT', 'dim', `a feature width ≥ ${width}`, `${dim}`);
   const desc = Array.from({ length: C }, (_, c) => {
     const v = new Float64Array(width);
     v[c] = 1;
@@ -109,71 +105,57 @@ function labelEmbeddings(scenes, dim, seed) {
   });
   // Gram–Schmidt on `width` random Gaussian vectors of length dim: Q [width, dim] with orthonormal rows.
   const rng = createRng(`${seed}:label-text-encoder`);
-  const Q = [];
+  const Q: Float64Array[] = [];
   while (Q.length < width) {
     const q = Float64Array.from({ length: dim }, () => rng.normal());
     for (const p of Q) {
-      const d = q.reduce((a, x, i) => a + x * p[i], 0);
-      for (let i = 0; i < dim; i++) q[i] -= d * p[i];
+      const d = q.reduce((a, x, i) => a + x * p[i]!, 0);
+      for (let i = 0; i < dim; i++) q[i]! -= d * p[i]!;
     }
     const n = Math.hypot(...q);
     if (n > 1e-6) Q.push(q.map((x) => x / n));
   }
-  const E = desc.map((v) => Array.from({ length: dim }, (_, j) => v.reduce((a, x, i) => a + x * Q[i][j], 0)));
-  const similarity = desc.map((a) => desc.map((b) => a.reduce((s, x, i) => s + x * b[i], 0)));
+  const E = desc.map((v) => Array.from({ length: dim }, (_, j) => v.reduce((a, x, i) => a + x * Q[i]![j]!, 0)));
+  const similarity = desc.map((a) => desc.map((b) => a.reduce((s, x, i) => s + x * b[i]!, 0)));
   return { embeddings: tf.tensor2d(E), similarity: tf.tensor2d(similarity) };
 }
 
-/**
- * Sigmoid scores of a data set, in batches; read asynchronously (WebGPU in browsers cannot read synchronously).
- * `logitsOf(images, training)` is the model's logit function.
- */
-async function scores(dataset, logitsOf) {
-  const out = [];
-  for (let start = 0; start < dataset.length; start += 100) {
-    const indices = Array.from({ length: Math.min(100, dataset.length - start) }, (_, i) => start + i);
-    const batch = dataset.batch(indices);
-    const p = tf.tidy(() => tf.sigmoid(logitsOf(batch.images, false)));
-    out.push(...(await p.array()));
-    tf.dispose([batch.images, batch.targets, p]);
-  }
-  return out;
-}
-
 /** The GCN weights (gc1–gc3) and the label embeddings as a safetensors file. */
-async function gcnSafetensors(run, embeddings) {
-  const entry = async (t) => ({ shape: t.shape, data: Float32Array.from(await t.data()) });
+async function gcnSafetensors(gcn: tf.Tensor[], embeddings: tf.Tensor): Promise<Uint8Array> {
+  const entry = async (t: tf.Tensor) => ({ shape: t.shape, data: Float32Array.from(await t.data()) });
   return serializeSafetensors(
     {
-      'gc1.weight': await entry(run.gcn[0]),
-      'gc2.weight': await entry(run.gcn[1]),
-      'gc3.weight': await entry(run.gcn[2]),
-      label_embeddings: await entry(embeddings),
+      ...{ 'gc1.weight': await entry(gcn[0]!), 'gc2.weight': await entry(gcn[1]!) },
+      ...{ 'gc3.weight': await entry(gcn[2]!), label_embeddings: await entry(embeddings) },
     },
     { recipe: 'multi-label', model: 'scpnet label GCN' },
   );
 }
 
 /** P(j | i) over the training set's full label sets, [C][C] (diagonal 1 where class i occurs). */
-function cooccurrenceRate(targets, n) {
-  const co = Array.from({ length: C }, () => new Array(C).fill(0));
-  const count = new Array(C).fill(0);
+function cooccurrenceRate(targets: Float32Array, n: number): number[][] {
+  const co = Array.from({ length: C }, () => new Array<number>(C).fill(0));
+  const count = new Array<number>(C).fill(0);
   for (let i = 0; i < n; i++) {
     for (let a = 0; a < C; a++) {
       if (targets[i * C + a] !== 1) continue;
-      count[a]++;
-      for (let b = 0; b < C; b++) co[a][b] += targets[i * C + b];
+      count[a]!++;
+      for (let b = 0; b < C; b++) co[a]![b]! += targets[i * C + b]!;
     }
   }
-  return co.map((row, a) => row.map((v) => (count[a] > 0 ? v / count[a] : 0)));
+  return co.map((row, a) => row.map((v) => (count[a]! > 0 ? v / count[a]! : 0)));
 }
 
-function rowsOf(values, n) {
-  return Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * C, (i + 1) * C)));
-}
+const rowsOf = (values: Float32Array, n: number) =>
+  Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * C, (i + 1) * C)));
 
-/** @type {import('../recipe').Recipe} */
-export const recipe = {
+type TrainBatch = { images: tf.Tensor4D; full: tf.Tensor2D; observed: tf.Tensor2D; indices: Int32Array };
+type LogitsOf = (images: tf.Tensor4D, training: boolean) => tf.Tensor2D;
+type Net = { model: ResNetCifar; params: tf.Variable[]; logitsOf: LogitsOf; gcn?: tf.Variable[] };
+type FitState = { save(): unknown; restore(saved: unknown): void };
+type LossFn = (logitsOf: LogitsOf, batch: TrainBatch, step: StepContext) => tf.Scalar;
+
+export const recipe: Recipe = {
   name: 'scpnet',
   aliases: ['multi-label'],
   title: 'Single-positive multi-label digits: SCPNet vs. assume-negative BCE',
@@ -184,13 +166,7 @@ export const recipe = {
   defaultEpochs: 12,
   webgpuUnsupported: 'SCPNet pseudo-labels are read on the host inside each training step, @distillery/pseudo-labels',
   async run(ctx) {
-    if (ctx.data !== undefined && ctx.data !== 'scene-digits') {
-      throw new DistilleryError(
-        'INVALID_ARGUMENT',
-        `--data: expected 'scene-digits', got ${JSON.stringify(ctx.data)}`,
-        { argument: '--data' },
-      );
-    }
+    acceptData(ctx.data, { names: ['scene-digits'] });
     const s = settings(ctx);
     const trainSet = sceneDigits({ numImages: s.numTrain, seed: ctx.seed });
     const testSet = sceneDigits({ numImages: s.numTest, seed: ctx.seed + 1_000_003 });
@@ -201,7 +177,7 @@ export const recipe = {
     );
     // fit's data: images, the observed single positive, the full label set (only for the upper bound) and indices.
     const data = {
-      batch(indices) {
+      batch(indices: ArrayLike<number>): TrainBatch {
         const b = trainSet.batch(indices);
         const idx = Int32Array.from(indices);
         const rows = new Float32Array(idx.length * C);
@@ -213,67 +189,56 @@ export const recipe = {
       },
     };
     const testTargets = rowsOf(testSet.targets, s.numTest);
-    const featureWidth = s.model.widths[2];
+    const featureWidth = s.model.widths[2]!;
     const text = labelEmbeddings(trainSet.scenes, featureWidth, ctx.seed);
     const similarity = text.similarity;
     const prior = scpnetLabelPrior(similarity, {
-      sparseTopk: s.sparseTopk,
-      temperature: s.temperature,
-      reweightP: s.reweightP,
+      ...{ sparseTopk: s.sparseTopk, temperature: s.temperature, reweightP: s.reweightP },
     });
-    const relationRows = await prior.relation.array();
-    const adjacencyRows = await prior.adjacency.array();
+    const relationRows = (await prior.relation.array()) as number[][];
+    const adjacencyRows = (await prior.adjacency.array()) as number[][];
     const identity = tf.eye(C);
 
-    // models: { model, logitsOf(images, training), extra trainable variables }
-    const linearModel = () => {
+    const linearModel = (): Net => {
       const model = new ResNetCifar({ ...s.model, seed: ctx.seed });
-      return {
-        model,
-        params: model.trainableVariables(),
-        logitsOf: (x, training) => model.forward(x, { training }).logits,
-      };
+      const logitsOf: LogitsOf = (x, training) => model.forward(x, { training }).logits as tf.Tensor2D;
+      return { model, params: model.trainableVariables(), logitsOf };
     };
     // SCPNet: the backbone's pooled features against the GCN classifier over the label embeddings (the linear head
     // of the ResNet is not used, nor trained).
-    const gcnModel = (adjacency) => {
+    const gcnModel = (adjacency: tf.Tensor): Net => {
       const model = new ResNetCifar({ ...s.model, seed: ctx.seed });
       const gcn = createScpnetGcn(featureWidth, { seed: ctx.seed });
-      const params = [
-        ...model.trainableVariables().filter((v) => v !== model.linear.weight && v !== model.linear.bias),
-        ...gcn,
-      ];
-      const logitsOf = (x, training) =>
-        tf.tidy(() =>
-          scpnetLogits(model.forward(x, { training }).features, scpnetGcnClassifier(gcn, text.embeddings, adjacency), {
-            scale: s.scale,
-          }),
-        );
+      const head = [model.linear?.weight, model.linear?.bias];
+      const params = [...model.trainableVariables().filter((v) => !head.includes(v)), ...gcn];
+      const logitsOf: LogitsOf = (x, training) =>
+        tf.tidy(() => {
+          const classifier = scpnetGcnClassifier(gcn, text.embeddings, adjacency);
+          return scpnetLogits(model.forward(x, { training }).features, classifier, { scale: s.scale }) as tf.Tensor2D;
+        });
       return { model, params, logitsOf, gcn };
     };
 
-    const train = async (name, net, lossFn, state) => {
+    const train = async (name: string, net: Net, lossFn: LossFn, state?: FitState) => {
       const { model, params } = net;
-      const optimizer = new AdamW(params, { lr: s.lr, weightDecay: 1e-4 });
       const { history } = await fit({
-        params,
-        buffers: model.buffers(),
-        data,
+        ...{ params, buffers: model.buffers(), data, batchSize: s.batchSize, epochs: s.epochs },
         sampler: instanceBalancedSampler(s.numTrain, { seed: ctx.seed }),
-        batchSize: s.batchSize,
-        epochs: s.epochs,
-        optimizer,
-        schedule: warmupCosineLR(s.lr, { totalSteps: s.epochs, warmupSteps: 1, warmupLrInit: s.lr / 10, minLr: 1e-5 }),
-        seed: ctx.seed,
-        loss: (batch, step) => tf.tidy(() => lossFn(net.logitsOf, batch, step)),
-        evaluate: async () => ({ testMAP: meanAveragePrecision(testTargets, await scores(testSet, net.logitsOf)) }),
+        ...{ optimizer: s.optimizer(params), schedule: s.schedule, seed: ctx.seed },
+        loss: (batch: TrainBatch, step) => tf.tidy(() => lossFn(net.logitsOf, batch, step)),
+        evaluate: async () => {
+          const scores = await multiLabelScores(testSet, (x) => net.logitsOf(x as tf.Tensor4D, false), {
+            targets: testTargets,
+          });
+          return { testMAP: meanAveragePrecision(testTargets, scores) };
+        },
         ...ctx.fitOptions(name),
-        state,
+        ...(state ? { state } : {}),
       });
       return { ...net, history };
     };
-
-    const bceMean = (logits, targets) => tf.losses.sigmoidCrossEntropy(targets, logits);
+    const bceMean = (logits: tf.Tensor, targets: tf.Tensor) =>
+      tf.losses.sigmoidCrossEntropy(targets, logits) as tf.Scalar;
 
     ctx.say('assume negative: BCE, unobserved labels = 0');
     const an = await train('an-bce', linearModel(), (logitsOf, b) => bceMean(logitsOf(b.images, true), b.observed));
@@ -283,48 +248,42 @@ export const recipe = {
       splcLoss(logitsOf(b.images, true), b.observed, { epoch: step.epoch }),
     );
 
-    // SCPNet's training step (scpnet.py SCPNetTrainer.train): β from the selected_label memory, SPLC on the weak
-    // view, pseudo-labels + prior targets from the weak view, the consistency loss on a strong view, then every
-    // batch row's pseudo-labels written into the memory.
-    const scpnet = async (name, adjacency, relation) => {
+    // The method. SCPNet's training step (scpnet.py SCPNetTrainer.train): β from the selected_label memory, SPLC on
+    // the weak view, pseudo-labels + prior targets from the weak view, the consistency loss on a strong view, then
+    // every batch row's pseudo-labels written into the memory.
+    const scpnet = async (name: string, adjacency: tf.Tensor, relation: tf.Tensor) => {
       const memory = new ScpnetLabelMemory(s.numTrain, C, { hardK: s.hardK });
-      const trace = [];
-      const run = await train(
-        name,
-        gcnModel(adjacency),
-        (logitsOf, b, step) => {
-          const classwise = memory.refresh();
-          const weak = logitsOf(b.images, true);
-          const strongImages = randAugment(b.images, step.rng, { numOps: 3, magnitude: 5, fill: 0 });
-          const strong = logitsOf(strongImages, true);
-          const supervised = splcLoss(weak, b.observed, { epoch: step.epoch });
-          const pseudo = scpnetPseudoLabels(weak, b.observed, classwise, { hardK: s.hardK, pCutoff: s.pCutoff });
-          memory.update(b.indices, pseudo.labelsHost);
-          if (step.batchIndex === step.batchesPerEpoch - 1) {
-            trace[step.epoch] = memory.counts().reduce((a, v) => a + v, 0) / s.numTrain;
-          }
-          const targets = scpnetPriorTargets(weak, relation);
-          const unlabeled = scpnetConsistencyLoss(strong, pseudo.labels, pseudo.mask, targets, {
-            klLambda: s.klLambda,
-          });
-          return tf.add(supervised, tf.mul(unlabeled, s.lambdaU));
+      const trace: number[] = [];
+      const loss: LossFn = (logitsOf, b, step) => {
+        const classwise = memory.refresh();
+        const weak = logitsOf(b.images, true);
+        const strong = logitsOf(randAugment(b.images, step.rng, { numOps: 3, magnitude: 5, fill: 0 }), true);
+        const supervised = splcLoss(weak, b.observed, { epoch: step.epoch });
+        const pseudo = scpnetPseudoLabels(weak, b.observed, classwise, { hardK: s.hardK, pCutoff: s.pCutoff });
+        memory.update(b.indices, pseudo.labelsHost);
+        if (step.batchIndex === step.batchesPerEpoch - 1) {
+          trace[step.epoch] = memory.counts().reduce((a, v) => a + v, 0) / s.numTrain;
+        }
+        const targets = scpnetPriorTargets(weak, relation);
+        const unlabeled = scpnetConsistencyLoss(strong, pseudo.labels, pseudo.mask, targets, { klLambda: s.klLambda });
+        return tf.add(supervised, tf.mul(unlabeled, s.lambdaU)) as tf.Scalar;
+      };
+      // The selected_label memory and class-wise status live on the host: checkpointed with the weights, so
+      // --resume continues them instead of restarting from zero.
+      const state: FitState = {
+        save: () => ({
+          selected: Array.from(memory.selected),
+          classwise: Array.from(memory.classwiseAcc),
+          trace: [...trace],
+        }),
+        restore: (saved: unknown) => {
+          const r = saved as { selected: number[]; classwise: number[]; trace: number[] };
+          memory.selected.set(r.selected);
+          memory.classwiseAcc = Float64Array.from(r.classwise);
+          trace.splice(0, trace.length, ...r.trace);
         },
-        {
-          // The selected_label memory and class-wise status live on the host: checkpointed with the weights, so
-          // --resume continues them instead of restarting from zero.
-          save: () => ({
-            selected: Array.from(memory.selected),
-            classwise: Array.from(memory.classwiseAcc),
-            trace: [...trace],
-          }),
-          restore: (saved) => {
-            memory.selected.set(saved.selected);
-            memory.classwiseAcc = Float64Array.from(saved.classwise);
-            trace.splice(0, trace.length, ...saved.trace);
-          },
-        },
-      );
-      return { ...run, memory, trace };
+      };
+      return { ...(await train(name, gcnModel(adjacency), loss, state)), memory, trace };
     };
 
     ctx.say(`SCPNet: label GCN over the prior, SPLC + ${s.lambdaU}·prior-enhanced pseudo-labels (hard_k ${s.hardK})`);
@@ -336,42 +295,33 @@ export const recipe = {
     const full = await train('full-bce', linearModel(), (logitsOf, b) => bceMean(logitsOf(b.images, true), b.full));
 
     const runs = [
-      ['assume negative (BCE)', an],
-      ['SPLC', splc],
-      ['SCPNet (prior GCN + pseudo-labels)', scp],
-      ['SCPNet without the prior', scpNoPrior],
-      ['full labels (BCE, upper bound)', full],
+      { key: 'an-bce', name: 'assume negative (BCE)', run: an },
+      { key: 'splc', name: 'SPLC', run: splc },
+      { key: 'scpnet', name: 'SCPNet (prior GCN + pseudo-labels)', run: scp },
+      { key: 'scpnet-no-prior', name: 'SCPNet without the prior', run: scpNoPrior },
+      { key: 'full-bce', name: 'full labels (BCE, upper bound)', run: full },
     ];
     const results = [];
-    for (const [name, run] of runs) {
-      const sc = await scores(testSet, run.logitsOf);
-      const perClassAP = Array.from({ length: C }, (_, c) =>
-        averagePrecision(
-          testTargets.map((r) => r[c]),
-          sc.map((r) => r[c]),
-        ),
-      );
-      results.push({ name, mAP: meanAveragePrecision(testTargets, sc), perClassAP, history: run.history });
+    for (const { name, run } of runs) {
+      const e = await evaluateMultiLabel(testSet, (x) => run.logitsOf(x as tf.Tensor4D, false), {
+        targets: testTargets,
+      });
+      results.push({ name, mAP: e.mAP, perClassAP: e.perClassAP, history: run.history });
     }
-    const weights = {
-      'an-bce': await an.model.toSafetensorsAsync({ recipe: 'multi-label', model: 'an-bce' }),
-      splc: await splc.model.toSafetensorsAsync({ recipe: 'multi-label', model: 'splc' }),
-      scpnet: await scp.model.toSafetensorsAsync({ recipe: 'multi-label', model: 'scpnet' }),
-      'scpnet-no-prior': await scpNoPrior.model.toSafetensorsAsync({ recipe: 'multi-label', model: 'scpnet-no-prior' }),
+    const weights: Record<string, Uint8Array> = {};
+    for (const { key, run } of runs) {
+      weights[key] = await run.model.toSafetensorsAsync({ recipe: 'multi-label', model: key });
       // the label GCN of each SCPNet model (gc1, gc2, gc3 weights) and the fixed label embeddings it reads
-      'scpnet-gcn': await gcnSafetensors(scp, text.embeddings),
-      'scpnet-no-prior-gcn': await gcnSafetensors(scpNoPrior, text.embeddings),
-      'full-bce': await full.model.toSafetensorsAsync({ recipe: 'multi-label', model: 'full-bce' }),
-    };
+      if (run.gcn) weights[`${key}-gcn`] = await gcnSafetensors(run.gcn, text.embeddings);
+    }
     const similarityRows = await similarity.array();
     const cooccurrence = cooccurrenceRate(trainSet.targets, s.numTrain);
-    for (const [, run] of runs) {
+    for (const { run } of runs) {
       run.model.dispose();
       if (run.gcn) tf.dispose(run.gcn);
     }
     tf.dispose([similarity, prior.adjacency, prior.relation, identity, text.embeddings]);
     const observedCounts = Array.from({ length: C }, (_, c) => rowsOf(given, s.numTrain).reduce((a, r) => a + r[c], 0));
-    const epochs = (h) => h.map((e) => e.epoch + 1);
     return {
       metrics: {
         mAP: Object.fromEntries(results.map((r) => [r.name, r.mAP])),
@@ -394,14 +344,7 @@ export const recipe = {
         paperNote:
           'SCPNet (CLIP RN50, single positive label) reports mAP COCO 76.4, VOC 91.2, NUS-WIDE 62.0, CUB 25.7, above assume-negative training. This run reproduces the model (label GCN over the structured prior, cosine classifier) and the training scheme (SPLC + prior-enhanced, class-wise-thresholded pseudo-labels on a strong view) on synthetic multi-digit scenes, with a stand-in for CLIP.',
         table: { headers: ['model', 'test mAP'], rows: results.map((r) => [r.name, r.mAP]) },
-        curves: {
-          'test mAP': results.map((r) => ({ name: r.name, x: epochs(r.history), y: r.history.map((e) => e.testMAP) })),
-          'training loss': results.map((r) => ({
-            name: r.name,
-            x: epochs(r.history),
-            y: r.history.map((e) => e.loss),
-          })),
-        },
+        curves: historyCurves(results, { 'test mAP': 'testMAP', 'training loss': 'loss' }),
         perClass: {
           counts: observedCounts,
           accuracy: Object.fromEntries(results.map((r) => [`${r.name} (AP)`, r.perClassAP])),

@@ -17,10 +17,10 @@
  * Runs in Node and in browsers (no Node APIs here). `clusterImbalanced` has no checkpoint hook, so --resume restarts
  * the clustering (each solve takes seconds to a minute).
  */
-import { loadDigits, pca } from '@distillery/data';
-import { clusterImbalanced, kmeans, knnGaussianSimilarity, p2ot } from '@distillery/ot';
-import { longTailSubset, splitByFraction } from '@distillery/samplers';
-import { DistilleryError, tf } from '@distillery/tensor';
+import { loadDigits } from '@distillery/data';
+import { type ClusterImbalancedOptions, clusterImbalanced, kmeans, knnGaussianSimilarity, p2ot } from '@distillery/ot';
+import { splitByFraction } from '@distillery/samplers';
+import { tf } from '@distillery/tensor';
 import {
   adjustedRandIndex,
   clusteringAccuracy,
@@ -29,6 +29,9 @@ import {
   groupAccuracy,
   normalizedMutualInfo,
 } from '@distillery/train';
+import { acceptData, longTailSplit, pcaFeatures } from '../kit';
+import type { Recipe, RecipeContext } from '../recipe';
+import type { Series } from '../report';
 
 const NUM_CLASSES = 10;
 const IMBALANCE_FACTOR = 10;
@@ -37,8 +40,8 @@ const PCA_DIM = 16;
 const SCALE = 10;
 
 /** The sizes of a run: full (the README's numbers) or smoke (seconds, for tests). */
-function settings(ctx) {
-  const smoke = ctx.smoke;
+const settings = (ctx: RecipeContext) => {
+  const { smoke } = ctx;
   return {
     // n_max: the smallest digit class (174 images) for the full run; 40 for the smoke run.
     maxCount: smoke ? 40 : undefined,
@@ -50,101 +53,98 @@ function settings(ctx) {
     mmIter: smoke ? 2 : 5,
     knn: smoke ? 5 : 20,
   };
-}
+};
 
 /**
  * The recipe's data and features: the shipped UCI digits made long-tailed (exponential profile), and the PCA of
  * their pixels. Returns the features [N, dim] (caller disposes), the labels and the class counts.
  */
-export function longTailedDigitFeatures({ imbalanceFactor, seed = 0, maxCount, dim = PCA_DIM }) {
-  const digits = loadDigits();
-  const lt = longTailSubset(digits.labels(), { imbalanceFactor, numClasses: NUM_CLASSES, maxCount, seed });
-  const data = digits.subset(lt.indices);
-  const n = data.length;
-  const batch = data.batch(Int32Array.from({ length: n }, (_, i) => i));
-  const pixels = tf.reshape(batch.images, [n, -1]);
-  tf.dispose([batch.images, batch.labels]);
-  const { projected: features, explainedVarianceRatio: explainedVariance } = pca(pixels, { components: dim });
-  pixels.dispose();
-  return { features, labels: data.labels(), counts: lt.counts, explainedVariance };
+export function longTailedDigitFeatures(options: {
+  imbalanceFactor: number;
+  seed?: number;
+  maxCount?: number | undefined;
+  dim?: number;
+}) {
+  const { imbalanceFactor, seed = 0, maxCount, dim = PCA_DIM } = options;
+  const { train, counts } = longTailSplit(loadDigits(), { imbalanceFactor, numClasses: NUM_CLASSES, maxCount, seed });
+  const { features, explainedVariance } = pcaFeatures(train, { components: dim });
+  return { features, labels: train.labels(), counts, explainedVariance };
 }
 
-function evaluate(name, assignments, truth, split) {
+/** ACC / mACC after Hungarian matching, NMI, ARI, macro F1 and head / medium / tail accuracy of one clustering. */
+function evaluate(
+  name: string,
+  assignments: Int32Array,
+  truth: Int32Array,
+  split: { head: number[]; mid: number[]; tail: number[] },
+) {
   const acc = clusteringAccuracy(truth, assignments, NUM_CLASSES);
   const remapped = Int32Array.from(acc.remapped);
   const groups = groupAccuracy(truth, remapped, split, NUM_CLASSES);
-  const clusterSizes = new Array(NUM_CLASSES).fill(0);
-  for (const p of remapped) clusterSizes[p]++;
+  const clusterSizes = new Array<number>(NUM_CLASSES).fill(0);
+  for (const p of remapped) clusterSizes[p]!++;
   return {
-    name,
-    acc: acc.accuracy,
-    mAcc: acc.meanClassAccuracy,
-    nmi: normalizedMutualInfo(truth, assignments),
-    ari: adjustedRandIndex(truth, assignments),
-    // macro F1 of the remapped predictions over the K classes, zero_division 0 (PPOT's F1)
-    f1: f1Score(truth, remapped, { numClasses: NUM_CLASSES }),
-    head: groups.head,
-    medium: groups.mid,
-    tail: groups.tail,
-    perClass: acc.perClass,
-    clusterSizes,
-    confusion: confusionMatrix(truth, remapped, NUM_CLASSES),
-    remap: acc.mapping,
+    ...{ name, acc: acc.accuracy, mAcc: acc.meanClassAccuracy },
+    ...{ nmi: normalizedMutualInfo(truth, assignments), ari: adjustedRandIndex(truth, assignments) },
+    f1: f1Score(truth, remapped, { numClasses: NUM_CLASSES }), // macro F1 after matching, zero_division 0 (PPOT's)
+    ...{ head: groups.head, medium: groups.mid, tail: groups.tail, perClass: acc.perClass, clusterSizes },
+    ...{ confusion: confusionMatrix(truth, remapped, NUM_CLASSES), remap: acc.mapping },
   };
 }
+const KEYS = ['acc', 'mAcc', 'nmi', 'ari', 'f1', 'head', 'medium', 'tail'] as const;
 
 /**
  * One P²OT solve on the trained head's logits over all N samples (ρ = 0.5: half the mass is transported), shown as
  * a heatmap of a class-sorted subsample (rows) × clusters (columns ordered by their matched class), plus the plan's
  * mass summed per true class.
  */
-function planHeatmaps(features, prototypes, truth, remap, perClassRows) {
+function planHeatmaps(
+  features: tf.Tensor2D,
+  prototypes: tf.Tensor,
+  truth: Int32Array,
+  remap: ArrayLike<number>,
+  perClassRows: number,
+) {
   const logits = tf.tidy(() => {
     const nx = tf.div(features, tf.add(tf.norm(features, 2, 1, true), 1e-12));
-    return tf.mul(tf.matMul(nx, prototypes, false, true), SCALE);
+    return tf.mul(tf.matMul(nx, prototypes, false, true), SCALE) as tf.Tensor2D;
   });
   const solved = p2ot(logits, { rho: 0.5 });
-  const plan = solved.pseudoLabels.arraySync();
+  const plan = solved.pseudoLabels.arraySync() as number[][];
   tf.dispose([logits, solved.pseudoLabels]);
-  // column j of the picture = the cluster matched to class j
-  const clusterOf = new Array(NUM_CLASSES);
-  remap.forEach((cls, cluster) => {
+  const clusterOf = new Array<number>(NUM_CLASSES); // column j of the picture = the cluster matched to class j
+  Array.from(remap).forEach((cls, cluster) => {
     if (cls >= 0 && cls < NUM_CLASSES) clusterOf[cls] = cluster;
   });
-  const rows = [];
-  const mass = Array.from({ length: NUM_CLASSES }, () => new Array(NUM_CLASSES).fill(0));
-  const taken = new Array(NUM_CLASSES).fill(0);
+  const rows: number[][] = [];
+  const mass = Array.from({ length: NUM_CLASSES }, () => new Array<number>(NUM_CLASSES).fill(0));
+  const taken = new Array<number>(NUM_CLASSES).fill(0);
   for (let c = 0; c < NUM_CLASSES; c++) {
     for (let i = 0; i < truth.length; i++) {
       if (truth[i] !== c) continue;
-      const row = clusterOf.map((k) => plan[i][k]);
+      const row = clusterOf.map((k) => plan[i]![k]!);
       row.forEach((v, j) => {
-        mass[c][j] += v / truth.length;
+        mass[c]![j]! += v / truth.length;
       });
-      if (taken[c]++ < perClassRows) rows.push(row);
+      if (taken[c]!++ < perClassRows) rows.push(row);
     }
   }
+  const xLabel = 'cluster (ordered by matched class 0 → 9)';
   return {
     transportedMass: solved.transportedMass,
     heatmaps: [
       {
         title: `P²OT plan (ρ = 0.5), ${perClassRows} samples per class`,
         matrix: rows,
-        xLabel: 'cluster (ordered by matched class 0 → 9)',
+        xLabel,
         yLabel: 'samples, true class 0 (top) → 9',
       },
-      {
-        title: 'P²OT plan mass per true class (ρ = 0.5)',
-        matrix: mass,
-        xLabel: 'cluster (ordered by matched class 0 → 9)',
-        yLabel: 'true class 0 (top) → 9',
-      },
+      { title: 'P²OT plan mass per true class (ρ = 0.5)', matrix: mass, xLabel, yLabel: 'true class 0 (top) → 9' },
     ],
   };
 }
 
-/** @type {import('../recipe').Recipe} */
-export const recipe = {
+export const recipe: Recipe = {
   name: 'p2ot',
   aliases: ['imbalanced-clustering'],
   title: 'Imbalanced clustering with P²OT / SP²OT on long-tailed digits',
@@ -154,92 +154,72 @@ export const recipe = {
   defaultEpochs: 30,
   webgpuUnsupported: 'the P²OT / Sinkhorn host solvers of @distillery/ot read tensors with dataSync',
   async run(ctx) {
-    if (ctx.data !== undefined && ctx.data !== 'digits') {
-      throw new DistilleryError('INVALID_ARGUMENT', `--data: expected 'digits', got ${JSON.stringify(ctx.data)}`, {
-        argument: '--data',
-      });
-    }
+    acceptData(ctx.data, { names: ['digits'] });
     const s = settings(ctx);
     if (ctx.resume) {
       ctx.say(
         '--resume: nothing to resume here (each clustering solve runs in one call, without checkpoints); running from the start',
       );
     }
-    const { features, labels, counts, explainedVariance } = longTailedDigitFeatures({
-      imbalanceFactor: IMBALANCE_FACTOR,
-      seed: ctx.seed,
-      maxCount: s.maxCount,
+    const {
+      features,
+      labels: truth,
+      counts,
+      explainedVariance,
+    } = longTailedDigitFeatures({
+      ...{ imbalanceFactor: IMBALANCE_FACTOR, seed: ctx.seed, maxCount: s.maxCount },
     });
     const lt = { counts };
-    const truth = labels;
     const n = truth.length;
     ctx.say(`long-tailed digits, IF ${IMBALANCE_FACTOR}: ${n} images, counts ${counts.join(' ')}`);
     ctx.say(`features: PCA to ${PCA_DIM}-D (${(100 * explainedVariance).toFixed(1)}% of the pixel variance)`);
     const split = splitByFraction(NUM_CLASSES);
 
     const results = [];
-    const curves = { 'loss per step': [], 'ρ per step': [] };
-    const seconds = {};
+    const curves: Record<string, Series[]> = { 'loss per step': [], 'ρ per step': [] };
     let t0 = performance.now();
     ctx.say(`k-means (k-means++, ${s.kmeansRestarts} restarts)`);
     const km = kmeans(features, { k: NUM_CLASSES, nInit: s.kmeansRestarts, seed: ctx.seed });
-    results.push(evaluate('k-means', km.assignments, truth, split));
-    seconds['k-means'] = (performance.now() - t0) / 1000;
+    results.push({ ...evaluate('k-means', km.assignments, truth, split), seconds: (performance.now() - t0) / 1000 });
 
-    const common = {
-      numClusters: NUM_CLASSES,
-      epochs: s.epochs,
-      batchSize: s.batchSize,
-      scale: SCALE,
-      seed: ctx.seed,
-    };
+    // The method: the same cosine head and swapped-prediction loss; only the OT solver of the pseudo-labels changes.
     const similarity = knnGaussianSimilarity(features, { k: s.knn });
-    let p2otPrototypes = null;
-    let p2otRemap = null;
-    for (const [name, solver, extra] of [
+    const common = { numClusters: NUM_CLASSES, epochs: s.epochs, batchSize: s.batchSize, scale: SCALE, seed: ctx.seed };
+    const solvers: [string, ClusterImbalancedOptions['solver'], Partial<ClusterImbalancedOptions>][] = [
       ['Sinkhorn (balanced OT)', 'sinkhorn', {}],
       ['P²OT', 'p2ot', {}],
       ['SP²OT', 'sp2ot', { similarity, mmIter: s.mmIter }],
-    ]) {
+    ];
+    let p2otHead: { prototypes: tf.Tensor; remap: ArrayLike<number> } | undefined;
+    for (const [name, solver, extra] of solvers) {
       ctx.say(`${name}: cosine head, swapped-prediction loss, ${s.epochs} epochs`);
       t0 = performance.now();
       const r = await clusterImbalanced(features, {
-        ...common,
-        solver,
-        ...extra,
+        ...{ ...common, solver, ...extra },
         onEpochEnd: (record) => ctx.onEpochEnd?.(name, record),
       });
-      seconds[name] = (performance.now() - t0) / 1000;
-      const result = evaluate(name, r.assignments, truth, split);
+      const seconds = (performance.now() - t0) / 1000;
+      const result = { ...evaluate(name, r.assignments, truth, split), seconds };
       results.push(result);
       const steps = r.losses.map((_, i) => i + 1);
-      curves['loss per step'].push({ name, x: steps, y: r.losses });
-      curves['ρ per step'].push({ name, x: steps, y: r.rhos });
-      if (solver === 'p2ot') {
-        p2otPrototypes = r.prototypes;
-        p2otRemap = result.remap;
-      } else r.prototypes.dispose();
+      curves['loss per step']!.push({ name, x: steps, y: r.losses });
+      curves['ρ per step']!.push({ name, x: steps, y: r.rhos });
+      if (solver === 'p2ot') p2otHead = { prototypes: r.prototypes, remap: result.remap };
+      else r.prototypes.dispose();
     }
     const perClassRows = Math.min(5, ...lt.counts);
-    const plan = planHeatmaps(features, p2otPrototypes, truth, p2otRemap, perClassRows);
-    tf.dispose([features, p2otPrototypes]);
+    const plan = planHeatmaps(features, p2otHead!.prototypes, truth, p2otHead!.remap, perClassRows);
+    tf.dispose([features, p2otHead!.prototypes]);
 
-    const keys = ['acc', 'mAcc', 'nmi', 'ari', 'f1', 'head', 'medium', 'tail'];
-    const rows = results.map((r) => [r.name, ...keys.map((k) => r[k]), seconds[r.name].toFixed(1)]);
+    const rows = results.map((r) => [r.name, ...KEYS.map((k) => r[k]), r.seconds.toFixed(1)]);
     const metrics = {
-      imbalanceFactor: IMBALANCE_FACTOR,
-      counts: lt.counts,
-      numSamples: n,
-      pcaDim: PCA_DIM,
-      explainedVariance,
+      ...{ imbalanceFactor: IMBALANCE_FACTOR, counts: lt.counts, numSamples: n, pcaDim: PCA_DIM, explainedVariance },
       methods: Object.fromEntries(
         results.map((r) => [
           r.name,
           {
-            ...Object.fromEntries(keys.map((k) => [k, r[k]])),
-            perClass: r.perClass,
-            clusterSizes: r.clusterSizes,
-            seconds: seconds[r.name],
+            ...Object.fromEntries(KEYS.map((k) => [k, r[k]])),
+            ...{ perClass: r.perClass, clusterSizes: r.clusterSizes, seconds: r.seconds },
           },
         ]),
       ),

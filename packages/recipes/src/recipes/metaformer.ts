@@ -20,45 +20,47 @@
  */
 import { encodeMetaInformation, loadDigits, metaInformation } from '@distillery/data';
 import { instanceBalancedSampler } from '@distillery/samplers';
-import { createRng, DistilleryError, tf } from '@distillery/tensor';
-import { AdamW, accuracy, confusionMatrix, fit, perClassAccuracy, warmupCosineLR } from '@distillery/train';
-import { MetaFormer } from '@distillery/vit';
+import { createRng, tf } from '@distillery/tensor';
+import { AdamW, accuracy, confusionMatrix, fit, perClassAccuracy } from '@distillery/train';
+import { MetaFormer, type MetaFormerConfig } from '@distillery/vit';
+import { acceptData, historyCurves, warmupCosine } from '../kit';
+import type { Recipe, RecipeContext } from '../recipe';
 
 const NUM_CLASSES = 10;
 const META_WIDTH = 7;
 /** Digits c and c + 5 share a habitat (preferred month, hour and place). */
 const HABITATS = 5;
 
-function settings(ctx) {
-  const smoke = ctx.smoke;
+/** The settings of a run: full (the README's numbers) or smoke (seconds, for tests). */
+const settings = (ctx: RecipeContext) => {
+  const { smoke } = ctx;
+  const epochs = ctx.epochs ?? (smoke ? 1 : 10);
   return {
-    epochs: ctx.epochs ?? (smoke ? 1 : 10),
+    epochs,
     testPerClass: smoke ? 10 : 50,
-    /** Training images (the rest of the digits minus the test set is left unused: MetaFormer's backward pass is slow on wasm). */
+    // Training images (the rest is left unused: MetaFormer's backward pass is slow on wasm).
     trainLimit: smoke ? 96 : 600,
     batchSize: 32,
-    /** Std of the Gaussian pixel noise on [0, 1] digits (at 8×8, before the ×4 nearest upsampling). */
-    noise: 0.6,
+    noise: 0.6, // std of the Gaussian pixel noise on [0, 1] digits (at 8×8, before the ×4 nearest upsampling)
     missingRate: 0.2,
     model: {
-      imageSize: 32,
-      inChannels: 1,
-      numClasses: NUM_CLASSES,
-      convEmbedDims: [8, 16, 16],
-      attnEmbedDims: smoke ? [16, 32] : [32, 48],
-      mlpRatio: 2,
-      convDepths: [1, 1, 1],
-      attnDepths: [1, 1],
+      ...{ imageSize: 32, inChannels: 1, numClasses: NUM_CLASSES, convEmbedDims: [8, 16, 16] },
+      ...{ attnEmbedDims: smoke ? [16, 32] : [32, 48], mlpRatio: 2, convDepths: [1, 1, 1], attnDepths: [1, 1] },
       numHeads: smoke ? 2 : 4,
     },
+    optimizer: (p: tf.Variable[]) => new AdamW(p, { lr: 2e-3, weightDecay: 0.05 }),
+    schedule: warmupCosine({ lr: 2e-3, epochs, warmupEpochs: 2, warmupLrInit: 2e-4, minLr: 1e-5 }),
+    clipGradNorm: 5,
   };
-}
+};
+type Settings = ReturnType<typeof settings>;
+type MetaBatch = { images: tf.Tensor4D; meta: tf.Tensor2D; labels: tf.Tensor1D };
 
 /**
  * The whole data set: noisy digits upsampled to 32×32 (MetaFormer's total stride is 32) and the encoded meta, held as
  * two tensors; `view(indices)` is an in-memory data set over a subset (fit only needs `batch`).
  */
-function buildData(seed, s) {
+function buildData(seed: number, s: Settings) {
   const digits = loadDigits();
   const labels = digits.labels();
   const n = labels.length;
@@ -69,7 +71,7 @@ function buildData(seed, s) {
       -1,
       2,
     );
-    return tf.keep(tf.image.resizeNearestNeighbor(noisy, [32, 32]));
+    return tf.keep(tf.image.resizeNearestNeighbor(noisy as tf.Tensor4D, [32, 32]));
   });
   tf.dispose([all.images, all.labels]);
   const meta = metaInformation(
@@ -78,15 +80,15 @@ function buildData(seed, s) {
   );
   const metaTensor = tf.keep(tf.tensor2d(encodeMetaInformation(meta), [n, META_WIDTH]));
   const labelTensor = tf.keep(tf.tensor1d(labels, 'int32'));
-  const view = (indices) => {
+  const view = (indices: number[]) => {
     const idx = Int32Array.from(indices);
     return {
       length: idx.length,
-      labels: () => Int32Array.from(idx, (i) => labels[i]),
-      batch(batchIndices) {
-        return tf.tidy(() => {
+      labels: () => Int32Array.from(idx, (i) => labels[i]!),
+      batch: (batchIndices: ArrayLike<number>): MetaBatch =>
+        tf.tidy(() => {
           const rows = tf.tensor1d(
-            Int32Array.from(batchIndices, (j) => idx[j]),
+            Int32Array.from(batchIndices, (j) => idx[j]!),
             'int32',
           );
           return {
@@ -94,47 +96,38 @@ function buildData(seed, s) {
             meta: tf.gather(metaTensor, rows),
             labels: tf.gather(labelTensor, rows),
           };
-        });
-      },
+        }),
     };
   };
   // Stratified split.
   const rng = createRng(seed);
-  const byClass = Array.from({ length: NUM_CLASSES }, () => []);
-  for (let i = 0; i < n; i++) byClass[labels[i]].push(i);
-  const test = [];
-  const train = [];
+  const byClass = Array.from({ length: NUM_CLASSES }, () => [] as number[]);
+  for (let i = 0; i < n; i++) byClass[labels[i]!]!.push(i);
+  const [test, train]: number[][] = [[], []];
   for (const indices of byClass) {
     rng.shuffle(indices);
-    test.push(...indices.slice(0, s.testPerClass));
-    train.push(...indices.slice(s.testPerClass));
+    test!.push(...indices.slice(0, s.testPerClass));
+    train!.push(...indices.slice(s.testPerClass));
   }
-  rng.shuffle(train);
-  const counts = new Array(NUM_CLASSES).fill(0);
-  const trainIdx = train.slice(0, Math.min(train.length, s.trainLimit));
-  for (const i of trainIdx) counts[labels[i]]++;
+  rng.shuffle(train!);
+  const counts = new Array<number>(NUM_CLASSES).fill(0);
+  const trainIdx = train!.slice(0, Math.min(train!.length, s.trainLimit));
+  for (const i of trainIdx) counts[labels[i]!]!++;
   const missing = {
     date: meta.filter((m) => m.month === null).length / n,
     place: meta.filter((m) => m.latitude === null).length / n,
   };
-  return {
-    train: view(trainIdx),
-    test: view(test),
-    counts,
-    missing,
-    dispose: () => tf.dispose([images, metaTensor, labelTensor]),
-  };
+  const dispose = () => tf.dispose([images, metaTensor, labelTensor]);
+  return { train: view(trainIdx), test: view(test!), counts, missing, dispose };
 }
+type MetaSet = ReturnType<typeof buildData>['train'];
+type MetaMode = 'real' | 'zero' | 'none';
 
-/**
- * Predictions over a data set, in batches, without a tape; `metaMode` 'real', 'zero' or 'none'. Read asynchronously
- * (WebGPU in browsers cannot read GPU tensors synchronously).
- */
-async function predict(dataset, model, metaMode) {
+/** Predictions over a data set, in batches, read asynchronously (WebGPU in browsers cannot read synchronously). */
+async function predict(dataset: MetaSet, model: MetaFormer, metaMode: MetaMode): Promise<Int32Array> {
   const out = new Int32Array(dataset.length);
-  const bs = 100;
-  for (let start = 0; start < dataset.length; start += bs) {
-    const indices = Array.from({ length: Math.min(bs, dataset.length - start) }, (_, i) => start + i);
+  for (let start = 0; start < dataset.length; start += 100) {
+    const indices = Array.from({ length: Math.min(100, dataset.length - start) }, (_, i) => start + i);
     const batch = dataset.batch(indices);
     const predicted = tf.tidy(() => {
       const meta = metaMode === 'none' ? null : metaMode === 'zero' ? tf.zerosLike(batch.meta) : batch.meta;
@@ -146,45 +139,13 @@ async function predict(dataset, model, metaMode) {
   return out;
 }
 
-async function train(ctx, s, data, name, useMeta) {
-  const model = new MetaFormer({ ...s.model, metaDims: useMeta ? [4, 3] : [], seed: ctx.seed });
-  const params = model.trainableVariables();
-  const epochs = s.epochs;
-  const optimizer = new AdamW(params, { lr: 2e-3, weightDecay: 0.05 });
-  const { history } = await fit({
-    params,
-    buffers: model.buffers(),
-    data,
-    sampler: instanceBalancedSampler(data.length, { seed: ctx.seed }),
-    batchSize: s.batchSize,
-    epochs,
-    optimizer,
-    schedule: warmupCosineLR(2e-3, {
-      totalSteps: epochs,
-      warmupSteps: Math.min(2, epochs - 1),
-      warmupLrInit: 2e-4,
-      minLr: 1e-5,
-    }),
-    clipGradNorm: 5,
-    seed: ctx.seed,
-    loss: ({ images, meta, labels }, step) =>
-      tf.tidy(() => {
-        // The meta model zeroes the meta of a shrinking share of each batch (MetaFG_Meta's linear meta dropout).
-        const out = model.forward(images, useMeta ? meta : null, {
-          training: true,
-          rng: step.rng,
-          epoch: step.epoch,
-          totalEpochs: epochs,
-        });
-        return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, NUM_CLASSES), out.logits);
-      }),
-    ...ctx.fitOptions(name),
-  });
-  return { model, history };
-}
+/** The two MetaFormers of the same size: with meta tokens (a temporal and a spatial one) and image only. */
+const MODELS = [
+  { run: 'metaformer-meta', name: 'with meta', useMeta: true, say: 'MetaFormer with meta tokens (meta dropout 1 → 0)' },
+  { run: 'metaformer-image', name: 'image only', useMeta: false, say: 'MetaFormer without meta (image only)' },
+];
 
-/** @type {import('../recipe').Recipe} */
-export const recipe = {
+export const recipe: Recipe = {
   name: 'metaformer',
   title: 'MetaFormer with and without meta tokens on digits with date/location meta',
   summary: 'MetaFormer meta tokens (month/hour/place, meta dropout) vs. image only; test meta real, zeroed',
@@ -192,45 +153,53 @@ export const recipe = {
   data: "'digits' (noisy UCI digits with synthetic class-correlated date/location meta from @distillery/data); default digits",
   defaultEpochs: 10,
   async run(ctx) {
-    if (ctx.data !== undefined && ctx.data !== 'digits') {
-      throw new DistilleryError('INVALID_ARGUMENT', `--data: expected 'digits', got ${JSON.stringify(ctx.data)}`, {
-        argument: '--data',
-      });
-    }
+    acceptData(ctx.data, { names: ['digits'] });
     const s = settings(ctx);
     const data = buildData(ctx.seed, s);
     ctx.say(
       `noisy digits (σ ${s.noise}) + meta: ${data.train.length} training / ${data.test.length} test; date missing ${(100 * data.missing.date).toFixed(0)} %, place missing ${(100 * data.missing.place).toFixed(0)} %`,
     );
-    ctx.say('MetaFormer with meta tokens (meta dropout 1 → 0)');
-    const withMeta = await train(ctx, s, data.train, 'metaformer-meta', true);
-    ctx.say('MetaFormer without meta (image only)');
-    const imageOnly = await train(ctx, s, data.train, 'metaformer-image', false);
+    const runs = [];
+    for (const m of MODELS) {
+      ctx.say(m.say);
+      const config = { ...s.model, metaDims: m.useMeta ? [4, 3] : [], seed: ctx.seed } as MetaFormerConfig;
+      const model = new MetaFormer(config);
+      const params = model.trainableVariables();
+      const { history } = await fit({
+        ...{ params, buffers: model.buffers(), data: data.train, batchSize: s.batchSize, epochs: s.epochs },
+        sampler: instanceBalancedSampler(data.train.length, { seed: ctx.seed }),
+        ...{ optimizer: s.optimizer(params), schedule: s.schedule, clipGradNorm: s.clipGradNorm, seed: ctx.seed },
+        // The method: meta tokens from the encoded date/place, of which the meta model zeroes a shrinking share of
+        // each batch (MetaFG_Meta's linear meta dropout, p = 1 − epoch/epochs).
+        loss: ({ images, meta, labels }: MetaBatch, step) =>
+          tf.tidy(() => {
+            const out = model.forward(images, m.useMeta ? meta : null, {
+              ...{ training: true, rng: step.rng, epoch: step.epoch, totalEpochs: s.epochs },
+            });
+            return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, NUM_CLASSES), out.logits) as tf.Scalar;
+          }),
+        ...ctx.fitOptions(m.run),
+      });
+      runs.push({ ...m, model, history });
+    }
+    const [withMeta, imageOnly] = [runs.find((r) => r.useMeta)!, runs.find((r) => !r.useMeta)!];
 
     const truth = data.test.labels();
-    const evaluations = [];
-    for (const e of [
-      { name: 'MetaFormer, image only', model: imageOnly.model, meta: 'none' },
-      { name: 'MetaFormer + meta, test meta', model: withMeta.model, meta: 'real' },
-      { name: 'MetaFormer + meta, test meta zeroed', model: withMeta.model, meta: 'zero' },
-    ]) {
-      const predicted = await predict(data.test, e.model, e.meta);
-      evaluations.push({
-        name: e.name,
-        top1: accuracy(truth, predicted),
-        perClass: perClassAccuracy(truth, predicted, NUM_CLASSES),
-        confusion: confusionMatrix(truth, predicted, NUM_CLASSES),
-      });
-    }
-    const curve = (name, h) => ({ name, x: h.map((e) => e.epoch + 1), y: h.map((e) => e.loss) });
-    const weights = {
-      'metaformer-meta': await withMeta.model.toSafetensorsAsync({ recipe: 'metaformer', meta: 'true' }),
-      'metaformer-image': await imageOnly.model.toSafetensorsAsync({ recipe: 'metaformer', meta: 'false' }),
+    const evaluate = async (name: string, model: MetaFormer, meta: MetaMode) => {
+      const predicted = await predict(data.test, model, meta);
+      const [top1, perClass] = [accuracy(truth, predicted), perClassAccuracy(truth, predicted, NUM_CLASSES)];
+      return { name, top1, perClass, confusion: confusionMatrix(truth, predicted, NUM_CLASSES) };
     };
-    withMeta.model.dispose();
-    imageOnly.model.dispose();
+    const image = await evaluate('MetaFormer, image only', imageOnly.model, 'none');
+    const meta = await evaluate('MetaFormer + meta, test meta', withMeta.model, 'real');
+    const zeroed = await evaluate('MetaFormer + meta, test meta zeroed', withMeta.model, 'zero');
+    const evaluations = [image, meta, zeroed];
+    const weights: Record<string, Uint8Array> = {};
+    for (const r of runs) {
+      weights[r.run] = await r.model.toSafetensorsAsync({ recipe: 'metaformer', meta: String(r.useMeta) });
+    }
+    for (const r of runs) r.model.dispose();
     data.dispose();
-    const [image, meta, zeroed] = evaluations;
     return {
       metrics: {
         top1: { imageOnly: image.top1, withMeta: meta.top1, withMetaZeroedAtTest: zeroed.top1 },
@@ -257,7 +226,7 @@ export const recipe = {
             ['MetaFormer + meta tokens', 'zeroed', zeroed.top1],
           ],
         },
-        curves: { 'training loss': [curve('with meta', withMeta.history), curve('image only', imageOnly.history)] },
+        curves: historyCurves(runs, { 'training loss': 'loss' }),
         perClass: { counts: data.counts, accuracy: Object.fromEntries(evaluations.map((e) => [e.name, e.perClass])) },
         confusion: evaluations.map((e) => ({ title: `confusion: ${e.name}`, matrix: e.confusion })),
         notes: [
