@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeFlags, parseArgs, UsageError } from './args';
+import { describeFlags, parseArgs, parseIntegerList, UsageError } from './args';
 
 const specs = {
   epochs: { type: 'number', integer: true, min: 1, description: 'epochs' },
@@ -29,6 +29,19 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['--backend'], specs)).toThrowError(/--backend needs a value/);
     expect(() => parseArgs(['--backend', '--resume'], specs)).toThrowError(/--backend needs a value/);
     expect(() => parseArgs(['--resume=yes'], specs)).toThrowError('--resume takes no value');
+  });
+
+  it('parses a comma-separated integer list strictly (--seeds 0,1,2)', () => {
+    const seeds = { seeds: { type: 'integers', minItems: 2, description: 'seeds' } } as const;
+    expect(parseArgs(['--seeds', '0,1,2'], seeds).flags).toEqual({ seeds: [0, 1, 2] });
+    expect(parseArgs(['--seeds=3, -1'], seeds).flags).toEqual({ seeds: [3, -1] });
+    for (const bad of ['0,1,1', '0,,1', '0,1.5', '1e2,3', '0,x', '0', '', '0 1', '0,99999999999999999']) {
+      expect(() => parseArgs([`--seeds=${bad}`], seeds), bad).toThrowError(UsageError);
+    }
+    expect(() => parseIntegerList('seeds', '4,2,4')).toThrowError('--seeds lists 4 twice; got "4,2,4"');
+    expect(() => parseIntegerList('seeds', '7', 2)).toThrowError('--seeds needs at least 2 values; got "7"');
+    expect(() => parseIntegerList('seeds', '1,2.0')).toThrowError(/list of integers .*got "2.0"/);
+    expect(parseIntegerList('seeds', '7')).toEqual([7]);
   });
 
   it('describes every flag', () => {

@@ -1,11 +1,14 @@
 /** A small, strict command-line parser: every flag is declared, unknown ones are errors (never ignored). */
 
 export interface FlagSpec {
-  type: 'string' | 'number' | 'boolean';
+  /** 'integers': a comma-separated list of distinct integers ("0,1,2"), parsed to number[]. */
+  type: 'string' | 'number' | 'boolean' | 'integers';
   description: string;
   choices?: readonly string[];
   integer?: boolean;
   min?: number;
+  /** 'integers': the fewest values accepted (default 1). */
+  minItems?: number;
   valueName?: string;
 }
 
@@ -18,13 +21,13 @@ export class UsageError extends Error {
 
 export interface Parsed {
   positionals: string[];
-  flags: Record<string, string | number | boolean>;
+  flags: Record<string, string | number | boolean | number[]>;
   help: boolean;
 }
 
 export function parseArgs(argv: readonly string[], specs: Record<string, FlagSpec>): Parsed {
   const positionals: string[] = [];
-  const flags: Record<string, string | number | boolean> = {};
+  const flags: Record<string, string | number | boolean | number[]> = {};
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -68,11 +71,35 @@ export function parseArgs(argv: readonly string[], specs: Record<string, FlagSpe
       if (spec.min !== undefined && n < spec.min)
         throw new UsageError(`--${name} must be >= ${spec.min}; got ${value}`);
       flags[name] = n;
+    } else if (spec.type === 'integers') {
+      flags[name] = parseIntegerList(name, value, spec.minItems ?? 1);
     } else {
       flags[name] = value;
     }
   }
   return { positionals, flags, help };
+}
+
+/**
+ * A strict comma-separated list of distinct integers ("0,1,2"): no empty items, no spaces inside a number, no
+ * decimals or exponents, no duplicates, at least `minItems` values.
+ */
+export function parseIntegerList(name: string, value: string, minItems = 1): number[] {
+  const items = value.split(',').map((s) => s.trim());
+  const numbers = items.map((item) => {
+    if (!/^-?\d+$/.test(item) || !Number.isSafeInteger(Number(item))) {
+      throw new UsageError(
+        `--${name} must be a comma-separated list of integers (e.g. 0,1,2); got ${JSON.stringify(item)} in ${JSON.stringify(value)}`,
+      );
+    }
+    return Number(item);
+  });
+  const duplicate = numbers.find((n, i) => numbers.indexOf(n) !== i);
+  if (duplicate !== undefined) throw new UsageError(`--${name} lists ${duplicate} twice; got ${JSON.stringify(value)}`);
+  if (numbers.length < minItems) {
+    throw new UsageError(`--${name} needs at least ${minItems} values; got ${JSON.stringify(value)}`);
+  }
+  return numbers;
 }
 
 /** The "Options:" block of a --help text. */

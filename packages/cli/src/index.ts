@@ -18,5 +18,17 @@ export { describeFlags, type FlagSpec, parseArgs, UsageError } from './args';
 export { type Io, main, RUN_FLAGS, runRecipeFromArgs } from './main';
 export { type RunReport, renderHtmlReport } from './report/html-report';
 export { confusionHeatmap, lineChart, matrixHeatmap, perClassChart, type Series } from './report/svg';
-export { type RunOptions, type RunOutcome, runRecipe, writeFileAtomic } from './run-recipe';
+export {
+  flattenMetrics,
+  meanAndStd,
+  type RunOptions,
+  type RunOutcome,
+  type RunSeedsOptions,
+  type RunSeedsOutcome,
+  runRecipe,
+  runSeeds,
+  type SeedStatistic,
+  type SeedsSummary,
+  writeFileAtomic,
+} from './run-recipe';
 export { formatTable } from './table';

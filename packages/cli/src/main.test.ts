@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Recipe } from '@distillery/recipes';
 import { describe, expect, it } from 'vitest';
 import { main } from './main';
-import { runRecipe } from './run-recipe';
+import { flattenMetrics, meanAndStd, runRecipe, runSeeds } from './run-recipe';
 
 function capture() {
   const out: string[] = [];
@@ -108,4 +108,104 @@ describe('runRecipe', () => {
     expect(lines.join('\n')).toMatch(/threshold\s+0\.7500/);
     rmSync(out, { recursive: true, force: true });
   });
+});
+
+describe('--seeds: one run per seed and a summary.json of mean ± sample std', () => {
+  // Metrics that depend on the seed: accuracy 0.5, 0.7, 0.9 for seeds 0, 1, 2 (mean 0.7, sample std 0.2).
+  const seeded: Recipe = {
+    name: 'seeded',
+    title: 'Seeded test recipe',
+    summary: 'metrics from the seed',
+    paper: 'none',
+    data: 'none',
+    defaultEpochs: 1,
+    async run(ctx) {
+      return {
+        metrics: {
+          accuracy: 0.5 + 0.2 * ctx.seed,
+          groups: { tail: ctx.seed, head: 1 },
+          perClass: [ctx.seed, 2 * ctx.seed],
+          name: 'not a number',
+          onlySeed0: ctx.seed === 0 ? 1 : undefined,
+          unstable: ctx.seed === 1 ? Number.NaN : 1,
+        },
+        report: { table: { headers: ['model', 'accuracy'], rows: [['m', 0.5 + 0.2 * ctx.seed]] } },
+      };
+    },
+  };
+
+  it('flattens nested metrics with dotted keys; the std is the sample std (n − 1, numpy ddof=1)', () => {
+    expect([...flattenMetrics({ a: 1, b: { c: 2, d: [3, 4] }, s: 'x', n: null })]).toEqual([
+      ['a', 1],
+      ['b.c', 2],
+      ['b.d.0', 3],
+      ['b.d.1', 4],
+    ]);
+    // numpy: np.std([0.5, 0.7, 0.9], ddof=1) = 0.2; np.std([1, 2, 3, 4], ddof=1) = 1.2909944487358056
+    expect(meanAndStd([0.5, 0.7, 0.9]).std).toBeCloseTo(0.2, 12);
+    expect(meanAndStd([1, 2, 3, 4])).toEqual({ mean: 2.5, std: 1.2909944487358056 });
+  });
+
+  it('writes seed-<n>/ folders and summary.json, and prints mean ± std', async () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'distillery-seeds-'));
+    const lines: string[] = [];
+    const outcome = await runSeeds(seeded, { backend: 'cpu', out, seeds: [0, 1, 2], print: (l) => lines.push(l) });
+    for (const s of [0, 1, 2]) {
+      expect(JSON.parse(readFileSync(path.join(out, `seed-${s}`, 'config.json'), 'utf8')).seed).toBe(s);
+      expect(JSON.parse(readFileSync(path.join(out, `seed-${s}`, 'metrics.json'), 'utf8')).groups.tail).toBe(s);
+    }
+    const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8'));
+    expect(summary).toEqual(outcome.summary);
+    expect(summary.seeds).toEqual([0, 1, 2]);
+    expect(summary.runs).toEqual(['seed-0', 'seed-1', 'seed-2']);
+    expect(summary.std).toMatch(/n - 1/);
+    expect(Object.keys(summary.metrics)).toEqual([
+      'accuracy',
+      'groups.tail',
+      'groups.head',
+      'perClass.0',
+      'perClass.1',
+    ]);
+    expect(summary.metrics.accuracy.mean).toBeCloseTo(0.7, 12);
+    expect(summary.metrics.accuracy.std).toBeCloseTo(0.2, 12);
+    expect(summary.metrics.accuracy.values).toEqual([0.5, 0.7, 0.5 + 0.2 * 2]);
+    expect(summary.metrics['groups.tail']).toEqual({ mean: 1, std: 1, values: [0, 1, 2] });
+    expect(summary.metrics['perClass.1']).toEqual({ mean: 2, std: 2, values: [0, 2, 4] });
+    expect(summary.metrics['groups.head']).toEqual({ mean: 1, std: 0, values: [1, 1, 1] });
+    expect(summary.incomplete).toEqual(['onlySeed0', 'unstable']);
+    const text = lines.join('\n');
+    expect(text).toMatch(/accuracy\s+0\.7000 ± 0\.2000\s+0\.5000\s+0\.7000\s+0\.9000/);
+    expect(text).toMatch(/not averaged .*onlySeed0, unstable/);
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it('main: run <recipe> --smoke --seeds 0,1 runs a real recipe twice and summarises it; --seed with --seeds is refused', async () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'distillery-seeds-cli-'));
+    const c = capture();
+    const argv = [
+      'run',
+      'imbalanced-clustering',
+      '--smoke',
+      '--seeds',
+      '0,1',
+      '--backend',
+      'cpu',
+      '--progress',
+      'none',
+    ];
+    const t0 = performance.now();
+    expect(await main([...argv, '--out', out], c.io)).toBe(0);
+    console.info(`imbalanced-clustering --smoke --seeds 0,1: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8'));
+    const perSeed = [0, 1].map((s) => JSON.parse(readFileSync(path.join(out, `seed-${s}`, 'metrics.json'), 'utf8')));
+    const acc = summary.metrics['methods.k-means.acc'];
+    expect(acc.values).toEqual(perSeed.map((m) => m.methods['k-means'].acc));
+    expect(acc.mean).toBeCloseTo((acc.values[0] + acc.values[1]) / 2, 12);
+    expect(acc.std).toBeCloseTo(Math.abs(acc.values[0] - acc.values[1]) / Math.SQRT2, 12);
+    expect(c.out.join('\n')).toMatch(/methods\.k-means\.acc\s+\d\.\d{4} ± \d\.\d{4}/);
+    const d = capture();
+    expect(await main([...argv, '--seed', '3', '--out', out], d.io)).toBe(2);
+    expect(d.err.join('\n')).toMatch(/--seed and --seeds together/);
+    rmSync(out, { recursive: true, force: true });
+  }, 300_000);
 });

@@ -3,7 +3,7 @@ import { DistilleryError } from '@distillery/tensor';
 import { describeFlags, type FlagSpec, parseArgs, UsageError } from './args';
 import { backendsCommand } from './commands/backends';
 import { benchCommand } from './commands/bench';
-import { runRecipe } from './run-recipe';
+import { type RunOptions, runRecipe, runSeeds } from './run-recipe';
 import { formatTable } from './table';
 
 export const RUN_FLAGS: Record<string, FlagSpec> = {
@@ -25,6 +25,12 @@ export const RUN_FLAGS: Record<string, FlagSpec> = {
     valueName: 'N',
   },
   seed: { type: 'number', integer: true, description: 'random seed (default 0)', valueName: 'S' },
+  seeds: {
+    type: 'integers',
+    minItems: 2,
+    description: 'run once per seed into <out>/seed-<S>/ and write <out>/summary.json (mean ± sample std)',
+    valueName: 'S,S,…',
+  },
   out: { type: 'string', description: 'output folder (default runs/<recipe>)', valueName: 'DIR' },
   resume: { type: 'boolean', description: 'continue from the checkpoints in the output folder' },
   smoke: { type: 'boolean', description: 'a few steps on tiny models (to check that everything runs)' },
@@ -81,17 +87,21 @@ export async function runRecipeFromArgs(recipe: Recipe, argv: readonly string[],
     if (parsed.positionals.length > 0)
       throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`);
     const f = parsed.flags;
-    await runRecipe(recipe, {
+    if (f.seeds !== undefined && f.seed !== undefined) {
+      throw new UsageError('--seed and --seeds together: give one seed with --seed, or several with --seeds');
+    }
+    const common: Omit<RunOptions, 'seed'> = {
       backend: (f.backend as 'auto') ?? 'auto',
       data: f.data as string | undefined,
       epochs: f.epochs as number | undefined,
-      seed: f.seed as number | undefined,
       out: f.out as string | undefined,
       resume: Boolean(f.resume),
       smoke: Boolean(f.smoke),
       progress: (f.progress as ProgressMode | undefined) ?? 'auto',
       print: io.out,
-    });
+    };
+    if (f.seeds !== undefined) await runSeeds(recipe, { ...common, seeds: f.seeds as number[] });
+    else await runRecipe(recipe, { ...common, seed: f.seed as number | undefined });
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {

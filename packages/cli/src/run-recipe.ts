@@ -221,3 +221,124 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   print(`report: ${reportFile}`);
   return { ...result, outDir, files, backend };
 }
+
+export interface RunSeedsOptions extends Omit<RunOptions, 'seed'> {
+  /** The seeds, at least two, distinct integers; seed n runs into `<out>/seed-<n>/`. */
+  seeds: readonly number[];
+}
+
+/** One metric over the seeds: mean, sample standard deviation (n − 1, numpy's ddof=1) and the per-seed values. */
+export interface SeedStatistic {
+  mean: number;
+  std: number;
+  values: number[];
+}
+
+export interface SeedsSummary {
+  recipe: string;
+  seeds: number[];
+  /** How `std` is computed. */
+  std: string;
+  /** Every metric that is a finite number in every seed's metrics.json, nested keys joined with dots. */
+  metrics: Record<string, SeedStatistic>;
+  /** Keys that are numbers in some seeds but missing, non-finite or not numbers in others (not averaged). */
+  incomplete: string[];
+  /** The per-seed output folders, relative to the summary's folder. */
+  runs: string[];
+}
+
+export interface RunSeedsOutcome {
+  outDir: string;
+  summaryFile: string;
+  summary: SeedsSummary;
+  runs: RunOutcome[];
+}
+
+/**
+ * Numeric leaves of a metrics object, nested keys (and array indices) joined with dots:
+ * `{ overall: { accuracy: 0.8 }, perClass: [0.7, 0.9] }` → `overall.accuracy`, `perClass.0`, `perClass.1`.
+ * Non-numeric leaves (strings, booleans, null) are left out; a non-finite number is kept, as NaN.
+ */
+export function flattenMetrics(metrics: unknown, prefix = ''): Map<string, number> {
+  const out = new Map<string, number>();
+  const walk = (value: unknown, key: string) => {
+    if (typeof value === 'number') out.set(key, Number.isFinite(value) ? value : Number.NaN);
+    else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) walk(v, key === '' ? k : `${key}.${k}`);
+    }
+  };
+  walk(metrics, prefix);
+  return out;
+}
+
+/** Mean and sample standard deviation (denominator n − 1, as numpy's `std(ddof=1)`; n ≥ 2). */
+export function meanAndStd(values: readonly number[]): { mean: number; std: number } {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const ss = values.reduce((a, v) => a + (v - mean) ** 2, 0);
+  return { mean, std: Math.sqrt(ss / (n - 1)) };
+}
+
+const STD_NOTE = 'sample standard deviation over the seeds (denominator n - 1, numpy std(ddof=1))';
+
+/**
+ * Runs a recipe once per seed, each into `<out>/seed-<n>/` (its own config, logs, metrics, weights and report), then
+ * writes `<out>/summary.json`: for every numeric metric (nested keys flattened with dots) the mean, the sample
+ * standard deviation (n − 1) and the per-seed values, and prints a table of mean ± std. `distillery run --seeds`.
+ */
+export async function runSeeds(recipe: Recipe, options: RunSeedsOptions): Promise<RunSeedsOutcome> {
+  const { seed: _one, ...others } = RUN_OPTIONS;
+  // `seed` is not a key here: passing it with `seeds` is an unknown-option error naming options.seed.
+  const { seeds, ...rest } = checkOptions<RunSeedsOptions>(options ?? null, { ...others, seeds: true });
+  if (!Array.isArray(seeds) || seeds.length < 2) {
+    throw invalid('INVALID_ARGUMENT', 'options.seeds', 'an array of at least two seeds', describeValue(seeds));
+  }
+  seeds.forEach((s, i) => {
+    if (!Number.isSafeInteger(s))
+      throw invalid('INVALID_ARGUMENT', `options.seeds[${i}]`, 'an integer', describeValue(s));
+    if (seeds.indexOf(s) !== i)
+      throw invalid('INVALID_ARGUMENT', `options.seeds[${i}]`, 'distinct seeds', `${s} again`);
+  });
+  if (recipe === null || typeof recipe !== 'object' || typeof recipe.run !== 'function') {
+    throw invalid('INVALID_ARGUMENT', 'recipe', 'a recipe (one of `recipes`)', describeValue(recipe));
+  }
+  const print = rest.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const outDir = path.resolve(rest.out ?? path.join('runs', recipe.name));
+  prepareOutDir(outDir, []);
+  const runs: RunOutcome[] = [];
+  for (const seed of seeds) {
+    print(`\n== seed ${seed} (${runs.length + 1} of ${seeds.length}) ==`);
+    runs.push(await runRecipe(recipe, { ...rest, seed, out: path.join(outDir, `seed-${seed}`) }));
+  }
+  const flat = runs.map((r) => flattenMetrics(r.metrics));
+  const keys = [...new Set(flat.flatMap((m) => [...m.keys()]))];
+  const metrics: Record<string, SeedStatistic> = {};
+  const incomplete: string[] = [];
+  for (const key of keys) {
+    const values = flat.map((m) => m.get(key));
+    if (values.every((v): v is number => v !== undefined && Number.isFinite(v))) {
+      metrics[key] = { ...meanAndStd(values), values };
+    } else incomplete.push(key);
+  }
+  const summary: SeedsSummary = {
+    recipe: recipe.name,
+    seeds: [...seeds],
+    std: STD_NOTE,
+    metrics,
+    incomplete,
+    runs: seeds.map((s) => `seed-${s}`),
+  };
+  const summaryFile = path.join(outDir, 'summary.json');
+  writeFileAtomic(summaryFile, `${JSON.stringify(summary, null, 2)}\n`);
+  const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(4));
+  print(`\n${recipe.title}: mean ± std over seeds ${seeds.join(', ')} (${STD_NOTE})\n`);
+  print(
+    formatTable(
+      ['metric', 'mean ± std', ...seeds.map((s) => `seed ${s}`)],
+      Object.entries(metrics).map(([key, m]) => [key, `${fmt(m.mean)} ± ${m.std.toFixed(4)}`, ...m.values.map(fmt)]),
+    ),
+  );
+  if (incomplete.length > 0) print(`\nnot averaged (missing or not finite in some seed): ${incomplete.join(', ')}`);
+  print(`\nsummary: ${summaryFile}`);
+  return { outDir, summaryFile, summary, runs };
+}

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DistilleryError } from '@distillery/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main, parseArgs, type Recipe, runRecipe, runRecipeFromArgs, UsageError } from '../src/index';
+import { main, parseArgs, type Recipe, runRecipe, runRecipeFromArgs, runSeeds, UsageError } from '../src/index';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'distillery-cli-robustness-'));
 afterAll(() => {
@@ -65,6 +65,10 @@ const commandLines: [string[], number, RegExp][] = [
   [['run', 'deit-lt', '--smok'], 2, /unknown flag --smok/],
   [['run', 'deit-lt', '--progress', 'fancy'], 2, /--progress must be one of/],
   [['list', '--verbose'], 2, /unknown flag --verbose/],
+  [['run', 'deit-lt', '--seeds', '0,1,0'], 2, /--seeds lists 0 twice/],
+  [['run', 'deit-lt', '--seeds', '3'], 2, /--seeds needs at least 2 values/],
+  [['run', 'deit-lt', '--seeds', '0,1.5'], 2, /--seeds must be a comma-separated list of integers/],
+  [['run', 'deit-lt', '--seeds', '0,1', '--seed', '2'], 2, /--seed and --seeds together/],
 ];
 
 describe('@distillery/cli robustness', () => {
@@ -121,6 +125,31 @@ describe('@distillery/cli robustness', () => {
     }
     expect(ran).toBe(before);
     expect((await runRecipe(recipe, { out, backend: 'cpu', print: () => undefined })).outDir).toBe(out);
+  });
+
+  it('runSeeds: bad seeds and options are DistilleryErrors naming the argument, before anything runs', async () => {
+    const out = path.join(work, 'seeds');
+    const bad: [() => Promise<unknown>, string][] = [
+      [() => runSeeds(recipe, { out, seeds: [1] }), 'options.seeds'],
+      [() => runSeeds(recipe, { out, seeds: '0,1' as never }), 'options.seeds'],
+      [() => runSeeds(recipe, { out, seeds: [0, 0] }), 'options.seeds[1]'],
+      [() => runSeeds(recipe, { out, seeds: [0, 1.5] }), 'options.seeds[1]'],
+      [() => runSeeds(recipe, { out, seeds: [0, 1], seed: 2 } as never), 'options.seed'],
+      [() => runSeeds(recipe, { out, seeds: [0, 1], bakend: 'cpu' } as never), 'options.bakend'],
+      [() => runSeeds(null as never, { out, seeds: [0, 1] }), 'recipe'],
+      [() => runSeeds(recipe, { out: aFile, seeds: [0, 1] }), 'out'],
+      [() => runSeeds(recipe, undefined as never), 'options'],
+    ];
+    const before = ran;
+    for (const [call, argument] of bad) {
+      const error = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, argument).toBeInstanceOf(DistilleryError);
+      expect((error as DistilleryError).argument, (error as Error).message).toBe(argument);
+    }
+    expect(ran).toBe(before);
   });
 
   it('parseArgs: unknown flags, missing values, bad numbers and choices are UsageErrors (5 bad inputs)', () => {

@@ -1,5 +1,6 @@
 /**
- * @distillery/data — datasets for tfjs in Node and browsers: the shipped UCI optical digits, an in-memory dataset
+ * @distillery/data — datasets for tfjs in Node and browsers: the shipped UCI optical digits, IDX files (MNIST,
+ * Fashion-MNIST) and long-tailed subsets, an in-memory dataset
  * interface with tensor batches, and seeded batched augmentation (crop, flip, rotation, colour jitter, cutout,
  * RandAugment, mixup/cutmix, weak/strong views) that gives the same images on every backend.
  */
@@ -20,7 +21,8 @@ export { type WeakStrongOptions, weakStrongViews } from './augment/views';
 export { epochBatches } from './dataset/batches';
 export type { Batch, ImageDataset, Sample } from './dataset/dataset';
 export { InMemoryDataset, type InMemoryDatasetOptions } from './dataset/in-memory-dataset';
-export { type StratifiedSplit, stratifiedSplit } from './dataset/stratified-split';
+export { headMidTail, type LongTailOptions, type LongTailResult, longTail } from './dataset/long-tail';
+export { type StratifiedSplit, stratifiedSplit, stratifiedSubset } from './dataset/stratified-split';
 export { loadDigits } from './digits/load-digits';
 export { type PcaOptions, type PcaResult, pca } from './features/pca';
 export { composedDigits, type MultiLabelDataset } from './generators/composed-digits';
@@ -46,5 +48,25 @@ export {
   loadCifar,
   parseCifar,
 } from './loaders/cifar';
+export {
+  FASHION_MNIST_CLASSES,
+  FASHION_MNIST_ROOT,
+  type FashionMnistOptions,
+  fashionMnistFiles,
+  loadFashionMnist,
+} from './loaders/fashion-mnist';
+export {
+  decodeIdx,
+  gunzipIfNeeded,
+  type IdxArray,
+  type IdxDatasetOptions,
+  type IdxSource,
+  idxDataset,
+  isGzip,
+  type LoadIdxOptions,
+  loadIdx,
+  type ParseIdxOptions,
+  parseIdx,
+} from './loaders/idx';
 export { type DecodedImage, decodeImage, type ImageFolderOptions, loadImageFolder } from './loaders/image-folder';
 export { readTar } from './loaders/tar';

@@ -11,15 +11,23 @@ import {
   colorJitter,
   composedDigits,
   cutout,
+  decodeIdx,
   decodeImage,
   epochBatches,
+  fashionMnistFiles,
+  headMidTail,
   InMemoryDataset,
+  idxDataset,
   loadCifar,
   loadDigits,
+  loadFashionMnist,
+  loadIdx,
   loadImageFolder,
+  longTail,
   mixupCutmix,
   normalize,
   parseCifar,
+  parseIdx,
   pca,
   randAugment,
   randomCrop,
@@ -27,6 +35,7 @@ import {
   randomRotation,
   readTar,
   stratifiedSplit,
+  stratifiedSubset,
   syntheticLongTail,
   weakStrongViews,
 } from '../src/index';
@@ -49,6 +58,9 @@ const aug = (f: (x: tf.Tensor4D) => unknown) => () => {
 };
 const dataset = () =>
   new InMemoryDataset({ pixels: new Uint8Array(4 * 2 * 2 * 1), labels: [0, 1, 0, 1], imageShape: [2, 2, 1] });
+/** A parsed 2-image 2×2 IDX images file and a labels file of `n` labels, named `file`. */
+const imagesIdx = (file: string) => ({ dims: [2, 2, 2], data: new Uint8Array(8), file });
+const labelsIdx = (file: string, n = 2) => ({ dims: [n], data: Uint8Array.from({ length: n }, (_, i) => i), file });
 const sampler = { length: 4, indices: () => Int32Array.from([0, 1, 2, 3]) };
 
 /** Runs `f` on a fresh matrix and frees it (the call is expected to throw). */
@@ -190,6 +202,44 @@ const sync: Record<string, BadCall[]> = {
     [() => cifarFiles('cifar10', 'val' as 'test'), 'split'],
   ],
   readTar: [[() => readTar(new Uint8Array(700).fill(7), 'x.tar'), 'x.tar']],
+  parseIdx: [
+    [() => parseIdx('bytes' as never), 'bytes'],
+    [() => parseIdx(new Uint8Array([0, 0, 8, 1, 0, 0, 0, 2, 1]), { file: 'short.idx' }), 'short.idx'],
+    [() => parseIdx(new Uint8Array([0, 0, 9, 1, 0, 0, 0, 1, 1]), { file: 'signed.idx' }), 'signed.idx'],
+    [() => parseIdx(new Uint8Array([8, 3, 0, 0]), { file: 'magic.idx' }), 'magic.idx'],
+    [() => parseIdx(new Uint8Array([0, 0, 8, 1, 0, 0, 0, 1, 1]), { fle: 'x' } as never), 'options.fle'],
+    [() => parseIdx(new Uint8Array([0, 0, 8, 1, 0, 0, 0, 1, 1]), { file: '' }), 'options.file'],
+  ],
+  idxDataset: [
+    [() => idxDataset({ images: labelsIdx('l'), labels: labelsIdx('l2') }), 'l'],
+    [() => idxDataset({ images: imagesIdx('i'), labels: imagesIdx('i2') }), 'i2'],
+    [() => idxDataset({ images: imagesIdx('i'), labels: labelsIdx('l', 3) }), 'l'],
+    [() => idxDataset({ images: imagesIdx('i'), labels: labelsIdx('l') }, { classNames: ['a'] }), 'l'],
+    [() => idxDataset({ images: imagesIdx('i'), labels: 'x' as never }), 'parts.labels'],
+    [() => idxDataset({ images: imagesIdx('i'), labels: labelsIdx('l'), extra: 1 } as never), 'parts.extra'],
+  ],
+  fashionMnistFiles: [[() => fashionMnistFiles('val' as 'test'), 'split']],
+  longTail: [
+    [() => longTail(dataset(), { imbalanceFactor: 0.5 }), 'options.imbalanceFactor'],
+    [() => longTail(dataset(), { imbalanceFactor: 2, seed: 0.5 }), 'options.seed'],
+    [() => longTail(dataset(), { imbalanceFactor: 2, maxCount: 3 }), 'labels (class 0)'],
+    [() => longTail(dataset(), { imbalanceFactor: 2, profile: 'linear' as 'exp' }), 'options.profile'],
+    [() => longTail(dataset(), { imbalance: 2 } as never), 'options.imbalance'],
+    [() => longTail([] as never, { imbalanceFactor: 2 }), 'dataset'],
+  ],
+  headMidTail: [
+    [() => headMidTail([]), 'counts'],
+    [() => headMidTail([3, Number.NaN]), 'counts[1]'],
+    [() => headMidTail([3, 2], { fractions: [0.6, 0.6] }), 'options.fractions'],
+    [() => headMidTail([3, 2], { fraction: [0.3, 0.4] } as never), 'options.fraction'],
+  ],
+  stratifiedSubset: [
+    [() => stratifiedSubset(dataset(), { perClass: 3 }), 'options.perClass'],
+    [() => stratifiedSubset(dataset(), { perClass: 0 }), 'options.perClass'],
+    [() => stratifiedSubset(dataset(), { perClass: 1, seed: Number.NaN }), 'options.seed'],
+    [() => stratifiedSubset(dataset(), { perClass: 1, sed: 1 } as never), 'options.sed'],
+    [() => stratifiedSubset(null as never, { perClass: 1 }), 'dataset'],
+  ],
 };
 
 const emptyClassRoot = path.join(work, 'folder');
@@ -206,6 +256,29 @@ const asynchronous: Record<string, [() => Promise<unknown>, string][]> = {
     [() => loadImageFolder(work, { channels: 4 as 3 }), 'options.channels'],
     [() => loadImageFolder(work, { extension: ['png'] } as never), 'options.extension'],
     [() => loadImageFolder(work, { size: [0, 4] }), 'options.size[0]'],
+  ],
+  decodeIdx: [
+    [() => decodeIdx(new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2]), { file: 'broken.gz' }), 'broken.gz'],
+    [() => decodeIdx(null as never), 'bytes'],
+  ],
+  loadIdx: [
+    [
+      () => loadIdx({ images: path.join(work, 'none.gz'), labels: path.join(work, 'none2.gz') }),
+      path.join(work, 'none.gz'),
+    ],
+    [() => loadIdx({ images: 42 as never, labels: new Uint8Array(1) }), 'options.images'],
+    [() => loadIdx({ images: new Uint8Array(1), labels: '' }), 'options.labels'],
+    [
+      () => loadIdx({ images: new Uint8Array(1), labels: new Uint8Array(1), clasNames: [] } as never),
+      'options.clasNames',
+    ],
+    [() => loadIdx(undefined as never), 'options'],
+  ],
+  loadFashionMnist: [
+    [() => loadFashionMnist({ root: work }), path.join(work, 'train-images-idx3-ubyte.gz')],
+    [() => loadFashionMnist({ split: 'val' as 'test' }), 'options.split'],
+    [() => loadFashionMnist({ root: '' }), 'options.root'],
+    [() => loadFashionMnist({ path: work } as never), 'options.path'],
   ],
   decodeImage: [
     [() => decodeImage(new Uint8Array([1, 2, 3]), 'blob.bin'), 'blob.bin'],
