@@ -12,14 +12,22 @@ const alias = readdirSync(packagesDir).flatMap((name) => [
 
 const unitInclude = ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'];
 
-/** Each backend gets a project: the same unit suites run on cpu and on wasm. */
-const backendProject = (backend: 'cpu' | 'wasm') => ({
+/**
+ * Each backend gets a project: the same unit suites run on cpu and on wasm (one thread), and the tensor and vit suites
+ * again on wasm with two threads (`wasm-threads`: every matMul and conv on the thread pool).
+ */
+const backendProject = (backend: 'cpu' | 'wasm', threads = 1, include = unitInclude) => ({
   resolve: { alias },
   test: {
-    name: backend,
-    include: unitInclude,
+    name: threads > 1 ? `${backend}-threads` : backend,
+    include,
     setupFiles: [path.resolve(__dirname, 'scripts/vitest-setup.ts')],
-    env: { DISTILLERY_TEST_BACKEND: backend },
+    // With threads, every matMul and conv goes to the pool, however small (DISTILLERY_THREADS_MIN_FLOPS=0).
+    env: {
+      DISTILLERY_TEST_BACKEND: backend,
+      DISTILLERY_THREADS: String(threads),
+      ...(threads > 1 ? { DISTILLERY_THREADS_MIN_FLOPS: '0' } : {}),
+    },
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
@@ -33,6 +41,7 @@ export default defineConfig({
     projects: [
       backendProject('cpu'),
       backendProject('wasm'),
+      backendProject('wasm', 2, ['packages/{tensor,vit}/src/**/*.test.ts', 'packages/{tensor,vit}/test/**/*.test.ts']),
       {
         resolve: { alias },
         test: {

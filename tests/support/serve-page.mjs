@@ -10,10 +10,11 @@ const TYPES = {
 };
 
 /**
- * Serves `routes` (URL path → file path) on 127.0.0.1 at a free port. Only loopback, only the listed files.
- * Returns the base URL and a close function.
+ * Serves `routes` (URL path → file path) on 127.0.0.1 at a free port. Only loopback, only the listed files, each
+ * with the extra response `headers` (e.g. COOP/COEP for a cross-origin-isolated page). Returns the base URL and a
+ * close function.
  */
-export async function servePage(routes) {
+export async function servePage(routes, headers = {}) {
   const server = http.createServer(async (req, res) => {
     const pathname = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
     if (pathname === '/favicon.ico') {
@@ -27,7 +28,9 @@ export async function servePage(routes) {
     }
     try {
       const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(body);
+      res
+        .writeHead(200, { ...headers, 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' })
+        .end(body);
     } catch {
       res.writeHead(500).end();
     }

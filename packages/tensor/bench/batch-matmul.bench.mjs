@@ -3,9 +3,11 @@
 // torch.bmm on one thread, in one run. Times are medians; the machine may be shared, so repeat runs before trusting
 // small differences.
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend, Rng, randomNormal, tf } from '@distillery/tensor';
+import * as wasmEncoder from '@distillery/tensor/wasm';
 import { fmt, ratio, runPython, table, timeMs } from '../../../scripts/bench-utils.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -24,7 +26,7 @@ const label = ([batch, m, k, n, tB]) =>
 const flops = ([batch, m, k, n]) => 2 * batch * m * k * n;
 
 async function measure() {
-  await initBackend('wasm');
+  await initBackend('wasm', { threads: 1 });
   const rng = new Rng(0);
   const ms = [];
   for (const [batch, m, k, n, tB] of shapes) {
@@ -86,4 +88,134 @@ if (process.argv.includes('--child')) {
   );
   if (torch.error) console.log(`\nPyTorch reference unavailable: ${torch.error}`);
   else console.log(`\nPyTorch ${torch.version}, one thread.`);
+}
+
+// ---- Threads: the wasm matMul on the thread pool at 1, 2 (and all) threads, beside torch at equal threads ----------
+if (!process.argv.includes('--child')) await threadRows();
+
+/**
+ * A pure multiply-add loop in WebAssembly SIMD, the ceiling for any f32x4 mul + add kernel on one core: 12
+ * independent chains `acc = acc·m + c` (f32x4.mul then f32x4.add, as the matMul kernel does; wasm SIMD has no fused
+ * multiply-add), enough to cover the mul + add latency, in registers only. 8 flops per chain step (4 lanes × 2).
+ */
+function peakGflops() {
+  const { encodeModule, op, valType } = wasmEncoder;
+  const CHAINS = 12;
+  const ITERS = 0;
+  const M = CHAINS + 1;
+  const C = CHAINS + 2;
+  const f32x4 = (v) => [...new Uint8Array(Float32Array.of(v, v, v, v).buffer)];
+  const body = [];
+  const emit = (...parts) => {
+    for (const p of parts) body.push(...p);
+  };
+  emit(op.v128Const(f32x4(0.999)), op.set(M), op.v128Const(f32x4(0.001)), op.set(C));
+  for (let i = 1; i <= CHAINS; i++) emit(op.v128Const(f32x4(i / CHAINS)), op.set(i));
+  emit(op.loop());
+  for (let i = 1; i <= CHAINS; i++) emit(op.get(i), op.get(M), op.f32x4Mul(), op.get(C), op.f32x4Add(), op.set(i));
+  emit(op.get(ITERS), op.i32Const(1), op.i32Sub(), op.tee(ITERS), op.brIf(0), op.end());
+  for (let i = 2; i <= CHAINS; i++) emit(op.get(1), op.get(i), op.f32x4Add(), op.set(1));
+  emit(op.i32Const(0), op.get(1), op.v128Store(0));
+  const bytes = encodeModule([
+    {
+      name: 'peak',
+      params: [valType.i32],
+      results: [],
+      locals: new Array(CHAINS + 2).fill(valType.v128),
+      body,
+    },
+  ]);
+  const peak = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports.peak;
+  const iterations = 2e6;
+  peak(1e5);
+  const ms = [];
+  for (let r = 0; r < 25; r++) {
+    const t0 = performance.now();
+    peak(iterations);
+    ms.push(performance.now() - t0);
+  }
+  ms.sort((a, b) => a - b);
+  return (iterations * CHAINS * 8) / (ms[0] * 1e6); // the fastest of 25 short runs: the least disturbed by others
+}
+
+async function threadRows() {
+  const cores = os.availableParallelism();
+  const counts = [...new Set([1, 2, cores])].sort((a, b) => a - b);
+  /** [batch, m, k, n]: DeiT-Tiny B32's attention (96 heads × 65 tokens) and MLP linear layers, and a large product. */
+  const threadShapes = [
+    [96, 65, 64, 65],
+    [1, 2080, 192, 768],
+    [1, 2080, 768, 192],
+    [4, 512, 512, 512],
+  ];
+  const rounds = 3;
+  const best = threadShapes.map(() => Object.fromEntries(counts.map((t) => [t, Number.POSITIVE_INFINITY])));
+  const rng = new Rng(1);
+  // Rounds alternate the thread counts, so a change in the machine's load hits all of them alike.
+  for (let round = 0; round < rounds; round++) {
+    for (const t of counts) {
+      await initBackend('wasm', { threads: t });
+      for (const [i, [batch, m, k, n]] of threadShapes.entries()) {
+        const a = randomNormal(batch > 1 ? [batch, m, k] : [m, k], rng);
+        const b = randomNormal(batch > 1 ? [batch, k, n] : [k, n], rng);
+        const ms = await timeMs(() => tf.matMul(a, b).dispose(), {
+          warmup: 1,
+          repeats: flops([batch, m, k, n]) > 5e8 ? 3 : 9,
+        });
+        best[i][t] = Math.min(best[i][t], ms);
+        tf.dispose([a, b]);
+      }
+    }
+  }
+  const torchByThreads = Object.fromEntries(
+    counts.map((t) => [
+      t,
+      runPython(path.join(here, '../../../tools/bench/batch_matmul.py'), [
+        '--threads',
+        String(t),
+        ...threadShapes.map((s) => s.join(',')),
+      ]),
+    ]),
+  );
+  const gf = (s, ms) => (flops(s) / (ms * 1e6)).toFixed(1);
+  const headers = ['matMul [batch, m, k, n]'];
+  for (const t of counts)
+    headers.push(`${t} thread${t > 1 ? 's' : ''} ms (GFLOP/s)`, `PyTorch ${t}t ms`, `ratio ${t}t`);
+  for (const t of counts.slice(1)) headers.push(`speed-up ${t}t/1t`);
+  const rows = threadShapes.map((s, i) => {
+    const row = [`[${s.join(', ')}]`];
+    for (const t of counts) {
+      const torchMs = torchByThreads[t]?.ms?.[s.join(',')];
+      row.push(`${fmt(best[i][t])} (${gf(s, best[i][t])})`, fmt(torchMs), ratio(best[i][t], torchMs));
+    }
+    for (const t of counts.slice(1)) row.push(ratio(best[i][1], best[i][t]));
+    return row;
+  });
+  console.log(`\n### Threads: wasm matMul on the thread pool (best of ${rounds} alternating rounds), beside PyTorch\n`);
+  console.log(table(headers, rows));
+  console.log(
+    '\nA batch of 1 runs on tfjs-wasm (XNNPACK) at 1 thread and on the SIMD kernel split over threads above that.',
+  );
+
+  // Roofline: the SIMD kernel on the large product against a measured mul + add peak.
+  const peak = peakGflops();
+  const large = threadShapes.length - 1;
+  const s = threadShapes[large];
+  const lines = counts.map((t) => {
+    const reached = flops(s) / (best[large][t] * 1e6);
+    return `${t} thread${t > 1 ? 's' : ''}: ${reached.toFixed(1)} GFLOP/s = ${((100 * reached) / (peak * t)).toFixed(0)}% of ${(peak * t).toFixed(1)}`;
+  });
+  console.log(
+    `\nRoofline, matMul kernel on [${s.join(', ')}]: ${lines.join('; ')} GFLOP/s (peak: a measured wasm SIMD loop of 12 independent f32x4 mul + add chains, ${peak.toFixed(1)} GFLOP/s on one core (fastest of 25 runs of 2·10⁶ steps), times the threads; under load the peak and the kernel are both measured low).`,
+  );
+  console.log(
+    `Load average during the run: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(', ')} on ${cores} cores.`,
+  );
+  const torchInfo = torchByThreads[1];
+  if (torchInfo?.error) console.log(`PyTorch reference unavailable: ${torchInfo.error}`);
+  const { disposeThreads } = await import('@distillery/tensor');
+  await disposeThreads();
 }

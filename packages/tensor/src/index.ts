@@ -60,5 +60,6 @@ export { fillKernelGaps, KERNEL_GAPS, missingKernels, registerCpuFallback, ZERO_
 export * from './numerics';
 export * from './random';
 export { assertNoTensorLeak, type LeakReport, measureTensorGrowth } from './testing/leak';
+export { disposeThreads, THREADS_ENV, type ThreadsState, threadsState } from './threads';
 export * from './validation';
 export { tf };

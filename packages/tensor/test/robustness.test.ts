@@ -228,6 +228,10 @@ const asynchronous: Record<string, [() => Promise<unknown>, string][]> = {
     [() => initBackend('gpu' as 'cpu'), 'preference'],
     [() => initBackend('cpu', { allowSoftwareWebgpu: true } as never), 'options.allowSoftwareWebgpu'],
     [() => initBackend('cpu', { allowSoftwareWebGPU: 'yes' as never }), 'options.allowSoftwareWebGPU'],
+    [() => initBackend('wasm', { threads: 0 }), 'options.threads'],
+    [() => initBackend('wasm', { threads: 2.5 }), 'options.threads'],
+    [() => initBackend('wasm', { threads: '2' as never }), 'options.threads'],
+    [() => initBackend('cpu', { threads: 2 }), 'options.threads'],
   ],
   describeBackends: [[() => describeBackends({ wasmPath: '/x' } as never), 'options.wasmPath']],
   runConformance: [

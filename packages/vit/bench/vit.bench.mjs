@@ -3,13 +3,20 @@
 // tools/bench/vit.py). Runs over the built package: `pnpm --filter @distillery/vit build` first.
 //
 //   node packages/vit/bench/vit.bench.mjs [--steps 3] [--cpu-steps 1] [--backends wasm,cpu] [--profile] [--no-torch]
+//     [--thread-steps 2] [--threads 1,2] [--models deit,d64,d192] [--no-threads]   (--backends none: only the thread table)
+//
+// Then the wasm thread pool: DeiT-Tiny (train step and inference), ViT D64 depth 4 and ViT D192 depth 6 (28×28×1,
+// patch 4, batch 64, train step with AdamW) at 1 and 2 threads (and all cores where there are more), the thread
+// counts alternating step by step on the same model, beside PyTorch at the same torch.set_num_threads.
 import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend, tf } from '@distillery/tensor';
 import { createViT } from '../dist/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const python = process.env.DISTILLERY_PYTHON ?? '/usr/bin/python3';
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
   const i = args.indexOf(name);
@@ -50,7 +57,7 @@ class AdamW {
 }
 
 async function run(backend, nSteps) {
-  await initBackend(backend);
+  await initBackend(backend, backend === 'wasm' ? { threads: 1 } : {});
   const model = createViT('deit-tiny-patch4-32', { numClasses: 10, seed: 0 });
   const vars = model.trainableVariables();
   const optimizer = new AdamW(vars);
@@ -117,24 +124,29 @@ async function run(backend, nSteps) {
   return { backend, trainStepMs, inferImagesPerSec, kernels };
 }
 
-const backends = (args.includes('--backends') ? args[args.indexOf('--backends') + 1] : 'wasm,cpu').split(',');
+// The wasm row at one thread is the first column of the thread table below; cpu is timed here.
+const backends = (args.includes('--backends') ? args[args.indexOf('--backends') + 1] : 'cpu')
+  .split(',')
+  .filter((b) => b && b !== 'none');
 const results = [];
 for (const backend of backends) results.push(await run(backend, backend === 'cpu' ? cpuSteps : steps));
 let torch;
-if (!args.includes('--no-torch')) {
+if (results.length > 0 && !args.includes('--no-torch')) {
   const script = path.resolve(here, '../../../tools/bench/vit.py');
-  const out = execFileSync('/usr/bin/python3', [script, String(steps), String(steps)], { encoding: 'utf8' });
+  const out = execFileSync(python, [script, String(steps), String(steps)], { encoding: 'utf8' });
   torch = JSON.parse(out.trim().split('\n').pop());
 }
 
-console.log('\n### @distillery/vit — DeiT-Tiny 32 px (patch 4, dim 192, depth 12, 3 heads), batch 32\n');
-console.log('| backend | train step (ms) | vs PyTorch 1 thread | inference (images/s) |');
-console.log('|---|---|---|---|');
+if (results.length > 0) {
+  console.log('\n### @distillery/vit — DeiT-Tiny 32 px (patch 4, dim 192, depth 12, 3 heads), batch 32\n');
+  console.log('| backend | train step (ms) | vs PyTorch 1 thread | inference (images/s) |');
+  console.log('|---|---|---|---|');
+}
 for (const r of results) {
   const ratio = torch ? `${(r.trainStepMs / torch.trainStepMs).toFixed(2)}×` : 'n/a';
   console.log(`| tfjs ${r.backend} | ${r.trainStepMs.toFixed(0)} | ${ratio} | ${r.inferImagesPerSec.toFixed(1)} |`);
 }
-if (torch) {
+if (torch && results.length > 0) {
   console.log(
     `| PyTorch ${torch.torch} (1 thread) | ${torch.trainStepMs.toFixed(0)} | 1.00× | ${torch.inferImagesPerSec.toFixed(1)} |`,
   );
@@ -145,4 +157,158 @@ for (const r of results) {
   console.log('| kernel | ms | share |');
   console.log('|---|---|---|');
   for (const k of r.kernels) console.log(`| ${k.name} | ${k.ms} | ${k.share}% |`);
+}
+
+// ---- Threads ----------------------------------------------------------------------------------------------------
+const THREAD_MODELS = [
+  { key: 'deit', label: 'DeiT-Tiny 32 px (patch 4, D192, depth 12), B32', batch: 32, infer: true, config: {} },
+  {
+    key: 'd64',
+    label: 'ViT D64, depth 4, 4 heads, 28×28×1, patch 4, B64',
+    batch: 64,
+    config: { imageSize: 28, inChannels: 1, embedDim: 64, depth: 4, numHeads: 4 },
+  },
+  {
+    key: 'd192',
+    label: 'ViT D192, depth 6, 3 heads, 28×28×1, patch 4, B64',
+    batch: 64,
+    config: { imageSize: 28, inChannels: 1, embedDim: 192, depth: 6, numHeads: 3 },
+  },
+];
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
+
+async function threadBench(spec, counts, nSteps) {
+  await initBackend('wasm', { threads: 1 });
+  const model = createViT('deit-tiny-patch4-32', { numClasses: 10, seed: 0, ...spec.config });
+  const size = spec.config.imageSize ?? 32;
+  const x = tf.randomNormal([spec.batch, size, size, spec.config.inChannels ?? 3], 0, 1, 'float32', 1);
+  const y = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: spec.batch }, (_, i) => i % 10),
+      'int32',
+    ),
+    10,
+  );
+  const vars = model.trainableVariables();
+  const optimizer = new AdamW(vars);
+  const step = () => {
+    const { value, grads } = tf.variableGrads(
+      () =>
+        tf.tidy(() => {
+          const { logits } = model.forward(x, { training: true });
+          return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(logits)), -1)));
+        }),
+      vars,
+    );
+    optimizer.step(grads);
+    value.dataSync();
+    tf.dispose([value, grads]);
+  };
+  const infer = () => {
+    const out = model.forward(x);
+    out.logits.dataSync();
+    tf.dispose(out);
+  };
+  const train = Object.fromEntries(counts.map((t) => [t, []]));
+  const inference = Object.fromEntries(counts.map((t) => [t, []]));
+  // Warm-up at every count, then the counts alternate step by step (same model, same load for all).
+  for (let i = -1; i < nSteps; i++) {
+    for (const t of counts) {
+      await initBackend('wasm', { threads: t });
+      const t0 = performance.now();
+      step();
+      if (i >= 0) train[t].push(performance.now() - t0);
+      if (spec.infer) {
+        const t1 = performance.now();
+        infer();
+        if (i >= 0) inference[t].push((spec.batch * 1000) / (performance.now() - t1));
+      }
+    }
+  }
+  tf.dispose([x, y]);
+  optimizer.dispose();
+  model.dispose();
+  return Object.fromEntries(
+    counts.map((t) => [
+      t,
+      { trainStepMs: median(train[t]), inferImagesPerSec: spec.infer ? median(inference[t]) : null },
+    ]),
+  );
+}
+
+if (!args.includes('--no-threads')) {
+  const cores = os.availableParallelism();
+  const counts = args.includes('--threads')
+    ? args[args.indexOf('--threads') + 1].split(',').map(Number)
+    : [...new Set([1, 2, cores])].sort((a, b) => a - b);
+  const nSteps = arg('--thread-steps', 2);
+  const load0 = os.loadavg()[0];
+  const ours = {};
+  const only = args.includes('--models') ? args[args.indexOf('--models') + 1].split(',') : null;
+  const models = THREAD_MODELS.filter((spec) => !only || only.includes(spec.key));
+  for (const spec of models) ours[spec.key] = await threadBench(spec, counts, nSteps);
+  const load1 = os.loadavg()[0];
+  const torchRuns = {};
+  if (!args.includes('--no-torch')) {
+    const script = path.resolve(here, '../../../tools/bench/vit.py');
+    for (const spec of models) {
+      torchRuns[spec.key] = {};
+      for (const t of counts) {
+        const out = execFileSync(
+          python,
+          [script, String(nSteps), spec.infer ? String(nSteps) : '0', '--threads', String(t), '--model', spec.key],
+          { encoding: 'utf8' },
+        );
+        torchRuns[spec.key][t] = JSON.parse(out.trim().split('\n').pop());
+      }
+    }
+  }
+  const headers = ['work'];
+  for (const t of counts) headers.push(`wasm ${t}t`, `PyTorch ${t}t`, `ratio ${t}t`);
+  for (const t of counts.slice(1)) headers.push(`wasm ${t}t vs 1t`);
+  const rows = [];
+  for (const spec of models) {
+    const row = [`${spec.label}: train step (ms)`];
+    for (const t of counts) {
+      const mine = ours[spec.key][t].trainStepMs;
+      const theirs = torchRuns[spec.key]?.[t]?.trainStepMs;
+      row.push(
+        mine.toFixed(0),
+        theirs == null ? '—' : theirs.toFixed(0),
+        theirs ? `${(mine / theirs).toFixed(2)}×` : '—',
+      );
+    }
+    for (const t of counts.slice(1))
+      row.push(`${(ours[spec.key][1].trainStepMs / ours[spec.key][t].trainStepMs).toFixed(2)}×`);
+    rows.push(row);
+    if (!spec.infer) continue;
+    const irow = [`${spec.label}: inference (images/s)`];
+    for (const t of counts) {
+      const mine = ours[spec.key][t].inferImagesPerSec;
+      const theirs = torchRuns[spec.key]?.[t]?.inferImagesPerSec;
+      irow.push(
+        mine.toFixed(1),
+        theirs == null ? '—' : theirs.toFixed(1),
+        theirs ? `${(mine / theirs).toFixed(2)}× of` : '—',
+      );
+    }
+    for (const t of counts.slice(1))
+      irow.push(`${(ours[spec.key][t].inferImagesPerSec / ours[spec.key][1].inferImagesPerSec).toFixed(2)}×`);
+    rows.push(irow);
+  }
+  console.log(
+    `\n### Threads: wasm thread pool vs PyTorch at equal threads (median of ${nSteps} steps, counts alternating step by step)\n`,
+  );
+  console.log(`| ${headers.join(' | ')} |`);
+  console.log(`|${headers.map(() => '---').join('|')}|`);
+  for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+  console.log(
+    `\nRatios: wasm time / PyTorch time for train steps (lower is better), wasm images/s as a share of PyTorch's for inference. Load average ${load0.toFixed(1)} → ${load1.toFixed(1)} on ${cores} cores while wasm ran (other processes share this machine).`,
+  );
+  const { disposeThreads } = await import('@distillery/tensor');
+  await disposeThreads();
 }

@@ -24,6 +24,21 @@ describe('initBackend', () => {
     expect(tf.getBackend()).toBe('cpu');
   });
 
+  it('starts the wasm thread pool from the threads option and reports it; 1 is no pool', async () => {
+    const { currentThreadPool } = await import('../threads');
+    expect(await initBackend('wasm', { threads: 2 })).toBe('wasm');
+    expect(currentThreadPool()?.threads).toBe(2);
+    let wasm = (await describeBackends()).find((r) => r.source === 'wasm');
+    expect(wasm).toMatchObject({ active: true, threads: 2 });
+    expect(wasm?.threadsReason).toBeUndefined();
+    await initBackend('wasm', { threads: 1 });
+    expect(currentThreadPool()).toBeNull();
+    wasm = (await describeBackends()).find((r) => r.source === 'wasm');
+    expect(wasm?.threads).toBe(1);
+    await expect(initBackend('cpu', { threads: 2 })).rejects.toThrowError(/options\.threads/);
+    await initBackend('wasm', { threads: Number(process.env.DISTILLERY_THREADS ?? 1) });
+  });
+
   it('rejects an unknown preference by name', async () => {
     await expect(initBackend('gpu' as 'cpu')).rejects.toThrowError(/preference: expected one of/);
   });

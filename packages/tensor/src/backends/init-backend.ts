@@ -1,9 +1,10 @@
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { DistilleryError } from '../errors';
+import { checkNumber, DistilleryError, invalid } from '../errors';
 import { fillKernelGaps } from '../kernels';
 import { hostBackend } from '../kernels/kernel-types';
 import { checkOptions, type OptionsSpec } from '../options';
+import { configureThreads, MAX_THREADS } from '../threads';
 import { importOptional, isNode } from './optional-import';
 import { describeAdapter, ensureNavigatorGpu } from './webgpu-node';
 
@@ -20,6 +21,14 @@ export interface InitBackendOptions {
    * adapter is skipped because wasm is faster; an explicit 'webgpu' preference always accepts it.
    */
   allowSoftwareWebGPU?: boolean;
+  /**
+   * Threads for the wasm backend's matMul and conv kernels (an integer from 1; default: the environment variable
+   * DISTILLERY_THREADS, else the machine's cores — `os.availableParallelism()` in Node, `navigator.hardwareConcurrency`
+   * in browsers). 1 runs everything on the calling thread. Browsers need a cross-origin-isolated page (COOP/COEP
+   * headers), and the pool's waits are only allowed off the main thread; where threads cannot run the backend stays on
+   * one thread and the wasm report's `threadsReason` says why. Only meaningful with 'wasm' or 'auto'.
+   */
+  threads?: number;
 }
 
 export interface BackendReport {
@@ -37,6 +46,10 @@ export interface BackendReport {
   detail?: string;
   /** What to install to get it. */
   install: string;
+  /** wasm only, once active: the threads its matMul and conv kernels run on. */
+  threads?: number;
+  /** wasm only: why fewer threads run than were asked for. */
+  threadsReason?: string;
 }
 
 const INSTALL: Record<BackendSource, string> = {
@@ -51,7 +64,11 @@ const INSTALL: Record<BackendSource, string> = {
 
 const ORDER: BackendSource[] = ['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu'];
 
-const INIT_OPTIONS: OptionsSpec<InitBackendOptions> = { wasmPaths: true, allowSoftwareWebGPU: [true, false] };
+const INIT_OPTIONS: OptionsSpec<InitBackendOptions> = {
+  wasmPaths: true,
+  allowSoftwareWebGPU: [true, false],
+  threads: true,
+};
 
 /**
  * Why no hardware GPU can be reached from this Node process, or null when one may be. Linux only (elsewhere the
@@ -196,6 +213,18 @@ async function activate(source: BackendSource): Promise<boolean> {
   return true;
 }
 
+/** Starts (or resizes) the wasm kernels' thread pool and notes the outcome in the wasm report. */
+async function startThreads(threads: number | undefined): Promise<void> {
+  const state = await configureThreads(threads);
+  const report = reports.get('wasm') as BackendReport;
+  report.threads = state.threads;
+  if (state.reason) report.threadsReason = state.reason;
+  else delete report.threadsReason;
+  if (state.threads < state.requested) {
+    report.detail = `${state.threads} thread (${state.requested} requested: ${state.reason})`;
+  } else report.detail = `${state.threads} thread${state.threads > 1 ? 's' : ''}`;
+}
+
 /**
  * Activates a tfjs backend and resolves to its tfjs name ('tensorflow', 'webgpu', 'wasm' or 'cpu').
  *
@@ -210,6 +239,17 @@ export async function initBackend(
 ): Promise<string> {
   checkOptions<InitBackendOptions>(options, INIT_OPTIONS);
   const auto = preference === 'auto';
+  if (options.threads !== undefined) {
+    checkNumber(options.threads, 'options.threads', { min: 1, max: MAX_THREADS, integer: true });
+    if (preference !== 'auto' && preference !== 'wasm') {
+      throw invalid(
+        'INVALID_ARGUMENT',
+        'options.threads',
+        `no thread count with the '${preference}' backend (threads apply to 'wasm' and 'auto')`,
+        String(options.threads),
+      );
+    }
+  }
   let candidates: BackendSource[];
   if (auto) candidates = ORDER;
   else if (preference === 'tensorflow') candidates = ['tfjs-node-gpu', 'tfjs-node'];
@@ -222,7 +262,10 @@ export async function initBackend(
     );
   }
   for (const source of candidates) {
-    if ((await probe(source, options, auto)) && (await activate(source))) return tf.getBackend();
+    if ((await probe(source, options, auto)) && (await activate(source))) {
+      if (source === 'wasm') await startThreads(options.threads);
+      return tf.getBackend();
+    }
   }
   const tried = candidates.map((s) => `${s}: ${reports.get(s)?.reason ?? 'unavailable'}`).join('; ');
   const install = candidates.map((s) => INSTALL[s]).join(' or ');

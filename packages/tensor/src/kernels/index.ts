@@ -6,6 +6,7 @@ import { registerCpuFallback } from './cpu-fallback';
 import { registerCpuTransformFix } from './cpu-transform';
 import { registerTransposeFreeMatMul } from './transpose-free-matmul';
 import { registerWasmBatchMatMul } from './wasm-simd/batch-matmul';
+import { registerThreadedConv2D } from './wasm-simd/threaded-conv2d';
 import { registerZeroGradients } from './zero-gradients';
 
 export { registerBroadcastingBatchMatMulGradient } from './batch-matmul-gradient';
@@ -54,6 +55,7 @@ export function fillKernelGaps(backendName: string): string[] {
   if (backendName === 'wasm') {
     // The conv gradients as forward convs (a missing kernel and a slow one), and transpose-free matMuls (a slow path).
     added.push(...registerComposedConv2DBackprop(backendName));
+    added.push(...registerThreadedConv2D(backendName)); // on the thread pool when one runs (so the above follow)
     added.push(...registerWasmBatchMatMul(backendName)); // batched matMuls on WebAssembly SIMD, inside the next wrap
     added.push(...registerTransposeFreeMatMul(backendName));
   }

@@ -1,4 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { invalid } from '../../errors';
+import { currentThreadPool, type ThreadPool } from '../../threads';
+import { threadedMatMul } from '../../threads/matmul';
 import type { DataBackend, Info, KernelArgs } from '../kernel-types';
 import { createSimdMatMul, type SimdMatMul, simdMatMulModuleBytes } from './simd-matmul';
 
@@ -26,7 +29,11 @@ export interface BatchMatMulPlan {
  * 1 (XNNPACK's fast path), empty dimensions, mismatched inner sizes (the original kernel reports those), or batch
  * dimensions that broadcast other than "equal, or one side a single matrix".
  */
-export function planBatchMatMul(aShape: readonly number[], bShape: readonly number[]): BatchMatMulPlan | null {
+export function planBatchMatMul(
+  aShape: readonly number[],
+  bShape: readonly number[],
+  options: { single?: boolean } = {},
+): BatchMatMulPlan | null {
   if (aShape.length < 2 || bShape.length < 2) return null;
   const m = aShape[aShape.length - 2] as number;
   const k = aShape[aShape.length - 1] as number;
@@ -41,7 +48,7 @@ export function planBatchMatMul(aShape: readonly number[], bShape: readonly numb
   const batch = tf.util.sizeFromShape(outer);
   const batchA = tf.util.sizeFromShape(aShape.slice(0, -2));
   const batchB = tf.util.sizeFromShape(bShape.slice(0, -2));
-  if (batch <= 1) return null;
+  if (batch < 1 || (batch === 1 && !options.single)) return null;
   if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return null;
   if (4 * (m * k + k * n + m * n) > MAX_PROBLEM_BYTES) return null;
   return { m, n, k, batchA, batchB, outShape: [...outer, m, n] };
@@ -85,6 +92,57 @@ export function runPlan(simd: SimdMatMul, backend: WasmBackend, a: Info, b: Info
   return { dataId: backend.write(values, outShape, 'float32'), shape: outShape, dtype: 'float32' };
 }
 
+/**
+ * Products of at least this many floating-point operations (2·batch·M·N·K) run on the thread pool when one is
+ * running; smaller ones stay on the calling thread, where waking the workers and the copies through the shared
+ * memory would cost more than they save. Measured on 2 cores under load (1 and 2 threads alternating, best of 3):
+ * 64³ (0.5 MFLOP) 25 µs on one thread vs 31 µs on two, 96³ (1.8 MFLOP) 71 vs 69 µs, 128³ (4.2 MFLOP) 160 vs 150 µs.
+ */
+export const threadedMatMulConfig = { minFlops: 2 ** 21 };
+
+/**
+ * Overrides the threshold above (a non-negative number of flops; read once, at import). The test matrix's
+ * `wasm-threads` project sets 0, so that every matMul and conv of the suites runs on the pool.
+ */
+export const THREADS_MIN_FLOPS_ENV = 'DISTILLERY_THREADS_MIN_FLOPS';
+{
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const value = env?.[THREADS_MIN_FLOPS_ENV];
+  if (value !== undefined && value.trim() !== '') {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) {
+      throw invalid('INVALID_ARGUMENT', THREADS_MIN_FLOPS_ENV, 'a number >= 0', JSON.stringify(value));
+    }
+    threadedMatMulConfig.minFlops = n;
+  }
+}
+/** How many products ran on the thread pool. */
+export const wasmThreadedMatMulCalls = { count: 0 };
+
+/**
+ * Runs the planned product on the pool (the whole problem goes through its shared memory), or returns null when it
+ * does not fit there. Output first, as in runPlan: an allocation may grow tfjs-wasm's heap and detach views.
+ */
+export function runThreadedPlan(pool: ThreadPool, backend: WasmBackend, a: Info, b: Info, plan: BatchMatMulPlan) {
+  const { m, n, k, batchA, batchB, outShape } = plan;
+  if (typeof backend.makeOutput === 'function' && typeof backend.typedArrayFromHeap === 'function') {
+    const out = backend.makeOutput(outShape, 'float32');
+    let ok = false;
+    try {
+      const view = (x: Info) => backend.typedArrayFromHeap?.(x) as Float32Array;
+      ok = threadedMatMul(pool, view(a), view(b), m, n, k, batchA, batchB, view(out));
+    } finally {
+      if (!ok) backend.disposeData(out.dataId);
+    }
+    return ok ? out : null;
+  }
+  const values = new Float32Array(Math.max(batchA, batchB) * m * n);
+  const aValues = backend.readSync(a.dataId) as Float32Array;
+  const bValues = backend.readSync(b.dataId) as Float32Array;
+  if (!threadedMatMul(pool, aValues, bValues, m, n, k, batchA, batchB, values)) return null;
+  return { dataId: backend.write(values, outShape, 'float32'), shape: outShape, dtype: 'float32' as const };
+}
+
 let simd: SimdMatMul | null | undefined;
 /** How many products the SIMD kernel has run (tests check that the wrapped kernels really take it). */
 export const wasmBatchMatMulCalls = { count: 0 };
@@ -115,6 +173,19 @@ export function registerWasmBatchMatMul(backendName: string): string[] {
       const attrs = (args.attrs ?? {}) as MatMulAttrs;
       if (!a || !b || bias || preluActivationWeights || attrs.transposeA || attrs.transposeB) return null;
       if ((attrs.activation ?? 'linear') !== 'linear' || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+      const pool = currentThreadPool();
+      if (pool) {
+        // With threads, single products too (tfjs-wasm's XNNPACK path runs on one thread).
+        const plan = planBatchMatMul(a.shape, b.shape, { single: true });
+        const flops = plan ? 2 * Math.max(plan.batchA, plan.batchB) * plan.m * plan.n * plan.k : 0;
+        if (plan && flops >= threadedMatMulConfig.minFlops) {
+          const out = runThreadedPlan(pool, args.backend as WasmBackend, a, b, plan);
+          if (out) {
+            wasmThreadedMatMulCalls.count++;
+            return out;
+          }
+        }
+      }
       const plan = planBatchMatMul(a.shape, b.shape);
       if (!plan) return null;
       if (simd === undefined) simd = createSimdMatMul();

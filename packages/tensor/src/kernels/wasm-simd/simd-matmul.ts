@@ -1,4 +1,4 @@
-import { type Bytes, encodeModule, op, valType } from './wasm-encoder';
+import { type Bytes, encodeModule, type ImportedMemory, op, valType } from './wasm-encoder';
 
 /** Rows × columns of C held in v128 registers by the micro-kernel (4 rows, two f32x4 vectors per row). */
 export const TILE_M = 4;
@@ -148,17 +148,24 @@ function matmulBody(): Bytes {
   return b;
 }
 
-/** The module's bytes: one exported function `matmul` and its exported, growable `memory`. */
-export function simdMatMulModuleBytes(): Uint8Array<ArrayBuffer> {
-  return encodeModule([
-    {
-      name: 'matmul',
-      params: new Array(10).fill(valType.i32),
-      results: [],
-      locals: [...new Array(I32_LOCALS).fill(valType.i32), ...new Array(V128_LOCALS).fill(valType.v128)],
-      body: matmulBody(),
-    },
-  ]);
+/**
+ * The module's bytes: one exported function `matmul` and its exported, growable `memory`. With `importMemory` the
+ * memory is imported as `env.memory` (the thread pool's one shared memory, see ../../threads).
+ */
+export function simdMatMulModuleBytes(importMemory?: ImportedMemory): Uint8Array<ArrayBuffer> {
+  return encodeModule(
+    [
+      {
+        name: 'matmul',
+        params: new Array(10).fill(valType.i32),
+        results: [],
+        locals: [...new Array(I32_LOCALS).fill(valType.i32), ...new Array(V128_LOCALS).fill(valType.v128)],
+        body: matmulBody(),
+      },
+    ],
+    1,
+    importMemory,
+  );
 }
 
 const PAGE = 65536;

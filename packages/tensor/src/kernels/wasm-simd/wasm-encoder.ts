@@ -120,11 +120,25 @@ export interface FunctionDef {
   body: Bytes;
 }
 
+/** A memory the module imports as `env.memory` instead of defining its own: shared (for threads) or not. */
+export interface ImportedMemory {
+  /** Initial and maximum sizes in 64 KiB pages (a shared memory must declare its maximum). */
+  initial: number;
+  maximum: number;
+  shared: boolean;
+}
+
 /**
  * Encodes a module with the given functions (each exported under its name) and one memory of `memoryPages`
- * initial 64 KiB pages, exported as `memory`, growable from JavaScript.
+ * initial 64 KiB pages, exported as `memory`, growable from JavaScript. With `importMemory` the module instead
+ * imports its memory as `env.memory` (e.g. one shared `WebAssembly.Memory` that several threads' instances use)
+ * and still exports it as `memory`.
  */
-export function encodeModule(functions: FunctionDef[], memoryPages = 1): Uint8Array<ArrayBuffer> {
+export function encodeModule(
+  functions: FunctionDef[],
+  memoryPages = 1,
+  importMemory?: ImportedMemory,
+): Uint8Array<ArrayBuffer> {
   const types = functions.map((f) => [0x60, ...vec(f.params.map((t) => [t])), ...vec(f.results.map((t) => [t]))]);
   const code = functions.map((f) => {
     // Run-length encode the locals.
@@ -152,8 +166,23 @@ export function encodeModule(functions: FunctionDef[], memoryPages = 1): Uint8Ar
     0x00,
     0x00,
     ...section(1, vec(types)),
+    ...(importMemory
+      ? section(
+          2,
+          vec([
+            [
+              ...nameBytes('env'),
+              ...nameBytes('memory'),
+              0x02,
+              importMemory.shared ? 0x03 : 0x01, // limits: max present (0x01), shared (0x02)
+              ...uleb(importMemory.initial),
+              ...uleb(importMemory.maximum),
+            ],
+          ]),
+        )
+      : []),
     ...section(3, vec(functions.map((_, i) => uleb(i)))),
-    ...section(5, vec([[0x00, ...uleb(memoryPages)]])),
+    ...(importMemory ? [] : section(5, vec([[0x00, ...uleb(memoryPages)]]))),
     ...section(7, vec(exports)),
     ...section(10, vec(code)),
   ]);

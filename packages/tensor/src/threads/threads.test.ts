@@ -1,0 +1,275 @@
+import { Rng, tf } from '@distillery/tensor';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSimdMatMul } from '../kernels/wasm-simd/simd-matmul';
+import { configureThreads, currentThreadPool, disposeThreads, threadsState } from '.';
+import { rangeCalls, threadedMatMul } from './matmul';
+import { createThreadPool, type ThreadPool } from './pool';
+
+const randoms = (rng: Rng, length: number) => Float32Array.from({ length }, () => rng.normal());
+
+describe('thread pool: batched matMul split over output row blocks', () => {
+  let pool2: ThreadPool;
+  let pool3: ThreadPool;
+  beforeAll(async () => {
+    pool2 = await createThreadPool(2);
+    pool3 = await createThreadPool(3);
+  });
+  afterAll(async () => {
+    await pool2.dispose();
+    await pool3.dispose();
+  });
+
+  it('gives the one-thread kernel results bit for bit on odd, tile-edge and broadcast shapes', () => {
+    const simd = createSimdMatMul();
+    if (!simd) throw new Error('no SIMD');
+    const rng = new Rng(3);
+    let cases = 0;
+    for (const m of [1, 3, 4, 5, 9, 17, 65])
+      for (const n of [1, 5, 8, 13, 65])
+        for (const k of [1, 7, 64])
+          for (const [batchA, batchB] of [
+            [1, 1],
+            [3, 3],
+            [1, 4],
+            [5, 1],
+          ] as const) {
+            const a = randoms(rng, batchA * m * k);
+            const b = randoms(rng, batchB * k * n);
+            const want = simd.run(a, b, m, n, k, batchA, batchB);
+            for (const pool of [pool2, pool3]) {
+              const got = new Float32Array(want.length).fill(Number.NaN);
+              expect(threadedMatMul(pool, a, b, m, n, k, batchA, batchB, got)).toBe(true);
+              expect(got).toEqual(want);
+            }
+            cases++;
+          }
+    expect(cases).toBe(7 * 5 * 3 * 4);
+  });
+
+  it('hands every output row block to exactly one call, at most three calls per range', () => {
+    for (const [m, batch, threads] of [
+      [65, 96, 2],
+      [5, 7, 3],
+      [4, 1, 2],
+      [1, 9, 4],
+      [130, 3, 5],
+    ] as const) {
+      const rowBlocks = Math.ceil(m / 4);
+      const units = batch * rowBlocks;
+      const covered = new Int32Array(batch * m);
+      const p = { m, n: 1, k: 1, aOff: 0, bOff: 0, cOff: 0, strideA: 4 * m, strideB: 4 };
+      for (let t = 0; t < threads; t++) {
+        const calls = rangeCalls(Math.floor((units * t) / threads), Math.floor((units * (t + 1)) / threads), p);
+        expect(calls.length).toBeLessThanOrEqual(3);
+        for (const call of calls) {
+          const [, , , cPtr, rows, , , count] = call as number[];
+          const first = (cPtr as number) / 4; // n = 1: one float per row
+          for (let r = 0; r < (rows as number) * (count as number); r++) {
+            const problem = Math.floor(r / (rows as number));
+            covered[first + problem * m + (r % (rows as number))]++;
+          }
+        }
+      }
+      expect([...covered].every((c) => c === 1)).toBe(true);
+    }
+  });
+
+  it('reports a kernel failure in a worker instead of hanging', () => {
+    // A pointer past the memory traps inside the worker's kernel.
+    const past = pool2.memory.buffer.byteLength + 1024;
+    expect(() => pool2.run([[], [[0, past, past, past, 4, 4, 4, 1, 0, 0, 0]]])).toThrow(/thread 1 failed/);
+    // The pool still works afterwards.
+    const a = Float32Array.from({ length: 64 }, (_, i) => i);
+    const out = new Float32Array(64);
+    expect(threadedMatMul(pool2, a, a, 8, 8, 8, 1, 1, out)).toBe(true);
+    expect(out[0]).toBe(Array.from({ length: 8 }, (_, p) => p * 8 * p).reduce((s, x) => s + x, 0));
+  });
+});
+
+describe('configureThreads', () => {
+  afterAll(async () => {
+    await configureThreads(Number(process.env.DISTILLERY_THREADS ?? 1));
+  });
+
+  it('starts, resizes and stops the pool; one thread means no pool', async () => {
+    expect((await configureThreads(2)).threads).toBe(2);
+    expect(currentThreadPool()?.threads).toBe(2);
+    expect((await configureThreads(3)).threads).toBe(3);
+    expect(currentThreadPool()?.threads).toBe(3);
+    expect((await configureThreads(1)).threads).toBe(1);
+    expect(currentThreadPool()).toBeNull();
+    await configureThreads(2);
+    await disposeThreads();
+    expect(currentThreadPool()).toBeNull();
+    expect(threadsState()).toMatchObject({ threads: 1, reason: expect.stringMatching(/disposeThreads/) });
+  });
+
+  it('reads DISTILLERY_THREADS when no count is given, and rejects a bad one', async () => {
+    const saved = process.env.DISTILLERY_THREADS;
+    try {
+      process.env.DISTILLERY_THREADS = '2';
+      expect(await configureThreads()).toMatchObject({ threads: 2, source: 'environment' });
+      process.env.DISTILLERY_THREADS = 'two';
+      await expect(configureThreads()).rejects.toThrow(/DISTILLERY_THREADS: expected an integer/);
+      delete process.env.DISTILLERY_THREADS;
+      const cores = (await import('node:os')).availableParallelism();
+      expect(await configureThreads()).toMatchObject({ requested: cores, source: 'cores' });
+    } finally {
+      if (saved === undefined) delete process.env.DISTILLERY_THREADS;
+      else process.env.DISTILLERY_THREADS = saved;
+    }
+  });
+
+  it('rejects a thread count that is not a positive integer', async () => {
+    for (const bad of [0, 1.5, -2, Number.NaN, 1e6]) {
+      await expect(configureThreads(bad)).rejects.toThrow(/options\.threads/);
+    }
+  });
+});
+
+// Only meaningful where tf runs on wasm; the cpu project still exercises the pool above.
+const onWasm = process.env.DISTILLERY_TEST_BACKEND === 'wasm';
+describe.runIf(onWasm)('tf.matMul on the wasm backend with threads', () => {
+  afterAll(async () => {
+    await configureThreads(Number(process.env.DISTILLERY_THREADS ?? 1));
+  });
+
+  it('equals the one-thread path (transposes, broadcast batches, single products) and takes the pool', async () => {
+    const { threadedMatMulConfig, wasmThreadedMatMulCalls } = await import('../kernels/wasm-simd/batch-matmul');
+    const saved = threadedMatMulConfig.minFlops;
+    threadedMatMulConfig.minFlops = 0;
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[65, 192], [192, 576], false, false],
+      [[33, 7], [7, 5], false, false],
+      [[2, 3, 17, 9], [2, 3, 9, 13], false, false],
+      [[6, 65, 64], [6, 65, 64], false, true],
+      [[6, 64, 65], [6, 64, 65], true, false],
+      [[4, 5, 7], [7, 3], false, false],
+      [[9, 8], [3, 8, 11], false, false],
+      [[130, 48], [130, 96], true, false],
+    ];
+    try {
+      const results = async (threads: number) => {
+        await configureThreads(threads);
+        const before = wasmThreadedMatMulCalls.count;
+        const out = cases.map(([sa, sb, tA, tB], i) => {
+          const r = new Rng(100 + i);
+          const a = tf.tensor(
+            randoms(
+              r,
+              sa.reduce((x, y) => x * y, 1),
+            ),
+            sa,
+          );
+          const b = tf.tensor(
+            randoms(
+              r,
+              sb.reduce((x, y) => x * y, 1),
+            ),
+            sb,
+          );
+          const y = tf.matMul(a, b, tA, tB);
+          const v = y.dataSync().slice();
+          tf.dispose([a, b, y]);
+          return v;
+        });
+        return { out, calls: wasmThreadedMatMulCalls.count - before };
+      };
+      const one = await results(1);
+      const two = await results(2);
+      expect(one.calls).toBe(0);
+      expect(two.calls).toBe(cases.length);
+      for (let i = 0; i < cases.length; i++) {
+        const a = one.out[i] as Float32Array;
+        const b = two.out[i] as Float32Array;
+        let worst = 0;
+        for (let j = 0; j < a.length; j++) {
+          worst = Math.max(worst, Math.abs((a[j] as number) - (b[j] as number)) / (Math.abs(a[j] as number) + 1));
+        }
+        expect(worst, `case ${i}`).toBeLessThanOrEqual(1e-6);
+      }
+    } finally {
+      threadedMatMulConfig.minFlops = saved;
+    }
+  });
+});
+
+describe.runIf(onWasm)('tf.conv2d and its gradients on the wasm backend with threads', () => {
+  afterAll(async () => {
+    await configureThreads(Number(process.env.DISTILLERY_THREADS ?? 1));
+  });
+
+  it('equal the one-thread path (padding, strides, dilation, patchify, 1×1) and take the pool', async () => {
+    const { threadedMatMulConfig } = await import('../kernels/wasm-simd/batch-matmul');
+    const { wasmThreadedConv2DCalls } = await import('../kernels/wasm-simd/threaded-conv2d');
+    const saved = threadedMatMulConfig.minFlops;
+    threadedMatMulConfig.minFlops = 0;
+    // [x shape, filter shape, stride, pad, dilation]
+    type Shape4 = [number, number, number, number];
+    const cases: [Shape4, Shape4, number, 'same' | 'valid', number][] = [
+      [[2, 9, 9, 5], [3, 3, 5, 7], 1, 'same', 1],
+      [[3, 11, 10, 4], [3, 3, 4, 6], 2, 'valid', 1],
+      [[2, 12, 12, 3], [4, 4, 3, 16], 4, 'valid', 1],
+      [[2, 9, 9, 17], [3, 3, 17, 5], 1, 'same', 2],
+      [[2, 7, 7, 20], [1, 1, 20, 9], 1, 'valid', 1],
+      [[1, 8, 8, 3], [3, 3, 3, 4], 2, 'same', 1],
+    ];
+    try {
+      const results = async (threads: number) => {
+        await configureThreads(threads);
+        const before = wasmThreadedConv2DCalls.count;
+        const out = cases.map(([xs, fs, stride, pad, dilation], i) => {
+          const r = new Rng(200 + i);
+          const x = tf.tensor(
+            randoms(
+              r,
+              xs.reduce((p, q) => p * q, 1),
+            ),
+            xs,
+          ) as tf.Tensor4D;
+          const f = tf.tensor(
+            randoms(
+              r,
+              fs.reduce((p, q) => p * q, 1),
+            ),
+            fs,
+          ) as tf.Tensor4D;
+          const conv = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.conv2d(a, b, stride, pad, 'NHWC', dilation);
+          const y = conv(x, f);
+          const dy = tf.tensor(randoms(r, y.size), y.shape);
+          // tfjs has no conv gradient with dilation: that case checks the forward only.
+          const [dx, df] =
+            dilation > 1
+              ? [tf.zeros([1]), tf.zeros([1])]
+              : tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a as tf.Tensor4D, b as tf.Tensor4D), dy)))([
+                  x,
+                  f,
+                ]);
+          const v = [y, dx, df].map((t) => (t as tf.Tensor).dataSync().slice());
+          tf.dispose([x, f, y, dy, dx as tf.Tensor, df as tf.Tensor]);
+          return v;
+        });
+        return { out, calls: wasmThreadedConv2DCalls.count - before };
+      };
+      const one = await results(1);
+      const two = await results(2);
+      expect(one.calls).toBe(0);
+      // Each case's forward, then (inside tf.grads) its forward again and both gradients as forward convs.
+      expect(two.calls).toBe(4 * (cases.length - 1) + 1);
+      for (let i = 0; i < cases.length; i++) {
+        for (let j = 0; j < 3; j++) {
+          const a = one.out[i]?.[j] as Float32Array;
+          const b = two.out[i]?.[j] as Float32Array;
+          expect(b.length).toBe(a.length);
+          let worst = 0;
+          for (let e = 0; e < a.length; e++) {
+            worst = Math.max(worst, Math.abs((a[e] as number) - (b[e] as number)) / (Math.abs(a[e] as number) + 1));
+          }
+          expect(worst, `case ${i}, output ${j}`).toBeLessThanOrEqual(1e-6);
+        }
+      }
+    } finally {
+      threadedMatMulConfig.minFlops = saved;
+    }
+  });
+});
