@@ -301,7 +301,8 @@ async function train() {
     };
     app.runs.push(summary);
     status.dataset.runs = String(app.runs.length);
-    setStatus('done', `Done: ${recipe.name} on ${engine} in ${summary.seconds} s. Weights ready below.`);
+    const ready = Object.keys(summary.weights).length > 0 ? ' Weights ready below.' : '';
+    setStatus('done', `Done: ${recipe.name} on ${engine} in ${summary.seconds} s.${ready}`);
   } catch (error) {
     if (error?.cancelled) {
       logLine(`cancelled after ${seconds()} s`);
