@@ -2,9 +2,8 @@
 // download the trained weights as .safetensors.
 import './style.css';
 import './wasm-flags.js';
-import { initBackend, tf } from '@distillery/tensor';
+import { initBackend } from '@distillery/tensor';
 import { drawBars, drawCurves, drawDigit, drawHeatmap, drawReportCurves } from './charts.js';
-import { recipeContext } from './context.js';
 import { createSoftLabelDemo, transportPlanDemo } from './demos.js';
 import { setupIdxPanel } from './idx-panel.js';
 import { NOT_ISOLATED } from './not-isolated.js';
@@ -79,25 +78,6 @@ async function assertWebGPUAvailable() {
     $('webgpu-note').textContent = `WebGPU note: ${reason}. Use wasm here.`;
     throw new Error(`WebGPU is not available here: ${reason}`);
   }
-}
-
-/**
- * On WebGPU, a synchronous read of a tensor that lives on the GPU (dataSync, arraySync) goes through a canvas copy
- * that some browsers cannot do: they hand back zeros and lose the device. The training path never reads that way;
- * should a recipe still do it, this makes it fail with a clear message instead of training on zeros.
- */
-function forbidSyncGpuReads() {
-  const backend = tf.backend();
-  if (backend.__distillerySyncGuard) return;
-  const readSync = backend.readSync.bind(backend);
-  backend.readSync = (dataId) => {
-    if (backend.tensorMap?.get(dataId)?.values != null) return readSync(dataId);
-    throw new Error(
-      'a synchronous read of a WebGPU tensor (dataSync/arraySync), which this page does not allow: ' +
-        'this recipe is not yet WebGPU-ready here, use wasm',
-    );
-  };
-  backend.__distillerySyncGuard = true;
 }
 
 /** The latest drawing of each canvas, replayed when the canvas is resized or its 2D context is restored. */
@@ -183,40 +163,6 @@ function trainInWorker(recipe, choice, seed, smoke, on) {
   });
 }
 
-/**
- * WebGPU runs on the main thread, as before the worker: tfjs-backend-webgpu's synchronous-read guard
- * (forbidSyncGpuReads) and the SwiftShader WebGPU path are what tests/browser-app.test.ts verifies, on the page's
- * thread; WebGPU inside a worker has not been verified here yet. WebGPU needs no thread pool, so the page only gives
- * up responsiveness between the awaits of the run (fit awaits every loss read).
- */
-async function trainOnMainThread(recipe, seed, smoke, on) {
-  await assertWebGPUAvailable();
-  const backend = await initBackend('webgpu', { wasmPaths });
-  if (backend === 'webgpu') forbidSyncGpuReads();
-  on.backend({ backend, threads: null, reason: null });
-  let cancelled = false;
-  cancelRun = () => {
-    cancelled = true;
-  };
-  const ctx = recipeContext({
-    backend,
-    seed,
-    smoke,
-    line: on.line,
-    epoch: async (run, record) => {
-      if (cancelled) throw Object.assign(new Error('cancelled'), { cancelled: true });
-      on.epoch(run, record);
-      await yieldToBrowser();
-    },
-  });
-  try {
-    const result = await recipe.run(ctx);
-    return { report: result.report, weights: result.weights, tensors: tf.memory().numTensors };
-  } finally {
-    cancelRun = null;
-  }
-}
-
 /** "wasm, N threads", or "1 thread: <reason>", for the status line and the page's state. */
 function threadsText(info) {
   if (info.backend !== 'wasm') return info.backend;
@@ -261,7 +207,7 @@ async function train() {
       status.dataset.backend = info.backend;
       status.dataset.threads = String(info.threads ?? '');
       $('threads').textContent =
-        info.backend === 'wasm' ? `Engine: ${engine}` : `Engine: ${info.backend} (main thread)`;
+        info.backend === 'wasm' ? `Engine: ${engine}` : `Engine: ${info.backend} (in the worker)`;
       $('threads').dataset.threads = String(info.threads ?? '');
       $('threads').dataset.isolated = String(info.isolated ?? globalThis.crossOriginIsolated === true);
       logLine(`backend: ${engine}; recipe: ${recipe.name} (${smoke ? 'smoke' : 'small: 5 epochs'}), seed ${seed}`);
@@ -277,11 +223,11 @@ async function train() {
     },
   };
   try {
-    // wasm and cpu train in a worker (wasm on the thread pool where the page is cross-origin isolated).
-    const result =
-      choice === 'webgpu'
-        ? await trainOnMainThread(recipe, seed, smoke, on)
-        : await trainInWorker(recipe, choice, seed, smoke, on);
+    // Every backend trains in the worker: wasm on the thread pool where the page is cross-origin isolated, WebGPU
+    // through the worker's navigator.gpu (Chromium exposes WebGPU to dedicated workers; the adapter is checked here
+    // first, so a missing one is said on the page), cpu on one thread.
+    if (choice === 'webgpu') await assertWebGPUAvailable();
+    const result = await trainInWorker(recipe, choice, seed, smoke, on);
     if (runs.size === 0 && result.report?.curves) {
       // A recipe that does not pass ctx.onEpochEnd to fit: draw the curves of its report instead.
       draw(chart, () => drawReportCurves(chart, result.report.curves));

@@ -5,6 +5,7 @@
 import './wasm-flags.js';
 import { initBackend, tf, threadsState } from '@distillery/tensor';
 import { plainRecord, recipeContext } from './context.js';
+import { forbidSyncGpuReads } from './gpu-guard.js';
 import { NOT_ISOLATED } from './not-isolated.js';
 import { recipes } from './recipes.js';
 
@@ -19,6 +20,7 @@ self.addEventListener('message', async ({ data }) => {
     // All cores where the page is cross-origin isolated; one thread (and the reason) elsewhere.
     const threads = isolated ? Math.max(1, navigator.hardwareConcurrency || 1) : 1;
     const backend = await initBackend(choice, choice === 'wasm' ? { wasmPaths, threads } : { wasmPaths });
+    if (backend === 'webgpu') forbidSyncGpuReads();
     const state = threadsState();
     const running = backend === 'wasm' ? state.threads : 1;
     const reason = backend !== 'wasm' ? null : isolated ? (state.reason ?? null) : NOT_ISOLATED;
