@@ -15,6 +15,12 @@ export const WASM_FILES = [
   'tfjs-backend-wasm-threaded-simd.wasm',
 ];
 
+/** The two headers that make the page cross-origin isolated. */
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
 /** Emits tfjs-backend-wasm's .wasm files as `wasm/<file>` assets and serves them in `vite dev`. */
 function tfjsWasmFiles() {
   return {
@@ -48,6 +54,10 @@ export default defineConfig({
   },
   define: { 'process.env.NODE_ENV': JSON.stringify('production') },
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
-  server: { host: '127.0.0.1' },
-  preview: { host: '127.0.0.1' },
+  // Cross-origin isolation (SharedArrayBuffer), so the training worker runs wasm on its thread pool. Static hosts
+  // need the same two headers: see the README.
+  server: { host: '127.0.0.1', headers: ISOLATION_HEADERS },
+  preview: { host: '127.0.0.1', headers: ISOLATION_HEADERS },
+  // The training worker is a module worker that imports the packages (code-split like the page).
+  worker: { format: 'es' },
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 const TYPES = {
   '.html': 'text/html',
   '.js': 'text/javascript',
+  '.css': 'text/css',
   '.wasm': 'application/wasm',
   '.map': 'application/json',
 };

@@ -1,9 +1,12 @@
 // Distillery in the browser: choose a backend and a recipe, train it live, inspect soft labels and an OT plan, and
 // download the trained weights as .safetensors.
 import './style.css';
-import { initBackend, tf } from '@distillery/tensor';
+import './wasm-flags.js';
+import { initBackend } from '@distillery/tensor';
 import { drawBars, drawCurves, drawDigit, drawHeatmap, drawReportCurves } from './charts.js';
 import { createSoftLabelDemo, transportPlanDemo } from './demos.js';
+import { setupIdxPanel } from './idx-panel.js';
+import { NOT_ISOLATED } from './not-isolated.js';
 import { recipes } from './recipes.js';
 
 /** tfjs-backend-wasm's binaries, copied next to the page by the build (vite.config.mjs). */
@@ -15,6 +18,7 @@ const recipeSelect = $('recipe');
 const modeSelect = $('mode');
 const seedInput = $('seed');
 const startButton = $('start');
+const cancelButton = $('cancel');
 const status = $('status');
 const logBox = $('log');
 const chart = $('chart');
@@ -76,25 +80,6 @@ async function assertWebGPUAvailable() {
   }
 }
 
-/**
- * On WebGPU, a synchronous read of a tensor that lives on the GPU (dataSync, arraySync) goes through a canvas copy
- * that some browsers cannot do: they hand back zeros and lose the device. The training path never reads that way;
- * should a recipe still do it, this makes it fail with a clear message instead of training on zeros.
- */
-function forbidSyncGpuReads() {
-  const backend = tf.backend();
-  if (backend.__distillerySyncGuard) return;
-  const readSync = backend.readSync.bind(backend);
-  backend.readSync = (dataId) => {
-    if (backend.tensorMap?.get(dataId)?.values != null) return readSync(dataId);
-    throw new Error(
-      'a synchronous read of a WebGPU tensor (dataSync/arraySync), which this page does not allow: ' +
-        'this recipe is not yet WebGPU-ready here, use wasm',
-    );
-  };
-  backend.__distillerySyncGuard = true;
-}
-
 /** The latest drawing of each canvas, replayed when the canvas is resized or its 2D context is restored. */
 const drawings = new Map();
 function draw(canvas, paint) {
@@ -144,6 +129,49 @@ function showTable(table) {
   box.append(el);
 }
 
+/** The worker of the run in progress (null: none, or a WebGPU run on the main thread). */
+let worker = null;
+/** Ends the run in progress: set by train(). */
+let cancelRun = null;
+
+/**
+ * Runs `recipe` in a module worker (train-worker.js) and resolves with its result; `on.backend`, `on.line` and
+ * `on.epoch` receive its messages as they come. Rejects on an error in the worker, or when cancelled (the worker is
+ * terminated at once, whatever it was doing).
+ */
+function trainInWorker(recipe, choice, seed, smoke, on) {
+  return new Promise((resolve, reject) => {
+    worker = new Worker(new URL('./train-worker.js', import.meta.url), { type: 'module', name: 'distillery-train' });
+    cancelRun = () => {
+      worker?.terminate();
+      worker = null;
+      reject(Object.assign(new Error('cancelled'), { cancelled: true }));
+    };
+    worker.addEventListener('message', ({ data }) => {
+      if (data.type === 'backend') on.backend(data);
+      else if (data.type === 'line') on.line(data.text);
+      else if (data.type === 'epoch') on.epoch(data.run, data.record);
+      else if (data.type === 'done') resolve(data);
+      else if (data.type === 'error') reject(Object.assign(new Error(data.message), { stack: data.stack }));
+    });
+    worker.addEventListener('error', (event) => reject(new Error(event.message || 'the training worker failed')));
+    worker.postMessage({ recipe: recipe.name, backend: choice, seed, smoke, wasmPaths });
+  }).finally(() => {
+    worker?.terminate();
+    worker = null;
+    cancelRun = null;
+  });
+}
+
+/** "wasm, N threads", or "1 thread: <reason>", for the status line and the page's state. */
+function threadsText(info) {
+  if (info.backend !== 'wasm') return info.backend;
+  if (info.reason) return `${info.backend}, 1 thread: ${info.reason}`;
+  return `${info.backend}, ${info.threads} thread${info.threads === 1 ? '' : 's'}`;
+}
+
+const controls = () => [startButton, backendSelect, recipeSelect, modeSelect, seedInput];
+
 async function train() {
   const recipe = selectedRecipe();
   const choice = backendSelect.value;
@@ -159,7 +187,8 @@ async function train() {
     setStatus('error', `Not started on WebGPU: ${refusal}.`);
     return;
   }
-  for (const el of [startButton, backendSelect, recipeSelect, modeSelect, seedInput]) el.disabled = true;
+  for (const el of controls()) el.disabled = true;
+  cancelButton.disabled = false;
   const runs = new Map();
   draw(chart, () => drawCurves(chart, runs));
   showTable(null);
@@ -170,41 +199,35 @@ async function train() {
   const started = performance.now();
   const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
   delete status.dataset.reason;
+  delete $('threads').dataset.threads;
+  let engine = choice;
+  const on = {
+    backend(info) {
+      engine = threadsText(info);
+      status.dataset.backend = info.backend;
+      status.dataset.threads = String(info.threads ?? '');
+      $('threads').textContent =
+        info.backend === 'wasm' ? `Engine: ${engine}` : `Engine: ${info.backend} (in the worker)`;
+      $('threads').dataset.threads = String(info.threads ?? '');
+      $('threads').dataset.isolated = String(info.isolated ?? globalThis.crossOriginIsolated === true);
+      logLine(`backend: ${engine}; recipe: ${recipe.name} (${smoke ? 'smoke' : 'small: 5 epochs'}), seed ${seed}`);
+      setStatus('running', `Training ${recipe.name} on ${engine}…`);
+    },
+    line: logLine,
+    epoch(run, record) {
+      if (!runs.has(run)) runs.set(run, []);
+      runs.get(run).push(record);
+      draw(chart, () => drawCurves(chart, runs));
+      logLine(`${run}: epoch ${record.epoch + 1}, loss ${record.loss.toFixed(4)} (${record.seconds?.toFixed(1)} s)`);
+      setStatus('running', `Training ${recipe.name} on ${engine}: ${run}, epoch ${record.epoch + 1} (${seconds()} s)`);
+    },
+  };
   try {
+    // Every backend trains in the worker: wasm on the thread pool where the page is cross-origin isolated, WebGPU
+    // through the worker's navigator.gpu (Chromium exposes WebGPU to dedicated workers; the adapter is checked here
+    // first, so a missing one is said on the page), cpu on one thread.
     if (choice === 'webgpu') await assertWebGPUAvailable();
-    const backend = await initBackend(choice, { wasmPaths });
-    if (backend === 'webgpu') forbidSyncGpuReads();
-    logLine(`backend: ${backend}; recipe: ${recipe.name} (${smoke ? 'smoke' : 'small: 5 epochs'}), seed ${seed}`);
-    setStatus('running', `Training ${recipe.name} on ${backend}…`);
-    /** @type {import('@distillery/cli').RecipeContext} */
-    const ctx = {
-      backend,
-      seed,
-      epochs: smoke ? undefined : 5,
-      data: undefined,
-      smoke,
-      resume: false,
-      progress: 'none',
-      outDir: '',
-      checkpoint: undefined,
-      logFile: undefined,
-      // No checkpoints or logs in the page: only the live curves.
-      fitOptions: (run) => ({ resume: false, progress: 'none', onEpochEnd: (record) => ctx.onEpochEnd(run, record) }),
-      log: (event) => logLine(JSON.stringify(event)),
-      say: (line) => logLine(line),
-      async onEpochEnd(run, record) {
-        if (!runs.has(run)) runs.set(run, []);
-        runs.get(run).push(record);
-        draw(chart, () => drawCurves(chart, runs));
-        logLine(`${run}: epoch ${record.epoch + 1}, loss ${record.loss.toFixed(4)} (${record.seconds?.toFixed(1)} s)`);
-        setStatus(
-          'running',
-          `Training ${recipe.name} on ${backend}: ${run}, epoch ${record.epoch + 1} (${seconds()} s)`,
-        );
-        await yieldToBrowser();
-      },
-    };
-    const result = await recipe.run(ctx);
+    const result = await trainInWorker(recipe, choice, seed, smoke, on);
     if (runs.size === 0 && result.report?.curves) {
       // A recipe that does not pass ctx.onEpochEnd to fit: draw the curves of its report instead.
       draw(chart, () => drawReportCurves(chart, result.report.curves));
@@ -214,22 +237,30 @@ async function train() {
     showDownloads(recipe, result.weights);
     const summary = {
       recipe: recipe.name,
-      backend,
+      backend: status.dataset.backend,
+      threads: Number(status.dataset.threads) || null,
+      engine,
       seconds: Number(seconds()),
       epochs: Object.fromEntries([...runs].map(([name, records]) => [name, records.length])),
       weights: Object.fromEntries(Object.entries(result.weights ?? {}).map(([k, v]) => [k, v.byteLength])),
-      tensors: tf.memory().numTensors,
+      tensors: result.tensors,
     };
     app.runs.push(summary);
     status.dataset.runs = String(app.runs.length);
-    status.dataset.backend = backend;
-    setStatus('done', `Done: ${recipe.name} on ${backend} in ${summary.seconds} s. Weights ready below.`);
+    const ready = Object.keys(summary.weights).length > 0 ? ' Weights ready below.' : '';
+    setStatus('done', `Done: ${recipe.name} on ${engine} in ${summary.seconds} s.${ready}`);
   } catch (error) {
-    console.error(error);
-    logLine(`error: ${error?.stack ?? error}`);
-    setStatus('error', `Failed on ${choice}: ${error?.message ?? error}`);
+    if (error?.cancelled) {
+      logLine(`cancelled after ${seconds()} s`);
+      setStatus('cancelled', `Cancelled ${recipe.name} after ${seconds()} s.`);
+    } else {
+      console.error(error);
+      logLine(`error: ${error?.stack ?? error}`);
+      setStatus('error', `Failed on ${choice}: ${error?.message ?? error}`);
+    }
   } finally {
-    for (const el of [startButton, backendSelect, recipeSelect, modeSelect, seedInput]) el.disabled = false;
+    for (const el of controls()) el.disabled = false;
+    cancelButton.disabled = true;
   }
 }
 
@@ -237,11 +268,20 @@ $('controls').addEventListener('submit', (event) => {
   event.preventDefault();
   train();
 });
+cancelButton.addEventListener('click', () => cancelRun?.());
+$('threads').textContent = globalThis.crossOriginIsolated
+  ? `Engine: wasm trains in a worker on ${navigator.hardwareConcurrency || 1} threads (the page is cross-origin isolated).`
+  : `Engine: wasm trains in a worker on 1 thread: ${NOT_ISOLATED}.`;
+setupIdxPanel();
 
 async function showDemos() {
   draw(chart, () => drawCurves(chart, new Map()));
   try {
-    await initBackend(backendSelect.value, { wasmPaths }).catch(() => initBackend('cpu'));
+    // The demos are small: on the main thread, wasm stays on one thread (its pool would have to poll here).
+    const demoBackend = backendSelect.value;
+    await initBackend(demoBackend, demoBackend === 'wasm' ? { wasmPaths, threads: 1 } : { wasmPaths }).catch(() =>
+      initBackend('cpu'),
+    );
     const softLabels = createSoftLabelDemo(0);
     const showDigit = () => {
       const s = softLabels.next();
