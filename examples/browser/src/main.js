@@ -1,7 +1,6 @@
 // Distillery in the browser: choose a backend and a recipe, train it live, inspect soft labels and an OT plan, and
 // download the trained weights as .safetensors.
 import './style.css';
-import './wasm-flags.js';
 import { initBackend } from '@distillery/tensor';
 import { drawBars, drawCurves, drawDigit, drawHeatmap, drawReportCurves } from './charts.js';
 import { createSoftLabelDemo, transportPlanDemo } from './demos.js';

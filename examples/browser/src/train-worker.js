@@ -2,7 +2,6 @@
 // Atomics.wait, which a page's main thread may not do; here it may, and the page stays responsive while the recipe
 // runs. Messages to the page: {type: 'backend'}, {type: 'line'}, {type: 'epoch'}, then {type: 'done'} (report table
 // and curves, the weights with their ArrayBuffers transferred) or {type: 'error'}. Cancel = terminate this worker.
-import './wasm-flags.js';
 import { initBackend, tf, threadsState } from '@distillery/tensor';
 import { plainRecord, recipeContext } from './context.js';
 import { forbidSyncGpuReads } from './gpu-guard.js';

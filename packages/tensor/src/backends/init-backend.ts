@@ -180,6 +180,10 @@ async function probe(source: BackendSource, options: InitBackendOptions, auto: b
       case 'wasm': {
         if (typeof WebAssembly === 'undefined') throw new Error('this runtime has no WebAssembly');
         if (options.wasmPaths) setWasmPaths(options.wasmPaths as string);
+        // tfjs-wasm switches to its own pthread build wherever SharedArrayBuffer exists (a cross-origin-isolated page);
+        // that build starts its workers from a function's source text, which bundlers' minifiers break ("e is not
+        // defined" in every worker), and our matMul and conv kernels run on our own thread pool anyway.
+        tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
         record(source, true);
         return true;
       }
