@@ -1,7 +1,6 @@
 // Shared by the loop tests and the child process they kill mid-epoch: a small softmax classifier on Gaussian blobs.
 import { instanceBalancedSampler } from '@distillery/samplers';
-import { createRng, randomNormal } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { createRng, randomNormal, tf } from '@distillery/tensor';
 import type { StepContext } from '../src/loop/fit';
 import { AdamW } from '../src/optim/adamw';
 import { EMA } from '../src/optim/ema';

@@ -1,8 +1,7 @@
 // The bad inputs of the reliability sweep for @distillery/train: one `it` per public function, each bad input a
 // DistilleryError naming the argument. Add the new bad inputs here whenever a public option is added.
-import { Rng } from '@distillery/tensor';
+import { Rng, tf } from '@distillery/tensor';
 import { expectDistilleryError, expectDistilleryErrorAsync } from '@distillery/test-support';
-import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as train from '../src/index';
 import {

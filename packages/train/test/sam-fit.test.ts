@@ -1,7 +1,6 @@
 // SAM inside fit, against a two-pass reference computed by hand; the non-finite loss check before any update.
 import type { Sampler } from '@distillery/samplers';
-import { assertNoTensorLeak, DistilleryError, Rng, randomNormal } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { assertNoTensorLeak, DistilleryError, Rng, randomNormal, tf } from '@distillery/tensor';
 import { describe, expect, it } from 'vitest';
 import { fit, type StepContext } from '../src/loop/fit';
 import { SAM } from '../src/optim/sam';

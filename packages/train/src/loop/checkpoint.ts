@@ -10,8 +10,8 @@ import {
   type RngState,
   type SafetensorsInput,
   serializeSafetensors,
+  tf,
 } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
 import type { EMA } from '../optim/ema';
 import type { Optimizer, OptimizerState } from '../optim/types';
 

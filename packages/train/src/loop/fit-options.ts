@@ -1,6 +1,5 @@
 import type { Sampler } from '@distillery/samplers';
-import { checkNumber, checkOptions, describeValue, invalid, type Rng } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { checkNumber, checkOptions, describeValue, invalid, type Rng, tf } from '@distillery/tensor';
 import type { EMA } from '../optim/ema';
 import type { Optimizer } from '../optim/types';
 import type { LRSchedule } from '../schedules/schedules';

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '@distillery/tensor';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { makeSetup } from '../../test/loop-setup';
 import { cosineAnnealingLR } from '../schedules/schedules';

@@ -1,5 +1,4 @@
-import { checkNumber, checkOptions, describeValue, invalid } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { checkNumber, checkOptions, describeValue, invalid, tf } from '@distillery/tensor';
 
 type Dataset = { length: number; batch(indices: ArrayLike<number>): { images: tf.Tensor; labels?: tf.Tensor } };
 

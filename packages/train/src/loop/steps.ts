@@ -1,5 +1,4 @@
-import { describeValue, invalid, type Rng } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { describeValue, invalid, type Rng, tf } from '@distillery/tensor';
 import { clipGradNormOnDevice } from '../optim/clip-grad-norm';
 import { lossGradients, SAM } from '../optim/sam';
 import type { Gradients, Optimizer } from '../optim/types';

@@ -1,5 +1,5 @@
+import type { tf } from '@distillery/tensor';
 import { checkNumber, checkOptions, invalid } from '@distillery/tensor';
-import type * as tf from '@tensorflow/tfjs-core';
 import { classCountOf, pairLabels, toLabels, toMatrix, toScores } from './inputs';
 
 type Labels = ArrayLike<number> | tf.Tensor;

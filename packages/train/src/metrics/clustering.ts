@@ -1,5 +1,5 @@
+import type { tf } from '@distillery/tensor';
 import { checkNumber, invalid } from '@distillery/tensor';
-import type * as tf from '@tensorflow/tfjs-core';
 import { perClassAccuracy } from './classification';
 import { classCountOf, pairLabels } from './inputs';
 

@@ -1,5 +1,4 @@
-import { checkNumber, describeValue, invalid } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { checkNumber, describeValue, invalid, tf } from '@distillery/tensor';
 
 /** Integer labels from an array or a rank-1 tensor. */
 export function toLabels(x: ArrayLike<number> | tf.Tensor, argument: string): number[] {

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '@distillery/tensor';
 import { describe, expect, it } from 'vitest';
 import fixture from '../../test/fixtures/metrics.json';
 import {

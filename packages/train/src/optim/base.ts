@@ -1,5 +1,4 @@
-import { describeValue, invalid } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { describeValue, invalid, tf } from '@distillery/tensor';
 import { checkGradients } from './clip-grad-norm';
 import type { Gradients, Optimizer, OptimizerState, SerializedTensor } from './types';
 

@@ -1,5 +1,4 @@
-import { checkNumber, describeValue, invalid } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { checkNumber, describeValue, invalid, tf } from '@distillery/tensor';
 import type { Gradients } from './types';
 
 /**

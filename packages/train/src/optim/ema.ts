@@ -1,5 +1,4 @@
-import { checkNumber, checkOptions, invalid } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { checkNumber, checkOptions, invalid, tf } from '@distillery/tensor';
 import { checkParams, serialize, serializeAsync } from './base';
 import type { SerializedTensor } from './types';
 

@@ -1,5 +1,4 @@
-import { assertNoTensorLeak, registerKernels } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { assertNoTensorLeak, registerKernels, tf } from '@distillery/tensor';
 import { describe, expect, it } from 'vitest';
 import { AdamW } from './adamw';
 import { timmNoWeightDecay } from './base';

@@ -1,6 +1,5 @@
-import { assertNoTensorLeak, DistilleryError } from '@distillery/tensor';
+import { assertNoTensorLeak, DistilleryError, tf } from '@distillery/tensor';
 import { expectClose } from '@distillery/test-support';
-import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import fixture from '../../test/fixtures/optim.json';
 import { AdamW } from './adamw';

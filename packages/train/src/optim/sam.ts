@@ -1,5 +1,4 @@
-import { checkNumber, checkOptions, invalid, type Rng } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { checkNumber, checkOptions, invalid, type Rng, tf } from '@distillery/tensor';
 import type { TrainingBuffers } from '../loop/checkpoint';
 import { globalNormTensor } from './clip-grad-norm';
 import type { Gradients, Optimizer } from './types';

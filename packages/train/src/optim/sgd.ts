@@ -1,5 +1,4 @@
-import { checkNumber, checkOptions, fusedSgdUpdate, invalid } from '@distillery/tensor';
-import * as tf from '@tensorflow/tfjs-core';
+import { checkNumber, checkOptions, fusedSgdUpdate, invalid, tf } from '@distillery/tensor';
 import { BaseOptimizer } from './base';
 
 export interface SGDOptions {

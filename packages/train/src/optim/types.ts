@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import type { tf } from '@distillery/tensor';
 
 /** A serialisable tensor: shape + float values (checkpoints store it as JSON or in the binary weights file). */
 export interface SerializedTensor {
