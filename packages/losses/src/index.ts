@@ -3,7 +3,7 @@
  * (cited per function) and parity-tested against reference scripts (tools/reference/losses).
  */
 export {
-  type DeitLtDistillationLossOptions,
+  type DeiTLtDistillationLossOptions,
   deitLtDistillationLoss,
 } from './distillation/deit-lt-distillation-loss';
 export { type DkdLossOptions, dkdLoss } from './distillation/dkd-loss';

@@ -107,7 +107,7 @@ export {
   resampleAbsPosEmbed,
   resamplePosEmbedValues,
 } from './vit/pos-embed';
-export { createViT, VIT_PRESETS, type VitPresetName } from './vit/presets';
+export { createViT, VIT_PRESETS, type ViTPresetName } from './vit/presets';
 export {
   type ForwardOptions,
   VisionTransformer,

@@ -1,6 +1,6 @@
 import { invalid, readSafetensorsFile } from '@distillery/tensor';
 import * as vit from '@distillery/vit';
-import { createViT, type Module, VIT_PRESETS, type VitPresetName } from '@distillery/vit';
+import { createViT, type Module, VIT_PRESETS, type ViTPresetName } from '@distillery/vit';
 
 /** Architectures the CLI builds: the ViT/DeiT presets and the CIFAR ResNet-32 (plus ResNet-18/34/50 when available). */
 export const CIFAR_ARCHS = ['resnet32'] as const;
@@ -26,7 +26,7 @@ type TrainableModel = Module & {
 /** A new model of architecture `arch` (`--student`, `--model`, `--teacher-arch`). */
 export function createModel(arch: string, shape: ModelShape, argument: string): TrainableModel {
   if (Object.hasOwn(VIT_PRESETS, arch)) {
-    return createViT(arch as VitPresetName, {
+    return createViT(arch as ViTPresetName, {
       numClasses: shape.numClasses,
       inChannels: shape.channels,
       imageSize: shape.imageSize,

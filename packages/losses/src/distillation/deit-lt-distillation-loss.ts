@@ -12,7 +12,7 @@ import {
 import { fusedLossesActive, runFused } from '../internal/fused/kernels';
 import { weightedCrossEntropy } from '../long-tail/cross-entropy';
 
-export interface DeitLtDistillationLossOptions extends CheckFiniteOption {
+export interface DeiTLtDistillationLossOptions extends CheckFiniteOption {
   /** α: L = (1 − α)·base + α·dist. Default 0.5 (--distillation-alpha). */
   alpha?: number;
   /**
@@ -62,7 +62,7 @@ export function deitLtDistillationLoss(
   distLogits: tf.Tensor2D,
   teacherLogits: tf.Tensor2D | null,
   labels: tf.Tensor1D | tf.Tensor2D,
-  options?: DeitLtDistillationLossOptions,
+  options?: DeiTLtDistillationLossOptions,
 ): tf.Scalar {
   const {
     alpha = 0.5,
@@ -70,7 +70,7 @@ export function deitLtDistillationLoss(
     temperature = 1,
     classWeights,
     checkFinite,
-  } = checkOptions<DeitLtDistillationLossOptions>(options, {
+  } = checkOptions<DeiTLtDistillationLossOptions>(options, {
     alpha: true,
     type: ['hard', 'soft', 'none'],
     temperature: true,

@@ -13,11 +13,11 @@ import { loadModel, type SavableModel, saveModel } from './model-json';
 const work = mkdtempSync(path.join(os.tmpdir(), 'distillery-model-json-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const tinyVit = { imageSize: 8, patchSize: 2, embedDim: 8, depth: 2, numHeads: 2, numClasses: 3 };
+const tinyViT = { imageSize: 8, patchSize: 2, embedDim: 8, depth: 2, numHeads: 2, numClasses: 3 };
 
 const models: [string, () => SavableModel, number][] = [
-  ['vit', () => new VisionTransformer({ ...tinyVit, seed: 1 }), 8],
-  ['deit', () => new VisionTransformer({ ...tinyVit, distilled: true, seed: 2 }), 8],
+  ['vit', () => new VisionTransformer({ ...tinyViT, seed: 1 }), 8],
+  ['deit', () => new VisionTransformer({ ...tinyViT, distilled: true, seed: 2 }), 8],
   ['resnet18', () => resnet18({ numClasses: 3, seed: 3 }), 24],
   ['resnet-cifar', () => new ResNetCifar({ blocks: [1, 1, 1], widths: [4, 8, 16], numClasses: 3, seed: 4 }), 8],
 ];
@@ -92,7 +92,7 @@ describe('loadModel from URLs (browser path) and bad model.json files', () => {
   }) as typeof fetch;
 
   it('fetches the json, then the weights next to it; file: URLs read from disk in Node', async () => {
-    const model = new VisionTransformer({ ...tinyVit, seed: 5 });
+    const model = new VisionTransformer({ ...tinyViT, seed: 5 });
     const x = tf.randomUniform([1, 8, 8, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
     try {
       const saved = await saveModel(model, { dir });

@@ -16,13 +16,13 @@ export const VIT_PRESETS = {
   'deit-tiny-patch2-8': { imageSize: 8, patchSize: 2, embedDim: 192, depth: 12, numHeads: 3 },
 } as const satisfies Record<string, PresetBase>;
 
-export type VitPresetName = keyof typeof VIT_PRESETS;
+export type ViTPresetName = keyof typeof VIT_PRESETS;
 
 /**
  * A ViT/DeiT from a preset name, e.g. `createViT('deit-tiny-patch16-224', { distilled: true, numClasses: 100 })`
  * (timm `deit_tiny_distilled_patch16_224`). Any config field can be overridden.
  */
-export function createViT(preset: VitPresetName, overrides: Partial<VisionTransformerConfig> = {}): VisionTransformer {
+export function createViT(preset: ViTPresetName, overrides: Partial<VisionTransformerConfig> = {}): VisionTransformer {
   checkOptions<VisionTransformerConfig>(overrides, VIT_CONFIG_SPEC, 'overrides');
   const base = Object.hasOwn(VIT_PRESETS, preset as string)
     ? (VIT_PRESETS as Record<string, PresetBase>)[preset]
