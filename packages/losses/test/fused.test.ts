@@ -80,7 +80,7 @@ for (const [n, c] of [
   [3, 1],
   [5, 7],
   [16, 1000],
-]) {
+] as [number, number][]) {
   const y = lazy(() => labels(n, c, 7));
   const soft = lazy(() => softTargets(n, c, 4));
   const teacher = lazy(() => logits(n, c, 6, 3));
@@ -223,7 +223,7 @@ for (const [rows, c, experts] of [
   [2, 5, 3],
   [8, 6, 3],
   [8, 40, 1],
-]) {
+] as [number, number, number][]) {
   const y = lazy(() =>
     tf.tidy(() => {
       const half = labels(rows / 2, c, 41);
