@@ -70,7 +70,8 @@ describe.runIf(present)('classifier recipes on --data fashion-mnist --smoke (was
         expect(found.length).toBeGreaterThanOrEqual(2);
         for (const g of found) for (const k of ['overall', 'head', 'mid', 'tail']) expect(accuracy(g[k])).toBe(true);
         // The training set is long-tailed: class 0 (head) has more images than class 9 (tail).
-        const counts: number[] = metrics.trainCounts ?? Object.values(metrics.imbalanceFactors ?? {})[0]?.trainCounts;
+        const perFactor = Object.values(metrics.imbalanceFactors ?? {}) as { trainCounts: number[] }[];
+        const counts: number[] = metrics.trainCounts ?? perFactor[0]?.trainCounts;
         expect(counts).toHaveLength(10);
         expect(counts[0]).toBeGreaterThan(counts[9] as number);
         expect(counts[0]).toBeLessThanOrEqual(20);
