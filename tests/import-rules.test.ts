@@ -61,4 +61,29 @@ describe('import rules (CONTRIBUTING)', () => {
     );
     expect(offenders).toEqual([]);
   });
+
+  it("each package's shipped sources import only the @distillery packages its package.json depends on", () => {
+    // pnpm links only declared dependencies: an undeclared one builds and type-checks (the workspace resolves it)
+    // but the built bin fails with ERR_MODULE_NOT_FOUND.
+    // (test-support is private and unbuilt: the workspace aliases resolve it, so it declares nothing)
+    const offenders = readdirSync(path.join(root, 'packages')).flatMap((pkg) => {
+      const dir = path.join(root, 'packages', pkg);
+      const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+      if (manifest.private) return [];
+      const declared = new Set([
+        manifest.name,
+        ...Object.keys(manifest.dependencies ?? {}),
+        ...Object.keys(manifest.peerDependencies ?? {}),
+      ]);
+      return sources(path.join(dir, 'src'))
+        .filter((file) => !/\.test\.ts$/.test(file))
+        .flatMap((file) =>
+          specifiers(file)
+            .map((spec) => /^@distillery\/[^/]+/.exec(spec)?.[0])
+            .filter((name): name is string => name !== undefined && !declared.has(name))
+            .map((name) => `${path.relative(root, file)} → ${name}`),
+        );
+    });
+    expect(offenders).toEqual([]);
+  });
 });

@@ -67,7 +67,7 @@ function prepareOutDir(outDir: string, subDirs: readonly string[]): void {
   };
   for (const dir of [outDir, ...subDirs]) {
     try {
-      mkdirSync(dir, { recursive: true });
+      makeDirs(dir);
     } catch (error) {
       const { code } = error as NodeJS.ErrnoException;
       const reason =
@@ -93,6 +93,20 @@ function prepareOutDir(outDir: string, subDirs: readonly string[]): void {
       );
     }
   }
+}
+
+/**
+ * mkdir -p, one level at a time from the nearest existing ancestor: Node's own `mkdirSync(dir, { recursive: true })`
+ * never returns for a path inside a pseudo file system that refuses new entries (`--out /proc/x` hung).
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let p = path.resolve(dir); !existsSync(p); p = path.dirname(p)) {
+    missing.push(p);
+    if (path.dirname(p) === p) break;
+  }
+  for (const p of missing.reverse()) mkdirSync(p);
+  if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} exists`), { code: 'EEXIST' });
 }
 
 /** The existing path on the way to `dir` that is a file, not a folder (what blocks mkdir), if any. */

@@ -56,6 +56,8 @@ const recipe: Recipe = {
 const commandLines: [string[], number, RegExp][] = [
   [['run', 'deit-lt', '--out', aFile, '--backend', 'cpu'], 2, /--out: .*a-file is a file, not a folder/],
   [['run', 'deit-lt', '--out', path.join(aFile, 'below'), '--backend', 'cpu'], 2, /a-file is a file, not a folder/],
+  // Node's recursive mkdir never returns inside /proc; the folder is made one level at a time instead
+  [['run', 'deit-lt', '--out', '/proc/distillery-out/x', '--backend', 'cpu'], 2, /--out: .*ENOENT creating \/proc/],
   [['run', 'deit-lt', '--backend', 'nonsense'], 2, /--backend must be one of/],
   [['bench', '--backend', 'nonsense'], 2, /--backend must be one of .*wasm/],
   [['bench', 'wasm'], 2, /unexpected argument "wasm"/],

@@ -60,11 +60,12 @@ export function expectValueClose(actual: number, expected: number, label: string
 
 /**
  * Gradients at 1e-4: each entry within 1e-4·(|expected| + max|expected|), i.e. relative to the entry and to the scale
- * of the whole gradient (entries that are tiny next to the rest compare absolutely).
+ * of the whole gradient (entries that are tiny next to the rest compare absolutely), with 1e-12 absolute for
+ * gradients that vanish. A NaN anywhere fails.
  */
 export function expectGradClose(actual: ArrayLike<number>, expected: number[], label: string, tol = 1e-4): void {
   const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  expectClose(actual, expected, tol, tol * scale, label);
+  expectClose(actual, expected, tol, tol * scale + 1e-12, label);
 }
 
 type LossFn = (...args: unknown[]) => tf.Tensor;

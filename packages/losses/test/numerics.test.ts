@@ -57,8 +57,8 @@ describe('focalLoss at p → 1 (issue 13)', () => {
       for (let j = 0; j < 3; j++) {
         const plus = base.map((r) => r.slice());
         const minus = base.map((r) => r.slice());
-        (plus[i] as number[])[j] += h;
-        (minus[i] as number[])[j] -= h;
+        (plus[i] as number[])[j]! += h;
+        (minus[i] as number[])[j]! -= h;
         const fd = (scalar(f(tf.tensor2d(plus))) - scalar(f(tf.tensor2d(minus)))) / (2 * h);
         expect(grad[i * 3 + j]).toBeCloseTo(fd, 3);
       }

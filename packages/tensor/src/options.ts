@@ -102,7 +102,7 @@ export function checkOptions<T extends object>(options: unknown, spec: OptionsSp
     }
     const rule = (spec as Record<string, true | readonly OptionValue[]>)[key];
     const value = (options as Record<string, unknown>)[key];
-    if (rule !== true && value !== undefined) checkEnum(value, name, rule);
+    if (rule !== true && rule !== undefined && value !== undefined) checkEnum(value, name, rule);
   }
   return options as T;
 }

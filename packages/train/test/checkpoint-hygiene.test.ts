@@ -122,6 +122,21 @@ describe('resume and checkpoint headers', () => {
     s.dispose();
   });
 
+  it('a loss whose read fails (a lost device) stops fit with no tensor left and the model unchanged', async () => {
+    const s = makeSetup();
+    const before = Array.from(s.params[0]!.dataSync());
+    const tensorsBefore = tf.memory().numTensors;
+    const loss: typeof s.loss = (batch, ctx) => {
+      const value = s.loss(batch, ctx);
+      value.data = () => Promise.reject(new Error('device lost'));
+      return value;
+    };
+    await expect(fit({ ...s, loss, batchSize: 32, epochs: 1, progress: 'none' })).rejects.toThrowError(/device lost/);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(Array.from(s.params[0]!.dataSync())).toEqual(before);
+    s.dispose();
+  });
+
   it('decodeCheckpoint rejects other versions and mistyped header fields', () => {
     const ps = params();
     const bytes = encodeCheckpoint({ params: ps, epoch: 2, step: 6 });

@@ -12,8 +12,8 @@ describe('sceneDigits', () => {
       const row = ds.targets.subarray(i * C, (i + 1) * C);
       for (let a = 0; a < C; a++) {
         if (!row[a]) continue;
-        n[a]++;
-        for (let b = 0; b < C; b++) if (b !== a && row[b]) co[a * C + b]++;
+        n[a]! += 1;
+        for (let b = 0; b < C; b++) if (b !== a && row[b]) co[a * C + b]! += 1;
       }
     }
     const together = (a: number, b: number) => DIGIT_SCENES.some((s) => s.includes(a) && s.includes(b));

@@ -18,6 +18,16 @@ export {
   multiLabelScores,
 } from './evaluate-multi-label';
 export {
+  FASHION_MNIST_SMOKE,
+  FASHION_MNIST_VALIDATION_PER_CLASS,
+  type FashionMnistPools,
+  type FashionMnistPoolsOptions,
+  type FashionMnistSplit,
+  type FashionMnistSplitOptions,
+  fashionMnistPools,
+  fashionMnistSplit,
+} from './fashion-mnist-split';
+export {
   type LongTailSplit,
   type LongTailSplitOptions,
   longTailSplit,

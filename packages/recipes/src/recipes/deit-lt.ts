@@ -49,7 +49,7 @@ const settings = (ctx: RecipeContext, data: ClassificationData) => {
     drw: { teacher: Math.floor(teacherEpochs * 0.8), student: Math.floor(epochs * 0.8) }, // the DRW epochs
     vit: {
       imageSize: data.imageSize,
-      patchSize: 4,
+      patchSize: data.imageSize === 28 ? 7 : 4, // Fashion-MNIST: 28×28 in 4×4 = 16 patches of 7; digits, CIFAR: 4
       inChannels,
       numClasses,
       embedDim: smoke ? 32 : 64,
@@ -91,10 +91,10 @@ export const recipe: Recipe = {
   title: 'DeiT-LT on long-tailed digits',
   summary: 'flat CNN teacher (LDAM-DRW + SAM) → DeiT student with a distillation token, vs. a plain-CE ViT',
   paper: 'DeiT-LT, Rangwani et al., CVPR 2024 (arXiv 2404.02900)',
-  data: "'digits' (the UCI digits shipped with @distillery/data, made long-tailed; default), or the path of the CIFAR-10 / CIFAR-100 binaries (folder or .tar.gz; a path naming cifar-100 reads CIFAR-100)",
+  data: "'digits' (the UCI digits shipped with @distillery/data, made long-tailed; default), 'fashion-mnist' (Debian's dataset-fashion-mnist: the 60,000 training images less a 500-per-class validation split, made long-tailed; the balanced 10,000-image test split), or the path of the CIFAR-10 / CIFAR-100 binaries (folder or .tar.gz; a path naming cifar-100 reads CIFAR-100)",
   defaultEpochs: 30,
   async run(ctx) {
-    const data = await loadClassificationData(ctx.data, { seed: ctx.seed });
+    const data = await loadClassificationData(ctx.data, { seed: ctx.seed, smoke: ctx.smoke });
     const cutpoints = cutpointsOf(data.numClasses);
     const s = settings(ctx, data);
     const rows: (string | number)[][] = [];

@@ -250,8 +250,8 @@ export const recipe: Recipe = {
       const l = lavit.forward(all.images, { returnAttention: true }).attentions!;
       return { vit: meanMap(v[v.length - 1]!), va: meanMap(l[0]!), la: meanMap(l[s.vaDepths[0]!]!) };
     });
-    const maps: Record<string, number[][]> = {};
-    for (const [key, t] of Object.entries(mapTensors)) maps[key] = (await t.array()) as number[][];
+    const read = async (t: tf.Tensor) => (await t.array()) as number[][];
+    const maps = { vit: await read(mapTensors.vit), va: await read(mapTensors.va), la: await read(mapTensors.la) };
     tf.dispose([...Object.values(mapTensors), all.images, all.labels]);
 
     const weights: Record<string, Uint8Array> = {};

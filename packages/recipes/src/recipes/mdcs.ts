@@ -24,6 +24,7 @@ import {
   DIGITS,
   digitsSplit,
   evaluateClassifier,
+  fashionMnistSplit,
   groupRow,
   historyCurves,
   longTailSplit,
@@ -37,11 +38,11 @@ const CUTPOINTS: [number, number] = [3, 7];
 const LAMBDAS = [-0.5, 1, 2.5];
 
 /** The settings of a run: full (the README's numbers) or smoke (seconds, for tests). */
-const settings = (ctx: RecipeContext) => {
+const settings = (ctx: RecipeContext, fashion: boolean) => {
   const { smoke } = ctx;
   const epochs = ctx.epochs ?? (smoke ? 1 : 40);
   return {
-    imbalanceFactor: 20,
+    imbalanceFactor: fashion ? 100 : 20, // Fashion-MNIST: CIFAR-LT's IF 100 (its smoke subset: IF 10)
     maxCount: smoke ? 40 : undefined, // smoke runs: at most 40 images per class
     // MDCS warms the consistency term up over 20 of 400 epochs; here over the first eighth of the run.
     warmupEpochs: Math.max(1, Math.round(epochs / 8)),
@@ -56,6 +57,8 @@ const settings = (ctx: RecipeContext) => {
     },
     // Digit-sized views: 1-pixel crop padding, 15° rotation, a 3×3 cutout, AutoAugment CIFAR10Policy (MDCS's choice).
     views: { padding: 1, degrees: 15, cutoutSize: 3, policy: 'autoaugment' } satisfies WeakStrongOptions,
+    // Fashion-MNIST (28×28): CIFAR's 4-pixel crop padding and a 8×8 cutout (CIFAR's 16 scaled to 28).
+    fashionViews: { padding: 4, degrees: 15, cutoutSize: 8, policy: 'autoaugment' } satisfies WeakStrongOptions,
   };
 };
 
@@ -71,16 +74,28 @@ export const recipe: Recipe = {
   title: 'MDCS: multi-expert diversity + consistency self-distillation on long-tailed digits',
   summary: 'three experts with mdcsLoss on weak/strong views vs. a single-expert CE baseline, head/mid/tail accuracy',
   paper: 'MDCS, Zhao et al., ICCV 2023 (arXiv 2308.09922)',
-  data: "'digits' (the UCI digits shipped with @distillery/data, made long-tailed, imbalance factor 20); default digits",
+  data: "'digits' (the UCI digits shipped with @distillery/data, made long-tailed, imbalance factor 20; default) or 'fashion-mnist' (Debian's dataset-fashion-mnist: the 60,000 training images less a 500-per-class validation split, made long-tailed at imbalance factor 100, smoke runs a 20-per-class subset at 10; the balanced 10,000-image test split)",
   defaultEpochs: 40,
   async run(ctx) {
-    acceptData(ctx.data, { names: ['digits'] });
-    const s = settings(ctx);
-    const { train: pool, test } = digitsSplit({ seed: ctx.seed });
-    const { train, counts } = longTailSplit(pool, {
-      ...{ imbalanceFactor: s.imbalanceFactor, seed: ctx.seed, numClasses: NUM_CLASSES, maxCount: s.maxCount },
-    });
-    ctx.say(`long-tailed digits, IF ${s.imbalanceFactor}: ${train.length} training images, counts ${counts.join(' ')}`);
+    const fashion = acceptData(ctx.data, { names: ['digits', 'fashion-mnist'] }) === 'fashion-mnist';
+    const s = settings(ctx, fashion);
+    const views = fashion ? s.fashionViews : s.views;
+    // Fashion-MNIST smoke runs: IF 10 (a 20-per-class subset cannot hold IF 100).
+    const imbalanceFactor = fashion && ctx.smoke ? 10 : s.imbalanceFactor;
+    const dataNote = fashion ? 'Fashion-MNIST' : 'digits';
+    const { train, test, counts } = fashion
+      ? await fashionMnistSplit({ seed: ctx.seed, smoke: ctx.smoke, imbalanceFactor })
+      : (() => {
+          const { train: pool, test } = digitsSplit({ seed: ctx.seed });
+          const maxCount = s.maxCount;
+          return {
+            test,
+            ...longTailSplit(pool, { imbalanceFactor, seed: ctx.seed, numClasses: NUM_CLASSES, maxCount }),
+          };
+        })();
+    ctx.say(
+      `long-tailed ${dataNote}, IF ${imbalanceFactor}: ${train.length} training images, counts ${counts.join(' ')}`,
+    );
 
     const runs = [];
     for (const m of MODELS) {
@@ -95,7 +110,7 @@ export const recipe: Recipe = {
         ...{ ctx, run: m.kind, model, data: train, evaluateOn: test, ...s.fit },
         // The method: every expert on [weak; strong] views, diversity loss + confident consistency distillation.
         loss: ({ images, labels }, step) => {
-          const { weak, strong } = weakStrongViews(images, step.rng, s.views);
+          const { weak, strong } = weakStrongViews(images, step.rng, views);
           if (m.kind === 'ce') return crossEntropy(model.forward(weak, { training: true }).logits, labels);
           const out = model.forward(tf.concat([weak, strong]), { training: true });
           return mdcsLoss(out.expertLogits, tf.concat([labels, labels]), counts, {
@@ -115,7 +130,7 @@ export const recipe: Recipe = {
       model.dispose();
     }
 
-    const metrics = { imbalanceFactor: s.imbalanceFactor, trainCounts: counts, models: {} as Record<string, unknown> };
+    const metrics = { imbalanceFactor, trainCounts: counts, models: {} as Record<string, unknown> };
     const rows = [];
     for (const { kind, label, ensemble: e, experts } of runs) {
       rows.push(groupRow(label, e));
@@ -134,7 +149,7 @@ export const recipe: Recipe = {
         runs.map((r) => [r.kind === 'ce' ? 'single-expert-ce' : `experts-${r.kind}`, r.weights]),
       ),
       report: {
-        description: `Long-tailed digits (exponential profile, imbalance factor ${s.imbalanceFactor}, ${train.length} images), balanced test set of 50 images per class. Head / mid / tail = classes 0–2 / 3–6 / 7–9. Rows in italics-style indentation are the individual experts of the model above them; the model's row is the mean of its experts' raw logits.`,
+        description: `Long-tailed ${dataNote} (exponential profile, imbalance factor ${imbalanceFactor}, ${train.length} images), ${fashion ? `balanced test set of ${test.length} images` : 'balanced test set of 50 images per class'}. Head / mid / tail = classes 0–2 / 3–6 / 7–9. Rows in italics-style indentation are the individual experts of the model above them; the model's row is the mean of its experts' raw logits.`,
         paperNote:
           'MDCS reports +1–2 points over the previous state of the art on CIFAR-10/100-LT, ImageNet-LT, Places-LT and iNaturalist 2018 (arXiv 2308.09922). Here: the same loss and views on 8×8 digits; the experts should spread from head-leaning (λ = −0.5) to tail-leaning (λ = 2.5).',
         table: { headers: ['model', 'overall', 'head', 'mid', 'tail'], rows },

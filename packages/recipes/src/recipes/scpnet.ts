@@ -321,7 +321,9 @@ export const recipe: Recipe = {
       if (run.gcn) tf.dispose(run.gcn);
     }
     tf.dispose([similarity, prior.adjacency, prior.relation, identity, text.embeddings]);
-    const observedCounts = Array.from({ length: C }, (_, c) => rowsOf(given, s.numTrain).reduce((a, r) => a + r[c], 0));
+    const observedCounts = Array.from({ length: C }, (_, c) =>
+      rowsOf(given, s.numTrain).reduce((a, r) => a + r[c]!, 0),
+    );
     return {
       metrics: {
         mAP: Object.fromEntries(results.map((r) => [r.name, r.mAP])),

@@ -22,16 +22,29 @@ import { classCounts } from '@distillery/samplers';
 import { createRng, type Rng, stopGradient, tf } from '@distillery/tensor';
 import { AdamW } from '@distillery/train';
 import { addLinear, linear, Module, VisionTransformer } from '@distillery/vit';
-import { acceptData, digitsSplit, evaluateClassifier, teacherStudents, trainClassifier, warmupCosine } from '../kit';
+import {
+  acceptData,
+  digitsSplit,
+  evaluateClassifier,
+  fashionMnistSplit,
+  teacherStudents,
+  trainClassifier,
+  warmupCosine,
+} from '../kit';
 import type { Recipe, RecipeContext } from '../recipe';
 
 const NUM_CLASSES = 10;
 
 /** The settings of a run: full (the README's numbers) or smoke (seconds, for tests). */
-const settings = (ctx: RecipeContext) => {
+const settings = (ctx: RecipeContext, fashion: boolean) => {
   const { smoke } = ctx;
   const epochs = ctx.epochs ?? (smoke ? 1 : 30);
-  const base = { imageSize: 8, patchSize: 4, inChannels: 1, numClasses: NUM_CLASSES };
+  // Digits 8×8 in 2×2 patches of 4; Fashion-MNIST 28×28 in 4×4 patches of 7.
+  const base = {
+    ...(fashion ? { imageSize: 28, patchSize: 7 } : { imageSize: 8, patchSize: 4 }),
+    inChannels: 1,
+    numClasses: NUM_CLASSES,
+  };
   const fit = (e: number) => ({
     epochs: e,
     batchSize: 64,
@@ -80,15 +93,17 @@ export const recipe: Recipe = {
   title: 'TRG: token-relationship-graph distillation ViT → ViT on digits',
   summary: 'larger ViT → small ViT with TRG on patch tokens (+ CE, + KD), vs. CE-only and plain KD',
   paper: 'TRG, Zhang, Liu, He (arXiv 2306.12442); KD, Hinton et al. (arXiv 1503.02531)',
-  data: "'digits' (the UCI digits shipped with @distillery/data); default digits",
+  data: "'digits' (the UCI digits shipped with @distillery/data; default) or 'fashion-mnist' (Debian's dataset-fashion-mnist: the 60,000 training images less a 500-per-class validation split, balanced; the balanced 10,000-image test split; smoke runs a 20-per-class subset)",
   defaultEpochs: 30,
   async run(ctx) {
-    acceptData(ctx.data, { names: ['digits'] });
-    const s = settings(ctx);
-    const { train, test } = digitsSplit({ seed: ctx.seed, trainLimit: s.trainLimit });
+    const fashion = acceptData(ctx.data, { names: ['digits', 'fashion-mnist'] }) === 'fashion-mnist';
+    const s = settings(ctx, fashion);
+    const { train, test } = fashion
+      ? await fashionMnistSplit({ seed: ctx.seed, smoke: ctx.smoke })
+      : digitsSplit({ seed: ctx.seed, trainLimit: s.trainLimit });
     const evaluate = (model: VisionTransformer, reference?: Int32Array) =>
       evaluateClassifier(test, (x) => model.forward(x).logits, { numClasses: NUM_CLASSES, reference });
-    ctx.say(`digits: ${train.length} training images, ${test.length} test images`);
+    ctx.say(`${fashion ? 'Fashion-MNIST' : 'digits'}: ${train.length} training images, ${test.length} test images`);
 
     ctx.say(`teacher: ViT width ${s.teacher.embedDim}, depth ${s.teacher.depth}, CE`);
     const teacher = new VisionTransformer({ ...s.teacher, seed: ctx.seed });
@@ -167,7 +182,7 @@ export const recipe: Recipe = {
       metrics: { ...summary.metrics, trainImages: train.length, testImages: test.length },
       weights,
       report: {
-        description: `UCI digits (8×8, 4×4 patches: 4 patch tokens per image), ${train.length} training / ${test.length} test images. One ViT teacher; four small ViT students with the same initial weights and the same batches. "vs CE" is the gain over the CE-only student; "agreement" the fraction of test images where the student predicts the teacher's class.`,
+        description: `${fashion ? 'Fashion-MNIST (28×28, 7×7 patches: 16 patch tokens per image)' : 'UCI digits (8×8, 4×4 patches: 4 patch tokens per image)'}, ${train.length} training / ${test.length} test images. One ViT teacher; four small ViT students with the same initial weights and the same batches. "vs CE" is the gain over the CE-only student; "agreement" the fraction of test images where the student predicts the teacher's class.`,
         paperNote:
           'TRG reports state-of-the-art results on CIFAR-100, ImageNet, CIFAR-100-LT and ImageNet-LT, with gains growing with the batch size (arXiv 2306.12442 abstract; no official code, and the formulas follow secondary summaries: the choices are in @distillery/losses trgLoss). Here: the same three relation terms on the patch tokens of a 2-block ViT distilled from a 4-block one.',
         table: summary.table,

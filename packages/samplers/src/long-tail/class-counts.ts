@@ -7,7 +7,7 @@ import { checkLabels } from '../util';
 export function classCounts(labels: ArrayLike<number>, numClasses?: number): number[] {
   const C = checkLabels(labels, 'labels', numClasses);
   const counts = new Array<number>(C).fill(0);
-  for (let i = 0; i < labels.length; i++) counts[labels[i] as number]++;
+  for (let i = 0; i < labels.length; i++) counts[labels[i] as number]! += 1;
   return counts;
 }
 

@@ -66,7 +66,7 @@ describe('thread pool: batched matMul split over output row blocks', () => {
           const first = (cPtr as number) / 4; // n = 1: one float per row
           for (let r = 0; r < (rows as number) * (count as number); r++) {
             const problem = Math.floor(r / (rows as number));
-            covered[first + problem * m + (r % (rows as number))]++;
+            covered[first + problem * m + (r % (rows as number))]! += 1;
           }
         }
       }

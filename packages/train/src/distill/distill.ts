@@ -19,6 +19,7 @@ import {
   type LabelledData,
   makeOptimizer,
   makeSampler,
+  passedToFit,
   probeBatch,
 } from './run-setup';
 import {
@@ -368,17 +369,7 @@ export async function distill(options: DistillOptions): Promise<DistillResult> {
         await cache?.save();
         await o.onEpochEnd?.(record);
       },
-      clipGradNorm: o.clipGradNorm,
-      accumulationSteps: o.accumulationSteps,
-      samRho: o.samRho,
-      ema: o.ema,
-      dropLast: o.dropLast,
-      scheduleUnit: o.scheduleUnit,
-      checkpoint: o.checkpoint,
-      checkpointEvery: o.checkpointEvery,
-      resume: o.resume,
-      logFile: o.logFile,
-      progress: o.progress,
+      ...passedToFit(o),
       disposeBatch: (b) => {
         tf.dispose([
           b.images,

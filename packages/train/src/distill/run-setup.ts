@@ -66,6 +66,16 @@ export const FIT_RUN_SPEC = {
 } as const;
 
 /** Options shared by `distill()` and `train()`. */
+/** The run options distill() and train() hand to fit unchanged (the callbacks and evaluate are wrapped). */
+export function passedToFit(o: FitRunOptions) {
+  const { clipGradNorm, accumulationSteps, samRho, ema, dropLast, scheduleUnit } = o;
+  const { checkpoint, checkpointEvery, resume, logFile, progress } = o;
+  return {
+    ...{ clipGradNorm, accumulationSteps, samRho, ema, dropLast, scheduleUnit },
+    ...{ checkpoint, checkpointEvery, resume, logFile, progress },
+  };
+}
+
 export interface CommonRunOptions extends FitRunOptions {
   /** Training set (see {@link LabelledData}). */
   train: LabelledData;

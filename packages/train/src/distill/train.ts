@@ -11,6 +11,7 @@ import {
   evaluation,
   makeOptimizer,
   makeSampler,
+  passedToFit,
   probeBatch,
 } from './run-setup';
 import type { DistilleryModelLike } from './teacher';
@@ -131,17 +132,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     seed,
     loss: (b, ctx) => tf.tidy(() => lossOf(b.images, b.labels, ctx.epoch, true)),
     evaluate: evaluation(validation, (x) => model.forward(x).logits, o.evaluate),
-    clipGradNorm: o.clipGradNorm,
-    accumulationSteps: o.accumulationSteps,
-    samRho: o.samRho,
-    ema: o.ema,
-    dropLast: o.dropLast,
-    scheduleUnit: o.scheduleUnit,
-    checkpoint: o.checkpoint,
-    checkpointEvery: o.checkpointEvery,
-    resume: o.resume,
-    logFile: o.logFile,
-    progress: o.progress,
+    ...passedToFit(o),
     onBatchEnd: o.onBatchEnd,
     onEpochEnd: o.onEpochEnd,
   });

@@ -139,6 +139,13 @@ export async function trainStep<T>(
   let value: number;
   try {
     value = (await lossTensor.data())[0]!;
+  } catch (error) {
+    // a failed read (a lost device) frees this batch's gradients and leaves the model as it was
+    tf.dispose(Object.values(grads));
+    strategy.discard();
+    savedBuffers?.restore();
+    savedBuffers?.dispose();
+    throw error;
   } finally {
     lossTensor.dispose();
   }

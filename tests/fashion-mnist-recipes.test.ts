@@ -1,0 +1,83 @@
+// Every classifier recipe wired to `--data fashion-mnist` runs in smoke mode (a stratified subset of the real Debian
+// files: 20 per class for training, 10 per class for testing) through runRecipe on the wasm backend, and writes
+// finite metrics; the long-tailed ones (deit-lt, mdcs) also head / mid / tail accuracies.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runRecipe } from '@distillery/cli';
+import { FASHION_MNIST_ROOT, fashionMnistFiles } from '@distillery/data';
+import { getRecipe } from '@distillery/recipes';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const present = (['train', 'test'] as const).every((split) => {
+  const f = fashionMnistFiles(split);
+  return existsSync(path.join(FASHION_MNIST_ROOT, f.images)) && existsSync(path.join(FASHION_MNIST_ROOT, f.labels));
+});
+if (!present && !process.env.CI) {
+  console.warn(
+    `Skipping the Fashion-MNIST recipe smoke runs: ${FASHION_MNIST_ROOT} is missing (dataset-fashion-mnist).`,
+  );
+}
+describe.runIf(!present && process.env.CI)('Fashion-MNIST recipes in CI', () => {
+  it('have the dataset (scripts/setup.sh installs dataset-fashion-mnist)', () => {
+    expect.fail(`${FASHION_MNIST_ROOT} is missing in CI: run scripts/setup.sh (apt-get install dataset-fashion-mnist)`);
+  });
+});
+
+const root = mkdtempSync(path.join(tmpdir(), 'distillery-fmnist-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** Every number under `value`, with its path. */
+function numbers(value: unknown, at = 'metrics'): [string, number][] {
+  if (typeof value === 'number') return [[at, value]];
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([k, v]) => numbers(v, `${at}.${k}`));
+}
+/** Every object under `value` that has a `head` key. */
+function groups(value: unknown): Record<string, unknown>[] {
+  if (value === null || typeof value !== 'object') return [];
+  const own = 'head' in value ? [value as Record<string, unknown>] : [];
+  return [...own, ...Object.values(value).flatMap(groups)];
+}
+const accuracy = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1;
+
+describe.runIf(present)('classifier recipes on --data fashion-mnist --smoke (wasm)', () => {
+  for (const [name, longTailed] of [
+    ['deit-lt', true],
+    ['mdcs', true],
+    ['kd', false],
+    ['uskd', false],
+    ['trg', false],
+  ] as const) {
+    it(`${name}: finite metrics${longTailed ? ' with head / mid / tail' : ''}, on Fashion-MNIST`, async () => {
+      const out = path.join(root, name);
+      const lines: string[] = [];
+      await runRecipe(getRecipe(name), {
+        ...{ backend: 'wasm', smoke: true, data: 'fashion-mnist', seed: 0, out, progress: 'none' },
+        print: (l) => lines.push(l),
+      });
+      expect(lines.join('\n')).toMatch(/Fashion-MNIST/);
+      const metrics = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8'));
+      const all = numbers(metrics);
+      expect(all.length).toBeGreaterThan(0);
+      for (const [at, v] of all) expect(Number.isFinite(v), `${at} = ${v}`).toBe(true);
+      // Something is an accuracy, whatever the recipe calls it.
+      const accuracies = all.filter(([at]) => /\.(top1|overall|mean)$/.test(at));
+      expect(accuracies.length).toBeGreaterThan(0);
+      for (const [at, v] of accuracies) expect(accuracy(v), `${at} = ${v}`).toBe(true);
+      const found = groups(metrics);
+      if (longTailed) {
+        expect(found.length).toBeGreaterThanOrEqual(2);
+        for (const g of found) for (const k of ['overall', 'head', 'mid', 'tail']) expect(accuracy(g[k])).toBe(true);
+        // The training set is long-tailed: class 0 (head) has more images than class 9 (tail).
+        const perFactor = Object.values(metrics.imbalanceFactors ?? {}) as { trainCounts: number[] }[];
+        const counts: number[] = metrics.trainCounts ?? perFactor[0]?.trainCounts;
+        expect(counts).toHaveLength(10);
+        expect(counts[0]).toBeGreaterThan(counts[9] as number);
+        expect(counts[0]).toBeLessThanOrEqual(20);
+      }
+      const html = readFileSync(path.join(out, 'report.html'), 'utf8');
+      expect(html).toContain('Fashion-MNIST');
+    }, 180_000);
+  }
+});
