@@ -81,3 +81,29 @@ describe.runIf(present)('classifier recipes on --data fashion-mnist --smoke (was
     }, 180_000);
   }
 });
+
+describe.runIf(present)('p2ot (imbalanced clustering) on --data fashion-mnist --smoke (wasm)', () => {
+  it('clusters a long-tailed draw of the training pool, γ chosen on a validation draw, every ACC / NMI in [0, 1]', async () => {
+    const out = path.join(root, 'p2ot');
+    const lines: string[] = [];
+    await runRecipe(getRecipe('p2ot'), {
+      ...{ backend: 'wasm', smoke: true, data: 'fashion-mnist', seed: 0, out, progress: 'none' },
+      print: (l) => lines.push(l),
+    });
+    expect(lines.join('\n')).toMatch(/long-tailed Fashion-MNIST \(training pool\), IF 10: 78 images/);
+    const metrics = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.data).toBe('fashion-mnist');
+    expect(metrics.counts).toHaveLength(10);
+    expect(metrics.counts[0]).toBe(20);
+    expect(metrics.counts[0]).toBeGreaterThan(metrics.counts[9]);
+    // γ is one of the grid, the best validation ACC of it (ties to the larger γ).
+    const { grid, gamma, accuracies } = metrics.gammaSelection;
+    expect(grid).toContain(gamma);
+    expect(accuracies[grid.indexOf(gamma)]).toBe(Math.max(...accuracies));
+    expect(accuracies.findIndex((a: number) => a === Math.max(...accuracies))).toBe(grid.indexOf(gamma));
+    for (const method of ['k-means', 'Sinkhorn (balanced OT)', 'P²OT', 'SP²OT']) {
+      for (const key of ['acc', 'nmi', 'mAcc'])
+        expect(accuracy(metrics.methods[method][key]), `${method} ${key}`).toBe(true);
+    }
+  }, 180_000);
+});

@@ -10,11 +10,14 @@ export {
   getRecipe,
   type ProgressMode,
   type Recipe,
+  type RecipeClaim,
   type RecipeContext,
+  type RecipeEvidence,
   type RecipeResult,
   recipes,
 } from '@distillery/recipes';
 export { describeFlags, type FlagSpec, parseArgs, UsageError } from './args';
+export { type ClaimVerdict, checkClaims, evidenceMarkdown } from './evidence';
 export { type Io, main, RUN_FLAGS, runRecipeFromArgs } from './main';
 export { type RunReport, renderHtmlReport } from './report/html-report';
 export { confusionHeatmap, lineChart, matrixHeatmap, perClassChart, type Series } from './report/svg';

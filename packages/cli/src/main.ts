@@ -5,6 +5,7 @@ import { backendsCommand } from './commands/backends';
 import { benchCommand } from './commands/bench';
 import { trainingCommand } from './commands/distill';
 import { evalPredictCommand } from './commands/eval-predict';
+import { evidenceCommand } from './commands/evidence';
 import { type RunOptions, runRecipe, runSeeds } from './run-recipe';
 import { formatTable } from './table';
 
@@ -51,6 +52,7 @@ Usage:
   distillery train [options]          train a model on your data (long-tail losses and samplers)
   distillery eval --model FILE --data PATH    accuracy, per-class, head/mid/tail, confusion matrix, report.html
   distillery predict --model FILE image.png   the top-k classes of images
+  distillery evidence RUN_DIR         a --seeds run's table of mean ± std and the paper's claims, as markdown
   distillery list                     the recipes
   distillery backends                 which tfjs backends work here, and why the others do not
   distillery bench [--backend NAME]   a quick speed check of each available backend
@@ -206,6 +208,17 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
         }
         return await runRecipeFromArgs(recipe, flags, io);
       }
+      case 'evidence': {
+        const { help, positionals } = parseArgs(rest, {});
+        if (help) {
+          io.out(
+            "distillery evidence <summary.json | RUN_DIR> — the table (mean ± std over the seeds) and the paper's claims (held on every seed, on the mean only, or not at all) of a `distillery run <recipe> --seeds …` run, in markdown for the recipe's README",
+          );
+          return 0;
+        }
+        if (positionals.length !== 1) throw new UsageError('expected one summary.json or run folder');
+        return evidenceCommand(positionals[0]!, io.out);
+      }
       case 'distill':
       case 'train':
         return await trainingCommand(command, rest, io);
@@ -214,7 +227,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
         return await evalPredictCommand(command, rest, io);
       default:
         throw new UsageError(
-          `unknown command ${JSON.stringify(command)}; one of: run, distill, train, eval, predict, list, backends, bench`,
+          `unknown command ${JSON.stringify(command)}; one of: run, distill, train, eval, predict, evidence, list, backends, bench`,
         );
     }
   } catch (error) {

@@ -21,6 +21,7 @@ import {
   initBackend,
   invalid,
 } from '@distillery/tensor';
+import { type ClaimVerdict, checkClaims, evidenceMarkdown } from './evidence';
 import { renderHtmlReport } from './report/html-report';
 import { formatTable } from './table';
 
@@ -251,6 +252,9 @@ export interface SeedStatistic {
 export interface SeedsSummary {
   recipe: string;
   seeds: number[];
+  /** --data as given (absent: the recipe's default). */
+  data?: string;
+  smoke: boolean;
   /** How `std` is computed. */
   std: string;
   /** Every metric that is a finite number in every seed's metrics.json, nested keys joined with dots. */
@@ -259,6 +263,8 @@ export interface SeedsSummary {
   incomplete: string[];
   /** The per-seed output folders, relative to the summary's folder. */
   runs: string[];
+  /** The recipe's claims for this data (Recipe.evidence) and how each fared over the seeds. */
+  claims?: ClaimVerdict[];
 }
 
 export interface RunSeedsOutcome {
@@ -334,16 +340,22 @@ export async function runSeeds(recipe: Recipe, options: RunSeedsOptions): Promis
       metrics[key] = { ...meanAndStd(values), values };
     } else incomplete.push(key);
   }
+  const evidence = recipe.evidence?.[rest.data ?? 'digits'];
   const summary: SeedsSummary = {
     recipe: recipe.name,
     seeds: [...seeds],
+    ...(rest.data === undefined ? {} : { data: rest.data }),
+    smoke: rest.smoke ?? false,
     std: STD_NOTE,
     metrics,
     incomplete,
     runs: seeds.map((s) => `seed-${s}`),
+    ...(evidence ? { claims: checkClaims(metrics, evidence.claims) } : {}),
   };
   const summaryFile = path.join(outDir, 'summary.json');
   writeFileAtomic(summaryFile, `${JSON.stringify(summary, null, 2)}\n`);
+  // The README's table and claims, generated from the summary (`distillery evidence` prints it again).
+  if (evidence) writeFileAtomic(path.join(outDir, 'evidence.md'), evidenceMarkdown(summary, evidence));
   const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(4));
   print(`\n${recipe.title}: mean ± std over seeds ${seeds.join(', ')} (${STD_NOTE})\n`);
   print(
@@ -353,6 +365,9 @@ export async function runSeeds(recipe: Recipe, options: RunSeedsOptions): Promis
     ),
   );
   if (incomplete.length > 0) print(`\nnot averaged (missing or not finite in some seed): ${incomplete.join(', ')}`);
+  for (const c of summary.claims ?? []) {
+    print(`claim ${c.claim}: ${c.verdict} (${c.heldOn} of ${c.seeds} seeds, mean gap ${c.meanGap.toFixed(4)})`);
+  }
   print(`\nsummary: ${summaryFile}`);
   return { outDir, summaryFile, summary, runs };
 }

@@ -5,7 +5,16 @@
  */
 
 export * from './kit';
-export type { EpochRecord, FitRunOptions, ProgressMode, Recipe, RecipeContext, RecipeResult } from './recipe';
+export type {
+  EpochRecord,
+  FitRunOptions,
+  ProgressMode,
+  Recipe,
+  RecipeClaim,
+  RecipeContext,
+  RecipeEvidence,
+  RecipeResult,
+} from './recipe';
 export { recipe as deitLt } from './recipes/deit-lt';
 export { recipe as gpMaml } from './recipes/gp-maml';
 export { recipe as kd } from './recipes/kd';

@@ -77,5 +77,28 @@ export interface Recipe {
    * shows this reason. Absent: the recipe reads tensors only asynchronously on WebGPU.
    */
   webgpuUnsupported?: string;
+  /**
+   * What a multi-seed run (`distillery run --seeds`) shows, per --data name ('digits', 'fashion-mnist'): the table
+   * of mean ± std that the recipe's README carries, and the paper's claims to check on every seed.
+   */
+  evidence?: Readonly<Record<string, RecipeEvidence>>;
   run(ctx: RecipeContext): Promise<RecipeResult>;
+}
+
+/**
+ * The evidence table and claims of a recipe on one dataset, over the flattened metric keys of its metrics.json
+ * (nested keys joined with dots: `methods.P²OT.acc`). Cell (row, column) is the metric `${row.key}.${column.key}`.
+ */
+export interface RecipeEvidence {
+  rows: readonly { label: string; key: string }[];
+  columns: readonly { label: string; key: string }[];
+  /** The paper's orderings: `better` > `worse`, each a full metric key. */
+  claims: readonly RecipeClaim[];
+}
+
+export interface RecipeClaim {
+  /** The claim in words, e.g. 'P²OT > k-means (ACC)'. */
+  claim: string;
+  better: string;
+  worse: string;
 }
