@@ -39,6 +39,16 @@ function groups(value: unknown): Record<string, unknown>[] {
   const own = 'head' in value ? [value as Record<string, unknown>] : [];
   return [...own, ...Object.values(value).flatMap(groups)];
 }
+/** The recipe's Fashion-MNIST evidence names metrics its metrics.json has: every claim's, and each row's first column. */
+function expectEvidenceKeys(name: string, metrics: unknown) {
+  const evidence = getRecipe(name).evidence?.['fashion-mnist'];
+  expect(evidence, `${name} states its Fashion-MNIST evidence`).toBeDefined();
+  const keys = new Set(numbers(metrics).map(([at]) => at.replace(/^metrics\./, '')));
+  // Smoke runs of deit-lt train at IF 10 only: its IF 100 keys are checked under IF 10.
+  const smoke = (key: string) => key.replace(/^imbalanceFactors\.100\./, 'imbalanceFactors.10.');
+  for (const c of evidence!.claims) for (const key of [c.better, c.worse]) expect(keys, c.claim).toContain(smoke(key));
+  for (const row of evidence!.rows) expect(keys, row.label).toContain(smoke(`${row.key}.${evidence!.columns[0]!.key}`));
+}
 const accuracy = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1;
 
 describe.runIf(present)('classifier recipes on --data fashion-mnist --smoke (wasm)', () => {
@@ -78,6 +88,7 @@ describe.runIf(present)('classifier recipes on --data fashion-mnist --smoke (was
       }
       const html = readFileSync(path.join(out, 'report.html'), 'utf8');
       expect(html).toContain('Fashion-MNIST');
+      expectEvidenceKeys(name, metrics);
     }, 180_000);
   }
 });

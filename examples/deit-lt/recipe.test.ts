@@ -19,7 +19,14 @@ describe('deit-lt recipe', () => {
     const metrics = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8'));
     const if10 = metrics.imbalanceFactors['10'];
     expect(if10.trainCounts).toHaveLength(10);
-    for (const model of ['CNN teacher (LDAM-DRW + SAM)', 'ViT, CE', 'DeiT-LT student']) {
+    const models = [
+      'CNN teacher (LDAM-DRW + SAM)',
+      'ViT, CE',
+      'DeiT-LT student',
+      'DeiT-LT CLS head',
+      'DeiT-LT DIST head',
+    ];
+    for (const model of models) {
       for (const key of ['overall', 'head', 'mid', 'tail']) {
         expect(if10[model][key]).toBeGreaterThanOrEqual(0);
         expect(if10[model][key]).toBeLessThanOrEqual(1);
@@ -29,6 +36,8 @@ describe('deit-lt recipe', () => {
       'CNN teacher (LDAM-DRW + SAM)',
       'ViT, CE',
       'DeiT-LT student',
+      '  DeiT-LT CLS head',
+      '  DeiT-LT DIST head',
     ]);
     expect(readFileSync(path.join(out, 'report.html'), 'utf8')).toContain('<svg');
     for (const name of ['deit-lt-if10', 'vit-ce-if10', 'teacher-if10']) {

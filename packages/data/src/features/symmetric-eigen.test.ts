@@ -41,7 +41,10 @@ describe('symmetricEigen', () => {
     expect(Array.from(identity.values)).toEqual([1, 1]);
     // u uᵀ with u = (1, 2, 2): eigenvalues 9, 0, 0, the first vector ±u/3.
     const u = [1, 2, 2];
-    const rankOne = symmetricEigen(Float64Array.from({ length: 9 }, (_, k) => u[Math.floor(k / 3)]! * u[k % 3]!), 3);
+    const rankOne = symmetricEigen(
+      Float64Array.from({ length: 9 }, (_, k) => u[Math.floor(k / 3)]! * u[k % 3]!),
+      3,
+    );
     expect(rankOne.values[0]).toBeCloseTo(9, 12);
     expect(Math.abs(rankOne.values[1]!)).toBeLessThan(1e-12);
     const sign = Math.sign(rankOne.vectors[0]!);

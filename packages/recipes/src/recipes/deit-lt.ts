@@ -86,6 +86,37 @@ const strongViews = (images: tf.Tensor4D, rng: Rng) =>
 
 const TEACHER = 'CNN teacher (LDAM-DRW + SAM)';
 
+/**
+ * The claims of DeiT-LT (arXiv 2404.02900) checked on long-tailed Fashion-MNIST at IF 100 and 10: the student beats
+ * the CE ViT overall and on the tail; the DIST head is the better tail expert, the CLS head the better head expert
+ * (the paper's expert analysis of the two tokens).
+ */
+function deitLtEvidence() {
+  const models = [TEACHER, 'ViT, CE', 'DeiT-LT student', 'DeiT-LT CLS head', 'DeiT-LT DIST head'];
+  const at = (f: number, model: string, key: string) => `imbalanceFactors.${f}.${model}.${key}`;
+  return {
+    rows: [100, 10].flatMap((f) => models.map((m) => ({ label: `IF ${f}: ${m}`, key: `imbalanceFactors.${f}.${m}` }))),
+    columns: ['overall', 'head', 'mid', 'tail'].map((key) => ({ label: key, key })),
+    claims: [100, 10].flatMap((f) => [
+      ...(['overall', 'tail'] as const).map((key) => ({
+        claim: `IF ${f}: DeiT-LT student > ViT, CE (${key})`,
+        better: at(f, 'DeiT-LT student', key),
+        worse: at(f, 'ViT, CE', key),
+      })),
+      {
+        claim: `IF ${f}: DIST head > CLS head on the tail`,
+        better: at(f, 'DeiT-LT DIST head', 'tail'),
+        worse: at(f, 'DeiT-LT CLS head', 'tail'),
+      },
+      {
+        claim: `IF ${f}: CLS head > DIST head on the head classes`,
+        better: at(f, 'DeiT-LT CLS head', 'head'),
+        worse: at(f, 'DeiT-LT DIST head', 'head'),
+      },
+    ]),
+  };
+}
+
 export const recipe: Recipe = {
   name: 'deit-lt',
   title: 'DeiT-LT on long-tailed digits',
@@ -93,6 +124,7 @@ export const recipe: Recipe = {
   paper: 'DeiT-LT, Rangwani et al., CVPR 2024 (arXiv 2404.02900)',
   data: "'digits' (the UCI digits shipped with @distillery/data, made long-tailed; default), 'fashion-mnist' (Debian's dataset-fashion-mnist: the 60,000 training images less a 500-per-class validation split, made long-tailed; the balanced 10,000-image test split), or the path of the CIFAR-10 / CIFAR-100 binaries (folder or .tar.gz; a path naming cifar-100 reads CIFAR-100)",
   defaultEpochs: 30,
+  evidence: { 'fashion-mnist': deitLtEvidence() },
   async run(ctx) {
     const data = await loadClassificationData(ctx.data, { seed: ctx.seed, smoke: ctx.smoke });
     const cutpoints = cutpointsOf(data.numClasses);
@@ -181,6 +213,19 @@ export const recipe: Recipe = {
         accuracy[`${m.name} (IF ${tag})`] = r.perClass;
         if (m.name !== TEACHER) confusion.push({ title: `confusion: ${m.name}, IF ${tag}`, matrix: r.confusion });
         curves.push({ name: `${m.label} IF${tag}`, ...xy(m.history) });
+      }
+      // DeiT-LT's experts: the DIST head becomes the tail expert and the CLS head the head expert; each on its own.
+      for (const [name, head] of [
+        ['DeiT-LT CLS head', 'clsLogits'],
+        ['DeiT-LT DIST head', 'distLogits'],
+      ] as const) {
+        const r = await evaluateClassifier(data.test, (x) => student.model.forward(x)[head]!, {
+          numClasses: data.numClasses,
+          cutpoints,
+          batchSize: 128,
+        });
+        rows.push(groupRow([`IF ${imbalanceFactor}`, `  ${name}`], r));
+        entry[name] = { overall: r.overall, head: r.head, mid: r.mid, tail: r.tail, perClass: r.perClass };
       }
       metrics.imbalanceFactors[tag] = entry;
       perClass.push({ title: `per-class accuracy vs. class frequency, IF ${tag}`, counts, accuracy });

@@ -111,6 +111,23 @@ export const recipe: Recipe = {
   paper: 'KD (arXiv 1503.02531), DKD (arXiv 2203.08679), NKD (arXiv 2303.13005), CLKD (arXiv 2211.14773)',
   data: "'digits' (the UCI digits shipped with @distillery/data; default) or 'fashion-mnist' (Debian's dataset-fashion-mnist: the 60,000 training images less a 500-per-class validation split, balanced; the balanced 10,000-image test split; smoke runs a 20-per-class subset)",
   defaultEpochs: 30,
+  // NKD (arXiv 2303.13005) above KD (Hinton et al., arXiv 1503.02531) above the CE student; DKD and CLKD beside them.
+  evidence: {
+    'fashion-mnist': {
+      rows: [
+        { label: 'ResNet teacher', key: 'teacher' },
+        ...METHODS.map((m) => ({ label: `ViT student, ${m.name}`, key: `students.${m.key}` })),
+      ],
+      columns: [
+        { label: 'top-1', key: 'top1' },
+        { label: 'agreement with the teacher', key: 'agreementWithTeacher' },
+      ],
+      claims: [
+        { claim: 'NKD > KD (top-1)', better: 'students.nkd.top1', worse: 'students.kd.top1' },
+        { claim: 'KD > CE student (top-1)', better: 'students.kd.top1', worse: 'students.ce.top1' },
+      ],
+    },
+  },
   async run(ctx) {
     const fashion = acceptData(ctx.data, { names: ['digits', 'fashion-mnist'] }) === 'fashion-mnist';
     const s = settings(ctx, fashion);

@@ -76,6 +76,21 @@ export const recipe: Recipe = {
   paper: 'MDCS, Zhao et al., ICCV 2023 (arXiv 2308.09922)',
   data: "'digits' (the UCI digits shipped with @distillery/data, made long-tailed, imbalance factor 20; default) or 'fashion-mnist' (Debian's dataset-fashion-mnist: the 60,000 training images less a 500-per-class validation split, made long-tailed at imbalance factor 100, smoke runs a 20-per-class subset at 10; the balanced 10,000-image test split)",
   defaultEpochs: 40,
+  // MDCS (arXiv 2308.09922) ablation: the full method above its diversity-only part, above a single CE expert.
+  evidence: {
+    'fashion-mnist': {
+      rows: [
+        { label: 'single expert, CE', key: 'models.ce' },
+        { label: 'diversity loss only', key: 'models.diversity' },
+        { label: 'MDCS', key: 'models.mdcs' },
+      ],
+      columns: ['overall', 'head', 'mid', 'tail'].map((key) => ({ label: key, key })),
+      claims: [
+        { claim: 'MDCS > diversity only (overall)', better: 'models.mdcs.overall', worse: 'models.diversity.overall' },
+        { claim: 'diversity only > CE (overall)', better: 'models.diversity.overall', worse: 'models.ce.overall' },
+      ],
+    },
+  },
   async run(ctx) {
     const fashion = acceptData(ctx.data, { names: ['digits', 'fashion-mnist'] }) === 'fashion-mnist';
     const s = settings(ctx, fashion);

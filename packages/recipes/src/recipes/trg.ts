@@ -95,6 +95,19 @@ export const recipe: Recipe = {
   paper: 'TRG, Zhang, Liu, He (arXiv 2306.12442); KD, Hinton et al. (arXiv 1503.02531)',
   data: "'digits' (the UCI digits shipped with @distillery/data; default) or 'fashion-mnist' (Debian's dataset-fashion-mnist: the 60,000 training images less a 500-per-class validation split, balanced; the balanced 10,000-image test split; smoke runs a 20-per-class subset)",
   defaultEpochs: 30,
+  evidence: {
+    'fashion-mnist': {
+      rows: [
+        { label: 'ViT teacher', key: 'teacher' },
+        ...METHODS.map((m) => ({ label: `ViT student, ${m.name}`, key: `students.${m.key}` })),
+      ],
+      columns: [
+        { label: 'top-1', key: 'top1' },
+        { label: 'agreement with the teacher', key: 'agreementWithTeacher' },
+      ],
+      claims: [{ claim: 'KD + TRG > KD (top-1)', better: 'students.kd-trg.top1', worse: 'students.kd.top1' }],
+    },
+  },
   async run(ctx) {
     const fashion = acceptData(ctx.data, { names: ['digits', 'fashion-mnist'] }) === 'fashion-mnist';
     const s = settings(ctx, fashion);
