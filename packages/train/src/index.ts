@@ -29,7 +29,9 @@ export {
 export {
   type DistilleryModelLike,
   type Teacher,
+  type TeacherFunction,
   type TeacherKind,
+  type TeacherOutput,
   type TfjsModelLike,
   teacherAdapter,
 } from './distill/teacher';
