@@ -10,6 +10,12 @@ export {
   distill,
 } from './distill/distill';
 export {
+  type LoadedTeacher,
+  type LoadTeacherOptions,
+  loadTeacher,
+  type TeacherFormat,
+} from './distill/load-teacher';
+export {
   DISTILL_LOSS_SPECS,
   DISTILL_LOSSES,
   type DistillLossName,

@@ -1,97 +1,15 @@
 // Real tfjs teachers in distill(): a tfjs-layers LayersModel (tf.sequential) and a tfjs-converter GraphModel (a small
 // hand-written graph-model JSON loaded through loadGraphModel(tf.io.fromMemory(...))), and async teacher functions.
 // Both tfjs packages are built on the same tfjs-core instance as `tf` from @distillery/tensor.
-import { createRng, measureTensorGrowth, tf } from '@distillery/tensor';
+import { measureTensorGrowth, tf } from '@distillery/tensor';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distill } from '../src/distill/distill';
 import type { LabelledData } from '../src/distill/run-setup';
 import { SGD } from '../src/optim/sgd';
-import { blobs, C, changed, snapshot, student } from './distill-setup';
-
-/** A LayersModel teacher on 8×8×1 images: flatten → dense 12 (relu) → dropout → dense C. */
-export function layersTeacher(): tfl.LayersModel {
-  const model = tfl.sequential();
-  model.add(tfl.layers.flatten({ inputShape: [8, 8, 1] }));
-  model.add(
-    tfl.layers.dense({ units: 12, activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }),
-  );
-  // dropout is active only in training mode: equal logits to predict() show the teacher runs in inference mode
-  model.add(tfl.layers.dropout({ rate: 0.5 }));
-  model.add(tfl.layers.dense({ units: C, kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
-  return model;
-}
-
-const f32 = (dims: number[]) => ({ dtype: 'DT_FLOAT', tensorShape: { dim: dims.map((d) => ({ size: String(d) })) } });
-const T = { T: { type: 'DT_FLOAT' } };
-
-/**
- * A graph-model (the format tensorflowjs_converter writes for a SavedModel): x [-1, 8, 8, 1] → Reshape [-1, 64] →
- * MatMul w1 → BiasAdd b1 → Relu → MatMul w2 → BiasAdd b2 = logits [-1, C]. Weights from a fixed seed.
- */
-export function graphModelArtifacts(seed = 5): tf.io.ModelArtifacts {
-  const rng = createRng(seed);
-  const values = (n: number) => Float32Array.from({ length: n }, () => rng.normal(0, 0.3));
-  const weights: [string, number[], Float32Array | Int32Array][] = [
-    ['shape', [2], Int32Array.from([-1, 64])],
-    ['w1', [64, 10], values(640)],
-    ['b1', [10], values(10)],
-    ['w2', [10, C], values(10 * C)],
-    ['b2', [C], values(C)],
-  ];
-  const konst = (name: string, dims: number[], dtype: string) => ({
-    name,
-    op: 'Const',
-    attr: { value: { tensor: { ...f32(dims), dtype } }, dtype: { type: dtype } },
-  });
-  const node = [
-    {
-      name: 'x',
-      op: 'Placeholder',
-      attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [-1, 8, 8, 1].map((d) => ({ size: String(d) })) } } },
-    },
-    konst('shape', [2], 'DT_INT32'),
-    konst('w1', [64, 10], 'DT_FLOAT'),
-    konst('b1', [10], 'DT_FLOAT'),
-    konst('w2', [10, C], 'DT_FLOAT'),
-    konst('b2', [C], 'DT_FLOAT'),
-    { name: 'flat', op: 'Reshape', input: ['x', 'shape'], attr: { ...T, Tshape: { type: 'DT_INT32' } } },
-    {
-      name: 'mm1',
-      op: 'MatMul',
-      input: ['flat', 'w1'],
-      attr: { ...T, transpose_a: { b: false }, transpose_b: { b: false } },
-    },
-    { name: 'h1', op: 'BiasAdd', input: ['mm1', 'b1'], attr: T },
-    { name: 'r1', op: 'Relu', input: ['h1'], attr: T },
-    {
-      name: 'mm2',
-      op: 'MatMul',
-      input: ['r1', 'w2'],
-      attr: { ...T, transpose_a: { b: false }, transpose_b: { b: false } },
-    },
-    { name: 'logits', op: 'BiasAdd', input: ['mm2', 'b2'], attr: T },
-  ];
-  const bytes = new Uint8Array(weights.reduce((n, [, , v]) => n + v.byteLength, 0));
-  let offset = 0;
-  for (const [, , v] of weights) {
-    bytes.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), offset);
-    offset += v.byteLength;
-  }
-  return {
-    format: 'graph-model',
-    generatedBy: 'distillery test',
-    convertedBy: 'hand-written',
-    modelTopology: { node, versions: { producer: 1 } },
-    weightSpecs: weights.map(([name, shape, v]) => ({
-      name,
-      shape,
-      dtype: v instanceof Int32Array ? ('int32' as const) : ('float32' as const),
-    })),
-    weightData: bytes.buffer,
-  };
-}
+import { blobs, changed, snapshot, student } from './distill-setup';
+import { graphModelArtifacts, layersTeacher } from './tfjs-setup';
 
 /** The batches the teacher saw (the data's own images: no augmentation) and the teacher logits the loss got. */
 function recording(data: LabelledData) {
