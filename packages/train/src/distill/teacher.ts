@@ -163,7 +163,18 @@ function rawAdapter(teacher: unknown, argument: string): TeacherAdapter {
     run: (images, withTokens) => {
       if (withTokens) throw tokensNeeded(argument, `a tfjs ${kind === 'tfjs-graph' ? 'GraphModel' : 'LayersModel'}`);
       // LayersModel.predict runs in inference mode (training false: no dropout, BatchNorm moving statistics).
-      const out = usePredict ? m.predict!(images) : m.execute!(images);
+      let out: tf.Tensor | tf.Tensor[];
+      try {
+        out = usePredict ? m.predict!(images) : m.execute!(images);
+      } catch (error) {
+        // e.g. a model built for other images: tfjs' own message, under the option it concerns
+        throw invalid(
+          'INVALID_ARGUMENT',
+          argument,
+          `a model that runs on images [${images.shape.join(', ')}]`,
+          `an error: ${(error as Error).message}`,
+        );
+      }
       if (Array.isArray(out)) {
         tf.dispose(out);
         throw invalid('INVALID_ARGUMENT', argument, 'a model with one output (the logits)', `${out.length} outputs`);
