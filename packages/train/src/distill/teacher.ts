@@ -23,7 +23,7 @@ export interface DistilleryModelLike {
 
 /** The surface of a tfjs-layers `LayersModel` or tfjs-converter `GraphModel` that a teacher needs. */
 export interface TfjsModelLike {
-  predict?(x: tf.Tensor, config?: unknown): tf.Tensor | tf.Tensor[];
+  predict?(x: tf.Tensor, config?: unknown): tf.Tensor | tf.Tensor[] | tf.NamedTensorMap;
   execute?(x: tf.Tensor, outputs?: string | string[]): tf.Tensor | tf.Tensor[];
 }
 
@@ -110,7 +110,7 @@ function rawAdapter(teacher: unknown, argument: string): TeacherAdapter {
         if (withTokens) throw tokensNeeded(argument, 'a function');
         const fn = teacher as TeacherFunction;
         let pending: PromiseLike<unknown> | undefined;
-        if (isAsyncFunction(fn)) pending = fn(images);
+        if (isAsyncFunction(fn)) pending = Promise.resolve(fn(images));
         else {
           const logits = tf.tidy(() => {
             const out = fn(images);
@@ -163,7 +163,7 @@ function rawAdapter(teacher: unknown, argument: string): TeacherAdapter {
     run: (images, withTokens) => {
       if (withTokens) throw tokensNeeded(argument, `a tfjs ${kind === 'tfjs-graph' ? 'GraphModel' : 'LayersModel'}`);
       // LayersModel.predict runs in inference mode (training false: no dropout, BatchNorm moving statistics).
-      let out: tf.Tensor | tf.Tensor[];
+      let out: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap;
       try {
         out = usePredict ? m.predict!(images) : m.execute!(images);
       } catch (error) {
@@ -175,10 +175,18 @@ function rawAdapter(teacher: unknown, argument: string): TeacherAdapter {
           `an error: ${(error as Error).message}`,
         );
       }
-      if (Array.isArray(out)) {
-        tf.dispose(out);
-        throw invalid('INVALID_ARGUMENT', argument, 'a model with one output (the logits)', `${out.length} outputs`);
+      // a GraphModel with named outputs answers with a map of them
+      const outputs = out instanceof tf.Tensor ? [out] : Array.isArray(out) ? out : Object.values(out ?? {});
+      if (outputs.length !== 1) {
+        tf.dispose(outputs);
+        throw invalid(
+          'INVALID_ARGUMENT',
+          argument,
+          'a model with one output (the logits)',
+          `${outputs.length} outputs`,
+        );
       }
+      out = outputs[0]!;
       return { logits: checkLogits(out, argument) };
     },
     variables: () => [],
