@@ -171,12 +171,24 @@ describe('distill() with an async teacher function', () => {
     const fromThen = await run((x: tf.Tensor4D) =>
       x.data().then((d) => tf.tidy(() => layers.predict(tf.tensor4d(d, x.shape)))),
     );
+    // an async teacher that holds a tensor of its own across an await (runs outside tf.tidy, frees it itself)
+    const holding = async (x: tf.Tensor4D) => {
+      const copy = tf.add(x, 0); // new data (a clone would share x's)
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      const logits = layers.predict(copy) as tf.Tensor2D;
+      copy.dispose();
+      return logits;
+    };
+    const fromHolding = await run(holding);
     const losses = (r: typeof sync) => r.history.map((h) => h.loss);
+    expect(losses(fromHolding)).toEqual(losses(sync));
     expect(fromAsync.teacherKind).toBe('function');
     expect(losses(fromAsync)).toEqual(losses(sync));
     expect(losses(fromThen)).toEqual(losses(sync));
-    const growth = await measureTensorGrowth(() => run(remote), 1);
-    expect(growth.growth).toBe(0);
+    for (const teacher of [remote, holding]) {
+      const growth = await measureTensorGrowth(() => run(teacher), 1);
+      expect(growth.growth).toBe(0);
+    }
   });
 
   it('the cache works with it: same losses, the teacher runs only in the first epoch', async () => {
