@@ -22,9 +22,11 @@ const T = { T: { type: 'DT_FLOAT' } };
 
 /**
  * A graph-model (the format tensorflowjs_converter writes for a SavedModel): x [-1, 8, 8, 1] → Reshape [-1, 64] →
- * MatMul w1 → BiasAdd b1 → Relu → MatMul w2 → BiasAdd b2 = logits [-1, C]. Weights from a fixed seed.
+ * MatMul w1 → BiasAdd b1 → Relu → MatMul w2 → BiasAdd b2 = logits [-1, C]. Weights from a fixed seed. `dynamic`
+ * adds 0 · (the number of positive logits, through the dynamic op Where): the same logits, but the model then runs
+ * only through executeAsync (as detection models of tfjs-models do).
  */
-export function graphModelArtifacts(seed = 5): tf.io.ModelArtifacts {
+export function graphModelArtifacts(seed = 5, dynamic = false): tf.io.ModelArtifacts {
   const rng = createRng(seed);
   const values = (n: number) => Float32Array.from({ length: n }, () => rng.normal(0, 0.3));
   const weights: [string, number[], Float32Array | Int32Array][] = [
@@ -34,6 +36,7 @@ export function graphModelArtifacts(seed = 5): tf.io.ModelArtifacts {
     ['w2', [10, C], values(10 * C)],
     ['b2', [C], values(C)],
   ];
+  if (dynamic) weights.push(['zero', [], Float32Array.from([0])], ['axes', [2], Int32Array.from([0, 1])]);
   const konst = (name: string, dims: number[], dtype: string) => ({
     name,
     op: 'Const',
@@ -65,8 +68,30 @@ export function graphModelArtifacts(seed = 5): tf.io.ModelArtifacts {
       input: ['r1', 'w2'],
       attr: { ...T, transpose_a: { b: false }, transpose_b: { b: false } },
     },
-    { name: 'logits', op: 'BiasAdd', input: ['mm2', 'b2'], attr: T },
+    { name: dynamic ? 'pre' : 'logits', op: 'BiasAdd', input: ['mm2', 'b2'], attr: T },
   ];
+  if (dynamic) {
+    node.push(
+      konst('zero', [], 'DT_FLOAT'),
+      konst('axes', [2], 'DT_INT32'),
+      { name: 'positive', op: 'Greater', input: ['pre', 'zero'], attr: T },
+      { name: 'where', op: 'Where', input: ['positive'], attr: { T: { type: 'DT_BOOL' } } },
+      {
+        name: 'count',
+        op: 'Sum',
+        input: ['where', 'axes'],
+        attr: { T: { type: 'DT_INT64' }, Tidx: { type: 'DT_INT32' }, keep_dims: { b: false } },
+      },
+      {
+        name: 'countF',
+        op: 'Cast',
+        input: ['count'],
+        attr: { SrcT: { type: 'DT_INT64' }, DstT: { type: 'DT_FLOAT' } },
+      },
+      { name: 'nothing', op: 'Mul', input: ['countF', 'zero'], attr: T },
+      { name: 'logits', op: 'AddV2', input: ['pre', 'nothing'], attr: T },
+    );
+  }
   const bytes = new Uint8Array(weights.reduce((n, [, , v]) => n + v.byteLength, 0));
   let offset = 0;
   for (const [, , v] of weights) {

@@ -111,6 +111,55 @@ describe('distill() with real tfjs teachers', () => {
     });
   }
 
+  it('a GraphModel with a dynamic op (only executeAsync runs it) teaches through executeAsync: its own logits, no growth', async () => {
+    const dynamic = await loadGraphModel(tf.io.fromMemory(graphModelArtifacts(5, true)));
+    const probe = tf.ones([2, 8, 8, 1]);
+    expect(() => dynamic.predict(probe)).toThrow(/executeAsync/);
+    probe.dispose();
+    const rec = recording(data);
+    let kind: string | null = null;
+    const growth = await measureTensorGrowth(async () => {
+      rec.images.length = 0;
+      rec.shapes.length = 0;
+      rec.teacherLogits.length = 0;
+      const s = student(2);
+      kind = (
+        await distill({
+          ...base,
+          train: rec.train,
+          teacher: dynamic,
+          student: s,
+          loss: rec.loss,
+          optimizer: (p) => new SGD(p, { lr: 0.05 }),
+        })
+      ).teacherKind;
+      s.dispose();
+    }, 1);
+    expect(growth.growth).toBe(0);
+    expect(kind).toBe('tfjs-graph');
+    expect(rec.teacherLogits).toHaveLength(7);
+    for (let i = 0; i < 7; i++) {
+      const x = tf.tensor4d(rec.images[i]!, rec.shapes[i] as [number, number, number, number]);
+      const own = (await dynamic.executeAsync(x)) as tf.Tensor;
+      expect(Array.from(rec.teacherLogits[i]!)).toEqual(Array.from(own.dataSync()));
+      tf.dispose([x, own]);
+    }
+    // and the same logits as the static graph (the dynamic branch adds 0)
+    expect(Array.from(rec.teacherLogits[0]!)).toEqual(
+      Array.from(
+        tf
+          .tidy(
+            () =>
+              graph.predict(
+                tf.tensor4d(rec.images[0]!, rec.shapes[0] as [number, number, number, number]),
+              ) as tf.Tensor,
+          )
+          .dataSync(),
+      ),
+    );
+    dynamic.dispose();
+  });
+
   it('named losses train from a LayersModel and a GraphModel teacher (kd, nkd)', async () => {
     for (const [loss, teacher] of [
       ['kd', layers],

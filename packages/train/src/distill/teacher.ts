@@ -25,6 +25,8 @@ export interface DistilleryModelLike {
 export interface TfjsModelLike {
   predict?(x: tf.Tensor, config?: unknown): tf.Tensor | tf.Tensor[] | tf.NamedTensorMap;
   execute?(x: tf.Tensor, outputs?: string | string[]): tf.Tensor | tf.Tensor[];
+  /** A GraphModel's entry point for graphs with dynamic ops (control flow, Where, NonMaxSuppression). */
+  executeAsync?(x: tf.Tensor, outputs?: string | string[]): Promise<tf.Tensor | tf.Tensor[]>;
 }
 
 /**
@@ -158,15 +160,25 @@ function rawAdapter(teacher: unknown, argument: string): TeacherAdapter {
     typeof m.execute === 'function' && !Array.isArray((m as { layers?: unknown }).layers)
       ? 'tfjs-graph'
       : 'tfjs-layers';
+  /** Set once predict() has said the graph has dynamic ops: every later batch goes to executeAsync directly. */
+  let dynamicGraph = false;
+  const runAsync = (images: tf.Tensor4D) =>
+    m.executeAsync!(images).then((value) => ({ logits: oneOutput(value, argument) }));
   return {
     kind,
     run: (images, withTokens) => {
       if (withTokens) throw tokensNeeded(argument, `a tfjs ${kind === 'tfjs-graph' ? 'GraphModel' : 'LayersModel'}`);
+      if (dynamicGraph) return runAsync(images);
       // LayersModel.predict runs in inference mode (training false: no dropout, BatchNorm moving statistics).
       let out: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap;
       try {
         out = usePredict ? m.predict!(images) : m.execute!(images);
       } catch (error) {
+        // a graph with dynamic ops runs only through executeAsync, which tfjs-converter's message names
+        if (kind === 'tfjs-graph' && typeof m.executeAsync === 'function' && /executeAsync/.test(String(error))) {
+          dynamicGraph = true;
+          return runAsync(images);
+        }
         // e.g. a model built for other images: tfjs' own message, under the option it concerns
         throw invalid(
           'INVALID_ARGUMENT',
@@ -175,22 +187,20 @@ function rawAdapter(teacher: unknown, argument: string): TeacherAdapter {
           `an error: ${(error as Error).message}`,
         );
       }
-      // a GraphModel with named outputs answers with a map of them
-      const outputs = out instanceof tf.Tensor ? [out] : Array.isArray(out) ? out : Object.values(out ?? {});
-      if (outputs.length !== 1) {
-        tf.dispose(outputs);
-        throw invalid(
-          'INVALID_ARGUMENT',
-          argument,
-          'a model with one output (the logits)',
-          `${outputs.length} outputs`,
-        );
-      }
-      out = outputs[0]!;
-      return { logits: checkLogits(out, argument) };
+      return { logits: oneOutput(out, argument) };
     },
     variables: () => [],
   };
+}
+
+/** The logits of a tfjs model's answer: one tensor, or a list or (GraphModel) map of named outputs holding one. */
+function oneOutput(out: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, argument: string): tf.Tensor2D {
+  const outputs = out instanceof tf.Tensor ? [out] : Array.isArray(out) ? out : Object.values(out ?? {});
+  if (outputs.length !== 1) {
+    tf.dispose(outputs);
+    throw invalid('INVALID_ARGUMENT', argument, 'a model with one output (the logits)', `${outputs.length} outputs`);
+  }
+  return checkLogits(outputs[0], argument);
 }
 
 function tokensNeeded(argument: string, given: string) {
