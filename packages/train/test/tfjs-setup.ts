@@ -42,7 +42,7 @@ export function graphModelArtifacts(seed = 5, dynamic = false): tf.io.ModelArtif
     op: 'Const',
     attr: { value: { tensor: { ...f32(dims), dtype } }, dtype: { type: dtype } },
   });
-  const node = [
+  const node: { name: string; op: string; input?: string[]; attr: Record<string, unknown> }[] = [
     {
       name: 'x',
       op: 'Placeholder',
