@@ -4,6 +4,7 @@ import './style.css';
 import { initBackend } from '@distillery/tensor';
 import { drawBars, drawCurves, drawDigit, drawHeatmap, drawReportCurves } from './charts.js';
 import { createSoftLabelDemo, transportPlanDemo } from './demos.js';
+import { setupDistillOwnPanel } from './distill-own-panel.js';
 import { setupIdxPanel } from './idx-panel.js';
 import { NOT_ISOLATED } from './not-isolated.js';
 import { recipes } from './recipes.js';
@@ -272,6 +273,7 @@ $('threads').textContent = globalThis.crossOriginIsolated
   ? `Engine: wasm trains in a worker on ${navigator.hardwareConcurrency || 1} threads (the page is cross-origin isolated).`
   : `Engine: wasm trains in a worker on 1 thread: ${NOT_ISOLATED}.`;
 setupIdxPanel();
+setupDistillOwnPanel({ app, wasmPaths });
 
 async function showDemos() {
   draw(chart, () => drawCurves(chart, new Map()));

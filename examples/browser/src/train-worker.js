@@ -2,8 +2,10 @@
 // Atomics.wait, which a page's main thread may not do; here it may, and the page stays responsive while the recipe
 // runs. Messages to the page: {type: 'backend'}, {type: 'line'}, {type: 'epoch'}, then {type: 'done'} (report table
 // and curves, the weights with their ArrayBuffers transferred) or {type: 'error'}. Cancel = terminate this worker.
+// A message of kind 'distill' ("distill your own", distill-own-worker.js) ends with {type: 'distilled'} instead.
 import { initBackend, tf, threadsState } from '@distillery/tensor';
 import { plainRecord, recipeContext } from './context.js';
+import { distillOwn } from './distill-own-worker.js';
 import { forbidSyncGpuReads } from './gpu-guard.js';
 import { NOT_ISOLATED } from './not-isolated.js';
 import { recipes } from './recipes.js';
@@ -13,8 +15,8 @@ const post = (message, transfer = []) => self.postMessage(message, transfer);
 self.addEventListener('message', async ({ data }) => {
   const { recipe: name, backend: choice, seed, smoke, wasmPaths } = data;
   try {
-    const recipe = recipes.find((r) => r.name === name);
-    if (!recipe) throw new Error(`no recipe named '${name}'`);
+    const recipe = data.kind === 'distill' ? null : recipes.find((r) => r.name === name);
+    if (data.kind !== 'distill' && !recipe) throw new Error(`no recipe named '${name}'`);
     const isolated = self.crossOriginIsolated === true;
     // All cores where the page is cross-origin isolated; one thread (and the reason) elsewhere.
     const threads = isolated ? Math.max(1, navigator.hardwareConcurrency || 1) : 1;
@@ -24,6 +26,10 @@ self.addEventListener('message', async ({ data }) => {
     const running = backend === 'wasm' ? state.threads : 1;
     const reason = backend !== 'wasm' ? null : isolated ? (state.reason ?? null) : NOT_ISOLATED;
     post({ type: 'backend', backend, isolated, threads: running, requested: threads, reason });
+    if (data.kind === 'distill') {
+      await distillOwn(data, post);
+      return;
+    }
     const ctx = recipeContext({
       backend,
       seed,

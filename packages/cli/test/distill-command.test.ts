@@ -3,7 +3,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { resnet18, resnet32 } from '@distillery/vit';
+import { tf } from '@distillery/tensor';
+import { resnet18, resnet32, saveModel } from '@distillery/vit';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/main';
 import { imageFolder } from './image-folder';
@@ -163,6 +165,45 @@ describe('distillery distill / train', () => {
     });
   });
 
+  it('distill --teacher model.json: a Distillery model.json and a tfjs Layers model.json (no --teacher-arch)', async () => {
+    const own = path.join(work, 'teacher-json');
+    const t = resnet32({ numClasses: 3, inChannels: 3, seed: 1 });
+    await saveModel(t, { dir: own });
+    t.dispose();
+    const layersDir = path.join(work, 'teacher-layers');
+    mkdirSync(layersDir, { recursive: true });
+    const lm = tfl.sequential({
+      layers: [tfl.layers.flatten({ inputShape: [8, 8, 3] }), tfl.layers.dense({ units: 3 })],
+    });
+    await lm.save(
+      tf.io.withSaveHandler(async ({ weightData, weightSpecs, ...rest }) => {
+        writeFileSync(path.join(layersDir, 'weights.bin'), new Uint8Array(weightData as ArrayBuffer));
+        writeFileSync(
+          path.join(layersDir, 'model.json'),
+          JSON.stringify({ ...rest, weightsManifest: [{ paths: ['weights.bin'], weights: weightSpecs }] }),
+        );
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    lm.dispose();
+    for (const [json, format] of [
+      [path.join(own, 'model.json'), 'distillery'],
+      [path.join(layersDir, 'model.json'), 'tfjs-layers'],
+    ] as const) {
+      const a = capture();
+      const out = path.join(work, `run-${format}`);
+      const argv = ['distill', '--teacher', json, '--student', 'deit-tiny-patch2-8', '--student-config', tiny];
+      const code = await main([...argv, '--loss', 'kd', ...common, '--out', out], a.io);
+      expect(code, a.err.join('\n')).toBe(0);
+      expect(a.out.join('\n')).toContain(`teacher: ${format} model from ${json}`);
+      expect(JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'))).toMatchObject({
+        teacher: json,
+        teacherArch: format,
+      });
+      expect(existsSync(path.join(out, 'model.json'))).toBe(true);
+    }
+  });
+
   it('train: --loss ldam-drw --sampler class-balanced with --val-data', async () => {
     const val = imageFolder(path.join(work, 'val'), [2, 2, 2], 5);
     const a = capture();
@@ -309,6 +350,37 @@ describe('distillery distill / train', () => {
       ]);
       expect(text).toBe(
         'distillery distill: options.teacher: expected logits over 3 classes (the classes of options.train), got 5 classes',
+      );
+    });
+
+    it('--teacher model.json: with --teacher-arch, an unknown format, not JSON, a missing weights file', async () => {
+      const dir = path.join(work, 'bad-json');
+      mkdirSync(dir, { recursive: true });
+      const student = ['--student', 'deit-tiny-patch2-8', '--student-config', tiny, '--loss', 'kd', ...common];
+      const unknown = path.join(dir, 'saved.json');
+      writeFileSync(unknown, JSON.stringify({ format: 'saved-model' }));
+      expect(await bad(['distill', '--teacher', unknown, '--teacher-arch', 'resnet32', ...student])).toMatch(
+        /--teacher-arch: only with a \.safetensors teacher/,
+      );
+      expect(await bad(['distill', '--teacher', unknown, ...student])).toMatch(
+        /saved\.json: expected a model\.json of a Distillery model .* got format "saved-model"$/,
+      );
+      const text = path.join(dir, 'text.json');
+      writeFileSync(text, 'not json');
+      expect(await bad(['distill', '--teacher', text, ...student])).toMatch(
+        /text\.json: expected a model\.json \(JSON\)/,
+      );
+      const noWeights = path.join(dir, 'graph.json');
+      writeFileSync(
+        noWeights,
+        JSON.stringify({
+          format: 'graph-model',
+          modelTopology: {},
+          weightsManifest: [{ paths: ['gone.bin'], weights: [] }],
+        }),
+      );
+      expect(await bad(['distill', '--teacher', noWeights, ...student])).toMatch(
+        /gone\.bin: could not read \(no such file\), a weights file of .*graph\.json$/,
       );
     });
 

@@ -10,6 +10,12 @@ export {
   distill,
 } from './distill/distill';
 export {
+  type LoadedTeacher,
+  type LoadTeacherOptions,
+  loadTeacher,
+  type TeacherFormat,
+} from './distill/load-teacher';
+export {
   DISTILL_LOSS_SPECS,
   DISTILL_LOSSES,
   type DistillLossName,
@@ -29,7 +35,9 @@ export {
 export {
   type DistilleryModelLike,
   type Teacher,
+  type TeacherFunction,
   type TeacherKind,
+  type TeacherOutput,
   type TfjsModelLike,
   teacherAdapter,
 } from './distill/teacher';

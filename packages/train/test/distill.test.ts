@@ -5,7 +5,7 @@ import { DistilleryError, measureTensorGrowth, type Rng, tf } from '@distillery/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distill } from '../src/distill/distill';
 import { DISTILL_LOSSES } from '../src/distill/loss-table';
-import { teacherAdapter } from '../src/distill/teacher';
+import { type TeacherOutput, teacherAdapter } from '../src/distill/teacher';
 import { AdamW } from '../src/optim/adamw';
 import { SGD } from '../src/optim/sgd';
 import { blobs, C, changed, resnetTeacher, snapshot, student, vitTeacher } from './distill-setup';
@@ -175,7 +175,7 @@ describe('distill(): teacher kinds', () => {
     let added = -1;
     const { value, grads } = tf.variableGrads(() => {
       const before = tape();
-      const { logits } = teacherAdapter(teacher).run(images);
+      const { logits } = teacherAdapter(teacher).run(images) as TeacherOutput;
       added = tape() - before;
       return tf.mul(v, tf.sum(logits)) as tf.Scalar;
     }, [v]);

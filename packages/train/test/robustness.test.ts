@@ -31,6 +31,7 @@ import {
   linearLR,
   linearSumAssignment,
   loadCheckpoint,
+  loadTeacher,
   meanAveragePrecision,
   multiStepLR,
   normalizedMutualInfo,
@@ -496,6 +497,14 @@ describe('@distillery/train robustness', () => {
       'options.train',
     );
     bad('teacherAdapter', () => teacherAdapter(42), 'options.teacher');
+    await badAsync('loadTeacher', () => loadTeacher(42 as never), 'source', /model\.json path or URL/);
+    await badAsync(
+      'loadTeacher',
+      () => loadTeacher('/nonexistent/model.json'),
+      '/nonexistent/model.json',
+      /no such file/,
+    );
+    await badAsync('loadTeacher', () => loadTeacher('/x/model.json', { fetc: fetch } as never), 'options.fetc');
     bad(
       'teacherAdapter',
       () => teacherAdapter({ predict: () => [tf.zeros([1, 2]), tf.zeros([1, 2])] }).run(tf.zeros([1, 8, 8, 1])),

@@ -21,6 +21,7 @@ import {
   distill,
   type EpochRecord,
   groupAccuracy,
+  loadTeacher,
   perClassAccuracy,
   predictClassesAsync,
   SAMPLERS,
@@ -93,7 +94,12 @@ const COMMON_FLAGS: Record<string, FlagDef> = {
 };
 
 const DISTILL_FLAGS: Record<string, FlagDef> = {
-  teacher: { type: 'string', value: 'FILE', description: 'teacher weights (.safetensors, timm/torchvision names)' },
+  teacher: {
+    type: 'string',
+    value: 'FILE',
+    description:
+      'the teacher: weights (.safetensors, timm/torchvision names, with --teacher-arch) or a model.json (Distillery, tfjs Layers or tfjs graph model)',
+  },
   'teacher-arch': { type: 'string', value: 'ARCH', description: `teacher architecture: ${ARCHS.join(', ')}` },
   student: { type: 'string', value: 'ARCH', description: 'student architecture (same choices)' },
   loss: { type: 'string', value: 'NAME', description: `${DISTILL_LOSSES.join(' | ')} (official defaults)` },
@@ -128,7 +134,7 @@ const TRAIN_FLAGS: Record<string, FlagDef> = {
 function help(command: 'distill' | 'train', flags: Record<string, FlagDef>): string {
   const head =
     command === 'distill'
-      ? 'distillery distill — train a student from a teacher on your data\n\nUsage: distillery distill --teacher FILE --teacher-arch ARCH --student ARCH --data PATH --loss NAME [options]'
+      ? 'distillery distill — train a student from a teacher on your data\n\nUsage: distillery distill --teacher FILE [--teacher-arch ARCH] --student ARCH --data PATH --loss NAME [options]'
       : 'distillery train — train a model on your data (long-tail losses and samplers, no teacher)\n\nUsage: distillery train --model ARCH --data PATH [--loss NAME] [--sampler NAME] [options]';
   const rows = Object.entries(flags).map(
     ([k, f]) => `  --${k}${f.value ? ` ${f.value}` : ''}`.padEnd(30) + f.description,
@@ -230,7 +236,12 @@ async function runTraining(command: 'distill' | 'train', v: Record<string, strin
   const arch = required(v, isDistill ? 'student' : 'model');
   const dataPath = required(v, 'data');
   const teacherFile = isDistill && loss !== 'uskd' ? required(v, 'teacher') : undefined;
-  const teacherArch = teacherFile ? required(v, 'teacher-arch') : undefined;
+  // a model.json (Distillery, tfjs Layers or tfjs graph model) names its own architecture; safetensors need --teacher-arch
+  const teacherJson = teacherFile !== undefined && /\.json$/i.test(teacherFile);
+  if (teacherJson && v['teacher-arch'] !== undefined) {
+    throw new UsageError('--teacher-arch: only with a .safetensors teacher (a model.json names its own architecture)');
+  }
+  const teacherArch = teacherFile && !teacherJson ? required(v, 'teacher-arch') : undefined;
   if (isDistill && loss === 'uskd' && v.teacher !== undefined) {
     throw new UsageError("--teacher: 'uskd' is self-distillation and takes no teacher");
   }
@@ -292,9 +303,13 @@ async function runTraining(command: 'distill' | 'train', v: Record<string, strin
     { numClasses, channels: c, imageSize: h, distilled: loss === 'deit-lt', seed, overrides: modelConfig },
     isDistill ? '--student' : '--model',
   );
-  const teacher = teacherFile
-    ? await loadTeacherFile(teacherFile, teacherArch!, { channels: c, imageSize: h, seed })
-    : undefined;
+  const loadedTeacher = teacherJson ? await loadTeacher(path.resolve(teacherFile!)) : undefined;
+  if (loadedTeacher) io.out(`  teacher: ${loadedTeacher.format} model from ${teacherFile}`);
+  const teacher = loadedTeacher
+    ? { model: loadedTeacher.model, dispose: () => loadedTeacher.dispose() }
+    : teacherFile
+      ? await loadTeacherFile(teacherFile, teacherArch!, { channels: c, imageSize: h, seed })
+      : undefined;
 
   for (const dir of [
     outDir,
@@ -311,7 +326,7 @@ async function runTraining(command: 'distill' | 'train', v: Record<string, strin
     command,
     model: arch,
     teacher: teacherFile ?? null,
-    teacherArch: teacherArch ?? null,
+    teacherArch: teacherArch ?? loadedTeacher?.format ?? null,
     loss,
     lossOptions: lossOptions ?? null,
     modelConfig: modelConfig ?? null,
@@ -367,7 +382,7 @@ async function runTraining(command: 'distill' | 'train', v: Record<string, strin
     if (isDistill) {
       ({ history } = await distill({
         ...run,
-        teacher: teacher as never,
+        teacher: (teacher && 'model' in teacher ? teacher.model : teacher) as never,
         student: model as never,
         loss: loss as DistillLossName,
         cacheTeacher,
@@ -425,7 +440,9 @@ async function runTraining(command: 'distill' | 'train', v: Record<string, strin
     headers: ['model', 'top-1', 'head', 'mid', 'tail'],
     rows: [[`${arch} (${loss})`, fmt(top1), fmt(hmt.head), fmt(hmt.mid), fmt(hmt.tail)]],
   };
-  const title = isDistill ? `distill ${teacherArch ?? 'self'} → ${arch} (${loss})` : `train ${arch} (${loss})`;
+  const title = isDistill
+    ? `distill ${teacherArch ?? (loadedTeacher ? path.basename(path.dirname(path.resolve(teacherFile!))) : 'self')} → ${arch} (${loss})`
+    : `train ${arch} (${loss})`;
   const reportFile = path.join(outDir, 'report.html');
   writeFileAtomic(
     reportFile,

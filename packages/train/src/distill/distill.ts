@@ -219,7 +219,7 @@ export async function distill(options: DistillOptions): Promise<DistillResult> {
       );
     }
     if (teacher) {
-      probeTeacher = teacher.run(probe.images, spec.tokens);
+      probeTeacher = await teacher.run(probe.images, spec.tokens);
       const c = probeTeacher.logits.shape[1];
       if (c !== numClasses) throw classMismatch('options.teacher', c, 'options.train', numClasses);
     }
@@ -318,7 +318,7 @@ export async function distill(options: DistillOptions): Promise<DistillResult> {
   const clock = new BatchClock(seed);
   const sampler = clock.wrap(makeSampler(o.sampler, labels, numClasses, seed, epochs));
   const data = {
-    batch(indices: Int32Array): DistillBatch {
+    async batch(indices: Int32Array): Promise<DistillBatch> {
       const raw = train.batch(indices);
       const rng = clock.next();
       const images = o.augment ? augmentBatch(o.augment, raw.images, rng) : raw.images;
@@ -331,12 +331,17 @@ export async function distill(options: DistillOptions): Promise<DistillResult> {
         let teacherLogits = cache?.lookup(indices) ?? null;
         let teacherTokens: tf.Tensor3D | undefined;
         if (!teacherLogits) {
-          const out = teacher.run(seen, spec.tokens);
+          // awaited inside try: the images stay alive until an async teacher has settled
+          const out = await teacher.run(seen, spec.tokens);
           teacherLogits = out.logits;
           teacherTokens = out.tokens;
           cache?.hold(indices, teacherLogits);
         }
         return { images, labels: raw.labels, teacherLogits, teacherTokens };
+      } catch (error) {
+        // a failed teacher (a remote one that is down) leaves nothing of this batch behind
+        tf.dispose([images, raw.labels]);
+        throw error;
       } finally {
         if (images !== raw.images) raw.images.dispose();
       }
@@ -505,7 +510,7 @@ function augmentBatch(augment: (x: tf.Tensor4D, rng: Rng) => tf.Tensor4D, images
 async function probeRows(teacher: TeacherAdapter, train: LabelledData) {
   const batch = probeBatch(train, CACHE_PROBE_ROWS);
   try {
-    const { logits } = teacher.run(batch.images);
+    const { logits } = await teacher.run(batch.images);
     try {
       return {
         indices: Array.from({ length: batch.labels.shape[0] }, (_, i) => i),

@@ -23,15 +23,25 @@ export interface DistilleryModelLike {
 
 /** The surface of a tfjs-layers `LayersModel` or tfjs-converter `GraphModel` that a teacher needs. */
 export interface TfjsModelLike {
-  predict?(x: tf.Tensor, config?: unknown): tf.Tensor | tf.Tensor[];
+  predict?(x: tf.Tensor, config?: unknown): tf.Tensor | tf.Tensor[] | tf.NamedTensorMap;
   execute?(x: tf.Tensor, outputs?: string | string[]): tf.Tensor | tf.Tensor[];
+  /** A GraphModel's entry point for graphs with dynamic ops (control flow, Where, NonMaxSuppression). */
+  executeAsync?(x: tf.Tensor, outputs?: string | string[]): Promise<tf.Tensor | tf.Tensor[]>;
 }
 
 /**
- * What can teach: a Distillery model, a tfjs `LayersModel` / `GraphModel` (anything with `predict` or `execute`), or a
- * function from images `[B, H, W, C]` to logits `[B, C]`.
+ * A function from images `[B, H, W, C]` to logits `[B, C]`, or to a Promise of them (a remote teacher, one in a Web
+ * Worker, a model behind an async API). A synchronous function runs inside `tf.tidy` (its intermediates are freed).
+ * An `async` function runs outside it, since tensors it holds across an `await` must survive: it frees its own
+ * intermediates. The images stay valid until the Promise settles; the logits it resolves to are the caller's.
  */
-export type Teacher = DistilleryModelLike | TfjsModelLike | ((images: tf.Tensor4D) => tf.Tensor);
+export type TeacherFunction = (images: tf.Tensor4D) => tf.Tensor | Promise<tf.Tensor>;
+
+/**
+ * What can teach: a Distillery model, a tfjs `LayersModel` / `GraphModel` (anything with `predict` or `execute`), or a
+ * function from images to logits (see {@link TeacherFunction}).
+ */
+export type Teacher = DistilleryModelLike | TfjsModelLike | TeacherFunction;
 
 export type TeacherKind = 'distillery' | 'tfjs-layers' | 'tfjs-graph' | 'function';
 
@@ -44,8 +54,11 @@ export interface TeacherOutput {
 /** A teacher behind one interface, always run in inference mode. */
 export interface TeacherAdapter {
   kind: TeacherKind;
-  /** Inference: `{ logits }` (and `tokens` with `withTokens`). The caller owns the results. */
-  run(images: tf.Tensor4D, withTokens?: boolean): TeacherOutput;
+  /**
+   * Inference: `{ logits }` (and `tokens` with `withTokens`), or a Promise of them for a teacher function that returns
+   * one. The caller owns the results.
+   */
+  run(images: tf.Tensor4D, withTokens?: boolean): TeacherOutput | Promise<TeacherOutput>;
   /** The teacher's own variables when it exposes them (Distillery models), to check they are never trained. */
   variables(): tf.Variable[];
 }
@@ -73,8 +86,21 @@ function dropPrefix(tokens: tf.Tensor3D, prefix: number): tf.Tensor3D {
  */
 export function teacherAdapter(teacher: unknown, argument = 'options.teacher'): TeacherAdapter {
   const adapter = rawAdapter(teacher, argument);
-  return { ...adapter, run: (images, withTokens) => noGrad(() => adapter.run(images, withTokens)) };
+  return {
+    ...adapter,
+    // boxed: noGrad refuses a Promise result; the synchronous part of an async teacher still runs under it
+    run: (images, withTokens) => noGrad(() => ({ out: adapter.run(images, withTokens) })).out,
+  };
 }
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  v !== null &&
+  (typeof v === 'object' || typeof v === 'function') &&
+  typeof (v as { then?: unknown }).then === 'function';
+
+/** `async function` / `async () =>`: run outside tf.tidy, whose end would free tensors still used after an await. */
+const isAsyncFunction = (f: unknown) =>
+  typeof f === 'function' && (f as { constructor?: { name?: string } }).constructor?.name === 'AsyncFunction';
 
 function rawAdapter(teacher: unknown, argument: string): TeacherAdapter {
   const expected =
@@ -84,12 +110,20 @@ function rawAdapter(teacher: unknown, argument: string): TeacherAdapter {
       kind: 'function',
       run: (images, withTokens) => {
         if (withTokens) throw tokensNeeded(argument, 'a function');
-        return {
-          logits: checkLogits(
-            tf.tidy(() => (teacher as (x: tf.Tensor4D) => tf.Tensor)(images)),
-            argument,
-          ),
-        };
+        const fn = teacher as TeacherFunction;
+        let pending: PromiseLike<unknown> | undefined;
+        if (isAsyncFunction(fn)) pending = Promise.resolve(fn(images));
+        else {
+          const logits = tf.tidy(() => {
+            const out = fn(images);
+            if (!isThenable(out)) return out;
+            pending = out;
+            return tf.scalar(0); // a placeholder, freed below: the logits come with the Promise
+          });
+          if (!pending) return { logits: checkLogits(logits, argument) };
+          logits.dispose();
+        }
+        return Promise.resolve(pending).then((value) => ({ logits: checkLogits(value, argument) }));
       },
       variables: () => [],
     };
@@ -121,21 +155,52 @@ function rawAdapter(teacher: unknown, argument: string): TeacherAdapter {
   if (!usePredict && typeof m.execute !== 'function') {
     throw invalid('INVALID_ARGUMENT', argument, expected, describeValue(teacher));
   }
-  const kind: TeacherKind = typeof m.execute === 'function' ? 'tfjs-graph' : 'tfjs-layers';
+  // A LayersModel has execute() too (run named outputs); its `layers` array tells it from a GraphModel.
+  const kind: TeacherKind =
+    typeof m.execute === 'function' && !Array.isArray((m as { layers?: unknown }).layers)
+      ? 'tfjs-graph'
+      : 'tfjs-layers';
+  /** Set once predict() has said the graph has dynamic ops: every later batch goes to executeAsync directly. */
+  let dynamicGraph = false;
+  const runAsync = (images: tf.Tensor4D) =>
+    m.executeAsync!(images).then((value) => ({ logits: oneOutput(value, argument) }));
   return {
     kind,
     run: (images, withTokens) => {
       if (withTokens) throw tokensNeeded(argument, `a tfjs ${kind === 'tfjs-graph' ? 'GraphModel' : 'LayersModel'}`);
+      if (dynamicGraph) return runAsync(images);
       // LayersModel.predict runs in inference mode (training false: no dropout, BatchNorm moving statistics).
-      const out = usePredict ? m.predict!(images) : m.execute!(images);
-      if (Array.isArray(out)) {
-        tf.dispose(out);
-        throw invalid('INVALID_ARGUMENT', argument, 'a model with one output (the logits)', `${out.length} outputs`);
+      let out: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap;
+      try {
+        out = usePredict ? m.predict!(images) : m.execute!(images);
+      } catch (error) {
+        // a graph with dynamic ops runs only through executeAsync, which tfjs-converter's message names
+        if (kind === 'tfjs-graph' && typeof m.executeAsync === 'function' && /executeAsync/.test(String(error))) {
+          dynamicGraph = true;
+          return runAsync(images);
+        }
+        // e.g. a model built for other images: tfjs' own message, under the option it concerns
+        throw invalid(
+          'INVALID_ARGUMENT',
+          argument,
+          `a model that runs on images [${images.shape.join(', ')}]`,
+          `an error: ${(error as Error).message}`,
+        );
       }
-      return { logits: checkLogits(out, argument) };
+      return { logits: oneOutput(out, argument) };
     },
     variables: () => [],
   };
+}
+
+/** The logits of a tfjs model's answer: one tensor, or a list or (GraphModel) map of named outputs holding one. */
+function oneOutput(out: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, argument: string): tf.Tensor2D {
+  const outputs = out instanceof tf.Tensor ? [out] : Array.isArray(out) ? out : Object.values(out ?? {});
+  if (outputs.length !== 1) {
+    tf.dispose(outputs);
+    throw invalid('INVALID_ARGUMENT', argument, 'a model with one output (the logits)', `${outputs.length} outputs`);
+  }
+  return checkLogits(outputs[0], argument);
 }
 
 function tokensNeeded(argument: string, given: string) {

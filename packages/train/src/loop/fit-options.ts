@@ -34,8 +34,8 @@ export interface FitOptions<T> {
   params: tf.Variable[];
   /** Training loss of one batch, computed from `params` (called inside tf.variableGrads). */
   loss: (batch: T, ctx: StepContext) => tf.Scalar;
-  /** Source of batches: e.g. an ImageDataset of @distillery/data. */
-  data: { batch(indices: Int32Array): T };
+  /** Source of batches: e.g. an ImageDataset of @distillery/data. A batch may come as a Promise (awaited first). */
+  data: { batch(indices: Int32Array): T | Promise<T> };
   /** Epoch orders (a pure function of seed and epoch, so resume draws the same batches). */
   sampler: Sampler;
   batchSize: number;

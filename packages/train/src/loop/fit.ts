@@ -33,7 +33,7 @@ export async function fit<T>(options: FitOptions<T>): Promise<{ history: EpochRe
       for (let b = 0; b < batches.length; b++) {
         lr = stepLearningRate(run, epoch, step);
         const ctx: StepContext = { epoch, step, batchIndex: b, batchesPerEpoch: batches.length, rng, lr };
-        const { loss, stepped } = await trainStep(strategy, run, o.data.batch(batches[b]!), ctx);
+        const { loss, stepped } = await trainStep(strategy, run, await o.data.batch(batches[b]!), ctx);
         if (stepped) {
           step++;
           o.ema?.update();
