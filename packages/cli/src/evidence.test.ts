@@ -129,6 +129,22 @@ describe('evidence tables from a --seeds run', () => {
       expect(err[0]).toMatch(message);
     }
     expect(await main(['evidence'], io)).toBe(2);
+    // --readme fills the README's block between its markers (and only there), again on a second run.
+    const readme = path.join(dir, 'README.md');
+    const block = (inner: string) =>
+      `# p2ot\n\nbefore\n<!-- evidence: fashion-mnist -->\n${inner}<!-- /evidence: fashion-mnist -->\nafter\n`;
+    writeFileSync(readme, block('old table\n'));
+    for (let i = 0; i < 2; i++) {
+      expect(await main(['evidence', dir, '--readme', readme], io)).toBe(0);
+      expect(readFileSync(readme, 'utf8')).toBe(block(out[0]!));
+    }
+    writeFileSync(readme, '# no block\n');
+    err.length = 0;
+    expect(await main(['evidence', dir, '--readme', readme], io)).toBe(1);
+    expect(err[0]).toMatch(
+      /README\.md: no "<!-- evidence: fashion-mnist -->" … "<!-- \/evidence: fashion-mnist -->" block/,
+    );
+    expect(readFileSync(readme, 'utf8')).toBe('# no block\n');
     rmSync(dir, { recursive: true, force: true });
   });
 });

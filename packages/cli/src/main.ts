@@ -209,15 +209,18 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
         return await runRecipeFromArgs(recipe, flags, io);
       }
       case 'evidence': {
-        const { help, positionals } = parseArgs(rest, {});
+        const flags = {
+          readme: { type: 'string', description: "write it into FILE's <!-- evidence: DATA --> block instead" },
+        } satisfies Record<string, FlagSpec>;
+        const { help, positionals, flags: f } = parseArgs(rest, flags);
         if (help) {
           io.out(
-            "distillery evidence <summary.json | RUN_DIR> — the table (mean ± std over the seeds) and the paper's claims (held on every seed, on the mean only, or not at all) of a `distillery run <recipe> --seeds …` run, in markdown for the recipe's README",
+            `distillery evidence <summary.json | RUN_DIR> [--readme FILE] — the table (mean ± std over the seeds) and the paper's claims (held on every seed, on the mean only, or not at all) of a \`distillery run <recipe> --seeds …\` run, in markdown for the recipe's README\n\nOptions:\n${describeFlags(flags)}`,
           );
           return 0;
         }
         if (positionals.length !== 1) throw new UsageError('expected one summary.json or run folder');
-        return evidenceCommand(positionals[0]!, io.out);
+        return evidenceCommand(positionals[0]!, io.out, f.readme as string | undefined);
       }
       case 'distill':
       case 'train':
