@@ -226,10 +226,10 @@ describe(`fused scaled dot-product attention (${backend}${threaded ? ', threads'
       }
       const want = run(oneThread);
       for (let i = 0; i < want.length; i++) expect(got[i]).toEqual(want[i]);
-      // and the JavaScript loop of the cpu kernel agrees to float32 rounding
+      // and the JavaScript loop of the cpu kernel agrees to float32 rounding (values 1e-5, gradients 1e-4)
       const js = run(jsMatMul);
       for (let i = 0; i < want.length; i++)
-        expectClose(js[i] as Float32Array, want[i] as Float32Array, 1e-5, 1e-6, `output ${i}`);
+        expectClose(js[i] as Float32Array, want[i] as Float32Array, i < 2 ? 1e-5 : 1e-4, 1e-6, `output ${i}`);
     });
   }
 });

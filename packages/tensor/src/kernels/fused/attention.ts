@@ -94,9 +94,52 @@ function maskStrides(shape: readonly number[]): [number, number, number, number]
   return [mb > 1 ? mh * mq * mk : 0, mh > 1 ? mq * mk : 0, mq > 1 ? mk : 0, mk > 1 ? 1 : 0];
 }
 
+/** S = scale·Q·Kᵀ + mask (float32), written into `s` [B, H, Nq, Nk]. */
+export function attentionLogits(
+  mm: BatchedMatMul,
+  q: Float32Array,
+  k: Float32Array,
+  mask: Float32Array | null,
+  dims: AttentionDims,
+  scale: number,
+  s: Float32Array,
+): void {
+  const { batch, heads, nq, nk, d } = dims;
+  const problems = batch * heads;
+  mm(q, transposeEach(k, problems, nk, d, new Float32Array(problems * d * nk)), nq, nk, d, problems, s);
+  const [sb, sh, sq, sk] = mask && dims.maskShape ? maskStrides(dims.maskShape) : [0, 0, 0, 0];
+  for (let b = 0, row = 0; b < batch; b++) {
+    for (let h = 0; h < heads; h++) {
+      for (let i = 0; i < nq; i++, row += nk) {
+        const mRow = b * sb + h * sh + i * sq;
+        if (mask)
+          for (let j = 0; j < nk; j++) s[row + j] = scale * (s[row + j] as number) + (mask[mRow + j * sk] as number);
+        else for (let j = 0; j < nk; j++) s[row + j] = scale * (s[row + j] as number);
+      }
+    }
+  }
+}
+
+/** Softmax of each `n`-wide row of `x`, in place (max-subtracted, summed in float64). */
+export function softmaxRows(x: Float32Array, n: number): void {
+  const e = new Float64Array(n);
+  for (let row = 0; row < x.length; row += n) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < n; j++) if ((x[row + j] as number) > max) max = x[row + j] as number;
+    let sum = 0;
+    for (let j = 0; j < n; j++) {
+      const z = Math.exp((x[row + j] as number) - max);
+      e[j] = z;
+      sum += z;
+    }
+    const inv = 1 / sum;
+    for (let j = 0; j < n; j++) x[row + j] = (e[j] as number) * inv;
+  }
+}
+
 /**
- * Forward: P = softmax(scale·Q·Kᵀ + mask) row by row (max-subtracted, summed in float64), O = P·V. Writes O and P
- * (P is kept for the backward pass).
+ * Forward: P = softmax(scale·Q·Kᵀ + mask) row by row, O = P·V. Writes O and P (P is kept for the backward pass).
+ * `softmax` runs the rows' softmax in place (default: `softmaxRows`).
  */
 export function attentionForward(
   mm: BatchedMatMul,
@@ -109,34 +152,10 @@ export function attentionForward(
   o: Float32Array,
   p: Float32Array,
 ): void {
-  const { batch, heads, nq, nk, d, dv } = dims;
-  const problems = batch * heads;
-  mm(q, transposeEach(k, problems, nk, d, new Float32Array(problems * d * nk)), nq, nk, d, problems, p);
-  const [sb, sh, sq, sk] = mask && dims.maskShape ? maskStrides(dims.maskShape) : [0, 0, 0, 0];
-  const e = new Float64Array(nk);
-  for (let b = 0, row = 0; b < batch; b++) {
-    for (let h = 0; h < heads; h++) {
-      for (let i = 0; i < nq; i++, row += nk) {
-        const mRow = b * sb + h * sh + i * sq;
-        let max = Number.NEGATIVE_INFINITY;
-        for (let j = 0; j < nk; j++) {
-          let z = scale * (p[row + j] as number);
-          if (mask) z += mask[mRow + j * sk] as number;
-          e[j] = z;
-          if (z > max) max = z;
-        }
-        let sum = 0;
-        for (let j = 0; j < nk; j++) {
-          const x = Math.exp((e[j] as number) - max);
-          e[j] = x;
-          sum += x;
-        }
-        const inv = 1 / sum;
-        for (let j = 0; j < nk; j++) p[row + j] = (e[j] as number) * inv;
-      }
-    }
-  }
-  mm(p, v, nq, dv, nk, problems, o);
+  const { batch, heads, nq, nk, dv } = dims;
+  attentionLogits(mm, q, k, mask, dims, scale, p);
+  softmaxRows(p, nk);
+  mm(p, v, nq, dv, nk, batch * heads, o);
 }
 
 /**
@@ -224,6 +243,53 @@ function forwardKernel(mm: BatchedMatMul) {
   };
 }
 
+/** tfjs-wasm's own backend methods (allocate on its heap, view a tensor's heap data). */
+type WasmHeapBackend = {
+  makeOutput?: (shape: number[], dtype: 'float32') => Info;
+  typedArrayFromHeap?: (x: Info) => Float32Array;
+  disposeData(dataId: object): boolean;
+};
+
+/**
+ * The wasm forward: S = scale·Q·Kᵀ + mask goes into a heap tensor, whose rows tfjs-wasm's own Softmax kernel turns
+ * into P (native code, ~10× faster than Math.exp per element in JavaScript), then O = P·V. Each step views the heap
+ * only after the allocation before it (an allocation may grow the heap and detach earlier views).
+ */
+function wasmForwardKernel(args: KernelArgs): Info[] {
+  const backend = args.backend as WasmHeapBackend;
+  const softmax = tf.getKernel('Softmax', 'wasm');
+  if (!softmax || typeof backend.makeOutput !== 'function' || typeof backend.typedArrayFromHeap !== 'function') {
+    return forwardKernel(wasmMatMul)(args);
+  }
+  const makeOutput = backend.makeOutput.bind(backend);
+  const view = backend.typedArrayFromHeap.bind(backend);
+  const { q, k, v, mask } = args.inputs as { q: Info; k: Info; v: Info; mask?: Info };
+  const { scale, maskShape } = args.attrs as AttentionAttrs;
+  const dims = dimsOf(q, k, v, maskShape);
+  const { batch, heads, nq, nk, dv } = dims;
+  const logits = makeOutput([batch, heads, nq, nk], 'float32');
+  let probs: Info;
+  try {
+    attentionLogits(wasmMatMul, view(q), view(k), mask ? view(mask) : null, dims, scale, view(logits));
+    probs = softmax.kernelFunc({
+      inputs: { logits },
+      backend: args.backend,
+      attrs: { dim: 3 },
+    } as unknown as Parameters<tf.KernelFunc>[0]) as unknown as Info;
+  } finally {
+    backend.disposeData(logits.dataId);
+  }
+  const out = makeOutput([batch, heads, nq, dv], 'float32');
+  try {
+    wasmMatMul(view(probs), view(v), nq, dv, nk, batch * heads, view(out));
+  } catch (error) {
+    backend.disposeData(out.dataId);
+    backend.disposeData(probs.dataId);
+    throw error;
+  }
+  return [out, probs];
+}
+
 function backwardKernel(mm: BatchedMatMul) {
   return (args: KernelArgs): Info[] => {
     const { dy, q, k, v, probs } = args.inputs as { dy: Info; q: Info; k: Info; v: Info; probs: Info };
@@ -252,12 +318,12 @@ function backwardKernel(mm: BatchedMatMul) {
 /** Registers the fused attention kernels for cpu and wasm and their gradient (once). Returns what it added. */
 export function registerFusedAttention(): string[] {
   const added: string[] = [];
-  for (const [backendName, mm] of [
-    ['cpu', jsMatMul],
-    ['wasm', wasmMatMul],
+  for (const [backendName, forward, mm] of [
+    ['cpu', forwardKernel(jsMatMul), jsMatMul],
+    ['wasm', wasmForwardKernel, wasmMatMul],
   ] as const) {
     for (const [kernelName, kernelFunc] of [
-      [ATTENTION_KERNEL, forwardKernel(mm)],
+      [ATTENTION_KERNEL, forward],
       [ATTENTION_GRAD_KERNEL, backwardKernel(mm)],
     ] as const) {
       if (tf.getKernel(kernelName, backendName)) continue;
@@ -392,7 +458,7 @@ export function scaledDotProductAttention(
   return tf.tidy(() => {
     const mask = opts.mask && (opts.mask.rank === 4 ? opts.mask : tf.reshape(opts.mask, maskShape));
     if (!fused) return composedAttention(qt, kt, vt, scale, mask) as tf.Tensor4D;
-    const inputs = mask ? { q: qt, k: kt, v: vt, mask } : { q: qt, k: kt, v: vt };
+    const inputs: tf.NamedTensorMap = mask ? { q: qt, k: kt, v: vt, mask } : { q: qt, k: kt, v: vt };
     const [out] = tf.engine().runKernel(ATTENTION_KERNEL, inputs, { scale, maskShape } as never) as tf.Tensor[];
     return out as tf.Tensor4D;
   });
