@@ -83,7 +83,10 @@ const load1 = os.loadavg()[0];
 
 const spec = shape.join(',');
 const torch = Object.fromEntries(
-  counts.map((t) => [t, runPython(path.join(here, '../../../tools/bench/attention.py'), ['--threads', String(t), spec])]),
+  counts.map((t) => [
+    t,
+    runPython(path.join(here, '../../../tools/bench/attention.py'), ['--threads', String(t), spec]),
+  ]),
 );
 
 const rows = [];
