@@ -64,6 +64,21 @@ export const wasmMatMul: BatchedMatMul = (a, b, m, n, k, batch, out) => {
   else jsMatMul(a, b, m, n, k, batch, out);
 };
 
+const scratchSlots: Float32Array[] = [];
+/**
+ * Work buffer `slot` of at least `length` floats, kept between calls (the kernels run synchronously, one at a time):
+ * allocating and zero-filling three or four attention-sized arrays per call (1.6 MB each at DeiT-Tiny B32) cost more
+ * than the element-wise work they hold. Contents are stale; every user overwrites what it reads.
+ */
+function scratch(slot: number, length: number): Float32Array {
+  let buffer = scratchSlots[slot];
+  if (!buffer || buffer.length < length) {
+    buffer = new Float32Array(length);
+    scratchSlots[slot] = buffer;
+  }
+  return buffer.subarray(0, length);
+}
+
 /** Writes each of `batch` row-major [rows×cols] matrices of `x` transposed ([cols×rows]) into `out`. */
 function transposeEach(x: Float32Array, batch: number, rows: number, cols: number, out: Float32Array): Float32Array {
   const size = rows * cols;
@@ -106,7 +121,7 @@ export function attentionLogits(
 ): void {
   const { batch, heads, nq, nk, d } = dims;
   const problems = batch * heads;
-  mm(q, transposeEach(k, problems, nk, d, new Float32Array(problems * d * nk)), nq, nk, d, problems, s);
+  mm(q, transposeEach(k, problems, nk, d, scratch(0, problems * d * nk)), nq, nk, d, problems, s);
   const [sb, sh, sq, sk] = mask && dims.maskShape ? maskStrides(dims.maskShape) : [0, 0, 0, 0];
   for (let b = 0, row = 0; b < batch; b++) {
     for (let h = 0; h < heads; h++) {
@@ -179,10 +194,10 @@ export function attentionBackward(
 ): void {
   const { batch, heads, nq, nk, d, dv: dvDim } = dims;
   const problems = batch * heads;
-  const square = new Float32Array(problems * nq * nk);
+  const square = scratch(0, problems * nq * nk);
   mm(transposeEach(p, problems, nq, nk, square), dO, nk, dvDim, nq, problems, dv);
-  const ds = new Float32Array(problems * nq * nk);
-  mm(dO, transposeEach(v, problems, nk, dvDim, new Float32Array(problems * dvDim * nk)), nq, nk, dvDim, problems, ds);
+  const ds = scratch(1, problems * nq * nk);
+  mm(dO, transposeEach(v, problems, nk, dvDim, scratch(2, problems * dvDim * nk)), nq, nk, dvDim, problems, ds);
   const [sb, sh, sq, sk] = dMask && dims.maskShape ? maskStrides(dims.maskShape) : [0, 0, 0, 0];
   const maskAcc = dMask ? new Float64Array(dMask.length) : null;
   for (let b = 0, row = 0; b < batch; b++) {
