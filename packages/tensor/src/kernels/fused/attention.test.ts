@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertNoTensorLeak, DistilleryError, registerKernels, tf } from '../../index';
+import { assertNoTensorLeak, DistilleryError, noGrad, registerKernels, tf } from '../../index';
 import { currentThreadPool } from '../../threads';
 import { createSimdMatMul } from '../wasm-simd/simd-matmul';
 import {
@@ -142,6 +142,13 @@ describe(`fused scaled dot-product attention (${backend}${threaded ? ', threads'
       'attention grads',
     );
     await assertNoTensorLeak(() => scaledDotProductAttention(q, k, v), 5, 'attention forward');
+    // Inside a gradient scope but under noGrad: nothing recorded, the probabilities are not kept.
+    await assertNoTensorLeak(
+      () =>
+        tf.grads((a: tf.Tensor) => tf.add(tf.sum(a), tf.sum(noGrad(() => scaledDotProductAttention(a, k, v)))))([q]),
+      5,
+      'attention under noGrad',
+    );
     tf.dispose([q, k, v, bias]);
   });
 

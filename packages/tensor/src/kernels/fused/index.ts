@@ -22,9 +22,9 @@ export {
 } from './optimizer-update';
 
 /**
- * Set to `off` (read whenever the kernels are registered) to keep the composed ops: the fused LayerNorm, GELU and attention
- * round differently from them (closer to float64; within 1e-5 of them), so a run that must reproduce the bytes of a
- * run made before the fused kernels existed turns them off. (The optimizer updates are bit-identical either way.)
+ * Set to `off` (read whenever the kernels are registered) to keep the composed ops: the fused LayerNorm, GELU and
+ * attention round differently from them (within 1e-5 of them), so a run that must reproduce the bytes of a run made
+ * before the fused kernels existed turns them off. (The optimizer updates are bit-identical either way.)
  */
 export const FUSED_KERNELS_ENV = 'DISTILLERY_FUSED_KERNELS';
 
