@@ -79,13 +79,21 @@ function scratch(slot: number, length: number): Float32Array {
   return buffer.subarray(0, length);
 }
 
-/** Writes each of `batch` row-major [rows×cols] matrices of `x` transposed ([cols×rows]) into `out`. */
-function transposeEach(x: Float32Array, batch: number, rows: number, cols: number, out: Float32Array): Float32Array {
+/** Writes each of `batch` row-major [rows×cols] matrices of `x` transposed ([cols×rows]), times `scale`, into `out`. */
+function transposeEach(
+  x: Float32Array,
+  batch: number,
+  rows: number,
+  cols: number,
+  out: Float32Array,
+  scale = 1,
+): Float32Array {
   const size = rows * cols;
   for (let p = 0, o = 0; p < batch; p++, o += size) {
     for (let i = 0; i < rows; i++) {
       const src = o + i * cols;
-      for (let j = 0; j < cols; j++) out[o + j * rows + i] = x[src + j] as number;
+      if (scale === 1) for (let j = 0; j < cols; j++) out[o + j * rows + i] = x[src + j] as number;
+      else for (let j = 0; j < cols; j++) out[o + j * rows + i] = scale * (x[src + j] as number);
     }
   }
   return out;
@@ -109,7 +117,10 @@ function maskStrides(shape: readonly number[]): [number, number, number, number]
   return [mb > 1 ? mh * mq * mk : 0, mh > 1 ? mq * mk : 0, mq > 1 ? mk : 0, mk > 1 ? 1 : 0];
 }
 
-/** S = scale·Q·Kᵀ + mask (float32), written into `s` [B, H, Nq, Nk]. */
+/**
+ * S = Q·(scale·Kᵀ) + mask (float32), written into `s` [B, H, Nq, Nk]. The scale rides on the transpose of K that the
+ * product needs anyway (no pass over S; for a power-of-two scale, as d^−½ at d = 64, bit for bit scale·(Q·Kᵀ)).
+ */
 export function attentionLogits(
   mm: BatchedMatMul,
   q: Float32Array,
@@ -121,15 +132,14 @@ export function attentionLogits(
 ): void {
   const { batch, heads, nq, nk, d } = dims;
   const problems = batch * heads;
-  mm(q, transposeEach(k, problems, nk, d, scratch(0, problems * d * nk)), nq, nk, d, problems, s);
-  const [sb, sh, sq, sk] = mask && dims.maskShape ? maskStrides(dims.maskShape) : [0, 0, 0, 0];
+  mm(q, transposeEach(k, problems, nk, d, scratch(0, problems * d * nk), scale), nq, nk, d, problems, s);
+  if (!mask || !dims.maskShape) return;
+  const [sb, sh, sq, sk] = maskStrides(dims.maskShape);
   for (let b = 0, row = 0; b < batch; b++) {
     for (let h = 0; h < heads; h++) {
       for (let i = 0; i < nq; i++, row += nk) {
         const mRow = b * sb + h * sh + i * sq;
-        if (mask)
-          for (let j = 0; j < nk; j++) s[row + j] = scale * (s[row + j] as number) + (mask[mRow + j * sk] as number);
-        else for (let j = 0; j < nk; j++) s[row + j] = scale * (s[row + j] as number);
+        for (let j = 0; j < nk; j++) s[row + j] = (s[row + j] as number) + (mask[mRow + j * sk] as number);
       }
     }
   }
