@@ -10,7 +10,7 @@
 // counts alternating step by step on the same model, beside PyTorch at the same torch.set_num_threads.
 //
 // `--small-ab N` instead times the small ViT (D64, depth 4, 4 heads, 28×28×1, patch 4, B64, @distillery/train's
-// AdamW) on wasm with Distillery's fused kernels off (A: composed LayerNorm, GELU and AdamW ops) and on (B),
+// AdamW) on wasm with Distillery's fused kernels off (A: composed LayerNorm, GELU, attention and AdamW ops) and on (B),
 // alternating A and B for N rounds in the same process (so machine load hits both alike); needs train built too.
 //
 // `--attention-ab N` times the DeiT-Tiny (B32) and small-ViT (D64, B64) train steps on wasm with the fused attention
@@ -136,7 +136,14 @@ async function run(backend, nSteps) {
 async function smallViTAB(rounds) {
   await initBackend('wasm');
   const { AdamW: TrainAdamW } = await import(new URL('../../train/dist/index.js', import.meta.url).href);
-  const FUSED = ['DistilleryLayerNorm', 'DistilleryLayerNormGrad', 'DistilleryGelu', 'DistilleryGeluGrad'];
+  const FUSED = [
+    'DistilleryLayerNorm',
+    'DistilleryLayerNormGrad',
+    'DistilleryGelu',
+    'DistilleryGeluGrad',
+    'DistilleryAttention',
+    'DistilleryAttentionGrad',
+  ];
   const setFused = (on) => {
     if (on) registerKernels();
     else
@@ -188,9 +195,9 @@ async function smallViTAB(rounds) {
   console.log(`A/B alternated, ${rounds} rounds, median ms per train step; kernel calls per step from tf.profile.\n`);
   console.log('| fused kernels | train step (ms) | kernel calls | speed-up |');
   console.log('|---|---|---|---|');
-  console.log(`| off (composed LayerNorm, GELU, AdamW ops) | ${a.toFixed(0)} | ${kernelCalls.A} | 1.00× |`);
+  console.log(`| off (composed LayerNorm, GELU, attention, AdamW ops) | ${a.toFixed(0)} | ${kernelCalls.A} | 1.00× |`);
   console.log(
-    `| on (fused LayerNorm, GELU, AdamW update) | ${b.toFixed(0)} | ${kernelCalls.B} | ${(a / b).toFixed(2)}× |`,
+    `| on (fused LayerNorm, GELU, attention, AdamW update) | ${b.toFixed(0)} | ${kernelCalls.B} | ${(a / b).toFixed(2)}× |`,
   );
   tf.dispose([x, y]);
   optimizer.dispose();
