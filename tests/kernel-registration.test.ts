@@ -15,7 +15,7 @@ const body = `
 const snapshot = () => {
   const map = new Map();
   for (const backend of ['cpu', 'wasm']) for (const k of tf.getKernelsForBackend(backend)) map.set(backend + '/' + k.kernelName, k.kernelFunc);
-  for (const name of ['BatchMatMul', 'Equal', 'Greater']) map.set('gradient/' + name, tf.getGradient(name)?.gradFunc);
+  for (const name of ['BatchMatMul', 'Equal', 'Greater', 'DistilleryAttention']) map.set('gradient/' + name, tf.getGradient(name)?.gradFunc);
   return map;
 };
 const diff = (a, b) => [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)).sort();
@@ -63,8 +63,11 @@ describe('importing the built packages leaves the kernel registry alone (plain N
         'wasm/DistilleryLayerNorm',
         'cpu/DistilleryGelu',
         'wasm/DistilleryAdamWUpdate',
+        'cpu/DistilleryAttention',
+        'wasm/DistilleryAttentionGrad',
         'gradient/BatchMatMul',
         'gradient/Equal',
+        'gradient/DistilleryAttention',
       ]) {
         expect(result.changedByRegister).toContain(key);
       }

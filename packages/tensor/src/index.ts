@@ -57,6 +57,7 @@ export {
 export { fillKernelGaps, KERNEL_GAPS, missingKernels, registerCpuFallback, ZERO_GRADIENT_KERNELS } from './kernels';
 export {
   type AdamWUpdateAttrs,
+  composedAttention,
   composedGelu,
   composedLayerNorm,
   FUSED_KERNELS_ENV,
@@ -64,7 +65,9 @@ export {
   fusedGelu,
   fusedLayerNorm,
   fusedSgdUpdate,
+  type ScaledDotProductAttentionOptions,
   type SgdUpdateAttrs,
+  scaledDotProductAttention,
 } from './kernels/fused';
 export * from './numerics';
 export * from './random';

@@ -10,8 +10,12 @@
 // counts alternating step by step on the same model, beside PyTorch at the same torch.set_num_threads.
 //
 // `--small-ab N` instead times the small ViT (D64, depth 4, 4 heads, 28×28×1, patch 4, B64, @distillery/train's
-// AdamW) on wasm with Distillery's fused kernels off (A: composed LayerNorm, GELU and AdamW ops) and on (B),
+// AdamW) on wasm with Distillery's fused kernels off (A: composed LayerNorm, GELU, attention and AdamW ops) and on (B),
 // alternating A and B for N rounds in the same process (so machine load hits both alike); needs train built too.
+//
+// `--attention-ab N` times the DeiT-Tiny (B32) and small-ViT (D64, B64) train steps on wasm with the fused attention
+// op off (A: batched matMuls + softmax, as before it existed) and on (B), at 1 and 2 threads (`--threads`), A and B
+// alternating for N rounds in the same process; medians and the speed-up.
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -132,7 +136,14 @@ async function run(backend, nSteps) {
 async function smallViTAB(rounds) {
   await initBackend('wasm');
   const { AdamW: TrainAdamW } = await import(new URL('../../train/dist/index.js', import.meta.url).href);
-  const FUSED = ['DistilleryLayerNorm', 'DistilleryLayerNormGrad', 'DistilleryGelu', 'DistilleryGeluGrad'];
+  const FUSED = [
+    'DistilleryLayerNorm',
+    'DistilleryLayerNormGrad',
+    'DistilleryGelu',
+    'DistilleryGeluGrad',
+    'DistilleryAttention',
+    'DistilleryAttentionGrad',
+  ];
   const setFused = (on) => {
     if (on) registerKernels();
     else
@@ -184,13 +195,94 @@ async function smallViTAB(rounds) {
   console.log(`A/B alternated, ${rounds} rounds, median ms per train step; kernel calls per step from tf.profile.\n`);
   console.log('| fused kernels | train step (ms) | kernel calls | speed-up |');
   console.log('|---|---|---|---|');
-  console.log(`| off (composed LayerNorm, GELU, AdamW ops) | ${a.toFixed(0)} | ${kernelCalls.A} | 1.00× |`);
+  console.log(`| off (composed LayerNorm, GELU, attention, AdamW ops) | ${a.toFixed(0)} | ${kernelCalls.A} | 1.00× |`);
   console.log(
-    `| on (fused LayerNorm, GELU, AdamW update) | ${b.toFixed(0)} | ${kernelCalls.B} | ${(a / b).toFixed(2)}× |`,
+    `| on (fused LayerNorm, GELU, attention, AdamW update) | ${b.toFixed(0)} | ${kernelCalls.B} | ${(a / b).toFixed(2)}× |`,
   );
   tf.dispose([x, y]);
   optimizer.dispose();
   model.dispose();
+}
+
+/** Train steps with the fused attention kernel off (A) and on (B), alternated round by round; medians. */
+async function attentionAB(rounds) {
+  const counts = args.includes('--threads') ? args[args.indexOf('--threads') + 1].split(',').map(Number) : [1, 2];
+  const med = (xs) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
+  const setFused = (on) => {
+    if (on) registerKernels();
+    else if (tf.getKernel('DistilleryAttention', 'wasm')) tf.unregisterKernel('DistilleryAttention', 'wasm');
+  };
+  const specs = [
+    { label: 'DeiT-Tiny 32 px (patch 4, D192, depth 12, 3 heads), B32', batch: 32, config: {} },
+    {
+      label: 'ViT D64, depth 4, 4 heads, 28×28×1, patch 4, B64',
+      batch: 64,
+      config: { imageSize: 28, inChannels: 1, embedDim: 64, depth: 4, numHeads: 4 },
+    },
+  ];
+  const load0 = os.loadavg()[0];
+  const rows = [];
+  for (const spec of specs) {
+    await initBackend('wasm', { threads: 1 });
+    const model = createViT('deit-tiny-patch4-32', { numClasses: 10, seed: 0, ...spec.config });
+    const size = spec.config.imageSize ?? 32;
+    const x = tf.randomNormal([spec.batch, size, size, spec.config.inChannels ?? 3], 0, 1, 'float32', 1);
+    const y = tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: spec.batch }, (_, i) => i % 10),
+        'int32',
+      ),
+      10,
+    );
+    const vars = model.trainableVariables();
+    const optimizer = new AdamW(vars);
+    const step = () => {
+      const { value, grads } = tf.variableGrads(
+        () =>
+          tf.tidy(() =>
+            tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(model.forward(x, { training: true }).logits)), -1))),
+          ),
+        vars,
+      );
+      optimizer.step(grads);
+      value.dataSync();
+      tf.dispose([value, grads]);
+    };
+    const times = Object.fromEntries(counts.map((t) => [t, { A: [], B: [] }]));
+    for (let r = -1; r < rounds; r++) {
+      for (const t of counts) {
+        await initBackend('wasm', { threads: t });
+        for (const mode of r % 2 === 0 ? ['A', 'B'] : ['B', 'A']) {
+          setFused(mode === 'B');
+          const t0 = performance.now();
+          step();
+          if (r >= 0) times[t][mode].push(performance.now() - t0);
+        }
+      }
+    }
+    setFused(true);
+    for (const t of counts) {
+      const [a, b] = [med(times[t].A), med(times[t].B)];
+      rows.push(`| ${spec.label} | ${t} | ${a.toFixed(0)} | ${b.toFixed(0)} | ${(a / b).toFixed(2)}× |`);
+    }
+    tf.dispose([x, y]);
+    optimizer.dispose();
+    model.dispose();
+  }
+  const load1 = os.loadavg()[0];
+  console.log('\n### @distillery/vit — train step with the fused attention op off (A) and on (B), wasm\n');
+  console.log(`A/B alternated, ${rounds} rounds, median ms per train step (AdamW).\n`);
+  console.log('| model | threads | A: composed attention (ms) | B: fused attention (ms) | speed-up |');
+  console.log('|---|---|---|---|---|');
+  for (const row of rows) console.log(row);
+  console.log(`\nLoad average ${load0.toFixed(1)} → ${load1.toFixed(1)} on ${os.availableParallelism()} cores.`);
+  const { disposeThreads } = await import('@distillery/tensor');
+  await disposeThreads();
+}
+
+if (args.includes('--attention-ab')) {
+  await attentionAB(arg('--attention-ab', 5));
+  process.exit(0);
 }
 
 if (args.includes('--small-ab')) {

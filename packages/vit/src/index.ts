@@ -87,6 +87,7 @@ export {
 } from './resnet/resnet';
 export {
   Attention,
+  type AttentionRunOptions,
   Block,
   type BlockOptions,
   Mlp,

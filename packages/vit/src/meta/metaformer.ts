@@ -7,6 +7,7 @@ import {
   invalid,
   type OptionsSpec,
   type Rng,
+  scaledDotProductAttention,
   tf,
 } from '@distillery/tensor';
 import { BatchNorm2d, Conv2d } from '../cnn/layers';
@@ -127,14 +128,18 @@ class RelativeAttention {
   apply(x: tf.Tensor3D): tf.Tensor3D {
     const n = this.numTokens;
     const [q, k, v] = tf.split(linear(x, this.qkv.weight), 3, -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
-    const logits = tf.matMul(tf.mul(splitHeads(q, this.heads), this.scale), splitHeads(k, this.heads), false, true);
     const bias = tf.transpose(tf.reshape(tf.gather(this.table, this.index), [n, n, this.heads]), [2, 0, 1]);
-    const attn = tf.softmax(tf.add(logits, bias));
-    return linear(
-      mergeHeads(tf.matMul(attn, splitHeads(v, this.heads))),
-      this.proj.weight,
-      this.proj.bias,
-    ) as tf.Tensor3D;
+    // softmax(q·kᵀ·scale + bias)·v as one fused op, the bias [H, N, N] broadcast over the batch (and differentiated).
+    const heads = scaledDotProductAttention(
+      splitHeads(q, this.heads),
+      splitHeads(k, this.heads),
+      splitHeads(v, this.heads),
+      {
+        scale: this.scale,
+        mask: bias,
+      },
+    );
+    return linear(mergeHeads(heads), this.proj.weight, this.proj.bias) as tf.Tensor3D;
   }
 
   dispose(): void {

@@ -7,6 +7,7 @@ import {
   invalid,
   type Rng,
   randomUniform,
+  scaledDotProductAttention,
   tf,
 } from '@distillery/tensor';
 import { BatchNorm2d } from '../cnn/layers';
@@ -66,8 +67,8 @@ class MCrossAttention {
     const q = perHead(tf.slice(x, [0, 0, 0], [b, 1, c]), this.wq, 1);
     const k = perHead(x, this.wk, n);
     const v = perHead(x, this.wv, n);
-    const attn = tf.softmax(tf.mul(tf.matMul(q, k, false, true), this.scale));
-    const out = tf.reshape(tf.transpose(tf.matMul(attn, v), [0, 2, 1, 3]), [b, 1, h * c]);
+    const attended = scaledDotProductAttention(q, k, v, { scale: this.scale }); // softmax(q·kᵀ·scale)·v, fused
+    const out = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [b, 1, h * c]);
     return linear(out, this.proj.weight, this.proj.bias) as tf.Tensor3D;
   }
 }

@@ -6,6 +6,7 @@ import {
   formatShape,
   invalid,
   type Rng,
+  scaledDotProductAttention,
   tf,
 } from '@distillery/tensor';
 import { addLayerNorm, addLinear, dropPath, gelu, init, layerNorm, linear } from '../core/layers';
@@ -84,7 +85,9 @@ export function mergeHeads(x: tf.Tensor): tf.Tensor3D {
 /**
  * Multi-head self-attention (timm layers/attention.py): qkv = Linear(D, 3D); attn = softmax(q·hd^−½ · kᵀ);
  * out = proj(attn · v). q, k, v are the three D-wide column blocks of qkv (timm's reshape [B,N,3,H,hd]).
- * Uses batched matMul (no einsum) so it differentiates on every backend.
+ * softmax(q·kᵀ·scale)·v is one fused op (`scaledDotProductAttention`, as timm's `fused_attn` path); when the
+ * attention maps are asked for (`returnAttention`) it runs as batched matMuls and a softmax instead, so that the maps
+ * exist (and carry gradients).
  */
 export class Attention {
   readonly qkv: { weight: tf.Variable; bias?: tf.Variable };
@@ -108,16 +111,29 @@ export class Attention {
     this.proj = addLinear(store, `${name}.proj`, dim, dim, rng);
   }
 
-  /** [B, N, D] → { out [B, N, D], attn [B, H, N, N] }. */
-  apply(x: tf.Tensor3D): { out: tf.Tensor3D; attn: tf.Tensor4D } {
+  /** [B, N, D] → { out [B, N, D], attn [B, H, N, N] (only with `returnAttention`) }. */
+  apply(x: tf.Tensor3D, options: AttentionRunOptions = {}): { out: tf.Tensor3D; attn?: tf.Tensor4D } {
+    checkOptions<AttentionRunOptions>(options, { returnAttention: true });
     checkTokens(x, this.dim);
     const qkv = linear(x, this.qkv.weight, this.qkv.bias);
     const [q, k, v] = tf.split(qkv, 3, -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
-    const qh = tf.mul(splitHeads(q, this.numHeads), this.scale);
-    const attn = tf.softmax(tf.matMul(qh, splitHeads(k, this.numHeads), false, true)) as tf.Tensor4D;
-    const out = mergeHeads(tf.matMul(attn, splitHeads(v, this.numHeads)));
-    return { out: linear(out, this.proj.weight, this.proj.bias) as tf.Tensor3D, attn };
+    const [qh, kh, vh] = [splitHeads(q, this.numHeads), splitHeads(k, this.numHeads), splitHeads(v, this.numHeads)];
+    let attn: tf.Tensor4D | undefined;
+    let heads: tf.Tensor;
+    if (options.returnAttention) {
+      attn = tf.softmax(tf.matMul(tf.mul(qh, this.scale), kh, false, true)) as tf.Tensor4D;
+      heads = tf.matMul(attn, vh);
+    } else {
+      heads = scaledDotProductAttention(qh, kh, vh, { scale: this.scale });
+    }
+    const out = linear(mergeHeads(heads), this.proj.weight, this.proj.bias) as tf.Tensor3D;
+    return attn ? { out, attn } : { out };
   }
+}
+
+export interface AttentionRunOptions {
+  /** Also return the attention maps softmax(q·kᵀ·scale) [B, H, N, N] (runs the unfused ops). Default false. */
+  returnAttention?: boolean;
 }
 
 /** Throws naming `x` unless it is [B, N, dim]. */
@@ -155,6 +171,8 @@ export interface RunOptions {
   training?: boolean;
   /** Draws drop-path masks; required for drop path to act in training. */
   rng?: Rng;
+  /** Also return the block's attention maps (see `Attention.apply`). Default false. */
+  returnAttention?: boolean;
 }
 
 /** timm `Block`, pre-norm: x += drop_path(ls1·attn(LN1 x)); x += drop_path(ls2·mlp(LN2 x)). LN eps 1e-6. */
@@ -189,15 +207,18 @@ export class Block {
     if (ls !== undefined && ls !== null) this.ls2 = store.add(`${name}.ls2.gamma`, init.fill([dim], ls));
   }
 
-  apply(x: tf.Tensor3D, run: RunOptions = {}): { out: tf.Tensor3D; attn: tf.Tensor4D } {
-    checkOptions<RunOptions>(run, { training: true, rng: true }, 'run');
+  apply(x: tf.Tensor3D, run: RunOptions = {}): { out: tf.Tensor3D; attn?: tf.Tensor4D } {
+    checkOptions<RunOptions>(run, { training: true, rng: true, returnAttention: true }, 'run');
     checkTokens(x, this.dim);
     const training = run.training ?? false;
-    const { out: a, attn } = this.attn.apply(layerNorm(x, this.norm1.gamma, this.norm1.beta, this.eps) as tf.Tensor3D);
+    const { out: a, attn } = this.attn.apply(layerNorm(x, this.norm1.gamma, this.norm1.beta, this.eps) as tf.Tensor3D, {
+      returnAttention: run.returnAttention ?? false,
+    });
     const branch1 = this.ls1 ? tf.mul(a, this.ls1) : a;
     const x1 = tf.add(x, dropPath(branch1, this.dropPathRate, training, run.rng));
     const m = this.mlp.apply(layerNorm(x1, this.norm2.gamma, this.norm2.beta, this.eps));
     const branch2 = this.ls2 ? tf.mul(m, this.ls2) : m;
-    return { out: tf.add(x1, dropPath(branch2, this.dropPathRate, training, run.rng)) as tf.Tensor3D, attn };
+    const out = tf.add(x1, dropPath(branch2, this.dropPathRate, training, run.rng)) as tf.Tensor3D;
+    return attn ? { out, attn } : { out };
   }
 }

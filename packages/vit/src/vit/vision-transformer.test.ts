@@ -88,6 +88,12 @@ describe.each([
     }
     expectScaledClose(out.blocks[0]!.dataSync(), f.block0, 1e-4, 'block0');
     expectScaledClose(out.attentions![0]!.dataSync(), f.attn0, 1e-4, 'attn0');
+    // Without the maps the attention is the fused op: same logits and block features.
+    const fused = model.forward(images, { collect: [0] });
+    expect(fused.attentions).toBeUndefined();
+    expectScaledClose(fused.logits.dataSync(), f.logits, 1e-4, 'logits (fused attention)');
+    expectScaledClose(fused.blocks[0]!.dataSync(), f.block0, 1e-4, 'block0 (fused attention)');
+    tf.dispose(fused as unknown as tf.TensorContainer);
     const cls = model.classToken(out.blocks[0]!);
     const patches = model.patchTokens(out.blocks[0]!);
     expect(cls.shape).toEqual([f.input.shape[0], f.config.dim]);

@@ -66,7 +66,10 @@ export interface ForwardOptions {
   rng?: Rng;
   /** Block indices (0-based) whose output tokens [B, N, D] to return (before the final norm). */
   collect?: number[];
-  /** Return every block's attention map [B, H, N, N]. */
+  /**
+   * Return every block's attention map [B, H, N, N]. The attention then runs as batched matMuls and a softmax (the
+   * maps must exist); without it, as one fused op.
+   */
   returnAttention?: boolean;
 }
 
@@ -245,10 +248,14 @@ export class VisionTransformer extends Module {
       const blocks: Record<number, tf.Tensor3D> = {};
       const attentions: tf.Tensor4D[] = [];
       this.blocks.forEach((block, i) => {
-        const { out, attn } = block.apply(x, { training: options.training, rng: options.rng ?? this.rng });
+        const { out, attn } = block.apply(x, {
+          training: options.training,
+          rng: options.rng ?? this.rng,
+          returnAttention: options.returnAttention ?? false,
+        });
         x = out;
         if (collect.has(i)) blocks[i] = out;
-        if (options.returnAttention) attentions.push(attn);
+        if (attn) attentions.push(attn);
       });
       const tokens = layerNorm(x, this.norm.gamma, this.norm.beta, this.config.eps) as tf.Tensor3D;
       const D = this.config.embedDim;
