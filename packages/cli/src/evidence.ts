@@ -55,23 +55,19 @@ export function evidenceMarkdown(
     throw invalid('INVALID_ARGUMENT', 'summary', 'a summary.json of `distillery run --seeds`', describeValue(summary));
   }
   const { metrics, seeds } = summary;
-  const header = ['', ...evidence.columns.map((c) => c.label)];
-  const lines = [
-    `| ${header.join(' | ')} |`,
-    `|${header.map(() => '---').join('|')}|`,
-    ...evidence.rows.map(
-      (r) => `| ${[r.label, ...evidence.columns.map((c) => cell(metrics[`${r.key}.${c.key}`]))].join(' | ')} |`,
-    ),
-  ];
-  const verdicts = checkClaims(metrics, evidence.claims);
-  const claimLines = [
-    '| claim | held | seeds where it held | mean gap |',
-    '|---|---|---|---|',
-    ...verdicts.map(
-      (v) =>
-        `| ${v.claim} | ${v.verdict} | ${v.heldOn} of ${v.seeds} | ${v.meanGap >= 0 ? '+' : ''}${v.meanGap.toFixed(3)} |`,
-    ),
-  ];
+  const lines = markdownTable(
+    ['', ...evidence.columns.map((c) => c.label)],
+    evidence.rows.map((r) => [r.label, ...evidence.columns.map((c) => cell(metrics[`${r.key}.${c.key}`]))]),
+  );
+  const claimLines = markdownTable(
+    ['claim', 'held', 'seeds where it held', 'mean gap'],
+    checkClaims(metrics, evidence.claims).map((v) => [
+      v.claim,
+      v.verdict,
+      `${v.heldOn} of ${v.seeds}`,
+      `${v.meanGap >= 0 ? '+' : ''}${v.meanGap.toFixed(3)}`,
+    ]),
+  );
   const data = summary.data === undefined ? '' : ` on --data ${summary.data}`;
   return [
     `Mean ± sample std (n − 1) over seeds ${seeds.join(', ')}${data} (\`distillery run ${summary.recipe}${data.replace(' on', '')} --seeds ${seeds.join(',')}\`):`,
@@ -81,4 +77,11 @@ export function evidenceMarkdown(
     ...claimLines,
     '',
   ].join('\n');
+}
+
+/** A markdown table with its columns padded to one width (as formatters print it, so a README stays lint-clean). */
+function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
