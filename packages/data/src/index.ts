@@ -35,9 +35,12 @@ export {
 export { encodeMetaInformation, type MetaInformation, metaInformation } from './generators/meta-information';
 export {
   DIGIT_SCENES,
+  FASHION_SCENES,
   type SceneDigitsDataset,
   type SceneDigitsOptions,
+  type SceneImagesOptions,
   sceneDigits,
+  sceneImages,
 } from './generators/scene-digits';
 export { type SyntheticLongTailOptions, syntheticLongTail } from './generators/synthetic-long-tail';
 export {

@@ -96,9 +96,14 @@ export class InMemoryDataset implements ImageDataset {
     return this.pixels.subarray(i * this.imageSize, (i + 1) * this.imageSize);
   }
 
+  /** Pixel values of one image as `batch` gives them (scaled), in a new array. */
+  scaledImage(index: number): Float32Array {
+    return Float32Array.from(this.rawImage(index), (v) => v * this.scale);
+  }
+
   get(index: number): Sample {
     const i = this.check(index);
-    const values = Float32Array.from(this.rawImage(i), (v) => v * this.scale);
+    const values = this.scaledImage(i);
     return { image: tf.tensor3d(values, [...this.imageShape], 'float32'), label: this.labelArray[i]! };
   }
 
