@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runRecipe } from '@distillery/cli';
-import { FASHION_MNIST_ROOT, fashionMnistFiles } from '@distillery/data';
+import { FASHION_MNIST_ROOT, FASHION_SCENES, fashionMnistFiles } from '@distillery/data';
 import { getRecipe } from '@distillery/recipes';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -47,7 +47,10 @@ function expectEvidenceKeys(name: string, metrics: unknown) {
   // Smoke runs of deit-lt train at IF 10 only: its IF 100 keys are checked under IF 10.
   const smoke = (key: string) => key.replace(/^imbalanceFactors\.100\./, 'imbalanceFactors.10.');
   for (const c of evidence!.claims) for (const key of [c.better, c.worse]) expect(keys, c.claim).toContain(smoke(key));
-  for (const row of evidence!.rows) expect(keys, row.label).toContain(smoke(`${row.key}.${evidence!.columns[0]!.key}`));
+  const column = evidence!.columns[0]!.key;
+  for (const row of evidence!.rows) {
+    expect(keys, row.label).toContain(smoke(column === '' ? row.key : `${row.key}.${column}`));
+  }
 }
 const accuracy = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1;
 
@@ -116,5 +119,22 @@ describe.runIf(present)('p2ot (imbalanced clustering) on --data fashion-mnist --
       for (const key of ['acc', 'nmi', 'mAcc'])
         expect(accuracy(metrics.methods[method][key]), `${method} ${key}`).toBe(true);
     }
+  }, 180_000);
+});
+
+describe.runIf(present)('scpnet (multi-label) on --data fashion-mnist --smoke (wasm)', () => {
+  it("trains on Fashion-MNIST outfits (28×28 scenes of co-occurring items) and reports every model's test mAP", async () => {
+    const out = path.join(root, 'scpnet');
+    const lines: string[] = [];
+    await runRecipe(getRecipe('scpnet'), {
+      ...{ backend: 'wasm', smoke: true, data: 'fashion-mnist', seed: 0, out, progress: 'none' },
+      print: (l) => lines.push(l),
+    });
+    expect(lines.join('\n')).toMatch(/Fashion-MNIST outfits: 64 training images/);
+    const metrics = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.data.scenes).toEqual(FASHION_SCENES.map((scene) => [...scene]));
+    expect(Object.keys(metrics.mAP)).toHaveLength(5);
+    for (const [name, v] of Object.entries(metrics.mAP)) expect(accuracy(v), name).toBe(true);
+    expectEvidenceKeys('scpnet', metrics);
   }, 180_000);
 });

@@ -40,6 +40,8 @@ function metricOf(metrics: Readonly<Record<string, Statistic>>, key: string, cla
   return m;
 }
 
+/** Row key + column key; an empty column key names the row's own metric. */
+const metricKey = (row: string, column: string) => (column === '' ? row : `${row}.${column}`);
 const cell = (m: Statistic | undefined) => (m ? `${m.mean.toFixed(3)} ± ${m.std.toFixed(3)}` : '—');
 
 /**
@@ -57,7 +59,7 @@ export function evidenceMarkdown(
   const { metrics, seeds } = summary;
   const lines = markdownTable(
     ['', ...evidence.columns.map((c) => c.label)],
-    evidence.rows.map((r) => [r.label, ...evidence.columns.map((c) => cell(metrics[`${r.key}.${c.key}`]))]),
+    evidence.rows.map((r) => [r.label, ...evidence.columns.map((c) => cell(metrics[metricKey(r.key, c.key)]))]),
   );
   const claimLines = markdownTable(
     ['claim', 'held', 'seeds where it held', 'mean gap'],

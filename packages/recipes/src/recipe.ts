@@ -87,7 +87,8 @@ export interface Recipe {
 
 /**
  * The evidence table and claims of a recipe on one dataset, over the flattened metric keys of its metrics.json
- * (nested keys joined with dots: `methods.P²OT.acc`). Cell (row, column) is the metric `${row.key}.${column.key}`.
+ * (nested keys joined with dots: `methods.P²OT.acc`). Cell (row, column) is the metric `${row.key}.${column.key}`
+ * (`row.key` itself when the column key is '').
  */
 export interface RecipeEvidence {
   rows: readonly { label: string; key: string }[];
