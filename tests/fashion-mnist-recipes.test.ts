@@ -138,3 +138,22 @@ describe.runIf(present)('scpnet (multi-label) on --data fashion-mnist --smoke (w
     expectEvidenceKeys('scpnet', metrics);
   }, 180_000);
 });
+
+describe.runIf(present)('lavit on --data fashion-mnist --smoke (wasm)', () => {
+  it('trains the ViT and both LaViTs on 28×28 images in patches of 7 (16 stage-0 tokens), with FLOPs and times', async () => {
+    const out = path.join(root, 'lavit');
+    const lines: string[] = [];
+    await runRecipe(getRecipe('lavit'), {
+      ...{ backend: 'wasm', smoke: true, data: 'fashion-mnist', seed: 0, out, progress: 'none' },
+      print: (l) => lines.push(l),
+    });
+    expect(lines.join('\n')).toMatch(/Fashion-MNIST: 200 training images, 100 test images/);
+    const metrics = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.lavitStages.map((stage: { tokens: number }) => stage.tokens)).toEqual([16, 4]);
+    for (const m of ['ViT', 'LaViT (CE + DP loss)', 'LaViT (CE only)']) {
+      expect(accuracy(metrics.models[m].accuracy), m).toBe(true);
+      expect(metrics.models[m].forwardMs).toBeGreaterThan(0);
+    }
+    expectEvidenceKeys('lavit', metrics);
+  }, 180_000);
+});

@@ -30,6 +30,13 @@ describe('checkClaims', () => {
     expect(notAtAll).toMatchObject({ verdict: 'not at all', heldOn: 1, seeds: 3 });
     expect(notAtAll!.meanGap).toBeLessThan(0);
   });
+  it('a margin: "within one point" holds where better + margin > worse', () => {
+    const m = { x: stat([0.795, 0.81, 0.78]), y: stat([0.8, 0.8, 0.8]) };
+    const [within] = checkClaims(m, [{ claim: 'x within 1 point of y', better: 'x', worse: 'y', margin: 0.01 }]);
+    // seed 2: 0.78 + 0.01 < 0.8; the mean 0.795 + 0.01 > 0.8.
+    expect(within).toMatchObject({ verdict: 'mean only', heldOn: 2 });
+    expect(within!.meanGap).toBeCloseTo(-0.005, 12);
+  });
   it('a tie is not a win, on a seed or on the mean', () => {
     const [tie] = checkClaims({ x: stat([1, 2]), y: stat([1, 2]) }, [{ claim: 'x > y', better: 'x', worse: 'y' }]);
     expect(tie).toMatchObject({ verdict: 'not at all', heldOn: 0, meanGap: 0 });

@@ -10,7 +10,7 @@ interface Statistic {
 
 /** How a paper's ordering fared over the seeds. */
 export interface ClaimVerdict extends RecipeClaim {
-  /** 'every seed': better > worse on each seed; 'mean only': on the mean, not on every seed; 'not at all': not on the mean. */
+  /** 'every seed': better + margin > worse on each seed; 'mean only': on the mean, not on every seed; 'not at all': not on the mean. */
   verdict: 'every seed' | 'mean only' | 'not at all';
   /** Seeds on which better > worse, of `seeds`. */
   heldOn: number;
@@ -26,10 +26,11 @@ export interface ClaimVerdict extends RecipeClaim {
 export function checkClaims(metrics: Readonly<Record<string, Statistic>>, claims: readonly RecipeClaim[]) {
   return claims.map((c): ClaimVerdict => {
     const [better, worse] = [metricOf(metrics, c.better, c.claim), metricOf(metrics, c.worse, c.claim)];
-    const heldOn = better.values.filter((v, i) => v > worse.values[i]!).length;
+    const margin = c.margin ?? 0;
+    const heldOn = better.values.filter((v, i) => v + margin > worse.values[i]!).length;
     const seeds = better.values.length;
     const meanGap = better.mean - worse.mean;
-    const verdict = heldOn === seeds ? 'every seed' : meanGap > 0 ? 'mean only' : 'not at all';
+    const verdict = heldOn === seeds ? 'every seed' : meanGap + margin > 0 ? 'mean only' : 'not at all';
     return { ...c, verdict, heldOn, seeds, meanGap };
   });
 }

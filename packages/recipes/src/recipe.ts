@@ -102,4 +102,6 @@ export interface RecipeClaim {
   claim: string;
   better: string;
   worse: string;
+  /** Holds when better + margin > worse (default 0): 'within one point' is `margin: 0.01`. */
+  margin?: number;
 }
