@@ -260,6 +260,48 @@ for (const [rows, c, experts] of [
   }
 }
 
+// USKD: hard and soft (top-2) labels, the reference's weights and others, C from 3 to 1000.
+for (const [n, c] of [
+  [1, 3],
+  [5, 7],
+  [16, 1000],
+] as [number, number][]) {
+  const y = lazy(() => labels(n, c, 61));
+  const soft = lazy(() => softTargets(n, c, 62));
+  for (const [labelName, lab] of [
+    ['int', y],
+    ['soft', soft],
+  ] as const) {
+    for (const options of [{}, { alpha: 0.1, beta: 2, mu: 0.1 }]) {
+      cases.push({
+        name: `uskdLoss ${labelName} ${JSON.stringify(options)} [${n}, ${c}]`,
+        kernel: 'DistilleryUskdStudentLoss',
+        fn: (a, b) => L.uskdLoss(a as tf.Tensor2D, b as tf.Tensor2D, lab(), options),
+        xs: () => [logits(n, c, 63), logits(n, c, 64)],
+      });
+    }
+  }
+}
+{
+  // A target at p ≈ 1 (the non-target softmax takes its second, masked pass), and ties in the ranking score.
+  const c = 6;
+  const y = lazy(() => tf.tensor1d([0, 3, 5, 2], 'int32'));
+  cases.push(
+    {
+      name: 'uskdLoss target +60',
+      kernel: 'DistilleryUskdStudentLoss',
+      fn: (a, b) => L.uskdLoss(a as tf.Tensor2D, b as tf.Tensor2D, y()),
+      xs: () => [tf.tidy(() => tf.add(logits(4, c, 65, 0.5), tf.mul(oneHotFloat(y(), c), 60))), logits(4, c, 66)],
+    },
+    {
+      name: 'uskdLoss tied scores',
+      kernel: 'DistilleryUskdStudentLoss',
+      fn: (a, b) => L.uskdLoss(a as tf.Tensor2D, b as tf.Tensor2D, y()),
+      xs: () => [tf.zeros([4, c]), tf.zeros([4, c])],
+    },
+  );
+}
+
 describe(`fused softmax losses vs the composed ops (${process.env.DISTILLERY_TEST_BACKEND ?? 'cpu'})`, () => {
   it('registers nothing at import; the kernels appear on first use, for the active backend only', () => {
     for (const name of FUSED_NAMES) {
@@ -389,6 +431,8 @@ describe(`fused softmax losses vs the composed ops (${process.env.DISTILLERY_TES
       () => L.deitLtDistillationLoss(s, w, t, y, { type: 'soft' }),
       () => L.mdcsLoss([s, w], y2, Array(c).fill(10), { epoch: 3, lambdas: [1, 2] }),
       () => L.softTargetCrossEntropy(s, q),
+      () => L.uskdLoss(s, w, y),
+      () => L.uskdLoss(s, w, q),
     ];
     const optimizer = tf.train.sgd(0.01);
     for (const fn of fns) {

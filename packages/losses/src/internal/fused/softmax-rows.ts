@@ -451,3 +451,146 @@ export function mdcsExpertRows(
   }
   return scale * (ceTotal * ce + klTotal * kl);
 }
+
+/** key·C + index stays an exact float64 (< 2^53) for C up to 2^21: one native numeric sort ranks a row. */
+const MAX_KEYED_CLASSES = 2 ** 21;
+const f32Bits = new Float32Array(1);
+const u32Bits = new Uint32Array(f32Bits.buffer);
+/** A float32 value as a uint32 whose order is the reverse of the value's (largest value first; +0 for −0). */
+function descendingKey(x: number): number {
+  f32Bits[0] = x === 0 ? 0 : x;
+  const b = u32Bits[0] as number;
+  const ascending = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
+  return 0xffffffff - ascending;
+}
+
+/**
+ * The student terms of USKD (yzd-v/cls_KD, mmcls/models/dis_losses/uskd.py; arXiv 2303.13005), over the label columns
+ * l_{n,j} (j < k) with values v_{n,j} (1 for hard labels, the top-2 mixed scores for soft targets):
+ *
+ *     p̃_{n,j} = s²_{n,j} − mean_n s²_{·,j} + v_{n,j} (0 where v = 0),   s = softmax(z)[l]        (constant)
+ *     loss_t   = −(1/N)·Σ_n Σ_j p̃_{n,j}·log p_{n,l_j}
+ *     score_c  = w_c/(1 − Σ_j w_{l_j} + 1e-6) + ls_c/(1 − Σ_j ls_{l_j} + 1e-6),  w = softmax(weak), ls = log p
+ *     ẑ_c      = (1/(rank_c + 1)) / Σ_{c'∉l} 1/(rank_{c'} + 1) off the labels, 0 on them   (rank by score, descending,
+ *                ties to the lower index, as tf.topk)                                           (constant)
+ *     loss_non = −(1/N)·Σ_n Σ_{c∉l} ẑ_c·log p̂_c,   p̂ = softmax over the non-label classes
+ *     L = alpha·loss_t + beta·loss_non
+ *
+ * Two passes: the first gets each row's s² (their batch mean is needed before any row's p̃), the second the rest.
+ * d/dz_c = (alpha/N)·(P·p_c − Σ_j p̃_j·δ_{c,l_j}) + (beta/N)·[c∉l]·(p̂_c − ẑ_c), P = Σ_j p̃_j.
+ * Inputs: student [N, C], weak [N, C] (constant), columns int32 [N, k], values [N, k]. Attrs: alpha, beta.
+ */
+export function uskdStudentRows(
+  arena: RowArena,
+  v: Views,
+  n: number,
+  c: number,
+  a: Attrs,
+  grad: Float32Array | null,
+  dy: number,
+): number {
+  const z = v.student as Float32Array;
+  const weak = v.weak as Float32Array;
+  const cols = v.columns as Int32Array;
+  const vals = v.values as Float32Array;
+  const k = cols.length / n;
+  const alpha = a.alpha as number;
+  const beta = a.beta as number;
+  const [S, ES, W, EW, EN, Z, G] = slots(arena, c) as [number, number, number, number, number, number, number];
+  const [ds, dw, dn] = [dist(), dist(), dist()];
+  // Pass 1: s² per row and label column, and their batch means.
+  const sq = new Float64Array(n * k);
+  const mean = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    load(arena, z, i, c, S);
+    softmax(arena, S, ES, c, 1, ds);
+    for (let j = 0; j < k; j++) {
+      const p = (arena.f32[ES + (cols[i * k + j] as number)] as number) / ds.sum;
+      sq[i * k + j] = p * p;
+      mean[j] = (mean[j] as number) + (p * p) / n;
+    }
+  }
+  const keys = new Float64Array(c);
+  const rank = new Int32Array(c);
+  const isLabel = new Uint8Array(c);
+  const g = dy / n;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * c;
+    load(arena, z, i, c, S);
+    load(arena, weak, i, c, W);
+    softmax(arena, S, ES, c, 1, ds);
+    softmax(arena, W, EW, c, 1, dw);
+    const f = arena.f32;
+    let pSum = 0;
+    let lossT = 0;
+    let wT = 0;
+    let lsT = 0;
+    let targetExp = 0;
+    for (let j = 0; j < k; j++) {
+      const l = cols[i * k + j] as number;
+      const value = vals[i * k + j] as number;
+      const pt = value === 0 ? 0 : (sq[i * k + j] as number) - (mean[j] as number) + value;
+      const ls = (z[o + l] as number) - ds.lse;
+      pSum += pt;
+      lossT -= pt * ls;
+      wT += (f[EW + l] as number) / dw.sum;
+      lsT += ls;
+      targetExp += f[ES + l] as number;
+      isLabel[l] = 1;
+    }
+    // The ranking score in float32, as the composed ops compute it (its order decides the Zipf labels).
+    const wDen = Math.fround(Math.fround(1 - Math.fround(wT)) + 1e-6);
+    const lsDen = Math.fround(Math.fround(1 - Math.fround(lsT)) + 1e-6);
+    const invW = 1 / dw.sum;
+    for (let j = 0; j < c; j++) {
+      const wj = Math.fround((f[EW + j] as number) * invW);
+      const lsj = Math.fround((z[o + j] as number) - ds.lse);
+      const score = Math.fround(Math.fround(wj / wDen) + Math.fround(lsj / lsDen));
+      keys[j] = descendingKey(score) * c + j;
+    }
+    if (c <= MAX_KEYED_CLASSES) {
+      keys.sort();
+      for (let r = 0; r < c; r++) rank[(keys[r] as number) % c] = r;
+    } else {
+      const order = Array.from({ length: c }, (_, j) => j).sort(
+        (x, y) => Math.floor((keys[x] as number) / c) - Math.floor((keys[y] as number) / c) || x - y,
+      );
+      order.forEach((j, r) => {
+        rank[j] = r;
+      });
+    }
+    let zipfSum = 0;
+    for (let j = 0; j < c; j++) if (!isLabel[j]) zipfSum += 1 / ((rank[j] as number) + 1);
+    // p̂: the row's exps without the label columns, or (p of the labels ≈ 1) a second pass with them at −∞.
+    const rest = ds.sum - targetExp;
+    if (rest > 1e-6 * ds.sum) {
+      dn.shift = ds.shift;
+      dn.sum = rest;
+      dn.lse = ds.shift + Math.log(rest);
+      dn.base = ES;
+    } else {
+      for (let j = 0; j < k; j++) f[S + (cols[i * k + j] as number)] = Number.NEGATIVE_INFINITY;
+      softmax(arena, S, EN, c, 1, dn);
+    }
+    let lossNon = 0;
+    for (let j = 0; j < c; j++) {
+      const q = isLabel[j] ? 0 : 1 / ((rank[j] as number) + 1) / zipfSum;
+      f[Z + j] = q;
+      if (q > 0) lossNon -= q * ((z[o + j] as number) - dn.lse);
+    }
+    total += alpha * lossT + beta * lossNon;
+    if (grad) {
+      arena.comb3(ES, dn.base, Z, G, c, (g * alpha * pSum) / ds.sum, (g * beta) / dn.sum, -g * beta, 0);
+      store(arena, G, grad, i, c);
+      for (let j = 0; j < k; j++) {
+        const l = cols[i * k + j] as number;
+        const value = vals[i * k + j] as number;
+        const pt = value === 0 ? 0 : (sq[i * k + j] as number) - (mean[j] as number) + value;
+        grad[o + l] = g * alpha * (pSum * ((f[ES + l] as number) / ds.sum) - pt);
+      }
+    }
+    for (let j = 0; j < k; j++) isLabel[cols[i * k + j] as number] = 0;
+  }
+  return total / n;
+}
