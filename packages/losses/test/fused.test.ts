@@ -302,6 +302,55 @@ for (const [n, c] of [
   );
 }
 
+// CLKD's logit terms (one fused kernel; the correlation term stays on matMuls): shapes with N or C = 1, a zero row and
+// column (F.normalize's clamped branch), magnitudes from 1e-20 to 1e20, weights at their ends.
+for (const [n, c] of [
+  [1, 2],
+  [3, 1],
+  [5, 7],
+  [64, 1000],
+] as [number, number][]) {
+  const teacher = lazy(() => logits(n, c, 71, 3));
+  for (const options of [{}, { instanceWeight: 2, classWeight: 0, correlationWeight: 0 }, { correlation: 'sample' }]) {
+    if (c < 2) continue; // clkdLoss needs C >= 2 (its correlation term)
+    cases.push({
+      name: `clkdLoss ${JSON.stringify(options)} [${n}, ${c}]`,
+      kernel: 'DistilleryClkdLogitLoss',
+      fn: (z) => L.clkdLoss(z as tf.Tensor2D, teacher(), options as L.ClkdLossOptions),
+      xs: () => [logits(n, c, 72)],
+    });
+  }
+  for (const [name, fn] of [
+    ['instanceLogitLoss', L.instanceLogitLoss],
+    ['classLogitLoss', L.classLogitLoss],
+  ] as const) {
+    cases.push({
+      name: `${name} [${n}, ${c}]`,
+      kernel: 'DistilleryClkdLogitLoss',
+      fn: (z) => fn(z as tf.Tensor2D, teacher()),
+      xs: () => [logits(n, c, 73)],
+    });
+  }
+}
+for (const magnitude of [1e-20, 1e20]) {
+  const [n, c] = [4, 5];
+  const teacher = lazy(() => tf.tidy(() => tf.mul(logits(n, c, 74), magnitude)) as tf.Tensor2D);
+  cases.push({
+    name: `instanceLogitLoss + classLogitLoss at |z| ~ ${magnitude}, a zero row and column`,
+    kernel: 'DistilleryClkdLogitLoss',
+    fn: (z) => tf.add(L.instanceLogitLoss(z as tf.Tensor2D, teacher()), L.classLogitLoss(z as tf.Tensor2D, teacher())),
+    xs: () => [
+      tf.tidy(() => {
+        const mask = tf.tensor2d(
+          Array.from({ length: n * c }, (_, i) => (Math.floor(i / c) === 1 || i % c === 3 ? 0 : 1)),
+          [n, c],
+        );
+        return tf.mul(tf.mul(logits(n, c, 75), magnitude), mask);
+      }),
+    ],
+  });
+}
+
 describe(`fused softmax losses vs the composed ops (${process.env.DISTILLERY_TEST_BACKEND ?? 'cpu'})`, () => {
   it('registers nothing at import; the kernels appear on first use, for the active backend only', () => {
     for (const name of FUSED_NAMES) {
@@ -433,6 +482,7 @@ describe(`fused softmax losses vs the composed ops (${process.env.DISTILLERY_TES
       () => L.softTargetCrossEntropy(s, q),
       () => L.uskdLoss(s, w, y),
       () => L.uskdLoss(s, w, q),
+      () => L.clkdLoss(s, t),
     ];
     const optimizer = tf.train.sgd(0.01);
     for (const fn of fns) {

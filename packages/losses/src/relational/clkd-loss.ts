@@ -1,5 +1,6 @@
 import { checkNumber, checkOptions, invalid, stopGradient, tf } from '@distillery/tensor';
 import { type CheckFiniteOption, checkLogitPair, FINITE_SPEC, finiteCheck } from '../internal/checks';
+import { fusedLossesActive, runFused } from '../internal/fused/kernels';
 
 /*
  * CLKD — Class-aware Logit KD (Zhang, Liu, Hopcroft, He, arXiv 2211.14773). The paper links no official code; its
@@ -59,6 +60,7 @@ export function instanceLogitLoss(student: tf.Tensor2D, teacher: tf.Tensor2D, op
   const { checkFinite } = checkOptions<CheckFiniteOption>(options, FINITE_SPEC);
   checkLogitPair(student, teacher);
   finiteCheck(checkFinite, { student, teacher });
+  if (fusedLossesActive()) return logitTerms(student, teacher, 1, 0);
   return tf.tidy(() =>
     tf.mean(tf.squaredDifference(normalizeRows(student, 1), normalizeRows(stopGradient(teacher), 1))),
   ) as tf.Scalar;
@@ -75,9 +77,20 @@ export function classLogitLoss(student: tf.Tensor2D, teacher: tf.Tensor2D, optio
   const { checkFinite } = checkOptions<CheckFiniteOption>(options, FINITE_SPEC);
   checkLogitPair(student, teacher);
   finiteCheck(checkFinite, { student, teacher });
+  if (fusedLossesActive()) return logitTerms(student, teacher, 0, 1);
   return tf.tidy(() =>
     tf.mean(tf.squaredDifference(normalizeRows(student, 0), normalizeRows(stopGradient(teacher), 0))),
   ) as tf.Scalar;
+}
+
+/**
+ * instanceWeight·L_ins + classWeight·L_cla in one fused kernel (cpu, wasm): both normalisations, MSEs and the gradient
+ * in one float64 pass over the logits (no rescaling needed: float64 squares of float32 values cannot overflow).
+ */
+function logitTerms(student: tf.Tensor2D, teacher: tf.Tensor2D, instanceWeight: number, classWeight: number) {
+  return tf.tidy(() =>
+    runFused('DistilleryClkdLogitLoss', { student, teacher: stopGradient(teacher) }, { instanceWeight, classWeight }),
+  );
 }
 
 export interface ClassCorrelationOptions extends CheckFiniteOption {
@@ -198,6 +211,9 @@ export function clkdLoss(student: tf.Tensor2D, teacher: tf.Tensor2D, options?: C
   checkNumber(correlationWeight, 'options.correlationWeight', { min: 0 });
   return tf.tidy(() => {
     const correlation = correlationTerm(student, teacher, opts);
+    if (fusedLossesActive()) {
+      return tf.add(logitTerms(student, teacher, instanceWeight, classWeight), tf.mul(correlation, correlationWeight));
+    }
     const instance = instanceLogitLoss(student, teacher);
     const cls = classLogitLoss(student, teacher);
     return tf.addN([

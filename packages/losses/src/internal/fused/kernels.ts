@@ -2,6 +2,7 @@ import { tf } from '@distillery/tensor';
 import { type RowArena, rowArena } from './row-exp';
 import {
   type Attrs,
+  clkdLogitRows,
   crossEntropyRows,
   dkdRows,
   kdRows,
@@ -52,6 +53,7 @@ export const FUSED_KERNELS = {
   DistilleryDkdLoss: { inputs: ['student', 'teacher', 'labels'], rows: dkdRows },
   DistilleryNkdLoss: { inputs: ['student', 'teacher', 'labels'], rows: nkdRows },
   DistilleryMdcsExpertLoss: { inputs: ['logits', 'labels'], rows: mdcsExpertRows },
+  DistilleryClkdLogitLoss: { inputs: ['student', 'teacher'], rows: clkdLogitRows },
   DistilleryUskdStudentLoss: { inputs: ['student', 'weak', 'columns', 'values'], rows: uskdStudentRows },
 } as const satisfies Record<string, FusedKernel>;
 
