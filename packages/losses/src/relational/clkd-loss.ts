@@ -148,8 +148,10 @@ function correlationTerm(student: tf.Tensor2D, teacher: tf.Tensor2D, options: Cl
       return tf.sub(scaled, tf.mean(scaled, 0, true)) as tf.Tensor2D;
     };
     const ds = center(z);
-    const diff = tf.div(tf.sub(gram(ds), gram(center(t))), denominator); // (B_s − B_t) / m²
-    const r = tf.sqrt(tf.sum(tf.square(diff))); // ‖B_s − B_t‖ / m²
+    // The [C, C] (or [N, N]) matrices are the costly part: one subtraction and one sum of squares touch them; the
+    // denominator and every other scalar are applied to the norm, or to the [N, C] pullback in the gradient.
+    const diff = tf.sub(gram(ds), gram(center(t))); // den·(B_s − B_t) / m²
+    const r = tf.div(tf.sqrt(tf.sum(tf.square(diff))), denominator); // ‖B_s − B_t‖ / m²
     // value: (m·√r)² = m²·r, or its square; 0 when r = 0; +Infinity only where the true value overflows.
     const root = tf.mul(m, tf.sqrt(r));
     const norm = tf.square(root);
@@ -159,15 +161,18 @@ function correlationTerm(student: tf.Tensor2D, teacher: tf.Tensor2D, options: Cl
       value: value as tf.Scalar,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [dScaled, dDiff, dR, dM] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Scalar, tf.Scalar];
-        // d‖E‖/dE = E/‖E‖ (0 at E = 0); d‖E‖²/dE = 2E. With E = m²·dDiff and D = m·dScaled:
-        //   plain:   dL/dD = 2·m·dScaled·(dDiff/r) / (den·C²)
-        //   squared: dL/dD = 4·m³·dScaled·dDiff / (den·C²)
-        const positive = tf.greater(dR, 0);
-        const g = squaredNorm
-          ? dDiff
-          : tf.where(positive, tf.div(dDiff, tf.where(positive, dR, tf.onesLike(dR))), tf.zerosLike(dDiff));
+        // d‖E‖/dE = E/‖E‖ (0 at E = 0); d‖E‖²/dE = 2E. With E = m²·dDiff/den and D = m·dScaled:
+        //   plain:   dL/dD = 2·m·dScaled·dDiff / (den·r·den·C²)
+        //   squared: dL/dD = 4·m³·dScaled·dDiff / (den²·C²)
+        // The division by r comes after the pullback, on [N, C] values (never 0/0 or a 1/r overflow on [C, C]).
+        let gradD = pullBack(dScaled, dDiff);
+        if (squaredNorm) gradD = tf.mul(gradD, 4 / (denominator * denominator * c * c));
+        else {
+          const positive = tf.greater(dR, 0);
+          const safeR = tf.where(positive, dR, tf.onesLike(dR));
+          gradD = tf.where(positive, tf.div(gradD, tf.mul(safeR, (denominator * denominator * c * c) / 2)), 0);
+        }
         // m is applied factor by factor, so a zero entry stays 0 (never ∞·0) and only a truly huge gradient overflows.
-        let gradD = tf.mul(pullBack(dScaled, g as tf.Tensor2D), (squaredNorm ? 4 : 2) / (denominator * c * c));
         for (let power = squaredNorm ? 3 : 1; power > 0; power--) gradD = tf.mul(gradD, dM);
         const gradZ = tf.sub(gradD, tf.mean(gradD, 0, true)); // through the centring
         return [tf.mul(gradZ, dy), tf.zerosLike(dScaled)];
