@@ -563,6 +563,8 @@ export function uskdStudentRows(
   const keys = new Uint32Array(c);
   const rank = new Int32Array(c);
   const scratch = rankScratch(c);
+  const inverseRank = Float64Array.from({ length: c }, (_, r) => 1 / (r + 1));
+  const harmonicSum = inverseRank.reduce((sum, x) => sum + x, 0);
   const isLabel = new Uint8Array(c);
   const g = dy / n;
   let total = 0;
@@ -601,8 +603,11 @@ export function uskdStudentRows(
       keys[j] = descendingKey(score);
     }
     rankByKeys(keys, c, rank, scratch);
-    let zipfSum = 0;
-    for (let j = 0; j < c; j++) if (!isLabel[j]) zipfSum += 1 / ((rank[j] as number) + 1);
+    // Σ over the non-label classes of 1/(rank + 1): every rank 0 … C−1 occurs once, so the full harmonic sum less the
+    // labels' terms.
+    let zipfSum = harmonicSum;
+    for (let j = 0; j < k; j++) zipfSum -= inverseRank[rank[cols[i * k + j] as number] as number] as number;
+    const invZipf = 1 / zipfSum;
     // p̂: the row's exps without the label columns, or (p of the labels ≈ 1) a second pass with them at −∞.
     const rest = ds.sum - targetExp;
     if (rest > 1e-6 * ds.sum) {
@@ -616,7 +621,7 @@ export function uskdStudentRows(
     }
     let lossNon = 0;
     for (let j = 0; j < c; j++) {
-      const q = isLabel[j] ? 0 : 1 / ((rank[j] as number) + 1) / zipfSum;
+      const q = isLabel[j] ? 0 : (inverseRank[rank[j] as number] as number) * invZipf;
       f[Z + j] = q;
       if (q > 0) lossNon -= q * ((z[o + j] as number) - dn.lse);
     }
