@@ -417,6 +417,8 @@ describe(`fused softmax losses vs the composed ops (${process.env.DISTILLERY_TES
       () => L.nkdLoss(s, t, y),
       () => L.deitLtDistillationLoss(s, s, t, y),
       () => L.deitLtDistillationLoss(s, s, t, y, { type: 'soft' }),
+      () => L.clkdLoss(s, t),
+      () => L.instanceLogitLoss(s, t),
     ];
     for (const fn of losses) {
       for (const fused of [true, false]) {
