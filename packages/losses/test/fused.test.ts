@@ -260,6 +260,97 @@ for (const [rows, c, experts] of [
   }
 }
 
+// USKD: hard and soft (top-2) labels, the reference's weights and others, C from 3 to 1000.
+for (const [n, c] of [
+  [1, 3],
+  [5, 7],
+  [16, 1000],
+] as [number, number][]) {
+  const y = lazy(() => labels(n, c, 61));
+  const soft = lazy(() => softTargets(n, c, 62));
+  for (const [labelName, lab] of [
+    ['int', y],
+    ['soft', soft],
+  ] as const) {
+    for (const options of [{}, { alpha: 0.1, beta: 2, mu: 0.1 }]) {
+      cases.push({
+        name: `uskdLoss ${labelName} ${JSON.stringify(options)} [${n}, ${c}]`,
+        kernel: 'DistilleryUskdStudentLoss',
+        fn: (a, b) => L.uskdLoss(a as tf.Tensor2D, b as tf.Tensor2D, lab(), options),
+        xs: () => [logits(n, c, 63), logits(n, c, 64)],
+      });
+    }
+  }
+}
+{
+  // A target at p ≈ 1 (the non-target softmax takes its second, masked pass), and ties in the ranking score.
+  const c = 6;
+  const y = lazy(() => tf.tensor1d([0, 3, 5, 2], 'int32'));
+  cases.push(
+    {
+      name: 'uskdLoss target +60',
+      kernel: 'DistilleryUskdStudentLoss',
+      fn: (a, b) => L.uskdLoss(a as tf.Tensor2D, b as tf.Tensor2D, y()),
+      xs: () => [tf.tidy(() => tf.add(logits(4, c, 65, 0.5), tf.mul(oneHotFloat(y(), c), 60))), logits(4, c, 66)],
+    },
+    {
+      name: 'uskdLoss tied scores',
+      kernel: 'DistilleryUskdStudentLoss',
+      fn: (a, b) => L.uskdLoss(a as tf.Tensor2D, b as tf.Tensor2D, y()),
+      xs: () => [tf.zeros([4, c]), tf.zeros([4, c])],
+    },
+  );
+}
+
+// CLKD's logit terms (one fused kernel; the correlation term stays on matMuls): shapes with N or C = 1, a zero row and
+// column (F.normalize's clamped branch), magnitudes from 1e-20 to 1e20, weights at their ends.
+for (const [n, c] of [
+  [1, 2],
+  [3, 1],
+  [5, 7],
+  [64, 1000],
+] as [number, number][]) {
+  const teacher = lazy(() => logits(n, c, 71, 3));
+  for (const options of [{}, { instanceWeight: 2, classWeight: 0, correlationWeight: 0 }, { correlation: 'sample' }]) {
+    if (c < 2) continue; // clkdLoss needs C >= 2 (its correlation term)
+    cases.push({
+      name: `clkdLoss ${JSON.stringify(options)} [${n}, ${c}]`,
+      kernel: 'DistilleryClkdLogitLoss',
+      fn: (z) => L.clkdLoss(z as tf.Tensor2D, teacher(), options as L.ClkdLossOptions),
+      xs: () => [logits(n, c, 72)],
+    });
+  }
+  for (const [name, fn] of [
+    ['instanceLogitLoss', L.instanceLogitLoss],
+    ['classLogitLoss', L.classLogitLoss],
+  ] as const) {
+    cases.push({
+      name: `${name} [${n}, ${c}]`,
+      kernel: 'DistilleryClkdLogitLoss',
+      fn: (z) => fn(z as tf.Tensor2D, teacher()),
+      xs: () => [logits(n, c, 73)],
+    });
+  }
+}
+for (const magnitude of [1e-20, 1e20]) {
+  const [n, c] = [4, 5];
+  const teacher = lazy(() => tf.tidy(() => tf.mul(logits(n, c, 74), magnitude)) as tf.Tensor2D);
+  cases.push({
+    name: `instanceLogitLoss + classLogitLoss at |z| ~ ${magnitude}, a zero row and column`,
+    kernel: 'DistilleryClkdLogitLoss',
+    fn: (z) => tf.add(L.instanceLogitLoss(z as tf.Tensor2D, teacher()), L.classLogitLoss(z as tf.Tensor2D, teacher())),
+    xs: () => [
+      tf.tidy(() => {
+        const mask = tf.tensor2d(
+          Array.from({ length: n * c }, (_, i) => (Math.floor(i / c) === 1 || i % c === 3 ? 0 : 1)),
+          [n, c],
+        );
+        return tf.mul(tf.mul(logits(n, c, 75), magnitude), mask);
+      }),
+    ],
+  });
+}
+
 describe(`fused softmax losses vs the composed ops (${process.env.DISTILLERY_TEST_BACKEND ?? 'cpu'})`, () => {
   it('registers nothing at import; the kernels appear on first use, for the active backend only', () => {
     for (const name of FUSED_NAMES) {
@@ -326,6 +417,8 @@ describe(`fused softmax losses vs the composed ops (${process.env.DISTILLERY_TES
       () => L.nkdLoss(s, t, y),
       () => L.deitLtDistillationLoss(s, s, t, y),
       () => L.deitLtDistillationLoss(s, s, t, y, { type: 'soft' }),
+      () => L.clkdLoss(s, t),
+      () => L.instanceLogitLoss(s, t),
     ];
     for (const fn of losses) {
       for (const fused of [true, false]) {
@@ -389,6 +482,9 @@ describe(`fused softmax losses vs the composed ops (${process.env.DISTILLERY_TES
       () => L.deitLtDistillationLoss(s, w, t, y, { type: 'soft' }),
       () => L.mdcsLoss([s, w], y2, Array(c).fill(10), { epoch: 3, lambdas: [1, 2] }),
       () => L.softTargetCrossEntropy(s, q),
+      () => L.uskdLoss(s, w, y),
+      () => L.uskdLoss(s, w, q),
+      () => L.clkdLoss(s, t),
     ];
     const optimizer = tf.train.sgd(0.01);
     for (const fn of fns) {

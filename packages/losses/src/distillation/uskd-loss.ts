@@ -7,7 +7,7 @@ import {
   uskdTargetColumns,
   zipfNonTargetLabels,
 } from '@distillery/soft-labels';
-import { assertSameShape, checkNumber, checkOptions, maskTargetLogits, tf } from '@distillery/tensor';
+import { assertSameShape, checkNumber, checkOptions, maskTargetLogits, stopGradient, tf } from '@distillery/tensor';
 import {
   type CheckFiniteOption,
   checkLabelsOrSoftTargets,
@@ -15,6 +15,7 @@ import {
   FINITE_SPEC,
   finiteCheck,
 } from '../internal/checks';
+import { fusedLossesActive, runFused } from '../internal/fused/kernels';
 
 export interface UskdLossOptions extends CheckFiniteOption {
   /** Weight of the target term. Default 1 (cls_KD USKDLoss and ImageNet configs; cifar100/res18_sd_cifar uses 0.1). */
@@ -73,6 +74,29 @@ export function uskdLoss(
   finiteCheck(checkFinite, soft ? { student, weakLogits, labels } : { student, weakLogits });
   const columns = uskdTargetColumns(labels, c, 'labels', n);
   try {
+    if (fusedLossesActive()) {
+      // Two fused kernels (each has one differentiable input): the student terms, and loss_weak on the weak head as
+      // a cross-entropy with label smoothing 0.1 (hard labels) or against the smoothed soft targets.
+      return tf.tidy(() => {
+        const studentTerms = runFused(
+          'DistilleryUskdStudentLoss',
+          { student, weak: stopGradient(weakLogits), columns: columns.labels, values: columns.values },
+          { alpha, beta },
+        );
+        const lossWeak = soft
+          ? runFused(
+              'DistillerySoftTargetCrossEntropy',
+              { logits: weakLogits, targets: labelSmoothing(labels, c, 0.1) },
+              { weights: [], scale: mu / n },
+            )
+          : runFused(
+              'DistilleryCrossEntropy',
+              { logits: weakLogits, labels: labels.dtype === 'int32' ? labels : tf.cast(labels, 'int32') },
+              { labelSmoothing: 0.1, weights: [], scale: mu },
+            );
+        return tf.add(studentTerms, lossWeak) as tf.Scalar;
+      });
+    }
     return tf.tidy(() => {
       const logS = tf.logSoftmax(student) as tf.Tensor2D;
       const pTilde = smoothedTargetLabel(student, labels);

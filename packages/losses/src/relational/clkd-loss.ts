@@ -1,5 +1,6 @@
 import { checkNumber, checkOptions, invalid, stopGradient, tf } from '@distillery/tensor';
 import { type CheckFiniteOption, checkLogitPair, FINITE_SPEC, finiteCheck } from '../internal/checks';
+import { fusedLossesActive, runFused } from '../internal/fused/kernels';
 
 /*
  * CLKD — Class-aware Logit KD (Zhang, Liu, Hopcroft, He, arXiv 2211.14773). The paper links no official code; its
@@ -59,6 +60,7 @@ export function instanceLogitLoss(student: tf.Tensor2D, teacher: tf.Tensor2D, op
   const { checkFinite } = checkOptions<CheckFiniteOption>(options, FINITE_SPEC);
   checkLogitPair(student, teacher);
   finiteCheck(checkFinite, { student, teacher });
+  if (fusedLossesActive()) return logitTerms(student, teacher, 1, 0);
   return tf.tidy(() =>
     tf.mean(tf.squaredDifference(normalizeRows(student, 1), normalizeRows(stopGradient(teacher), 1))),
   ) as tf.Scalar;
@@ -75,9 +77,20 @@ export function classLogitLoss(student: tf.Tensor2D, teacher: tf.Tensor2D, optio
   const { checkFinite } = checkOptions<CheckFiniteOption>(options, FINITE_SPEC);
   checkLogitPair(student, teacher);
   finiteCheck(checkFinite, { student, teacher });
+  if (fusedLossesActive()) return logitTerms(student, teacher, 0, 1);
   return tf.tidy(() =>
     tf.mean(tf.squaredDifference(normalizeRows(student, 0), normalizeRows(stopGradient(teacher), 0))),
   ) as tf.Scalar;
+}
+
+/**
+ * instanceWeight·L_ins + classWeight·L_cla in one fused kernel (cpu, wasm): both normalisations, MSEs and the gradient
+ * in one float64 pass over the logits (no rescaling needed: float64 squares of float32 values cannot overflow).
+ */
+function logitTerms(student: tf.Tensor2D, teacher: tf.Tensor2D, instanceWeight: number, classWeight: number) {
+  return tf.tidy(() =>
+    runFused('DistilleryClkdLogitLoss', { student, teacher: stopGradient(teacher) }, { instanceWeight, classWeight }),
+  );
 }
 
 export interface ClassCorrelationOptions extends CheckFiniteOption {
@@ -135,8 +148,10 @@ function correlationTerm(student: tf.Tensor2D, teacher: tf.Tensor2D, options: Cl
       return tf.sub(scaled, tf.mean(scaled, 0, true)) as tf.Tensor2D;
     };
     const ds = center(z);
-    const diff = tf.div(tf.sub(gram(ds), gram(center(t))), denominator); // (B_s − B_t) / m²
-    const r = tf.sqrt(tf.sum(tf.square(diff))); // ‖B_s − B_t‖ / m²
+    // The [C, C] (or [N, N]) matrices are the costly part: one subtraction and one sum of squares touch them; the
+    // denominator and every other scalar are applied to the norm, or to the [N, C] pullback in the gradient.
+    const diff = tf.sub(gram(ds), gram(center(t))); // den·(B_s − B_t) / m²
+    const r = tf.div(tf.sqrt(tf.sum(tf.square(diff))), denominator); // ‖B_s − B_t‖ / m²
     // value: (m·√r)² = m²·r, or its square; 0 when r = 0; +Infinity only where the true value overflows.
     const root = tf.mul(m, tf.sqrt(r));
     const norm = tf.square(root);
@@ -146,15 +161,18 @@ function correlationTerm(student: tf.Tensor2D, teacher: tf.Tensor2D, options: Cl
       value: value as tf.Scalar,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [dScaled, dDiff, dR, dM] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Scalar, tf.Scalar];
-        // d‖E‖/dE = E/‖E‖ (0 at E = 0); d‖E‖²/dE = 2E. With E = m²·dDiff and D = m·dScaled:
-        //   plain:   dL/dD = 2·m·dScaled·(dDiff/r) / (den·C²)
-        //   squared: dL/dD = 4·m³·dScaled·dDiff / (den·C²)
-        const positive = tf.greater(dR, 0);
-        const g = squaredNorm
-          ? dDiff
-          : tf.where(positive, tf.div(dDiff, tf.where(positive, dR, tf.onesLike(dR))), tf.zerosLike(dDiff));
+        // d‖E‖/dE = E/‖E‖ (0 at E = 0); d‖E‖²/dE = 2E. With E = m²·dDiff/den and D = m·dScaled:
+        //   plain:   dL/dD = 2·m·dScaled·dDiff / (den·r·den·C²)
+        //   squared: dL/dD = 4·m³·dScaled·dDiff / (den²·C²)
+        // The division by r comes after the pullback, on [N, C] values (never 0/0 or a 1/r overflow on [C, C]).
+        let gradD = pullBack(dScaled, dDiff);
+        if (squaredNorm) gradD = tf.mul(gradD, 4 / (denominator * denominator * c * c));
+        else {
+          const positive = tf.greater(dR, 0);
+          const safeR = tf.where(positive, dR, tf.onesLike(dR));
+          gradD = tf.where(positive, tf.div(gradD, tf.mul(safeR, (denominator * denominator * c * c) / 2)), 0);
+        }
         // m is applied factor by factor, so a zero entry stays 0 (never ∞·0) and only a truly huge gradient overflows.
-        let gradD = tf.mul(pullBack(dScaled, g as tf.Tensor2D), (squaredNorm ? 4 : 2) / (denominator * c * c));
         for (let power = squaredNorm ? 3 : 1; power > 0; power--) gradD = tf.mul(gradD, dM);
         const gradZ = tf.sub(gradD, tf.mean(gradD, 0, true)); // through the centring
         return [tf.mul(gradZ, dy), tf.zerosLike(dScaled)];
@@ -198,6 +216,9 @@ export function clkdLoss(student: tf.Tensor2D, teacher: tf.Tensor2D, options?: C
   checkNumber(correlationWeight, 'options.correlationWeight', { min: 0 });
   return tf.tidy(() => {
     const correlation = correlationTerm(student, teacher, opts);
+    if (fusedLossesActive()) {
+      return tf.add(logitTerms(student, teacher, instanceWeight, classWeight), tf.mul(correlation, correlationWeight));
+    }
     const instance = instanceLogitLoss(student, teacher);
     const cls = classLogitLoss(student, teacher);
     return tf.addN([

@@ -1,5 +1,5 @@
 import { TILE_M, TILE_N } from '../kernels/wasm-simd/simd-matmul';
-import type { KernelCall, ThreadPool } from './pool';
+import { type KernelCall, MAX_CHUNKS, type ThreadPool } from './pool';
 
 const align64 = (n: number) => Math.ceil(n / 64) * 64;
 
@@ -59,15 +59,31 @@ export function rangeCalls(
   return calls;
 }
 
+/**
+ * Chunks per thread an op is split into. Many small chunks claimed dynamically let the other threads absorb a
+ * descheduled one's share (it delays only the chunk it holds); a chunk costs one `Atomics.add` and a kernel call,
+ * negligible above the threading threshold (2 MFLOP: at most 16 chunks of 128 kFLOP on 2 threads).
+ */
+export const matMulChunking = { perThread: 8 };
+
+/** The row-block ranges of `units` split into `chunks` contiguous, near-equal chunks (fixed by the two counts). */
+export function chunkBounds(units: number, chunks: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < chunks; i++) out.push([Math.floor((units * i) / chunks), Math.floor((units * (i + 1)) / chunks)]);
+  return out;
+}
+
 /** Writes A (batchA·M·K floats) into the shared heap at float offset `at` (e.g. an im2col of a conv's input). */
 export type FillA = (heap: Float32Array, at: number) => void;
 
 /**
  * Batched C = A·B (float32, row-major; batchA and batchB equal or one of them 1, broadcast) on the pool's threads:
  * A and B are copied into the shared memory once (A may instead be written there by a `FillA`), the
- * max(batchA, batchB)·⌈M/4⌉ output row blocks are split into `threads` contiguous ranges (the calling thread takes
- * the first), and C is copied out into `out`. Returns false (and does nothing) when the problem does not fit the
- * shared memory.
+ * max(batchA, batchB)·⌈M/4⌉ output row blocks are split into `chunks` contiguous ranges (default
+ * `matMulChunking.perThread` per thread, at most one row block each, at most MAX_CHUNKS) that the threads claim
+ * dynamically, and C is copied out into `out`. Every output element is the same k-ordered sum whichever chunk or
+ * thread computes it, so the result is bit-identical to one thread for any chunking. Returns false (and does
+ * nothing) when the problem does not fit the shared memory.
  */
 export function threadedMatMul(
   pool: ThreadPool,
@@ -80,6 +96,7 @@ export function threadedMatMul(
   batchB: number,
   out: Float32Array,
   threads = pool.threads,
+  chunks?: number,
 ): boolean {
   const batch = Math.max(batchA, batchB);
   const aFloats = batchA * m * k;
@@ -107,11 +124,9 @@ export function threadedMatMul(
     strideA: batchA > 1 ? 4 * m * k : 0,
     strideB: batchB > 1 ? 4 * k * n : 0,
   };
-  const jobs: KernelCall[][] = [];
-  for (let i = 0; i < t; i++) {
-    jobs.push(rangeCalls(Math.floor((units * i) / t), Math.floor((units * (i + 1)) / t), params));
-  }
-  pool.run(jobs);
+  const count = Math.max(1, Math.min(units, MAX_CHUNKS, chunks ?? (t === 1 ? 1 : t * matMulChunking.perThread)));
+  const work: KernelCall[][] = chunkBounds(units, count).map(([u0, u1]) => rangeCalls(u0, u1, params));
+  pool.runChunks(work, t);
   out.set(heap.subarray(cOff / 4, cOff / 4 + cFloats));
   return true;
 }

@@ -3,9 +3,18 @@ import { simdMatMulModuleBytes } from '../kernels/wasm-simd/simd-matmul';
 import {
   BROWSER_WORKER_SOURCE,
   CALL_INTS,
+  CALLER_HOOK,
+  CHUNK_COUNT,
+  CHUNK_INTS,
+  COUNTER,
+  drainChunks,
+  HEADER_INTS,
   KERNEL_FUNCTIONS,
+  layout,
   MAX_CALLS,
+  MAX_CHUNKS,
   NODE_WORKER_SOURCE,
+  SLEEP_WORD,
   SLOT_INTS,
   STATE,
 } from './worker-source';
@@ -16,6 +25,17 @@ export const MAX_PAGES = 32768;
 
 /** One kernel call: the index of the function in KERNEL_FUNCTIONS and its (up to 10) i32 arguments. */
 export type KernelCall = readonly number[];
+/** A unit of work handed to whichever thread claims it: up to MAX_CALLS kernel calls, run in order. */
+export type Chunk = readonly KernelCall[];
+export { MAX_CHUNKS } from './worker-source';
+
+/** Test hook: make a thread sleep `ms` before taking up a wake-up ('start') or after claiming its first chunk. */
+export interface ThreadDelay {
+  /** 0 the calling thread, i worker i. */
+  thread: number;
+  ms: number;
+  where: 'start' | 'first-chunk';
+}
 
 export interface ThreadPool {
   /** Threads that compute, the calling one included. */
@@ -27,11 +47,17 @@ export interface ThreadPool {
   /** A float32 view of the shared memory, grown first to at least `bytes` (false: it cannot grow that far). */
   reserve(bytes: number): Float32Array | false;
   /**
-   * Runs `jobs[0]` on the calling thread and `jobs[i]` on worker i − 1 (empty jobs are skipped), and returns when
-   * all are done. Synchronous: workers are woken with `Atomics.notify` and awaited with `Atomics.wait` (or, on a
-   * browser's main thread where waiting is not allowed, by polling `Atomics.load`).
+   * Runs every chunk once, on up to `threads` threads (the calling one included), and returns when all are done.
+   * Chunks are claimed dynamically (an `Atomics.add` counter): each thread takes the next one until none remain, so
+   * a thread that is descheduled only delays the chunk it holds; a worker that has not taken up its wake-up by the
+   * time every chunk is claimed is revoked and not waited for. Synchronous: workers are woken with `Atomics.notify`
+   * and awaited with `Atomics.wait` (or, on a browser's main thread where waiting is not allowed, by polling).
    */
-  run(jobs: readonly (readonly KernelCall[])[]): void;
+  runChunks(chunks: readonly Chunk[], threads?: number): void;
+  /** Which thread ran each chunk of the last `runChunks` (0 the caller, i worker i): for tests and diagnostics. */
+  lastRanBy(): number[];
+  /** Test hook: delay threads on purpose (an empty list clears every delay). */
+  setDelays(delays: readonly ThreadDelay[]): void;
   /** Stops the workers. The pool is unusable afterwards. */
   dispose(): Promise<void>;
 }
@@ -97,7 +123,8 @@ export async function createThreadPool(threads: number): Promise<ThreadPool> {
     KERNEL_FUNCTIONS.map((name) => [name, instance.exports[name] as (...args: number[]) => void]),
   ) as ThreadPool['kernels'];
   const workerCount = threads - 1;
-  const control = new SharedArrayBuffer(4 * SLOT_INTS * Math.max(1, workerCount));
+  const { table, ranBy, ints } = layout(workerCount);
+  const control = new SharedArrayBuffer(4 * ints);
   const ctrl = new Int32Array(control);
   const workers: AnyWorker[] = [];
   let blobUrl: string | undefined;
@@ -109,7 +136,7 @@ export async function createThreadPool(threads: number): Promise<ThreadPool> {
       makeWorker = (index) =>
         new Worker(NODE_WORKER_SOURCE, {
           eval: true,
-          workerData: { module, memory, control, index },
+          workerData: { module, memory, control, index, workers: workerCount },
           name: `distillery-thread-${index + 1}`,
         }) as unknown as AnyWorker;
     } else {
@@ -117,7 +144,7 @@ export async function createThreadPool(threads: number): Promise<ThreadPool> {
       const url = blobUrl;
       makeWorker = (index) => {
         const worker = new Worker(url, { name: `distillery-thread-${index + 1}` }) as unknown as AnyWorker;
-        worker.postMessage({ module, memory, control, index });
+        worker.postMessage({ module, memory, control, index, workers: workerCount });
         return worker;
       };
     }
@@ -155,17 +182,22 @@ export async function createThreadPool(threads: number): Promise<ThreadPool> {
   let disposed = false;
   let heap = new Float32Array(memory.buffer);
 
-  const waitIdle = (w: number) => {
-    const at = w * SLOT_INTS;
+  const slot = (w: number) => HEADER_INTS + w * SLOT_INTS;
+  /** After every chunk is claimed: revoke worker w's wake-up if it never took it up, else wait until it is done. */
+  const finish = (w: number) => {
+    const at = slot(w);
+    if (Atomics.compareExchange(ctrl, at, STATE.RUN, STATE.IDLE) === STATE.RUN) return STATE.IDLE;
     if (blocking) {
-      while (Atomics.load(ctrl, at) === STATE.RUN) Atomics.wait(ctrl, at, STATE.RUN);
+      while (Atomics.load(ctrl, at) === STATE.BUSY) Atomics.wait(ctrl, at, STATE.BUSY);
     } else {
-      while (Atomics.load(ctrl, at) === STATE.RUN) {
-        // A browser's main thread may not block: poll (the workers finish within the caller's own share).
+      while (Atomics.load(ctrl, at) === STATE.BUSY) {
+        // A browser's main thread may not block: poll (a worker holds at most the chunk it is running).
       }
     }
     return Atomics.load(ctrl, at);
   };
+  const fns = KERNEL_FUNCTIONS.map((name) => kernels[name]);
+  let lastCount = 0;
 
   return {
     threads,
@@ -181,50 +213,67 @@ export async function createThreadPool(threads: number): Promise<ThreadPool> {
       if (heap.buffer.byteLength !== memory.buffer.byteLength) heap = new Float32Array(memory.buffer);
       return heap;
     },
-    run(jobs) {
+    runChunks(chunks, useThreads = threads) {
       if (disposed) throw new Error('@distillery/tensor: the thread pool was disposed');
-      if (jobs.length > threads) throw new RangeError(`${jobs.length} jobs for ${threads} threads`);
-      const woken: number[] = [];
-      for (let t = 1; t < jobs.length; t++) {
-        const calls = jobs[t] as readonly KernelCall[];
-        if (calls.length === 0) continue;
-        if (calls.length > MAX_CALLS) throw new RangeError(`${calls.length} calls > ${MAX_CALLS} in one job`);
-        const w = t - 1;
-        const at = w * SLOT_INTS;
-        ctrl[at + 1] = calls.length;
+      if (chunks.length > MAX_CHUNKS) throw new RangeError(`${chunks.length} chunks > ${MAX_CHUNKS}`);
+      chunks.forEach((calls, i) => {
+        if (calls.length > MAX_CALLS) throw new RangeError(`${calls.length} calls > ${MAX_CALLS} in one chunk`);
+        const at = table + i * CHUNK_INTS;
+        ctrl[at] = calls.length;
         calls.forEach((call, c) => {
-          ctrl.fill(0, at + 2 + c * CALL_INTS, at + 2 + (c + 1) * CALL_INTS);
-          ctrl.set(call, at + 2 + c * CALL_INTS);
+          ctrl.fill(0, at + 1 + c * CALL_INTS, at + 1 + (c + 1) * CALL_INTS);
+          ctrl.set(call, at + 1 + c * CALL_INTS);
         });
-        Atomics.store(ctrl, at, STATE.RUN);
-        Atomics.notify(ctrl, at);
-        woken.push(w);
+      });
+      ctrl.fill(-1, ranBy, ranBy + chunks.length);
+      lastCount = chunks.length;
+      ctrl[CHUNK_COUNT] = chunks.length;
+      Atomics.store(ctrl, COUNTER, 0);
+      const helpers = Math.max(0, Math.min(useThreads, threads, chunks.length) - 1);
+      for (let w = 0; w < helpers; w++) {
+        Atomics.store(ctrl, slot(w), STATE.RUN);
+        Atomics.notify(ctrl, slot(w));
+      }
+      if (blocking && (ctrl[CALLER_HOOK] as number) > 0 && ctrl[CALLER_HOOK + 1] === 0) {
+        Atomics.wait(ctrl, SLEEP_WORD, 0, ctrl[CALLER_HOOK] as number);
       }
       let failure: unknown;
       try {
-        for (const call of jobs[0] ?? []) {
-          const fn = kernels[KERNEL_FUNCTIONS[call[0] as number] as (typeof KERNEL_FUNCTIONS)[number]];
-          fn(...call.slice(1));
-        }
+        drainChunks(ctrl, fns, table, ranBy, 0, blocking ? CALLER_HOOK : -1);
       } catch (error) {
         failure = error;
+        // Close the op: nothing more is claimed (the workers finish the chunk they hold).
+        Atomics.store(ctrl, COUNTER, MAX_CHUNKS);
       }
       let failedWorker = -1;
-      for (const w of woken) {
-        if (waitIdle(w) === STATE.FAILED) {
+      for (let w = 0; w < helpers; w++) {
+        if (finish(w) === STATE.FAILED) {
           failedWorker = w;
-          Atomics.store(ctrl, w * SLOT_INTS, STATE.IDLE);
+          Atomics.store(ctrl, slot(w), STATE.IDLE);
         }
       }
       if (failure) throw failure;
       if (failedWorker >= 0) throw new Error(`@distillery/tensor: thread ${failedWorker + 1} failed in a kernel`);
     },
+    lastRanBy() {
+      return Array.from(ctrl.subarray(ranBy, ranBy + lastCount));
+    },
+    setDelays(delays) {
+      ctrl.fill(0, CALLER_HOOK, CALLER_HOOK + 2);
+      for (let w = 0; w < workerCount; w++) ctrl.fill(0, slot(w) + 1, slot(w) + 3);
+      for (const { thread, ms, where } of delays) {
+        if (!Number.isInteger(thread) || thread < 0 || thread > workerCount) throw new RangeError(`thread ${thread}`);
+        const at = thread === 0 ? CALLER_HOOK : slot(thread - 1) + 1;
+        ctrl[at] = ms;
+        ctrl[at + 1] = where === 'start' ? 0 : 1;
+      }
+    },
     async dispose() {
       if (disposed) return;
       disposed = true;
       for (let w = 0; w < workers.length; w++) {
-        Atomics.store(ctrl, w * SLOT_INTS, STATE.QUIT);
-        Atomics.notify(ctrl, w * SLOT_INTS);
+        Atomics.store(ctrl, slot(w), STATE.QUIT);
+        Atomics.notify(ctrl, slot(w));
       }
       await Promise.all(workers.map((worker) => worker.terminate()));
     },

@@ -2,12 +2,12 @@ import { Rng, tf } from '@distillery/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimdMatMul } from '../kernels/wasm-simd/simd-matmul';
 import { configureThreads, currentThreadPool, disposeThreads, threadsState } from '.';
-import { rangeCalls, threadedMatMul } from './matmul';
+import { chunkBounds, rangeCalls, threadedMatMul } from './matmul';
 import { createThreadPool, type ThreadPool } from './pool';
 
 const randoms = (rng: Rng, length: number) => Float32Array.from({ length }, () => rng.normal());
 
-describe('thread pool: batched matMul split over output row blocks', () => {
+describe('thread pool: batched matMul split into row-block chunks claimed dynamically', () => {
   let pool2: ThreadPool;
   let pool3: ThreadPool;
   beforeAll(async () => {
@@ -19,7 +19,7 @@ describe('thread pool: batched matMul split over output row blocks', () => {
     await pool3.dispose();
   });
 
-  it('gives the one-thread kernel results bit for bit on odd, tile-edge and broadcast shapes', () => {
+  it('gives the one-thread kernel results bit for bit on odd, tile-edge and broadcast shapes, for any chunking', () => {
     const simd = createSimdMatMul();
     if (!simd) throw new Error('no SIMD');
     const rng = new Rng(3);
@@ -36,9 +36,16 @@ describe('thread pool: batched matMul split over output row blocks', () => {
             const a = randoms(rng, batchA * m * k);
             const b = randoms(rng, batchB * k * n);
             const want = simd.run(a, b, m, n, k, batchA, batchB);
-            for (const pool of [pool2, pool3]) {
+            const units = Math.max(batchA, batchB) * Math.ceil(m / 4);
+            // The chunking cycles through the default (8 per thread), one chunk, two, an odd count and one row block
+            // each; the 3-thread pool runs on 3 or 2 of its threads.
+            const chunkings = [undefined, 1, 2, 7, units];
+            for (const [pool, threads, chunks] of [
+              [pool2, 2, undefined],
+              [pool3, 2 + (cases % 2), chunkings[cases % chunkings.length]],
+            ] as const) {
               const got = new Float32Array(want.length).fill(Number.NaN);
-              expect(threadedMatMul(pool, a, b, m, n, k, batchA, batchB, got)).toBe(true);
+              expect(threadedMatMul(pool, a, b, m, n, k, batchA, batchB, got, threads, chunks)).toBe(true);
               expect(got).toEqual(want);
             }
             cases++;
@@ -46,20 +53,25 @@ describe('thread pool: batched matMul split over output row blocks', () => {
     expect(cases).toBe(7 * 5 * 3 * 4);
   });
 
-  it('hands every output row block to exactly one call, at most three calls per range', () => {
-    for (const [m, batch, threads] of [
+  it('hands every output row block to exactly one call, at most three calls per chunk', () => {
+    for (const [m, batch, chunks] of [
       [65, 96, 2],
+      [65, 96, 16],
       [5, 7, 3],
-      [4, 1, 2],
+      [5, 7, 14],
+      [4, 1, 1],
       [1, 9, 4],
       [130, 3, 5],
+      [130, 3, 99],
     ] as const) {
       const rowBlocks = Math.ceil(m / 4);
       const units = batch * rowBlocks;
       const covered = new Int32Array(batch * m);
       const p = { m, n: 1, k: 1, aOff: 0, bOff: 0, cOff: 0, strideA: 4 * m, strideB: 4 };
-      for (let t = 0; t < threads; t++) {
-        const calls = rangeCalls(Math.floor((units * t) / threads), Math.floor((units * (t + 1)) / threads), p);
+      const bounds = chunkBounds(units, chunks);
+      expect(bounds.length).toBe(chunks);
+      for (const [u0, u1] of bounds) {
+        const calls = rangeCalls(u0, u1, p);
         expect(calls.length).toBeLessThanOrEqual(3);
         for (const call of calls) {
           const [, , , cPtr, rows, , , count] = call as number[];
@@ -74,10 +86,91 @@ describe('thread pool: batched matMul split over output row blocks', () => {
     }
   });
 
+  it('runs every chunk once on some thread, and the chunk a thread runs does not change the result', () => {
+    const rng = new Rng(5);
+    const [m, n, k] = [96, 64, 48];
+    const a = randoms(rng, m * k);
+    const b = randoms(rng, k * n);
+    const one = new Float32Array(m * n);
+    expect(threadedMatMul(pool3, a, b, m, n, k, 1, 1, one, 1)).toBe(true);
+    expect(pool3.lastRanBy()).toEqual([0]); // one thread: one chunk
+    for (let round = 0; round < 20; round++) {
+      const got = new Float32Array(m * n);
+      expect(threadedMatMul(pool3, a, b, m, n, k, 1, 1, got, 3, 24)).toBe(true);
+      const ranBy = pool3.lastRanBy();
+      expect(ranBy.length).toBe(24);
+      expect(ranBy.every((t) => t >= 0 && t < 3)).toBe(true);
+      expect(got).toEqual(one);
+    }
+  });
+
+  describe('a thread delayed on purpose (test hook)', () => {
+    const [m, n, k] = [256, 128, 128]; // 64 row blocks, ~8 MFLOP: a few ms on one thread
+    const rng = new Rng(8);
+    const a = randoms(rng, m * k);
+    const b = randoms(rng, k * n);
+    const want = () => {
+      const simd = createSimdMatMul();
+      if (!simd) throw new Error('no SIMD');
+      return simd.run(a, b, m, n, k, 1, 1);
+    };
+    afterAll(() => pool2.setDelays([]));
+
+    it('a worker that has not started when every chunk is claimed is revoked, not waited for', () => {
+      pool2.setDelays([{ thread: 1, ms: 600, where: 'start' }]);
+      const got = new Float32Array(m * n);
+      const t0 = performance.now();
+      expect(threadedMatMul(pool2, a, b, m, n, k, 1, 1, got, 2, 32)).toBe(true);
+      const ms = performance.now() - t0;
+      expect(got).toEqual(want());
+      expect(pool2.lastRanBy()).toEqual(new Array(32).fill(0));
+      expect(ms).toBeLessThan(600);
+      // The late worker wakes into a later op (or finds it revoked too): every op stays exact and complete, and the
+      // worker takes chunks again once it is back.
+      pool2.setDelays([]);
+      let rejoined = false;
+      for (const t1 = performance.now(); !rejoined && performance.now() - t1 < 5000; ) {
+        const again = new Float32Array(m * n);
+        expect(threadedMatMul(pool2, a, b, m, n, k, 1, 1, again, 2, 32)).toBe(true);
+        expect(again).toEqual(want());
+        const ranBy = pool2.lastRanBy();
+        expect(ranBy.every((t) => t === 0 || t === 1)).toBe(true);
+        rejoined = ranBy.includes(1);
+      }
+      expect(rejoined).toBe(true);
+    });
+
+    it('a worker that stalls holding a chunk delays only that chunk: the others are taken by the caller', () => {
+      pool2.setDelays([{ thread: 1, ms: 300, where: 'first-chunk' }]);
+      const got = new Float32Array(m * n);
+      expect(threadedMatMul(pool2, a, b, m, n, k, 1, 1, got, 2, 32)).toBe(true);
+      expect(got).toEqual(want());
+      const ranBy = pool2.lastRanBy();
+      expect(ranBy.every((t) => t === 0 || t === 1)).toBe(true);
+      expect(ranBy.filter((t) => t === 1).length).toBeLessThanOrEqual(1);
+    });
+
+    it('a caller that starts late leaves the chunks to the worker, with the same result', () => {
+      pool2.setDelays([{ thread: 0, ms: 300, where: 'start' }]);
+      const got = new Float32Array(m * n);
+      expect(threadedMatMul(pool2, a, b, m, n, k, 1, 1, got, 2, 32)).toBe(true);
+      expect(got).toEqual(want());
+      expect(pool2.lastRanBy().filter((t) => t === 1).length).toBeGreaterThan(16);
+    });
+  });
+
   it('reports a kernel failure in a worker instead of hanging', () => {
-    // A pointer past the memory traps inside the worker's kernel.
+    // A pointer past the memory traps inside the kernel; the caller starts late, so the worker claims the chunk.
     const past = pool2.memory.buffer.byteLength + 1024;
-    expect(() => pool2.run([[], [[0, past, past, past, 4, 4, 4, 1, 0, 0, 0]]])).toThrow(/thread 1 failed/);
+    pool2.setDelays([{ thread: 0, ms: 500, where: 'start' }]);
+    try {
+      expect(() => pool2.runChunks([[[0, past, past, past, 4, 4, 4, 1, 0, 0, 0]]], 1)).toThrow(/out of bounds/);
+      expect(() => pool2.runChunks([[], [[0, past, past, past, 4, 4, 4, 1, 0, 0, 0]]])).toThrow(
+        /thread 1 failed|out of bounds/,
+      );
+    } finally {
+      pool2.setDelays([]);
+    }
     // The pool still works afterwards.
     const a = Float32Array.from({ length: 64 }, (_, i) => i);
     const out = new Float32Array(64);

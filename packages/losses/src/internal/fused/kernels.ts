@@ -2,12 +2,14 @@ import { tf } from '@distillery/tensor';
 import { type RowArena, rowArena } from './row-exp';
 import {
   type Attrs,
+  clkdLogitRows,
   crossEntropyRows,
   dkdRows,
   kdRows,
   mdcsExpertRows,
   nkdRows,
   softTargetRows,
+  uskdStudentRows,
   type Views,
 } from './softmax-rows';
 
@@ -44,9 +46,6 @@ interface FusedKernel {
   rows: Rows;
 }
 
-/** Inputs shaped [N] (labels); the others are [N, C] like the logits. */
-const ROW_INPUTS = new Set(['labels']);
-
 export const FUSED_KERNELS = {
   DistilleryCrossEntropy: { inputs: ['logits', 'labels'], rows: crossEntropyRows },
   DistillerySoftTargetCrossEntropy: { inputs: ['logits', 'targets'], rows: softTargetRows },
@@ -54,6 +53,8 @@ export const FUSED_KERNELS = {
   DistilleryDkdLoss: { inputs: ['student', 'teacher', 'labels'], rows: dkdRows },
   DistilleryNkdLoss: { inputs: ['student', 'teacher', 'labels'], rows: nkdRows },
   DistilleryMdcsExpertLoss: { inputs: ['logits', 'labels'], rows: mdcsExpertRows },
+  DistilleryClkdLogitLoss: { inputs: ['student', 'teacher'], rows: clkdLogitRows },
+  DistilleryUskdStudentLoss: { inputs: ['student', 'weak', 'columns', 'values'], rows: uskdStudentRows },
 } as const satisfies Record<string, FusedKernel>;
 
 export type FusedKernelName = keyof typeof FUSED_KERNELS;
@@ -108,6 +109,8 @@ function withOutput(
 interface SavedGrad {
   savedGrad?: Float32Array;
   gradShape?: [number, number];
+  /** Shape and dtype of every input, for the zero gradients of the constant ones. */
+  inputInfo?: [number[], tf.DataType][];
 }
 
 function forwardKernel(def: FusedKernel): tf.KernelFunc {
@@ -117,7 +120,13 @@ function forwardKernel(def: FusedKernel): tf.KernelFunc {
     const out = withOutput(backend, inputs, [], (views, value) => {
       value[0] = def.rows(rowArena(), views, shape[0], shape[1], attrs, grad, 1);
     });
-    if (grad) Object.assign(attrs as SavedGrad, { savedGrad: grad, gradShape: shape });
+    if (grad) {
+      const inputInfo = def.inputs.map((name) => {
+        const info = inputs[name] as Info;
+        return [info.shape.slice(), info.dtype];
+      });
+      Object.assign(attrs as SavedGrad, { savedGrad: grad, gradShape: shape, inputInfo });
+    }
     return out;
   }) as unknown as tf.KernelFunc;
 }
@@ -151,8 +160,8 @@ export function registerFusedLossKernels(backendName: string): void {
     tf.registerGradient({
       kernelName: name,
       gradFunc: (dy, _saved, attrs) => {
-        const { savedGrad, gradShape } = attrs as SavedGrad;
-        if (!savedGrad || !gradShape) {
+        const { savedGrad, gradShape, inputInfo } = attrs as SavedGrad;
+        if (!savedGrad || !gradShape || !inputInfo) {
           throw new Error(`@distillery/losses: ${name} ran without its gradient (withGrad) on a recording tape`);
         }
         const grads: Record<string, () => tf.Tensor> = {};
@@ -164,7 +173,7 @@ export function registerFusedLossKernels(backendName: string): void {
                     savedGrad,
                     gradShape,
                   } as unknown as tf.NamedAttrMap) as tf.Tensor
-              : () => (ROW_INPUTS.has(input) ? tf.zeros([gradShape[0]], 'int32') : tf.zeros(gradShape));
+              : () => tf.zeros(...(inputInfo[i] as [number[], tf.DataType]));
         });
         return grads;
       },

@@ -451,3 +451,313 @@ export function mdcsExpertRows(
   }
   return scale * (ceTotal * ce + klTotal * kl);
 }
+
+const f32Bits = new Float32Array(1);
+const u32Bits = new Uint32Array(f32Bits.buffer);
+/** A float32 value as a uint32 that sorts ascending where the value sorts descending (+0 for −0, as tf.topk ties them). */
+function descendingKey(x: number): number {
+  f32Bits[0] = x === 0 ? 0 : x;
+  const b = u32Bits[0] as number;
+  const ascending = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
+  return 0xffffffff - ascending;
+}
+
+/** Scratch of rankByKeys for `c` entries. */
+interface RankScratch {
+  counts: Int32Array;
+  a: Int32Array;
+  b: Int32Array;
+}
+const rankScratch = (c: number): RankScratch => ({
+  counts: new Int32Array(1024),
+  a: new Int32Array(c),
+  b: new Int32Array(c),
+});
+
+/**
+ * rank[j] = position of entry j when the uint32 `keys` are sorted ascending, ties in index order (as tf.topk breaks
+ * them): a stable LSD radix sort, four 8-bit passes (a pass whose digit is the same for every key is skipped). A row
+ * of 1000 ranks in ~4·1000 scatters, several times faster than a comparison sort.
+ */
+function rankByKeys(keys: Uint32Array, c: number, rank: Int32Array, scratch: RankScratch): void {
+  const { counts } = scratch;
+  counts.fill(0);
+  for (let j = 0; j < c; j++) {
+    const k = keys[j] as number;
+    counts[k & 255]!++;
+    counts[256 + ((k >>> 8) & 255)]!++;
+    counts[512 + ((k >>> 16) & 255)]!++;
+    counts[768 + (k >>> 24)]!++;
+  }
+  let src = scratch.a;
+  let dst = scratch.b;
+  for (let j = 0; j < c; j++) src[j] = j;
+  for (let pass = 0; pass < 4; pass++) {
+    const base = pass * 256;
+    const shift = pass * 8;
+    if (counts[base + (((keys[0] as number) >>> shift) & 255)] === c) continue;
+    let sum = 0;
+    for (let d = 0; d < 256; d++) {
+      const n = counts[base + d] as number;
+      counts[base + d] = sum;
+      sum += n;
+    }
+    for (let r = 0; r < c; r++) {
+      const j = src[r] as number;
+      const d = ((keys[j] as number) >>> shift) & 255;
+      dst[counts[base + d]!++] = j;
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  for (let r = 0; r < c; r++) rank[src[r] as number] = r;
+}
+
+/**
+ * The student terms of USKD (yzd-v/cls_KD, mmcls/models/dis_losses/uskd.py; arXiv 2303.13005), over the label columns
+ * l_{n,j} (j < k) with values v_{n,j} (1 for hard labels, the top-2 mixed scores for soft targets):
+ *
+ *     p̃_{n,j} = s²_{n,j} − mean_n s²_{·,j} + v_{n,j} (0 where v = 0),   s = softmax(z)[l]        (constant)
+ *     loss_t   = −(1/N)·Σ_n Σ_j p̃_{n,j}·log p_{n,l_j}
+ *     score_c  = w_c/(1 − Σ_j w_{l_j} + 1e-6) + ls_c/(1 − Σ_j ls_{l_j} + 1e-6),  w = softmax(weak), ls = log p
+ *     ẑ_c      = (1/(rank_c + 1)) / Σ_{c'∉l} 1/(rank_{c'} + 1) off the labels, 0 on them   (rank by score, descending,
+ *                ties to the lower index, as tf.topk)                                           (constant)
+ *     loss_non = −(1/N)·Σ_n Σ_{c∉l} ẑ_c·log p̂_c,   p̂ = softmax over the non-label classes
+ *     L = alpha·loss_t + beta·loss_non
+ *
+ * Two passes: the first gets each row's s² (their batch mean is needed before any row's p̃), the second the rest.
+ * d/dz_c = (alpha/N)·(P·p_c − Σ_j p̃_j·δ_{c,l_j}) + (beta/N)·[c∉l]·(p̂_c − ẑ_c), P = Σ_j p̃_j.
+ * Inputs: student [N, C], weak [N, C] (constant), columns int32 [N, k], values [N, k]. Attrs: alpha, beta.
+ */
+export function uskdStudentRows(
+  arena: RowArena,
+  v: Views,
+  n: number,
+  c: number,
+  a: Attrs,
+  grad: Float32Array | null,
+  dy: number,
+): number {
+  const z = v.student as Float32Array;
+  const weak = v.weak as Float32Array;
+  const cols = v.columns as Int32Array;
+  const vals = v.values as Float32Array;
+  const k = cols.length / n;
+  const alpha = a.alpha as number;
+  const beta = a.beta as number;
+  const [S, ES, W, EW, EN, Z, G] = slots(arena, c) as [number, number, number, number, number, number, number];
+  const [ds, dw, dn] = [dist(), dist(), dist()];
+  // Pass 1: s² per row and label column, and their batch means.
+  const sq = new Float64Array(n * k);
+  const mean = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    load(arena, z, i, c, S);
+    softmax(arena, S, ES, c, 1, ds);
+    for (let j = 0; j < k; j++) {
+      const p = (arena.f32[ES + (cols[i * k + j] as number)] as number) / ds.sum;
+      sq[i * k + j] = p * p;
+      mean[j] = (mean[j] as number) + (p * p) / n;
+    }
+  }
+  const keys = new Uint32Array(c);
+  const rank = new Int32Array(c);
+  const scratch = rankScratch(c);
+  const inverseRank = Float64Array.from({ length: c }, (_, r) => 1 / (r + 1));
+  const harmonicSum = inverseRank.reduce((sum, x) => sum + x, 0);
+  const isLabel = new Uint8Array(c);
+  const g = dy / n;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * c;
+    load(arena, z, i, c, S);
+    load(arena, weak, i, c, W);
+    softmax(arena, S, ES, c, 1, ds);
+    softmax(arena, W, EW, c, 1, dw);
+    const f = arena.f32;
+    let pSum = 0;
+    let lossT = 0;
+    let wT = 0;
+    let lsT = 0;
+    let targetExp = 0;
+    for (let j = 0; j < k; j++) {
+      const l = cols[i * k + j] as number;
+      const value = vals[i * k + j] as number;
+      const pt = value === 0 ? 0 : (sq[i * k + j] as number) - (mean[j] as number) + value;
+      const ls = (z[o + l] as number) - ds.lse;
+      pSum += pt;
+      lossT -= pt * ls;
+      wT += (f[EW + l] as number) / dw.sum;
+      lsT += ls;
+      targetExp += f[ES + l] as number;
+      isLabel[l] = 1;
+    }
+    // The ranking score in float32, as the composed ops compute it (its order decides the Zipf labels).
+    const wDen = Math.fround(Math.fround(1 - Math.fround(wT)) + 1e-6);
+    const lsDen = Math.fround(Math.fround(1 - Math.fround(lsT)) + 1e-6);
+    const invW = 1 / dw.sum;
+    for (let j = 0; j < c; j++) {
+      const wj = Math.fround((f[EW + j] as number) * invW);
+      const lsj = Math.fround((z[o + j] as number) - ds.lse);
+      const score = Math.fround(Math.fround(wj / wDen) + Math.fround(lsj / lsDen));
+      keys[j] = descendingKey(score);
+    }
+    rankByKeys(keys, c, rank, scratch);
+    // Σ over the non-label classes of 1/(rank + 1): every rank 0 … C−1 occurs once, so the full harmonic sum less the
+    // labels' terms.
+    let zipfSum = harmonicSum;
+    for (let j = 0; j < k; j++) zipfSum -= inverseRank[rank[cols[i * k + j] as number] as number] as number;
+    const invZipf = 1 / zipfSum;
+    // p̂: the row's exps without the label columns, or (p of the labels ≈ 1) a second pass with them at −∞.
+    const rest = ds.sum - targetExp;
+    if (rest > 1e-6 * ds.sum) {
+      dn.shift = ds.shift;
+      dn.sum = rest;
+      dn.lse = ds.shift + Math.log(rest);
+      dn.base = ES;
+    } else {
+      for (let j = 0; j < k; j++) f[S + (cols[i * k + j] as number)] = Number.NEGATIVE_INFINITY;
+      softmax(arena, S, EN, c, 1, dn);
+    }
+    let lossNon = 0;
+    for (let j = 0; j < c; j++) {
+      const q = isLabel[j] ? 0 : (inverseRank[rank[j] as number] as number) * invZipf;
+      f[Z + j] = q;
+      if (q > 0) lossNon -= q * ((z[o + j] as number) - dn.lse);
+    }
+    total += alpha * lossT + beta * lossNon;
+    if (grad) {
+      arena.comb3(ES, dn.base, Z, G, c, (g * alpha * pSum) / ds.sum, (g * beta) / dn.sum, -g * beta, 0);
+      store(arena, G, grad, i, c);
+      for (let j = 0; j < k; j++) {
+        const l = cols[i * k + j] as number;
+        const value = vals[i * k + j] as number;
+        const pt = value === 0 ? 0 : (sq[i * k + j] as number) - (mean[j] as number) + value;
+        grad[o + l] = g * alpha * (pSum * ((f[ES + l] as number) / ds.sum) - pt);
+      }
+    }
+    for (let j = 0; j < k; j++) isLabel[cols[i * k + j] as number] = 0;
+  }
+  return total / n;
+}
+
+/**
+ * F.normalize-then-MSE over the rows (the CLKD instance term), in float64: for each row x of the student (t of the
+ * teacher), u = x / max(‖x‖, 1e-12) (F.normalize), loss += weight·Σ(u − v)²·scale, and d/dx = (g − u·⟨u, g⟩)/‖x‖
+ * with g = 2·weight·scale·(u − v) (g/1e-12 where ‖x‖ <= 1e-12, the clamped branch). Float64 squares cannot overflow
+ * for any float32 input, so no rescaling is needed. Adds into `grad`.
+ */
+function rowNormalizedMse(
+  z: Float32Array,
+  t: Float32Array,
+  n: number,
+  c: number,
+  weight: number,
+  scale: number,
+  grad: Float32Array | null,
+  dy: number,
+): number {
+  let total = 0;
+  const k = 2 * weight * scale * dy;
+  for (let i = 0; i < n; i++) {
+    const o = i * c;
+    let zz = 0;
+    let tt = 0;
+    for (let j = o; j < o + c; j++) {
+      const a = z[j] as number;
+      const b = t[j] as number;
+      zz += a * a;
+      tt += b * b;
+    }
+    const rz = Math.sqrt(zz);
+    const dz = Math.max(rz, NORMALIZE_EPS);
+    const dt = Math.max(Math.sqrt(tt), NORMALIZE_EPS);
+    let ug = 0;
+    for (let j = o; j < o + c; j++) {
+      const u = (z[j] as number) / dz;
+      const diff = u - (t[j] as number) / dt;
+      total += diff * diff;
+      ug += u * diff;
+    }
+    if (!grad) continue;
+    const clamped = rz <= NORMALIZE_EPS;
+    for (let j = o; j < o + c; j++) {
+      const u = (z[j] as number) / dz;
+      const g = k * (u - (t[j] as number) / dt);
+      grad[j] = (grad[j] as number) + (clamped ? g / NORMALIZE_EPS : (g - u * k * ug) / rz);
+    }
+  }
+  return weight * scale * total;
+}
+const NORMALIZE_EPS = 1e-12;
+
+/** rowNormalizedMse over the columns (the class term), walking the rows in memory order. */
+function columnNormalizedMse(
+  z: Float32Array,
+  t: Float32Array,
+  n: number,
+  c: number,
+  weight: number,
+  scale: number,
+  grad: Float32Array | null,
+  dy: number,
+): number {
+  const zz = new Float64Array(c);
+  const tt = new Float64Array(c);
+  for (let i = 0, at = 0; i < n; i++) {
+    for (let j = 0; j < c; j++, at++) {
+      const a = z[at] as number;
+      const b = t[at] as number;
+      zz[j] = (zz[j] as number) + a * a;
+      tt[j] = (tt[j] as number) + b * b;
+    }
+  }
+  const rz = zz.map(Math.sqrt);
+  const dz = rz.map((r) => Math.max(r, NORMALIZE_EPS));
+  const dt = tt.map((q) => Math.max(Math.sqrt(q), NORMALIZE_EPS));
+  const ug = new Float64Array(c);
+  let total = 0;
+  for (let i = 0, at = 0; i < n; i++) {
+    for (let j = 0; j < c; j++, at++) {
+      const u = (z[at] as number) / (dz[j] as number);
+      const diff = u - (t[at] as number) / (dt[j] as number);
+      total += diff * diff;
+      ug[j] = (ug[j] as number) + u * diff;
+    }
+  }
+  if (grad) {
+    const k = 2 * weight * scale * dy;
+    for (let i = 0, at = 0; i < n; i++) {
+      for (let j = 0; j < c; j++, at++) {
+        const r = rz[j] as number;
+        const u = (z[at] as number) / (dz[j] as number);
+        const g = k * (u - (t[at] as number) / (dt[j] as number));
+        grad[at] =
+          (grad[at] as number) + (r <= NORMALIZE_EPS ? g / NORMALIZE_EPS : (g - u * k * (ug[j] as number)) / r);
+      }
+    }
+  }
+  return weight * scale * total;
+}
+
+/**
+ * CLKD's logit terms (arXiv 2211.14773; HyunJunSik/StreamLined, Distiller/CLKD.py): instanceWeight·MSE(rownorm(z),
+ * rownorm(t)) + classWeight·MSE(colnorm(z), colnorm(t)), rows (columns) L2-normalised as F.normalize does; the teacher
+ * is constant. Inputs: student, teacher. Attrs: instanceWeight, classWeight.
+ */
+export function clkdLogitRows(
+  _arena: RowArena,
+  v: Views,
+  n: number,
+  c: number,
+  a: Attrs,
+  grad: Float32Array | null,
+  dy: number,
+): number {
+  const z = v.student as Float32Array;
+  const t = v.teacher as Float32Array;
+  grad?.fill(0);
+  const scale = 1 / (n * c);
+  const instance = rowNormalizedMse(z, t, n, c, a.instanceWeight as number, scale, grad, dy);
+  return instance + columnNormalizedMse(z, t, n, c, a.classWeight as number, scale, grad, dy);
+}
