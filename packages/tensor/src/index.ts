@@ -57,10 +57,13 @@ export {
 export { fillKernelGaps, KERNEL_GAPS, missingKernels, registerCpuFallback, ZERO_GRADIENT_KERNELS } from './kernels';
 export {
   type AdamWUpdateAttrs,
+  type BatchNormTrainResult,
+  composedBatchNormTrain,
   composedGelu,
   composedLayerNorm,
   FUSED_KERNELS_ENV,
   fusedAdamWUpdate,
+  fusedBatchNormTrain,
   fusedGelu,
   fusedLayerNorm,
   fusedSgdUpdate,

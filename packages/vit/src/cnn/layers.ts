@@ -1,4 +1,4 @@
-import { assertRank, checkOptions, formatShape, invalid, type Rng, tf } from '@distillery/tensor';
+import { assertRank, checkOptions, formatShape, fusedBatchNormTrain, invalid, type Rng, tf } from '@distillery/tensor';
 import { init } from '../core/layers';
 import type { ParamStore } from '../core/module';
 
@@ -121,19 +121,28 @@ export class BatchNorm2d {
         this.beta,
       ) as tf.Tensor4D;
     }
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
     const count = x.size / this.channels;
+    if (count < 2) {
+      // PyTorch raises too: the variance of one value is 0/0 in the unbiased running update.
+      throw invalid(
+        'INVALID_ARGUMENT',
+        'x',
+        'more than one value per channel in training mode (B·H·W > 1)',
+        `shape ${formatShape(t.shape)}`,
+      );
+    }
+    // One fused kernel each way on cpu and wasm (batch statistics, normalise, scale, shift; dx, dγ, dβ).
+    const { y, mean, variance } = fusedBatchNormTrain(x, this.gamma, this.beta, this.eps);
     // Running buffers: computed from the values (not part of the differentiated graph).
     const m = this.momentum;
-    const unbiased = count > 1 ? tf.mul(variance, count / (count - 1)) : variance;
-    this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
-    this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
+    tf.tidy(() => {
+      const unbiased = tf.mul(variance, count / (count - 1));
+      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
+      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
+    });
     const key = `${this.name}.num_batches_tracked`;
     this.store.counters.set(key, (this.store.counters.get(key) ?? 0) + 1);
-    return tf.add(
-      tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps))), this.gamma),
-      this.beta,
-    ) as tf.Tensor4D;
+    return y as tf.Tensor4D;
   }
 }
 

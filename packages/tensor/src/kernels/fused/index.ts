@@ -1,7 +1,15 @@
+import { registerFusedBatchNorm } from './batch-norm';
 import { registerFusedGelu } from './gelu';
 import { registerFusedLayerNorm } from './layer-norm';
 import { registerFusedOptimizerUpdates } from './optimizer-update';
 
+export {
+  BATCH_NORM_GRAD_KERNEL,
+  BATCH_NORM_KERNEL,
+  type BatchNormTrainResult,
+  composedBatchNormTrain,
+  fusedBatchNormTrain,
+} from './batch-norm';
 export { composedGelu, fusedGelu, GELU_GRAD_KERNEL, GELU_KERNEL } from './gelu';
 export { composedLayerNorm, fusedLayerNorm, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL } from './layer-norm';
 export {
@@ -14,8 +22,8 @@ export {
 } from './optimizer-update';
 
 /**
- * Set to `off` (read whenever the kernels are registered) to keep the composed ops: the fused LayerNorm and GELU
- * round differently from them (closer to float64; within 1e-5 of them), so a run that must reproduce the bytes of a
+ * Set to `off` (read whenever the kernels are registered) to keep the composed ops: the fused LayerNorm, GELU and
+ * BatchNorm round differently from them (closer to float64; within 1e-5 of them), so a run that must reproduce the bytes of a
  * run made before the fused kernels existed turns them off. (The optimizer updates are bit-identical either way.)
  */
 export const FUSED_KERNELS_ENV = 'DISTILLERY_FUSED_KERNELS';
@@ -24,5 +32,10 @@ export const FUSED_KERNELS_ENV = 'DISTILLERY_FUSED_KERNELS';
 export function registerFusedKernels(): string[] {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
   if (env?.[FUSED_KERNELS_ENV] === 'off') return [];
-  return [...registerFusedLayerNorm(), ...registerFusedGelu(), ...registerFusedOptimizerUpdates()];
+  return [
+    ...registerFusedLayerNorm(),
+    ...registerFusedGelu(),
+    ...registerFusedBatchNorm(),
+    ...registerFusedOptimizerUpdates(),
+  ];
 }
