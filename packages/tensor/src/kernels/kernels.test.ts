@@ -89,4 +89,18 @@ describe('kernel gap fills', () => {
     expect(Array.from(dW.dataSync())).toEqual([24, 28, 40, 44]);
     tf.dispose([x, w, dW]);
   });
+
+  it('clones share the buffer on wasm (Identity copies nothing) and outlive the original', () => {
+    const x = tf.tensor1d([1, 2, 3]);
+    const buffers = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+    const before = buffers();
+    const y = tf.clone(x);
+    // tfjs-wasm's own Identity allocated a buffer and copied into it; cpu's shares too.
+    expect(y.dataId).toBe(x.dataId);
+    expect(buffers()).toBe(before);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3]);
+    y.dispose();
+    expect(buffers()).toBe(before - 1);
+  });
 });

@@ -68,20 +68,30 @@ export class Conv2d {
       throw invalid('SHAPE_MISMATCH', 'x', `NHWC [B, H, W, ${this.inChannels}]`, `shape ${formatShape(t.shape)}`);
     }
     const p = this.pad;
-    const padded = (
-      p > 0
-        ? tf.pad(x, [
-            [0, 0],
-            [p, p],
-            [p, p],
-            [0, 0],
-          ])
-        : x
-    ) as tf.Tensor4D;
     const w = this.weight as unknown as tf.Tensor4D;
-    const y = this.depthwise
-      ? tf.depthwiseConv2d(padded, w, this.stride, 'valid')
-      : tf.conv2d(padded, w, this.stride, 'valid');
+    let y: tf.Tensor4D;
+    if (this.depthwise) {
+      const padded = (
+        p > 0
+          ? tf.pad(x, [
+              [0, 0],
+              [p, p],
+              [p, p],
+              [0, 0],
+            ])
+          : x
+      ) as tf.Tensor4D;
+      y = tf.depthwiseConv2d(padded, w, this.stride, 'valid');
+    } else {
+      // The conv's own zero padding (no padded copy of x forward, no Slice of its gradient backward).
+      const pad: tf.backend_util.ExplicitPadding = [
+        [0, 0],
+        [p, p],
+        [p, p],
+        [0, 0],
+      ];
+      y = tf.conv2d(x, w, this.stride, p > 0 ? pad : 'valid');
+    }
     return (this.bias ? tf.add(y, this.bias) : y) as tf.Tensor4D;
   }
 }

@@ -97,6 +97,19 @@ describe(`fused training BatchNorm (${process.env.DISTILLERY_TEST_BACKEND ?? 'cp
     });
   }
 
+  it('a mean far from zero (x = 1000 + N(0, 1)): statistics and y still match float64', () => {
+    const x = tf.add(tf.randomNormal([16, 6, 6, 4], 0, 1, 'float32', 8), 1000);
+    const gamma = tf.randomNormal([4], 1, 0.3, 'float32', 2);
+    const beta = tf.randomNormal([4], 0, 0.3, 'float32', 3);
+    const zeros = new Array<number>(x.size).fill(0);
+    const ref = reference(values(x), values(gamma), values(beta), zeros, [0, 0, 0, 0], [0, 0, 0, 0], 1e-5);
+    const { y, mean, variance } = fusedBatchNormTrain(x, gamma, beta, 1e-5);
+    expectClose(values(mean), ref.mean, 1e-6, 0);
+    expectClose(values(variance), ref.variance, 1e-5, 0);
+    expectClose(values(y), ref.y, 1e-5, 1e-5);
+    tf.dispose([x, gamma, beta, y, mean, variance]);
+  });
+
   it('one value per channel: variance 0, y = β, dx = 0 (the layer above rejects it, as PyTorch does)', () => {
     const x = tf.tensor4d([3, -2], [1, 1, 1, 2]);
     const gamma = tf.tensor1d([2, 3]);

@@ -7,8 +7,9 @@ export const BATCH_NORM_GRAD_KERNEL = 'DistilleryBatchNormTrainGrad';
 
 /**
  * Training-mode batch normalisation over the last (channel) axis of `x`, seen as [m, c]: per channel the batch mean
- * and biased variance over the m rows, y = (x − mean)·(var + eps)^−½·γ + β. Accumulates in double precision, two
- * passes (the centred sum of squares, not E[x²] − mean²).
+ * and biased variance over the m rows, y = (x − mean)·(var + eps)^−½·γ + β. One pass accumulates, in double
+ * precision, the sums of d = x − K and d² with K each channel's first value (the shifted-data variance: var =
+ * E[d²] − E[d]², which cancels nothing that matters while |mean − K| is not orders above the spread); one writes y.
  */
 export function batchNormForward(
   x: Float32Array,
@@ -22,13 +23,13 @@ export function batchNormForward(
 ): void {
   const n = x.length;
   const m = n / c;
-  const mu = new Float64Array(c);
+  const shift0 = Float64Array.from(x.subarray(0, c));
+  const sum = new Float64Array(c);
   const sq = new Float64Array(c);
-  for (let o = 0; o < n; o += c) for (let j = 0; j < c; j++) mu[j] = (mu[j] as number) + (x[o + j] as number);
-  for (let j = 0; j < c; j++) mu[j] = (mu[j] as number) / m;
   for (let o = 0; o < n; o += c) {
     for (let j = 0; j < c; j++) {
-      const d = (x[o + j] as number) - (mu[j] as number);
+      const d = (x[o + j] as number) - (shift0[j] as number);
+      sum[j] = (sum[j] as number) + d;
       sq[j] = (sq[j] as number) + d * d;
     }
   }
@@ -36,11 +37,13 @@ export function batchNormForward(
   const scale = new Float64Array(c);
   const shift = new Float64Array(c);
   for (let j = 0; j < c; j++) {
-    const v = (sq[j] as number) / m;
+    const e = (sum[j] as number) / m;
+    const mu = (shift0[j] as number) + e;
+    const v = Math.max((sq[j] as number) / m - e * e, 0);
     const s = (gamma[j] as number) / Math.sqrt(v + eps);
     scale[j] = s;
-    shift[j] = (beta[j] as number) - (mu[j] as number) * s;
-    mean[j] = mu[j] as number;
+    shift[j] = (beta[j] as number) - mu * s;
+    mean[j] = mu;
     variance[j] = v;
   }
   for (let o = 0; o < n; o += c) {
