@@ -63,6 +63,9 @@ describe('importing the built packages leaves the kernel registry alone (plain N
         'wasm/DistilleryLayerNorm',
         'cpu/DistilleryGelu',
         'wasm/DistilleryAdamWUpdate',
+        'wasm/DistilleryBatchNormTrain',
+        'cpu/DistilleryBatchNormTrainGrad',
+        'wasm/Identity',
         'gradient/BatchMatMul',
         'gradient/Equal',
       ]) {
