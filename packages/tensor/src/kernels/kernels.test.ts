@@ -143,10 +143,13 @@ describe('kernel gap fills', () => {
                 const ix = ox * stride - info.padInfo.left + kw;
                 if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
                 for (let c = 0; c < C; c++)
-                  for (let o = 0; o < O; o++)
-                    expected[((b * H + iy) * W + ix) * C + c] +=
+                  for (let o = 0; o < O; o++) {
+                    const at = ((b * H + iy) * W + ix) * C + c;
+                    expected[at] =
+                      (expected[at] as number) +
                       (dyv[((b * info.outHeight + oy) * info.outWidth + ox) * O + o] as number) *
-                      (wv[((kh * L + kw) * C + c) * O + o] as number);
+                        (wv[((kh * L + kw) * C + c) * O + o] as number);
+                  }
               }
       const got = Array.from(dx.dataSync());
       got.forEach((g, i) => {
