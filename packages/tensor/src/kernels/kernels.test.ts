@@ -105,12 +105,18 @@ describe('kernel gap fills', () => {
   });
 
   // Strided conv input gradients run as s² phase convs on wasm (no zeros spread between dy's rows, no PadV2).
+  // Stride-1 ones keep only the filter taps that meet dy.
   for (const [xs, fs, stride, pad, phased] of [
     [[2, 9, 8, 3], [3, 3, 3, 4], 2, 1, true],
     [[1, 7, 7, 2], [2, 2, 2, 3], 2, 'valid', true],
     [[2, 10, 11, 3], [3, 3, 3, 2], 3, 'same', true],
     [[1, 12, 12, 3], [4, 4, 3, 5], 4, 'valid', true],
     [[1, 5, 5, 2], [1, 1, 2, 2], 2, 'valid', false], // 1×1, stride 2: odd phases have no tap (the spread path)
+    // Stride 1 over maps smaller than the filter: only the taps that meet dy are kept.
+    [[2, 1, 1, 5], [3, 3, 5, 4], 1, 1, true],
+    [[1, 2, 3, 4], [3, 3, 4, 6], 1, 'same', true],
+    [[2, 5, 4, 3], [5, 5, 3, 2], 1, 1, true],
+    [[1, 6, 6, 2], [3, 3, 2, 3], 1, 'valid', true],
   ] as const) {
     it(`conv input gradient, x [${xs}], filter [${fs}], stride ${stride}, pad ${pad}: float64 loops (1e-5)`, async () => {
       const x = tf.randomNormal([...xs], 0, 1, 'float32', 11);
