@@ -54,30 +54,6 @@ const convAttrs = (dilations: [number, number], pads: [number, number, number, n
   dimRoundingMode: undefined,
 });
 
-/** [B, P, C] → [C, P, B] (x of [B, H, W, C] with its batch last), 8 batch rows at a time so reads stay in cache. */
-function batchLast(x: Float32Array, batch: number, pixels: number, channels: number, out: Float32Array): void {
-  for (let p = 0; p < pixels; p++) {
-    for (let b0 = 0; b0 < batch; b0 += 8) {
-      const b1 = Math.min(b0 + 8, batch);
-      for (let c = 0; c < channels; c++) {
-        const row = (c * pixels + p) * batch;
-        for (let b = b0; b < b1; b++) out[row + b] = x[(b * pixels + p) * channels + c] as number;
-      }
-    }
-  }
-}
-
-/** [B, P, C] → [P, B, C]: runs of C values move whole. */
-function batchInner(x: Float32Array, batch: number, pixels: number, channels: number, out: Float32Array): void {
-  for (let p = 0; p < pixels; p++) {
-    for (let b = 0; b < batch; b++) {
-      const src = (b * pixels + p) * channels;
-      const dst = (p * batch + b) * channels;
-      for (let c = 0; c < channels; c++) out[dst + c] = x[src + c] as number;
-    }
-  }
-}
-
 /**
  * Conv2DBackpropFilter as one forward convolution, so it runs on the backend's fast (XNNPACK) conv kernel. With
  * x padded to x_p (by the conv's own zero padding) and the batch used as the channel axis,
@@ -105,18 +81,9 @@ function conv2DBackpropFilter(backendName: string, args: KernelArgs): Info | nul
   const { top, bottom, left, right } = info.padInfo;
   if (top < 0 || bottom < 0 || left < 0 || right < 0) return null;
   const { filterHeight, filterWidth, strideHeight, strideWidth, inChannels, outChannels } = info;
-  const { run, js, finish } = composer(backendName, args.backend as DataBackend);
-  // The two transposes in JavaScript, blocked for the cache: tfjs-wasm's generic 4-D Transpose took 6.5 and 4.2 ms
-  // of this kernel's 20 ms (x and dy of 64×28×28×16, one thread), these ~1.5 ms each. Exact either way.
-  const float = x.dtype === 'float32' && dy.dtype === 'float32';
-  const [batch, height, width] = x.shape as [number, number, number, number];
-  const [, oh, ow] = dy.shape as [number, number, number, number];
-  const xT = float
-    ? js(x, [inChannels, height, width, batch], (src, out) => batchLast(src, batch, height * width, inChannels, out))
-    : run('Transpose', { x }, { perm: [3, 1, 2, 0] });
-  const dyT = float
-    ? js(dy, [oh, ow, batch, outChannels], (src, out) => batchInner(src, batch, oh * ow, outChannels, out))
-    : run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
+  const { run, finish } = composer(backendName, args.backend as DataBackend);
+  const xT = run('Transpose', { x }, { perm: [3, 1, 2, 0] });
+  const dyT = run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
   let product = run(
     'Conv2D',
     { x: xT, filter: dyT },
