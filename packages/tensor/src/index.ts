@@ -57,11 +57,14 @@ export {
 export { fillKernelGaps, KERNEL_GAPS, missingKernels, registerCpuFallback, ZERO_GRADIENT_KERNELS } from './kernels';
 export {
   type AdamWUpdateAttrs,
+  type BatchNormTrainResult,
   composedAttention,
+  composedBatchNormTrain,
   composedGelu,
   composedLayerNorm,
   FUSED_KERNELS_ENV,
   fusedAdamWUpdate,
+  fusedBatchNormTrain,
   fusedGelu,
   fusedLayerNorm,
   fusedSgdUpdate,

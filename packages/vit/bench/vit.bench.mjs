@@ -9,6 +9,9 @@
 // patch 4, batch 64, train step with AdamW) at 1 and 2 threads (and all cores where there are more), the thread
 // counts alternating step by step on the same model, beside PyTorch at the same torch.set_num_threads.
 //
+// `--resnet [--resnet-steps 5] [--threads 1,2] [--models cifar,r18]` instead times ResNet train steps (the CIFAR
+// ResNet of the recipes' teachers and torchvision's resnet18) on wasm beside PyTorch (tools/bench/resnet.py).
+//
 // `--small-ab N` instead times the small ViT (D64, depth 4, 4 heads, 28×28×1, patch 4, B64, @distillery/train's
 // AdamW) on wasm with Distillery's fused kernels off (A: composed LayerNorm, GELU, attention and AdamW ops) and on (B),
 // alternating A and B for N rounds in the same process (so machine load hits both alike); needs train built too.
@@ -21,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend, registerKernels, tf } from '@distillery/tensor';
-import { createViT } from '../dist/index.js';
+import { createViT, ResNetCifar, resnet18 } from '../dist/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const python = process.env.DISTILLERY_PYTHON ?? '/usr/bin/python3';
@@ -285,8 +288,116 @@ if (args.includes('--attention-ab')) {
   process.exit(0);
 }
 
+/**
+ * ResNet training steps (forward in train mode with batch-statistics BatchNorm, cross-entropy, backward; no optimizer
+ * step) on wasm at each thread count (one count after the other, on the same model), beside PyTorch at the same
+ * torch.set_num_threads (tools/bench/resnet.py): the CIFAR ResNet of the recipes' teachers ([1, 1, 1], widths
+ * 16/32/64, cosine head, 28×28×1, B64) and torchvision's resnet18 (32×32×3, B32, 10 classes).
+ */
+async function resnetRows(counts, nSteps, models) {
+  const specs = [
+    {
+      key: 'cifar',
+      label: 'ResNetCifar [1,1,1] 16/32/64, cosine, 28×28×1, B64',
+      make: () =>
+        new ResNetCifar({
+          numClasses: 10,
+          inChannels: 1,
+          blocks: [1, 1, 1],
+          widths: [16, 32, 64],
+          classifier: 'cosine',
+          seed: 0,
+        }),
+      shape: [64, 28, 28, 1],
+    },
+    {
+      key: 'r18',
+      label: 'torchvision resnet18, 32×32×3, B32',
+      make: () => resnet18({ numClasses: 10, seed: 0 }),
+      shape: [32, 32, 32, 3],
+    },
+  ].filter((spec) => models.includes(spec.key));
+  const middle = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const rows = [];
+  const load0 = os.loadavg()[0];
+  for (const spec of specs) {
+    await initBackend('wasm', { threads: 1 });
+    const model = spec.make();
+    const vars = model.trainableVariables();
+    const x = tf.randomNormal(spec.shape, 0, 1, 'float32', 1);
+    const batch = spec.shape[0];
+    const y = tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: batch }, (_, i) => i % 10),
+        'int32',
+      ),
+      10,
+    );
+    const step = () => {
+      const { value, grads } = tf.variableGrads(
+        () =>
+          tf.tidy(() =>
+            tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(model.forward(x, { training: true }).logits)), -1))),
+          ),
+        vars,
+      );
+      value.dataSync();
+      tf.dispose([value, grads]);
+    };
+    // One thread count at a time (warm-up, then the steps): stepping one thread right after a pooled step measured
+    // 2.2× slower here (273 → 604 ms, ResNetCifar) while the pool's workers still held the two cores.
+    const times = Object.fromEntries(counts.map((t) => [t, []]));
+    for (const t of counts) {
+      await initBackend('wasm', { threads: t });
+      for (let i = -1; i < nSteps; i++) {
+        const t0 = performance.now();
+        step();
+        if (i >= 0) times[t].push(performance.now() - t0);
+      }
+    }
+    tf.dispose([x, y]);
+    model.dispose();
+    const row = [spec.label];
+    for (const t of counts) {
+      const mine = middle(times[t]);
+      let theirs;
+      if (!args.includes('--no-torch')) {
+        const script = path.resolve(here, '../../../tools/bench/resnet.py');
+        const out = execFileSync(python, [script, String(nSteps), '--threads', String(t), '--model', spec.key], {
+          encoding: 'utf8',
+        });
+        theirs = JSON.parse(out.trim().split('\n').pop()).trainStepMs;
+      }
+      row.push(
+        mine.toFixed(0),
+        theirs == null ? '—' : theirs.toFixed(0),
+        theirs ? `${(mine / theirs).toFixed(2)}×` : '—',
+      );
+    }
+    rows.push(row);
+  }
+  const headers = ['work: train step (ms)'];
+  for (const t of counts) headers.push(`wasm ${t}t`, `PyTorch ${t}t`, `ratio ${t}t`);
+  console.log(`\n### ResNet train step (forward, cross-entropy, backward), median of ${nSteps} steps\n`);
+  console.log(`| ${headers.join(' | ')} |`);
+  console.log(`|${headers.map(() => '---').join('|')}|`);
+  for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+  console.log(
+    `\nLoad average ${load0.toFixed(1)} → ${os.loadavg()[0].toFixed(1)} on ${os.availableParallelism()} cores.`,
+  );
+  const { disposeThreads } = await import('@distillery/tensor');
+  await disposeThreads();
+}
+
 if (args.includes('--small-ab')) {
   await smallViTAB(arg('--small-ab', 10));
+  process.exit(0);
+}
+
+if (args.includes('--resnet')) {
+  const counts = args.includes('--threads') ? args[args.indexOf('--threads') + 1].split(',').map(Number) : [1, 2];
+  const models = args.includes('--models') ? args[args.indexOf('--models') + 1].split(',') : ['cifar', 'r18'];
+  await resnetRows(counts, arg('--resnet-steps', 5), models);
   process.exit(0);
 }
 

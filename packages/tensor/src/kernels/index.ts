@@ -4,6 +4,7 @@ import { registerChunkedAddN } from './chunked-add-n';
 import { registerComposedConv2DBackprop } from './conv2d-backprop';
 import { registerCpuFallback } from './cpu-fallback';
 import { registerCpuTransformFix } from './cpu-transform';
+import { registerSharedIdentity } from './shared-identity';
 import { registerTransposeFreeMatMul } from './transpose-free-matmul';
 import { registerWasmBatchMatMul } from './wasm-simd/batch-matmul';
 import { registerThreadedConv2D } from './wasm-simd/threaded-conv2d';
@@ -58,6 +59,7 @@ export function fillKernelGaps(backendName: string): string[] {
     added.push(...registerThreadedConv2D(backendName)); // on the thread pool when one runs (so the above follow)
     added.push(...registerWasmBatchMatMul(backendName)); // batched matMuls on WebAssembly SIMD, inside the next wrap
     added.push(...registerTransposeFreeMatMul(backendName));
+    added.push(...registerSharedIdentity(backendName)); // clones share the buffer instead of copying it
   }
   return added;
 }

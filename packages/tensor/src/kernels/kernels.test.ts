@@ -89,4 +89,99 @@ describe('kernel gap fills', () => {
     expect(Array.from(dW.dataSync())).toEqual([24, 28, 40, 44]);
     tf.dispose([x, w, dW]);
   });
+
+  it('clones share the buffer on wasm (Identity copies nothing) and outlive the original', () => {
+    const x = tf.tensor1d([1, 2, 3]);
+    const buffers = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+    const before = buffers();
+    const y = tf.clone(x);
+    // tfjs-wasm's own Identity allocated a buffer and copied into it; cpu's shares too.
+    expect(y.dataId).toBe(x.dataId);
+    expect(buffers()).toBe(before);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3]);
+    y.dispose();
+    expect(buffers()).toBe(before - 1);
+  });
+
+  // Strided conv input gradients run as s² phase convs on wasm (no zeros spread between dy's rows, no PadV2).
+  // Stride-1 ones keep only the filter taps that meet dy.
+  for (const [xs, fs, stride, pad, phased] of [
+    [[2, 9, 8, 3], [3, 3, 3, 4], 2, 1, true],
+    [[1, 7, 7, 2], [2, 2, 2, 3], 2, 'valid', true],
+    [[2, 10, 11, 3], [3, 3, 3, 2], 3, 'same', true],
+    [[1, 12, 12, 3], [4, 4, 3, 5], 4, 'valid', true],
+    [[1, 5, 5, 2], [1, 1, 2, 2], 2, 'valid', false], // 1×1, stride 2: odd phases have no tap (the spread path)
+    // Stride 1 over maps smaller than the filter: only the taps that meet dy are kept.
+    [[2, 1, 1, 5], [3, 3, 5, 4], 1, 1, true],
+    [[1, 2, 3, 4], [3, 3, 4, 6], 1, 'same', true],
+    [[2, 5, 4, 3], [5, 5, 3, 2], 1, 1, true],
+    [[1, 6, 6, 2], [3, 3, 2, 3], 1, 'valid', true],
+  ] as const) {
+    it(`conv input gradient, x [${xs}], filter [${fs}], stride ${stride}, pad ${pad}: float64 loops (1e-5)`, async () => {
+      const x = tf.randomNormal([...xs], 0, 1, 'float32', 11);
+      const w = tf.randomNormal([...fs], 0, 1, 'float32', 12);
+      const padding =
+        typeof pad === 'number'
+          ? ([
+              [0, 0],
+              [pad, pad],
+              [pad, pad],
+              [0, 0],
+            ] as tf.backend_util.ExplicitPadding)
+          : pad;
+      const conv = (a: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, stride, padding);
+      const y = conv(x);
+      const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 13);
+      const gradient = () => tf.grad((a: tf.Tensor) => tf.sum(tf.mul(conv(a), dy)))(x);
+      const dx = gradient();
+      const info = tf.backend_util.computeConv2DInfo([...xs], [...fs], stride, 1, padding);
+      const [, H, W, C] = xs;
+      const [K, L, , O] = fs;
+      const [dyv, wv] = [dy.dataSync(), w.dataSync()];
+      const expected = new Array<number>(x.size).fill(0);
+      for (let b = 0; b < xs[0]; b++)
+        for (let oy = 0; oy < info.outHeight; oy++)
+          for (let ox = 0; ox < info.outWidth; ox++)
+            for (let kh = 0; kh < K; kh++)
+              for (let kw = 0; kw < L; kw++) {
+                const iy = oy * stride - info.padInfo.top + kh;
+                const ix = ox * stride - info.padInfo.left + kw;
+                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                for (let c = 0; c < C; c++)
+                  for (let o = 0; o < O; o++) {
+                    const at = ((b * H + iy) * W + ix) * C + c;
+                    expected[at] =
+                      (expected[at] as number) +
+                      (dyv[((b * info.outHeight + oy) * info.outWidth + ox) * O + o] as number) *
+                        (wv[((kh * L + kw) * C + c) * O + o] as number);
+                  }
+              }
+      const got = Array.from(dx.dataSync());
+      got.forEach((g, i) => {
+        expect(Math.abs(g - (expected[i] as number))).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(expected[i] as number)));
+      });
+      if (projectBackend === 'wasm') {
+        // The spread path pads dy with PadV2, called inside the composed kernel (not on the engine's profile).
+        const padV2 = tf.getKernel('PadV2', 'wasm') as tf.KernelConfig;
+        let pads = 0;
+        tf.unregisterKernel('PadV2', 'wasm');
+        tf.registerKernel({
+          ...padV2,
+          kernelFunc: ((args: never) => {
+            pads++;
+            return padV2.kernelFunc(args);
+          }) as tf.KernelFunc,
+        });
+        try {
+          tf.dispose(gradient());
+        } finally {
+          tf.unregisterKernel('PadV2', 'wasm');
+          tf.registerKernel(padV2);
+        }
+        expect(pads > 0).toBe(!phased);
+      }
+      tf.dispose([x, w, y, dy, dx]);
+    });
+  }
 });

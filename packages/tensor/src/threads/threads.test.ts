@@ -347,8 +347,9 @@ describe.runIf(onWasm)('tf.conv2d and its gradients on the wasm backend with thr
       const one = await results(1);
       const two = await results(2);
       expect(one.calls).toBe(0);
-      // Each case's forward, then (inside tf.grads) its forward again and both gradients as forward convs.
-      expect(two.calls).toBe(4 * (cases.length - 1) + 1);
+      // Each case's forward, then (inside tf.grads) its forward again and both gradients as forward convs; dx of a
+      // stride-s conv is s² phase convs (strides 2, 4 and 2 above: 3 + 15 + 3 more).
+      expect(two.calls).toBe(4 * (cases.length - 1) + 1 + 3 + 15 + 3);
       for (let i = 0; i < cases.length; i++) {
         for (let j = 0; j < 3; j++) {
           const a = one.out[i]?.[j] as Float32Array;

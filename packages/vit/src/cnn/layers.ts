@@ -1,4 +1,4 @@
-import { assertRank, checkOptions, formatShape, invalid, type Rng, tf } from '@distillery/tensor';
+import { assertRank, checkOptions, formatShape, fusedBatchNormTrain, invalid, type Rng, tf } from '@distillery/tensor';
 import { init } from '../core/layers';
 import type { ParamStore } from '../core/module';
 
@@ -68,20 +68,30 @@ export class Conv2d {
       throw invalid('SHAPE_MISMATCH', 'x', `NHWC [B, H, W, ${this.inChannels}]`, `shape ${formatShape(t.shape)}`);
     }
     const p = this.pad;
-    const padded = (
-      p > 0
-        ? tf.pad(x, [
-            [0, 0],
-            [p, p],
-            [p, p],
-            [0, 0],
-          ])
-        : x
-    ) as tf.Tensor4D;
     const w = this.weight as unknown as tf.Tensor4D;
-    const y = this.depthwise
-      ? tf.depthwiseConv2d(padded, w, this.stride, 'valid')
-      : tf.conv2d(padded, w, this.stride, 'valid');
+    let y: tf.Tensor4D;
+    if (this.depthwise) {
+      const padded = (
+        p > 0
+          ? tf.pad(x, [
+              [0, 0],
+              [p, p],
+              [p, p],
+              [0, 0],
+            ])
+          : x
+      ) as tf.Tensor4D;
+      y = tf.depthwiseConv2d(padded, w, this.stride, 'valid');
+    } else {
+      // The conv's own zero padding (no padded copy of x forward, no Slice of its gradient backward).
+      const pad: tf.backend_util.ExplicitPadding = [
+        [0, 0],
+        [p, p],
+        [p, p],
+        [0, 0],
+      ];
+      y = tf.conv2d(x, w, this.stride, p > 0 ? pad : 'valid');
+    }
     return (this.bias ? tf.add(y, this.bias) : y) as tf.Tensor4D;
   }
 }
@@ -116,24 +126,33 @@ export class BatchNorm2d {
       throw invalid('SHAPE_MISMATCH', 'x', `NHWC [B, H, W, ${this.channels}]`, `shape ${formatShape(t.shape)}`);
     }
     if (!training) {
-      return tf.add(
-        tf.mul(tf.mul(tf.sub(x, this.runningMean), tf.rsqrt(tf.add(this.runningVar, this.eps))), this.gamma),
-        this.beta,
-      ) as tf.Tensor4D;
+      // x·scale + shift, with scale = γ/√(running_var + eps) and shift = β − running_mean·scale folded per channel:
+      // two passes over x instead of four (teachers of distillation run every step in this mode).
+      const scale = tf.mul(this.gamma, tf.rsqrt(tf.add(this.runningVar, this.eps)));
+      return tf.add(tf.mul(x, scale), tf.sub(this.beta, tf.mul(this.runningMean, scale))) as tf.Tensor4D;
     }
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
     const count = x.size / this.channels;
+    if (count < 2) {
+      // PyTorch raises too: the variance of one value is 0/0 in the unbiased running update.
+      throw invalid(
+        'INVALID_ARGUMENT',
+        'x',
+        'more than one value per channel in training mode (B·H·W > 1)',
+        `shape ${formatShape(t.shape)}`,
+      );
+    }
+    // One fused kernel each way on cpu and wasm (batch statistics, normalise, scale, shift; dx, dγ, dβ).
+    const { y, mean, variance } = fusedBatchNormTrain(x, this.gamma, this.beta, this.eps);
     // Running buffers: computed from the values (not part of the differentiated graph).
     const m = this.momentum;
-    const unbiased = count > 1 ? tf.mul(variance, count / (count - 1)) : variance;
-    this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
-    this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
+    tf.tidy(() => {
+      const unbiased = tf.mul(variance, count / (count - 1));
+      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
+      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
+    });
     const key = `${this.name}.num_batches_tracked`;
     this.store.counters.set(key, (this.store.counters.get(key) ?? 0) + 1);
-    return tf.add(
-      tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps))), this.gamma),
-      this.beta,
-    ) as tf.Tensor4D;
+    return y as tf.Tensor4D;
   }
 }
 

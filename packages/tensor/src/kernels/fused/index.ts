@@ -1,4 +1,5 @@
 import { registerFusedAttention } from './attention';
+import { registerFusedBatchNorm } from './batch-norm';
 import { registerFusedGelu } from './gelu';
 import { registerFusedLayerNorm } from './layer-norm';
 import { registerFusedOptimizerUpdates } from './optimizer-update';
@@ -10,6 +11,14 @@ export {
   type ScaledDotProductAttentionOptions,
   scaledDotProductAttention,
 } from './attention';
+export {
+  BATCH_NORM_GRAD_KERNEL,
+  BATCH_NORM_KERNEL,
+  type BatchNormTrainResult,
+  composedBatchNormTrain,
+  fusedBatchNormTrain,
+} from './batch-norm';
+
 export { composedGelu, fusedGelu, GELU_GRAD_KERNEL, GELU_KERNEL } from './gelu';
 export { composedLayerNorm, fusedLayerNorm, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL } from './layer-norm';
 export {
@@ -22,9 +31,10 @@ export {
 } from './optimizer-update';
 
 /**
- * Set to `off` (read whenever the kernels are registered) to keep the composed ops: the fused LayerNorm, GELU and
- * attention round differently from them (within 1e-5 of them), so a run that must reproduce the bytes of a run made
- * before the fused kernels existed turns them off. (The optimizer updates are bit-identical either way.)
+ * Set to `off` (read whenever the kernels are registered) to keep the composed ops: the fused LayerNorm, GELU,
+ * attention and training BatchNorm round differently from them (within 1e-5 of them; BatchNorm closer to float64),
+ * so a run that must reproduce the bytes of a run made before the fused kernels existed turns them off. (The
+ * optimizer updates are bit-identical either way.)
  */
 export const FUSED_KERNELS_ENV = 'DISTILLERY_FUSED_KERNELS';
 
@@ -36,6 +46,7 @@ export function registerFusedKernels(): string[] {
     ...registerFusedLayerNorm(),
     ...registerFusedGelu(),
     ...registerFusedAttention(),
+    ...registerFusedBatchNorm(),
     ...registerFusedOptimizerUpdates(),
   ];
 }
