@@ -79,6 +79,12 @@ describe('pca', () => {
       expect(variance).toBeCloseTo(r.explainedVariance[c]!, 1);
       expect(Math.abs(variance - r.explainedVariance[c]!) / r.explainedVariance[c]!).toBeLessThan(1e-4);
     }
+    // Fixed signs: each component's largest-magnitude entry is positive.
+    for (let c = 0; c < k; c++) {
+      const row = Array.from(r.components.subarray(c * d, (c + 1) * d));
+      const largest = row.reduce((a, v) => (Math.abs(v) > Math.abs(a) ? v : a), 0);
+      expect(largest, `component ${c}`).toBeGreaterThan(0);
+    }
     expect(r.explainedVarianceRatio).toBeGreaterThan(0);
     expect(r.explainedVarianceRatio).toBeLessThan(1);
     // Full rank: the projection is a rotation of the centred data, so it reconstructs x exactly.

@@ -20,9 +20,8 @@ export interface PcaResult {
 /**
  * Principal component analysis of the rows of `x` [N, D]: the top eigenvectors of the sample covariance
  * (N − 1 denominator, as numpy/scikit-learn), found by `symmetricEigen` (Householder tridiagonalisation + implicit
- * QL) of the D×D matrix in float64 on the host (the covariance itself is computed in float32 by tfjs). Signs of the
- * components are whatever the solver gives (scikit-learn flips them by its own convention); projections and variances
- * do not depend on them. The cost is O(D³) once: D = 784 (28×28 pixels) takes about two seconds.
+ * QL) of the D×D matrix in float64 on the host (the covariance itself is computed in float32 by tfjs). Each
+ * component's largest-magnitude entry is positive (scikit-learn's svd_flip with u_based_decision=False). The cost is O(D³) once: D = 784 (28×28 pixels) takes about two seconds.
  */
 export function pca(x: tf.Tensor, options: PcaOptions): PcaResult {
   const { components: dim } = checkOptions<PcaOptions>(options, { components: true });
@@ -36,6 +35,13 @@ export function pca(x: tf.Tensor, options: PcaOptions): PcaResult {
   });
   const { values, vectors } = symmetricEigen(Float64Array.from(cov.dataSync()), d);
   cov.dispose();
+  // Fixed signs (scikit-learn's svd_flip with u_based_decision=False): each component's largest-magnitude entry is
+  // positive, so the features do not depend on the eigensolver's arbitrary signs.
+  for (let k = 0; k < dim; k++) {
+    let at = k * d;
+    for (let i = k * d; i < (k + 1) * d; i++) if (Math.abs(vectors[i]!) > Math.abs(vectors[at]!)) at = i;
+    if (vectors[at]! < 0) for (let i = k * d; i < (k + 1) * d; i++) vectors[i] = -vectors[i]!;
+  }
   const componentsRowMajor = Float32Array.from(vectors.subarray(0, dim * d));
   const basis = new Float32Array(d * dim); // [D, components]: the components as columns, for the projection
   for (let k = 0; k < dim; k++) for (let i = 0; i < d; i++) basis[i * dim + k] = vectors[k * d + i]!;

@@ -48,7 +48,7 @@ export interface ClusterImbalancedOptions {
   /**
    * P²OT ε, default 0.1, and γ, default 1 (PPOT's `gamma_bound`): the weight of the KL term pulling the cluster
    * marginal towards uniform. Smaller γ lets cluster sizes follow the data; on strongly long-tailed data it matters
-   * (examples/imbalanced-clustering: γ = 0.003, chosen on validation seeds, turns P²OT from below to above k-means).
+   * (examples/imbalanced-clustering: γ = 0.01, chosen on validation seeds, turns P²OT from below to above k-means).
    */
   epsilon?: number;
   gamma?: number;
