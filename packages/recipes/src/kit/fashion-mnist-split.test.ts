@@ -66,6 +66,22 @@ describe.runIf(present)('fashionMnistSplit on the real files', () => {
     expect([lt.counts[0], lt.counts[9]]).toEqual([20, 2]);
   });
 
+  it('maxPerClass cuts the pool to a stratified subset before the long tail (n_max = maxPerClass)', async () => {
+    const lt = await fashionMnistSplit({ seed: 0, imbalanceFactor: 100, maxPerClass: 1_500 });
+    expect([lt.counts[0], lt.counts[9]]).toEqual([1_500, 15]);
+    expect(countsOf(lt.pool)).toEqual(new Array(10).fill(1_500));
+    const balanced = await fashionMnistSplit({ seed: 0, maxPerClass: 500 });
+    expect(countsOf(balanced.train)).toEqual(new Array(10).fill(500));
+    const other = await fashionMnistSplit({ seed: 1, maxPerClass: 500 });
+    expect(keys(other.train.subset([0, 1, 2]))).not.toEqual(keys(balanced.train.subset([0, 1, 2])));
+    // At least the pool's class size: the whole pool; smoke pools (20 per class) are left as they are.
+    expect((await fashionMnistSplit({ seed: 0, maxPerClass: 9_999 })).train.length).toBe(55_000);
+    expect((await fashionMnistSplit({ seed: 0, smoke: true, maxPerClass: 500 })).counts).toEqual(
+      new Array(10).fill(20),
+    );
+    await expect(fashionMnistSplit({ seed: 0, maxPerClass: 0 })).rejects.toThrow(/options\.maxPerClass/);
+  });
+
   it('is what loadClassificationData gives for --data fashion-mnist (28×28×1, smoke subset)', async () => {
     const d = await loadClassificationData('fashion-mnist', { seed: 0, smoke: true });
     expect([d.name, d.numClasses, d.imageSize, d.inChannels]).toEqual(['Fashion-MNIST', 10, 28, 1]);

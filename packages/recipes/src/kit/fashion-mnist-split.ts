@@ -60,6 +60,11 @@ export async function fashionMnistPools(options: FashionMnistPoolsOptions): Prom
 export interface FashionMnistSplitOptions extends FashionMnistPoolsOptions {
   /** n_max / n_min of the long-tailed training set (CIFAR-LT exponential profile); absent: the pool as it is. */
   imbalanceFactor?: number;
+  /**
+   * At most this many pool images per class (a stratified, seeded subset taken before any long tail, so it is also
+   * the head class's n_max); absent, or at least the pool's class size: the whole pool. Sizes a run to a time budget.
+   */
+  maxPerClass?: number;
 }
 
 export interface FashionMnistSplit extends FashionMnistPools {
@@ -72,26 +77,33 @@ export interface FashionMnistSplit extends FashionMnistPools {
 }
 
 /**
- * fashionMnistPools, then the training set: long-tailed with `longTail` (class 0 the head, n_max = the pool's class
- * size) when `imbalanceFactor` is given, else the balanced pool.
+ * fashionMnistPools, then the training set: the pool cut to `maxPerClass` images per class when given, long-tailed with
+ * `longTail` (class 0 the head, n_max = the pool's class size) when `imbalanceFactor` is given, else balanced.
  *
  *     const { train, validation, test, counts } = await fashionMnistSplit({ seed, smoke, imbalanceFactor: 100 });
  */
 export async function fashionMnistSplit(options: FashionMnistSplitOptions): Promise<FashionMnistSplit> {
-  const { imbalanceFactor, ...rest } = checkOptions<FashionMnistSplitOptions>(options ?? null, {
+  const { imbalanceFactor, maxPerClass, ...rest } = checkOptions<FashionMnistSplitOptions>(options ?? null, {
     seed: true,
     smoke: [true, false],
     root: true,
     imbalanceFactor: true,
+    maxPerClass: true,
   });
   if (imbalanceFactor !== undefined) checkNumber(imbalanceFactor, 'options.imbalanceFactor', { min: 1 });
+  if (maxPerClass !== undefined) checkNumber(maxPerClass, 'options.maxPerClass', { min: 1, integer: true });
   const pools = await fashionMnistPools(rest);
-  const lt = imbalanceFactor === undefined ? undefined : longTail(pools.pool, { imbalanceFactor, seed: rest.seed });
-  const train = lt?.dataset ?? pools.pool;
+  const smallest = Math.min(...classCounts(pools.pool));
+  const pool =
+    maxPerClass === undefined || maxPerClass >= smallest
+      ? pools.pool
+      : stratifiedSubset(pools.pool, { perClass: maxPerClass, seed: rest.seed }).dataset;
+  const lt = imbalanceFactor === undefined ? undefined : longTail(pool, { imbalanceFactor, seed: rest.seed });
+  const train = lt?.dataset ?? pool;
   const counts = lt?.counts ?? classCounts(train);
   const split = headMidTail(counts);
   const groups = { head: [...split.head], mid: [...split.mid], tail: [...split.tail] };
-  return { ...pools, train, counts, groups };
+  return { ...pools, pool, train, counts, groups };
 }
 
 function classCounts(dataset: InMemoryDataset): number[] {
