@@ -4,6 +4,7 @@ import { registerChunkedAddN } from './chunked-add-n';
 import { registerComposedConv2DBackprop } from './conv2d-backprop';
 import { registerCpuFallback } from './cpu-fallback';
 import { registerCpuTransformFix } from './cpu-transform';
+import { registerLeadingAxesSum } from './leading-axes-sum';
 import { registerRunCopySlice } from './run-copy-slice';
 import { registerSharedIdentity } from './shared-identity';
 import { registerTransposeFreeMatMul } from './transpose-free-matmul';
@@ -62,6 +63,7 @@ export function fillKernelGaps(backendName: string): string[] {
     added.push(...registerTransposeFreeMatMul(backendName));
     added.push(...registerSharedIdentity(backendName)); // clones share the buffer instead of copying it
     added.push(...registerRunCopySlice(backendName)); // Slice / SplitV copy whole contiguous runs
+    added.push(...registerLeadingAxesSum(backendName)); // bias gradients sum rows without a transpose
   }
   return added;
 }
