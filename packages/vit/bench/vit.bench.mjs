@@ -67,31 +67,36 @@ class AdamW {
   }
 }
 
+/**
+ * A seeded random batch of `shape` with labels i mod 10 (one-hot), and `step()`: forward in training mode, softmax
+ * cross-entropy, backward, then `optimizer.step(grads)` when an optimizer is given; returns the loss.
+ */
+function crossEntropyStep(model, shape, optimizer) {
+  const x = tf.randomNormal(shape, 0, 1, 'float32', 1);
+  const labels = tf.tensor1d(
+    Array.from({ length: shape[0] }, (_, i) => i % 10),
+    'int32',
+  );
+  const y = tf.oneHot(labels, 10);
+  labels.dispose();
+  const vars = model.trainableVariables();
+  const loss = () =>
+    tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(model.forward(x, { training: true }).logits)), -1))));
+  const step = () => {
+    const { value, grads } = tf.variableGrads(loss, vars);
+    optimizer?.step(grads);
+    const v = value.dataSync()[0];
+    tf.dispose([value, grads]);
+    return v;
+  };
+  return { x, step, dispose: () => tf.dispose([x, y]) };
+}
+
 async function run(backend, nSteps) {
   await initBackend(backend, backend === 'wasm' ? { threads: 1 } : {});
   const model = createViT('deit-tiny-patch4-32', { numClasses: 10, seed: 0 });
-  const vars = model.trainableVariables();
-  const optimizer = new AdamW(vars);
-  const x = tf.randomNormal([B, 32, 32, 3]);
-  const y = tf.oneHot(
-    tf.tensor1d(
-      Array.from({ length: B }, (_, i) => i % 10),
-      'int32',
-    ),
-    10,
-  );
-  const lossFn = () =>
-    tf.tidy(() => {
-      const { logits } = model.forward(x, { training: true });
-      return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(logits)), -1)));
-    });
-  const step = () => {
-    const { value, grads } = tf.variableGrads(lossFn, vars);
-    optimizer.step(grads);
-    const loss = value.dataSync()[0];
-    tf.dispose([value, grads]);
-    return loss;
-  };
+  const optimizer = new AdamW(model.trainableVariables());
+  const { x, step, dispose } = crossEntropyStep(model, [B, 32, 32, 3], optimizer);
   const log = (msg) => console.error(`[vit bench ${backend}] ${msg}`);
   let t = performance.now();
   step(); // warm-up (kernel compilation, allocations)
@@ -129,7 +134,7 @@ async function run(backend, nSteps) {
   const t1 = performance.now();
   for (let i = 0; i < nInfer; i++) infer();
   const inferImagesPerSec = (B * nInfer) / ((performance.now() - t1) / 1000);
-  tf.dispose([x, y]);
+  dispose();
   optimizer.dispose();
   model.dispose();
   return { backend, trainStepMs, inferImagesPerSec, kernels };
@@ -154,28 +159,8 @@ async function smallViTAB(rounds) {
   };
   const config = { imageSize: 28, patchSize: 4, inChannels: 1, embedDim: 64, depth: 4, numHeads: 4, numClasses: 10 };
   const model = createViT('deit-tiny-patch4-32', { ...config, seed: 0 });
-  const vars = model.trainableVariables();
-  const optimizer = new TrainAdamW(vars, { lr: 5e-4, weightDecay: 0.05 });
-  const x = tf.randomNormal([64, 28, 28, 1], 0, 1, 'float32', 1);
-  const y = tf.oneHot(
-    tf.tensor1d(
-      Array.from({ length: 64 }, (_, i) => i % 10),
-      'int32',
-    ),
-    10,
-  );
-  const step = () => {
-    const { value, grads } = tf.variableGrads(
-      () =>
-        tf.tidy(() =>
-          tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(model.forward(x, { training: true }).logits)), -1))),
-        ),
-      vars,
-    );
-    optimizer.step(grads);
-    value.dataSync();
-    tf.dispose([value, grads]);
-  };
+  const optimizer = new TrainAdamW(model.trainableVariables(), { lr: 5e-4, weightDecay: 0.05 });
+  const { step, dispose } = crossEntropyStep(model, [64, 28, 28, 1], optimizer);
   const times = { A: [], B: [] };
   const kernelCalls = {};
   for (const mode of ['A', 'B']) {
@@ -202,7 +187,7 @@ async function smallViTAB(rounds) {
   console.log(
     `| on (fused LayerNorm, GELU, attention, AdamW update) | ${b.toFixed(0)} | ${kernelCalls.B} | ${(a / b).toFixed(2)}× |`,
   );
-  tf.dispose([x, y]);
+  dispose();
   optimizer.dispose();
   model.dispose();
 }
@@ -229,28 +214,9 @@ async function attentionAB(rounds) {
     await initBackend('wasm', { threads: 1 });
     const model = createViT('deit-tiny-patch4-32', { numClasses: 10, seed: 0, ...spec.config });
     const size = spec.config.imageSize ?? 32;
-    const x = tf.randomNormal([spec.batch, size, size, spec.config.inChannels ?? 3], 0, 1, 'float32', 1);
-    const y = tf.oneHot(
-      tf.tensor1d(
-        Array.from({ length: spec.batch }, (_, i) => i % 10),
-        'int32',
-      ),
-      10,
-    );
-    const vars = model.trainableVariables();
-    const optimizer = new AdamW(vars);
-    const step = () => {
-      const { value, grads } = tf.variableGrads(
-        () =>
-          tf.tidy(() =>
-            tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(model.forward(x, { training: true }).logits)), -1))),
-          ),
-        vars,
-      );
-      optimizer.step(grads);
-      value.dataSync();
-      tf.dispose([value, grads]);
-    };
+    const optimizer = new AdamW(model.trainableVariables());
+    const shape = [spec.batch, size, size, spec.config.inChannels ?? 3];
+    const { step, dispose } = crossEntropyStep(model, shape, optimizer);
     const times = Object.fromEntries(counts.map((t) => [t, { A: [], B: [] }]));
     for (let r = -1; r < rounds; r++) {
       for (const t of counts) {
@@ -268,7 +234,7 @@ async function attentionAB(rounds) {
       const [a, b] = [med(times[t].A), med(times[t].B)];
       rows.push(`| ${spec.label} | ${t} | ${a.toFixed(0)} | ${b.toFixed(0)} | ${(a / b).toFixed(2)}× |`);
     }
-    tf.dispose([x, y]);
+    dispose();
     optimizer.dispose();
     model.dispose();
   }
@@ -323,27 +289,7 @@ async function resnetRows(counts, nSteps, models) {
   for (const spec of specs) {
     await initBackend('wasm', { threads: 1 });
     const model = spec.make();
-    const vars = model.trainableVariables();
-    const x = tf.randomNormal(spec.shape, 0, 1, 'float32', 1);
-    const batch = spec.shape[0];
-    const y = tf.oneHot(
-      tf.tensor1d(
-        Array.from({ length: batch }, (_, i) => i % 10),
-        'int32',
-      ),
-      10,
-    );
-    const step = () => {
-      const { value, grads } = tf.variableGrads(
-        () =>
-          tf.tidy(() =>
-            tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(model.forward(x, { training: true }).logits)), -1))),
-          ),
-        vars,
-      );
-      value.dataSync();
-      tf.dispose([value, grads]);
-    };
+    const { step, dispose } = crossEntropyStep(model, spec.shape); // no optimizer: forward + backward only
     // One thread count at a time (warm-up, then the steps): stepping one thread right after a pooled step measured
     // 2.2× slower here (273 → 604 ms, ResNetCifar) while the pool's workers still held the two cores.
     const times = Object.fromEntries(counts.map((t) => [t, []]));
@@ -355,7 +301,7 @@ async function resnetRows(counts, nSteps, models) {
         if (i >= 0) times[t].push(performance.now() - t0);
       }
     }
-    tf.dispose([x, y]);
+    dispose();
     model.dispose();
     const row = [spec.label];
     for (const t of counts) {
@@ -462,29 +408,12 @@ async function threadBench(spec, counts, nSteps) {
   await initBackend('wasm', { threads: 1 });
   const model = createViT('deit-tiny-patch4-32', { numClasses: 10, seed: 0, ...spec.config });
   const size = spec.config.imageSize ?? 32;
-  const x = tf.randomNormal([spec.batch, size, size, spec.config.inChannels ?? 3], 0, 1, 'float32', 1);
-  const y = tf.oneHot(
-    tf.tensor1d(
-      Array.from({ length: spec.batch }, (_, i) => i % 10),
-      'int32',
-    ),
-    10,
+  const optimizer = new AdamW(model.trainableVariables());
+  const { x, step, dispose } = crossEntropyStep(
+    model,
+    [spec.batch, size, size, spec.config.inChannels ?? 3],
+    optimizer,
   );
-  const vars = model.trainableVariables();
-  const optimizer = new AdamW(vars);
-  const step = () => {
-    const { value, grads } = tf.variableGrads(
-      () =>
-        tf.tidy(() => {
-          const { logits } = model.forward(x, { training: true });
-          return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(logits)), -1)));
-        }),
-      vars,
-    );
-    optimizer.step(grads);
-    value.dataSync();
-    tf.dispose([value, grads]);
-  };
   const infer = () => {
     const out = model.forward(x);
     out.logits.dataSync();
@@ -506,7 +435,7 @@ async function threadBench(spec, counts, nSteps) {
       }
     }
   }
-  tf.dispose([x, y]);
+  dispose();
   optimizer.dispose();
   model.dispose();
   return Object.fromEntries(

@@ -4,6 +4,8 @@ import { registerChunkedAddN } from './chunked-add-n';
 import { registerComposedConv2DBackprop } from './conv2d-backprop';
 import { registerCpuFallback } from './cpu-fallback';
 import { registerCpuTransformFix } from './cpu-transform';
+import { registerLeadingAxesSum } from './leading-axes-sum';
+import { registerRunCopySlice } from './run-copy-slice';
 import { registerSharedIdentity } from './shared-identity';
 import { registerTransposeFreeMatMul } from './transpose-free-matmul';
 import { registerWasmBatchMatMul } from './wasm-simd/batch-matmul';
@@ -60,6 +62,8 @@ export function fillKernelGaps(backendName: string): string[] {
     added.push(...registerWasmBatchMatMul(backendName)); // batched matMuls on WebAssembly SIMD, inside the next wrap
     added.push(...registerTransposeFreeMatMul(backendName));
     added.push(...registerSharedIdentity(backendName)); // clones share the buffer instead of copying it
+    added.push(...registerRunCopySlice(backendName)); // Slice / SplitV copy whole contiguous runs
+    added.push(...registerLeadingAxesSum(backendName)); // bias gradients sum rows without a transpose
   }
   return added;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assertNoTensorLeak, registerKernels, tf } from '../../index';
+import { simdGeluCalls } from '../wasm-simd/simd-gelu';
 import { composedGelu, fusedGelu, GELU_KERNEL } from './gelu';
 import { composedLayerNorm, fusedLayerNorm, LAYER_NORM_KERNEL } from './layer-norm';
 
@@ -105,9 +106,12 @@ describe(`fused GELU (${process.env.DISTILLERY_TEST_BACKEND ?? 'cpu'})`, () => {
   it('values (1e-5) and gradient (1e-4) equal the composed ops over [−8, 8]; one kernel each way', async () => {
     const x = tf.linspace(-8, 8, 4001);
     const w = tf.randomNormal([4001], 0, 1, 'float32', 6);
+    const simdBefore = simdGeluCalls.count;
     expectClose(values(fusedGelu(x)), values(composedGelu(x)), 1e-5, 1e-6);
     const loss = (g: typeof fusedGelu) => (a: tf.Tensor) => tf.sum(tf.mul(g(a), w));
     expectClose(values(tf.grad(loss(fusedGelu))(x)), values(tf.grad(loss(composedGelu))(x)), 1e-4, 1e-5);
+    // wasm runs both passes on the SIMD module; cpu keeps the JavaScript loops.
+    expect(simdGeluCalls.count - simdBefore).toBe(tf.getBackend() === 'wasm' ? 3 : 0);
     expect(await kernelsRun(() => fusedGelu(x))).toEqual([GELU_KERNEL]);
     expect(await kernelsRun(() => tf.grad(loss(fusedGelu))(x))).toContain('DistilleryGeluGrad');
     tf.dispose([x, w]);
