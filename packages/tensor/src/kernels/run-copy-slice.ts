@@ -84,7 +84,10 @@ export function registerRunCopySlice(backendName: string): string[] {
       const x = args.inputs.x as Info;
       if (!plain(x)) return slice.kernelFunc(args as never);
       const attrs = args.attrs as { begin: number | number[]; size?: number | number[] };
-      const [begin, size] = tf.slice_util.parseSliceParams(x as tf.TensorInfo, attrs.begin, attrs.size);
+      const [begin, size] = tf.slice_util.parseSliceParams(x as tf.TensorInfo, attrs.begin, attrs.size) as [
+        number[],
+        number[],
+      ];
       tf.slice_util.assertParamsValid(x as tf.TensorInfo, begin, size);
       return sliceInfo(args.backend as WasmBackend, x, begin, size);
     }) as unknown as tf.KernelFunc,
