@@ -33,6 +33,32 @@ describe('timeForwards', () => {
     expect(ms).toEqual([4, 40]);
   });
 
+  it('runs a pass in batches of batchSize over every image (a large test set is never one tensor)', async () => {
+    const images = tf.range(0, 10).reshape([10, 1]);
+    const seen: number[][] = [];
+    await timeForwards(
+      [
+        (x) => {
+          seen.push(Array.from(x.dataSync()));
+          return tf.mul(x, 1);
+        },
+      ],
+      images,
+      1,
+      { batchSize: 4 },
+    );
+    // Three rounds (two warm-up + one timed), each three batches of at most 4 images, in order.
+    expect(seen).toHaveLength(9);
+    expect(seen.slice(0, 3)).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]);
+    await expect(timeForwards([(x) => x], images, 1, { batchSize: 0 })).rejects.toThrow(/options\.batchSize/);
+    await expect(timeForwards([(x) => x], images, 1, { batchsize: 4 } as never)).rejects.toThrow(/batchsize/);
+    images.dispose();
+  });
+
   it('frees every forward pass', async () => {
     const images = tf.ones([2, 3]);
     await assertNoTensorLeak(() => timeForwards([(x) => tf.relu(x)], images, 1), 3, 'timeForwards');

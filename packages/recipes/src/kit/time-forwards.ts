@@ -1,7 +1,17 @@
-import { checkNumber, describeValue, invalid, tf } from '@distillery/tensor';
+import { checkNumber, checkOptions, describeValue, invalid, tf } from '@distillery/tensor';
+
+export interface TimeForwardsOptions {
+  /**
+   * Images per forward call (default 256): a pass runs the batches one after another, each read back, so that a
+   * 10,000-image test set never becomes one activation tensor (a ViT's MLP activations alone would be ~170 MB each,
+   * past what tfjs-wasm's heap can allocate).
+   */
+  batchSize?: number;
+}
 
 /**
- * Median wall time (ms) of one forward pass over `images` for each of `forwards`, read back to the host. The passes
+ * Median wall time (ms) of one forward pass over `images` (in batches of `batchSize`) for each of `forwards`, read
+ * back to the host. The passes
  * are interleaved (rounds of model 1, 2, 3, …; two warm-up rounds dropped) so that a change in machine load affects
  * every model alike. The read back is asynchronous (WebGPU in browsers cannot read GPU tensors synchronously).
  *
@@ -11,19 +21,27 @@ export async function timeForwards<T extends tf.Tensor>(
   forwards: readonly ((images: T) => tf.Tensor)[],
   images: T,
   reps: number,
+  options?: TimeForwardsOptions,
 ): Promise<number[]> {
+  const { batchSize = 256 } = checkOptions<TimeForwardsOptions>(options ?? {}, { batchSize: true });
+  checkNumber(batchSize, 'options.batchSize', { min: 1, integer: true });
   if (!Array.isArray(forwards) || forwards.length === 0 || forwards.some((f) => typeof f !== 'function')) {
     throw invalid('INVALID_ARGUMENT', 'forwards', 'a non-empty array of functions', describeValue(forwards));
   }
   if (!(images instanceof tf.Tensor)) throw invalid('INVALID_ARGUMENT', 'images', 'a tensor', describeValue(images));
   checkNumber(reps, 'reps', { min: 1, integer: true });
+  const n = images.shape[0] ?? 0;
   const once = async (forward: (images: T) => tf.Tensor) => {
     const t0 = performance.now();
-    const logits = tf.tidy(() => forward(images));
-    try {
-      await logits.data();
-    } finally {
-      logits.dispose();
+    for (let start = 0; start < Math.max(n, 1); start += batchSize) {
+      const logits = tf.tidy(() =>
+        forward(n <= batchSize ? images : (tf.slice(images, start, Math.min(batchSize, n - start)) as T)),
+      );
+      try {
+        await logits.data();
+      } finally {
+        logits.dispose();
+      }
     }
     return performance.now() - t0;
   };
