@@ -290,8 +290,9 @@ async function resnetRows(counts, nSteps, models) {
     await initBackend('wasm', { threads: 1 });
     const model = spec.make();
     const { step, dispose } = crossEntropyStep(model, spec.shape); // no optimizer: forward + backward only
-    // One thread count at a time (warm-up, then the steps): stepping one thread right after a pooled step measured
-    // 2.2× slower here (273 → 604 ms, ResNetCifar) while the pool's workers still held the two cores.
+    // One thread count at a time (warm-up, then the steps). A one-thread step right after a pooled step once measured
+    // 2.2× slower in wall time on a loaded machine; in CPU time it costs the same (ResNetCifar: 247 ms alone, 255 ms
+    // alternating with 2-thread steps), so that was scheduling under load, not extra work.
     const times = Object.fromEntries(counts.map((t) => [t, []]));
     for (const t of counts) {
       await initBackend('wasm', { threads: t });
