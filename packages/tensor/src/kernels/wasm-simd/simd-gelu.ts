@@ -101,6 +101,18 @@ const exp = (): Bytes => [
   ...v.mul,
 ];
 
+/** The exponent on the stack into V, floored at EXP_FLOOR; M = the lanes above the floor (the rest become 0). */
+const floorExponent = (): Bytes => [
+  ...op.tee(V),
+  ...f32x4(EXP_FLOOR),
+  ...v.gt,
+  ...op.set(M),
+  ...op.get(V),
+  ...f32x4(EXP_FLOOR),
+  ...v.max,
+  ...op.set(V),
+];
+
 /** From local X: A = |x|/√2, T = 1/(1 + A/2), then erfc(A) onto the stack (0 below float32's range). */
 const erfc = (): Bytes => [
   ...op.get(X),
@@ -116,20 +128,13 @@ const erfc = (): Bytes => [
   ...v.add,
   ...v.div,
   ...op.set(T),
-  // V = P(T) − A², M = V > floor, V = max(V, floor)
+  // V = P(T) − A², floored
   ...horner(ERFC_POLY, T),
   ...op.get(A),
   ...op.get(A),
   ...v.mul,
   ...v.sub,
-  ...op.tee(V),
-  ...f32x4(EXP_FLOOR),
-  ...v.gt,
-  ...op.set(M),
-  ...op.get(V),
-  ...f32x4(EXP_FLOOR),
-  ...v.max,
-  ...op.set(V),
+  ...floorExponent(),
   ...op.get(T),
   ...exp(),
   ...v.mul,
@@ -220,14 +225,7 @@ function geluGradBody(): Bytes {
     ...op.get(A),
     ...v.mul,
     ...v.sub,
-    ...op.tee(V),
-    ...f32x4(EXP_FLOOR),
-    ...v.gt,
-    ...op.set(M),
-    ...op.get(V),
-    ...f32x4(EXP_FLOOR),
-    ...v.max,
-    ...op.set(V),
+    ...floorExponent(),
     ...exp(),
     ...op.get(M),
     ...v.and,
