@@ -35,3 +35,32 @@ export function hostBackend(): DataBackend {
   cpu.firstUse = false;
   return cpu;
 }
+
+/** tfjs-wasm's own backend methods: allocate an output on its heap, and view a tensor's heap data (no copy). */
+export interface HeapBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): Info;
+  typedArrayFromHeap(x: Info): tf.TypedArray;
+}
+
+/** Whether `backend` keeps tensor data on a WebAssembly heap it lets kernels view (tfjs-wasm). */
+export function isHeapBackend(backend: unknown): backend is HeapBackend {
+  const b = backend as Partial<HeapBackend> | null;
+  return typeof b?.makeOutput === 'function' && typeof b.typedArrayFromHeap === 'function';
+}
+
+/**
+ * Replaces the kernel `kernelName` of `backendName` with `make(original)`, keeping the original's setup and
+ * dispose functions (the replacement may call the original for the cases it leaves alone). False, and nothing
+ * changed, when the backend has no such kernel.
+ */
+export function replaceKernel(
+  kernelName: string,
+  backendName: string,
+  make: (original: tf.KernelConfig) => (args: KernelArgs) => unknown,
+): boolean {
+  const original = tf.getKernel(kernelName, backendName);
+  if (!original) return false;
+  tf.unregisterKernel(kernelName, backendName);
+  tf.registerKernel({ ...original, kernelFunc: make(original) as unknown as tf.KernelFunc });
+  return true;
+}

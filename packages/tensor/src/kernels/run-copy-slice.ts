@@ -1,10 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Info, KernelArgs } from './kernel-types';
-
-type WasmBackend = {
-  makeOutput(shape: number[], dtype: tf.DataType): Info;
-  typedArrayFromHeap(x: Info): tf.TypedArray;
-};
+import { type HeapBackend, type Info, replaceKernel } from './kernel-types';
 
 type Values = tf.TypedArray;
 
@@ -55,7 +50,7 @@ export function copyBox(
   }
 }
 
-function sliceInfo(backend: WasmBackend, x: Info, begin: number[], size: number[]): Info {
+function sliceInfo(backend: HeapBackend, x: Info, begin: number[], size: number[]): Info {
   const out = backend.makeOutput(size, x.dtype);
   if (tf.util.sizeFromShape(size) > 0)
     copyBox(backend.typedArrayFromHeap(x), x.shape, begin, size, backend.typedArrayFromHeap(out));
@@ -72,44 +67,34 @@ const replaced = new Set<string>();
  */
 export function registerRunCopySlice(backendName: string): string[] {
   if (backendName !== 'wasm' || replaced.has(backendName)) return [];
-  const slice = tf.getKernel('Slice', backendName);
-  const splitV = tf.getKernel('SplitV', backendName);
-  if (!slice || !splitV) return [];
+  if (!tf.getKernel('Slice', backendName) || !tf.getKernel('SplitV', backendName)) return [];
   replaced.add(backendName);
   const plain = (x: Info) => x.dtype !== 'string' && x.dtype !== 'complex64';
-  tf.unregisterKernel('Slice', backendName);
-  tf.registerKernel({
-    ...slice,
-    kernelFunc: ((args: KernelArgs) => {
-      const x = args.inputs.x as Info;
-      if (!plain(x)) return slice.kernelFunc(args as never);
-      const attrs = args.attrs as { begin: number | number[]; size?: number | number[] };
-      const [begin, size] = tf.slice_util.parseSliceParams(x as tf.TensorInfo, attrs.begin, attrs.size) as [
-        number[],
-        number[],
-      ];
-      tf.slice_util.assertParamsValid(x as tf.TensorInfo, begin, size);
-      return sliceInfo(args.backend as WasmBackend, x, begin, size);
-    }) as unknown as tf.KernelFunc,
+  replaceKernel('Slice', backendName, (slice) => (args) => {
+    const x = args.inputs.x as Info;
+    if (!plain(x)) return slice.kernelFunc(args as never);
+    const attrs = args.attrs as { begin: number | number[]; size?: number | number[] };
+    const [begin, size] = tf.slice_util.parseSliceParams(x as tf.TensorInfo, attrs.begin, attrs.size) as [
+      number[],
+      number[],
+    ];
+    tf.slice_util.assertParamsValid(x as tf.TensorInfo, begin, size);
+    return sliceInfo(args.backend as HeapBackend, x, begin, size);
   });
-  tf.unregisterKernel('SplitV', backendName);
-  tf.registerKernel({
-    ...splitV,
-    kernelFunc: ((args: KernelArgs) => {
-      const x = args.inputs.x as Info;
-      if (!plain(x)) return splitV.kernelFunc(args as never);
-      const attrs = args.attrs as { numOrSizeSplits: number | number[]; axis: number | number[] };
-      const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0] as number;
-      const sizes = tf.backend_util.prepareSplitSize(x as tf.TensorInfo, attrs.numOrSizeSplits, axis);
-      const begin = new Array<number>(x.shape.length).fill(0);
-      return sizes.map((s) => {
-        const size = [...x.shape];
-        size[axis] = s;
-        const part = sliceInfo(args.backend as WasmBackend, x, begin, size);
-        begin[axis] = (begin[axis] as number) + s;
-        return part;
-      });
-    }) as unknown as tf.KernelFunc,
+  replaceKernel('SplitV', backendName, (splitV) => (args) => {
+    const x = args.inputs.x as Info;
+    if (!plain(x)) return splitV.kernelFunc(args as never);
+    const attrs = args.attrs as { numOrSizeSplits: number | number[]; axis: number | number[] };
+    const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0] as number;
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.TensorInfo, attrs.numOrSizeSplits, axis);
+    const begin = new Array<number>(x.shape.length).fill(0);
+    return sizes.map((s) => {
+      const size = [...x.shape];
+      size[axis] = s;
+      const part = sliceInfo(args.backend as HeapBackend, x, begin, size);
+      begin[axis] = (begin[axis] as number) + s;
+      return part;
+    });
   });
   return ['Slice', 'SplitV'];
 }

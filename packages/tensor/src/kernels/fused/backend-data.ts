@@ -1,10 +1,4 @@
-import type { DataBackend, Info } from '../kernel-types';
-
-/** tfjs-wasm's own backend methods: allocate an output on its heap, and view a tensor's heap data (no copy). */
-type HeapBackend = DataBackend & {
-  makeOutput?: (shape: number[], dtype: 'float32') => Info;
-  typedArrayFromHeap?: (x: Info) => Float32Array;
-};
+import { type DataBackend, type Info, isHeapBackend } from '../kernel-types';
 
 /**
  * Runs a JavaScript kernel body on float32 data of the cpu or wasm backend and returns its outputs as tensor infos.
@@ -18,11 +12,11 @@ export function runOnFloat32(
   outShapes: readonly number[][],
   body: (ins: Float32Array[], outs: Float32Array[]) => void,
 ): Info[] {
-  const b = backend as HeapBackend;
-  if (typeof b.makeOutput === 'function' && typeof b.typedArrayFromHeap === 'function') {
-    const outs = outShapes.map((shape) => (b.makeOutput as NonNullable<HeapBackend['makeOutput']>)(shape, 'float32'));
+  const b = backend as DataBackend;
+  if (isHeapBackend(backend)) {
+    const outs = outShapes.map((shape) => backend.makeOutput(shape, 'float32'));
     try {
-      const view = (x: Info) => (b.typedArrayFromHeap as NonNullable<HeapBackend['typedArrayFromHeap']>)(x);
+      const view = (x: Info) => backend.typedArrayFromHeap(x) as Float32Array;
       body(inputs.map(view), outs.map(view));
     } catch (error) {
       for (const out of outs) b.disposeData(out.dataId);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Info, KernelArgs } from '../kernel-types';
+import { type Info, isHeapBackend, type KernelArgs } from '../kernel-types';
 import { simdGelu } from '../wasm-simd/simd-gelu';
 import { FUSED_BACKENDS, runOnFloat32 } from './backend-data';
 
@@ -85,12 +85,10 @@ export function geluBackward(dy: Float32Array, x: Float32Array, dx: Float32Array
 }
 
 // On wasm, the SIMD module (erfc by a rational fit, ~10× the JavaScript loop); on cpu, the table loop above.
-const onWasm = (backend: unknown) =>
-  typeof (backend as { typedArrayFromHeap?: unknown }).typedArrayFromHeap === 'function';
 
 function forwardKernel(args: KernelArgs): Info {
   const { x } = args.inputs as { x: Info };
-  const simd = onWasm(args.backend) ? simdGelu() : null;
+  const simd = isHeapBackend(args.backend) ? simdGelu() : null;
   const [y] = runOnFloat32(args.backend, [x], [x.shape], ([xv], [yv]) =>
     (simd ? simd.forward : geluForward)(xv as Float32Array, yv as Float32Array),
   );
@@ -99,7 +97,7 @@ function forwardKernel(args: KernelArgs): Info {
 
 function backwardKernel(args: KernelArgs): Info {
   const { dy, x } = args.inputs as { dy: Info; x: Info };
-  const simd = onWasm(args.backend) ? simdGelu() : null;
+  const simd = isHeapBackend(args.backend) ? simdGelu() : null;
   const [dx] = runOnFloat32(args.backend, [dy, x], [x.shape], ([dyv, xv], [dxv]) =>
     (simd ? simd.backward : geluBackward)(dyv as Float32Array, xv as Float32Array, dxv as Float32Array),
   );

@@ -1,4 +1,4 @@
-import { type Bytes, encodeModule, op, uleb, valType } from './wasm-encoder';
+import { type Bytes, encodeModule, op, valType } from './wasm-encoder';
 
 /**
  * Exact GELU and its gradient on WebAssembly SIMD, four floats at a time:
@@ -19,30 +19,22 @@ const I = 4; // byte offset into the arrays
 const END = 5; // 4·n
 const [X, A, T, V, M, E, H, DY] = [6, 7, 8, 9, 10, 11, 12, 13]; // v128 locals
 
-const f32x4 = (value: number): Bytes => {
-  const lanes = new Uint8Array(Float32Array.of(value, value, value, value).buffer);
-  return op.v128Const([...lanes]);
-};
-const i32x4 = (value: number): Bytes => {
-  const lanes = new Uint8Array(Int32Array.of(value, value, value, value).buffer);
-  return op.v128Const([...lanes]);
-};
-const simd = (code: number): Bytes => [0xfd, ...uleb(code)];
+const f32x4 = op.f32x4Const;
 const v = {
-  abs: simd(0xe0),
-  add: simd(0xe4),
-  sub: simd(0xe5),
-  mul: simd(0xe6),
-  div: simd(0xe7),
-  max: simd(0xe9),
-  nearest: simd(0x6a),
-  gt: simd(0x44),
-  ge: simd(0x46),
-  and: simd(0x4e),
-  bitselect: simd(0x52),
-  i32x4TruncSatF32x4S: simd(0xf8),
-  i32x4Add: simd(0xae),
-  i32x4Shl: simd(0xab),
+  abs: op.f32x4Abs(),
+  add: op.f32x4Add(),
+  sub: op.f32x4Sub(),
+  mul: op.f32x4Mul(),
+  div: op.f32x4Div(),
+  max: op.f32x4Max(),
+  nearest: op.f32x4Nearest(),
+  gt: op.f32x4Gt(),
+  ge: op.f32x4Ge(),
+  and: op.v128And(),
+  bitselect: op.v128Bitselect(),
+  i32x4TruncSatF32x4S: op.i32x4TruncSatF32x4S(),
+  i32x4Add: op.i32x4Add(),
+  i32x4Shl: op.i32x4Shl(),
 };
 
 const LOG2E = Math.LOG2E;
@@ -94,7 +86,7 @@ const exp = (): Bytes => [
   ...v.add,
   ...op.get(E),
   ...v.i32x4TruncSatF32x4S,
-  ...i32x4(127),
+  ...op.i32x4Const(127),
   ...v.i32x4Add,
   ...op.i32Const(23),
   ...v.i32x4Shl,
@@ -175,6 +167,18 @@ const load = (pointer: number, local: number): Bytes => [
 ];
 const storeTo = (pointer: number): Bytes => [...op.get(pointer), ...op.get(I), ...op.i32Add()];
 
+/** x ≥ 0 ? positive − H : H onto the stack, per lane (H in local H, x in local X). */
+const bySign = (positive: Bytes): Bytes => [
+  ...positive,
+  ...op.get(H),
+  ...v.sub,
+  ...op.get(H),
+  ...op.get(X),
+  ...f32x4(0),
+  ...v.ge,
+  ...v.bitselect,
+];
+
 /** gelu(x, y, n): y = GELU(x) over n floats (n a multiple of 4, byte pointers 16-aligned). */
 function geluBody(): Bytes {
   return loop(2, [
@@ -187,14 +191,7 @@ function geluBody(): Bytes {
     ...erfc(),
     ...v.mul,
     ...op.set(H),
-    ...op.get(X),
-    ...op.get(H),
-    ...v.sub,
-    ...op.get(H),
-    ...op.get(X),
-    ...f32x4(0),
-    ...v.ge,
-    ...v.bitselect,
+    ...bySign(op.get(X)),
     ...op.v128Store(),
   ]);
 }
@@ -211,14 +208,7 @@ function geluGradBody(): Bytes {
     ...f32x4(0.5),
     ...v.mul,
     ...op.set(H),
-    ...f32x4(1),
-    ...op.get(H),
-    ...v.sub,
-    ...op.get(H),
-    ...op.get(X),
-    ...f32x4(0),
-    ...v.ge,
-    ...v.bitselect,
+    ...bySign(f32x4(1)),
     // + x·e^(−a²)/√(2π)  (0 where −a² < floor)
     ...f32x4(0),
     ...op.get(A),
