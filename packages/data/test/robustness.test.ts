@@ -268,6 +268,8 @@ const asynchronous: Record<string, [() => Promise<unknown>, string][]> = {
       path.join(work, 'none.gz'),
     ],
     [() => loadIdx({ images: 42 as never, labels: new Uint8Array(1) }), 'options.images'],
+    // Both bad: the images error is reported even though the labels one (no file system) fails first in time.
+    [() => loadIdx({ images: path.join(work, 'none.gz'), labels: 42 as never }), path.join(work, 'none.gz')],
     [() => loadIdx({ images: new Uint8Array(1), labels: '' }), 'options.labels'],
     [
       () => loadIdx({ images: new Uint8Array(1), labels: new Uint8Array(1), clasNames: [] } as never),

@@ -287,6 +287,17 @@ async function readSource(source: IdxSource, argument: string): Promise<{ bytes:
 }
 
 /**
+ * Awaits two promises together but, when both fail, reports the first one's error: `Promise.all` would report
+ * whichever failed first in time, so the error named (images or labels) would depend on the file system's timing.
+ */
+async function bothInOrder<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
+}
+
+/**
  * Loads an images file and a labels file in the IDX format (raw or gzip) as an `InMemoryDataset`: images
  * [N, H, W, 1] float32 in [0, 1] when batched (uint8 in memory), labels int32. Each source is a path (Node), bytes
  * or a `File` (browser). Never downloads. Errors name the file (the path, the File's name, or
@@ -298,10 +309,10 @@ export async function loadIdx(options: LoadIdxOptions): Promise<InMemoryDataset>
     labels: true,
     classNames: true,
   });
-  const [img, lab] = await Promise.all([readSource(images, 'options.images'), readSource(labels, 'options.labels')]);
-  const [imageArray, labelArray] = await Promise.all([
+  const [img, lab] = await bothInOrder(readSource(images, 'options.images'), readSource(labels, 'options.labels'));
+  const [imageArray, labelArray] = await bothInOrder(
     decodeIdx(img.bytes, { file: img.file }),
     decodeIdx(lab.bytes, { file: lab.file }),
-  ]);
+  );
   return idxDataset({ images: imageArray, labels: labelArray }, classNames ? { classNames } : {});
 }
