@@ -59,6 +59,13 @@ describe('timeForwards', () => {
     images.dispose();
   });
 
+  it('never frees the caller’s images, even when a forward returns them', async () => {
+    const images = tf.ones([2, 3]);
+    await timeForwards([(x) => x], images, 1);
+    expect(images.isDisposed).toBe(false);
+    images.dispose();
+  });
+
   it('frees every forward pass', async () => {
     const images = tf.ones([2, 3]);
     await assertNoTensorLeak(() => timeForwards([(x) => tf.relu(x)], images, 1), 3, 'timeForwards');

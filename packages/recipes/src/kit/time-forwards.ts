@@ -40,7 +40,8 @@ export async function timeForwards<T extends tf.Tensor>(
       try {
         await logits.data();
       } finally {
-        logits.dispose();
+        // A forward that returns its input (an identity baseline) hands back the caller's images: not ours to free.
+        if (logits !== images) logits.dispose();
       }
     }
     return performance.now() - t0;
