@@ -14,7 +14,7 @@ const unitInclude = ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.t
 
 /**
  * Each backend gets a project: the same unit suites run on cpu and on wasm (one thread), and the tensor and vit suites
- * again on wasm with two threads (`wasm-threads`: every matMul and conv on the thread pool).
+ * again on wasm with two threads (`wasm-threads`: every matMul and conv on the thread pool, with relaxed SIMD on).
  */
 const backendProject = (backend: 'cpu' | 'wasm', threads = 1, include = unitInclude) => ({
   resolve: { alias },
@@ -28,6 +28,8 @@ const backendProject = (backend: 'cpu' | 'wasm', threads = 1, include = unitIncl
       DISTILLERY_THREADS: String(threads),
       ...(threads > 1 ? { DISTILLERY_THREADS_MIN_FLOPS: '0' } : {}),
     },
+    // The threaded project also runs the relaxed-SIMD (FMA) matMul kernel, which Node 20 has behind a flag.
+    ...(threads > 1 ? { execArgv: ['--experimental-wasm-relaxed-simd'] } : {}),
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

@@ -2,6 +2,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNumber, DistilleryError, invalid } from '../errors';
 import { hostBackend } from '../kernels/kernel-types';
+import { relaxedSimdAvailable } from '../kernels/wasm-simd/simd-matmul';
 import { checkOptions, type OptionsSpec } from '../options';
 import { registerKernels } from '../register/kernels';
 import { configureThreads, MAX_THREADS } from '../threads';
@@ -227,6 +228,7 @@ async function startThreads(threads: number | undefined): Promise<void> {
   if (state.threads < state.requested) {
     report.detail = `${state.threads} thread (${state.requested} requested: ${state.reason})`;
   } else report.detail = `${state.threads} thread${state.threads > 1 ? 's' : ''}`;
+  if (relaxedSimdAvailable()) report.detail += ', fused multiply-add (relaxed SIMD)';
 }
 
 /**

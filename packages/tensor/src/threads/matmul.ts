@@ -1,5 +1,12 @@
 import { TILE_M, TILE_N } from '../kernels/wasm-simd/simd-matmul';
 import { type KernelCall, MAX_CHUNKS, type ThreadPool } from './pool';
+import { KERNEL_FUNCTIONS } from './worker-source';
+
+/**
+ * The pool module's matMul functions: 'matmul' (a fused multiply-add where relaxed SIMD is on) and 'matmulMulAdd'
+ * (always mul + add: the convs' choice, bit for bit XNNPACK's one-thread conv).
+ */
+export type MatMulKernel = (typeof KERNEL_FUNCTIONS)[number];
 
 const align64 = (n: number) => Math.ceil(n / 64) * 64;
 
@@ -21,15 +28,18 @@ export function rangeCalls(
     cOff: number;
     strideA: number;
     strideB: number;
+    /** Which of the module's functions (KERNEL_FUNCTIONS); default 'matmul'. */
+    kernel?: MatMulKernel;
   },
 ): KernelCall[] {
   const { m, n, k, aOff, bOff, cOff, strideA, strideB } = p;
+  const fn = KERNEL_FUNCTIONS.indexOf(p.kernel ?? 'matmul');
   const rowBlocks = Math.ceil(m / TILE_M);
   const strideC = 4 * m * n;
   const calls: KernelCall[] = [];
   const call = (problem: number, row0: number, rows: number, count: number) =>
     calls.push([
-      0,
+      fn,
       aOff + problem * strideA + 4 * row0 * k,
       bOff + problem * strideB,
       cOff + problem * strideC + 4 * row0 * n,
@@ -82,7 +92,8 @@ export type FillA = (heap: Float32Array, at: number) => void;
  * max(batchA, batchB)·⌈M/4⌉ output row blocks are split into `chunks` contiguous ranges (default
  * `matMulChunking.perThread` per thread, at most one row block each, at most MAX_CHUNKS) that the threads claim
  * dynamically, and C is copied out into `out`. Every output element is the same k-ordered sum whichever chunk or
- * thread computes it, so the result is bit-identical to one thread for any chunking. Returns false (and does
+ * thread computes it, so the result is bit-identical to one thread for any chunking. `kernel` picks the module's
+ * function (default 'matmul'). Returns false (and does
  * nothing) when the problem does not fit the shared memory.
  */
 export function threadedMatMul(
@@ -97,6 +108,7 @@ export function threadedMatMul(
   out: Float32Array,
   threads = pool.threads,
   chunks?: number,
+  kernel: MatMulKernel = 'matmul',
 ): boolean {
   const batch = Math.max(batchA, batchB);
   const aFloats = batchA * m * k;
@@ -106,7 +118,8 @@ export function threadedMatMul(
   const bOff = align64(aOff + 4 * aFloats);
   // TILE_N floats of zeroed slack after B: the kernel's edge tile reads (and discards) up to 7 floats past a row.
   const cOff = align64(bOff + 4 * (bFloats + TILE_N));
-  const heap = pool.reserve(cOff + 4 * cFloats);
+  // And TILE_N floats of slack after C: a later k block's edge tile reloads (and discards) up to 7 past a row.
+  const heap = pool.reserve(cOff + 4 * (cFloats + TILE_N));
   if (!heap) return false;
   if (typeof a === 'function') a(heap, aOff / 4);
   else heap.set(a.subarray(0, aFloats), aOff / 4);
@@ -123,6 +136,7 @@ export function threadedMatMul(
     cOff,
     strideA: batchA > 1 ? 4 * m * k : 0,
     strideB: batchB > 1 ? 4 * k * n : 0,
+    kernel,
   };
   const count = Math.max(1, Math.min(units, MAX_CHUNKS, chunks ?? (t === 1 ? 1 : t * matMulChunking.perThread)));
   const work: KernelCall[][] = chunkBounds(units, count).map(([u0, u1]) => rangeCalls(u0, u1, params));

@@ -1,5 +1,5 @@
 import { importOptional, isNode } from '../backends/optional-import';
-import { simdMatMulModuleBytes } from '../kernels/wasm-simd/simd-matmul';
+import { simdMatMulPoolModuleBytes } from '../kernels/wasm-simd/simd-matmul';
 import {
   BROWSER_WORKER_SOURCE,
   CALL_INTS,
@@ -95,7 +95,7 @@ export function threadsUnsupported(): string | null {
   try {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true } as WebAssembly.MemoryDescriptor);
     if (!(memory.buffer instanceof SharedArrayBuffer)) return 'WebAssembly shared memory is unavailable';
-    if (!WebAssembly.validate(simdMatMulModuleBytes({ initial: 1, maximum: MAX_PAGES, shared: true }))) {
+    if (!WebAssembly.validate(simdMatMulPoolModuleBytes({ initial: 1, maximum: MAX_PAGES, shared: true }))) {
       return 'WebAssembly SIMD with shared memory does not validate in this runtime';
     }
   } catch (error) {
@@ -117,7 +117,7 @@ export async function createThreadPool(threads: number): Promise<ThreadPool> {
     maximum: MAX_PAGES,
     shared: true,
   } as WebAssembly.MemoryDescriptor);
-  const module = new WebAssembly.Module(simdMatMulModuleBytes({ initial: 1, maximum: MAX_PAGES, shared: true }));
+  const module = new WebAssembly.Module(simdMatMulPoolModuleBytes({ initial: 1, maximum: MAX_PAGES, shared: true }));
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const kernels = Object.fromEntries(
     KERNEL_FUNCTIONS.map((name) => [name, instance.exports[name] as (...args: number[]) => void]),

@@ -43,7 +43,7 @@ export const layout = (workers: number) => {
   return { table, ranBy, ints: ranBy + MAX_CHUNKS };
 };
 /** Functions the module exports, by the index a call names. */
-export const KERNEL_FUNCTIONS = ['matmul'] as const;
+export const KERNEL_FUNCTIONS = ['matmul', 'matmulMulAdd'] as const;
 
 /**
  * Claims and runs chunks until none remain (the caller's side; the workers run the same loop from `loop` below).

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureThreads } from '../../threads';
 import type { DataBackend, Info } from '../kernel-types';
 import { planBatchMatMul, registerWasmBatchMatMul, runPlan, wasmBatchMatMulCalls } from './batch-matmul';
-import { createSimdMatMul, simdMatMulModuleBytes } from './simd-matmul';
+import { createSimdMatMul, K_BLOCK_BYTES, relaxedSimdAvailable, simdMatMulModuleBytes } from './simd-matmul';
 
 const projectBackend = process.env.DISTILLERY_TEST_BACKEND ?? 'cpu';
 
@@ -52,6 +52,19 @@ describe('WebAssembly SIMD batched matMul kernel', () => {
     expect(simd?.byteLength).toBeLessThan(4096);
   });
 
+  it('multiplies and adds in one relaxed_madd exactly where relaxed SIMD is on (wasm-threads runs with it on)', () => {
+    // Node 20 has relaxed SIMD behind a flag, Node ≥ 22 and Chromium by default; the tests below then run the FMA
+    // kernel, the cpu and wasm projects the mul + add one.
+    const relaxed = WebAssembly.validate(simdMatMulModuleBytes(undefined, true));
+    const on =
+      process.execArgv.includes('--experimental-wasm-relaxed-simd') ||
+      Number(process.versions.node.split('.')[0]) >= 22;
+    expect(relaxed).toBe(on);
+    expect(relaxedSimdAvailable()).toBe(relaxed);
+    expect(Array.from(simdMatMulModuleBytes())).toEqual(Array.from(simdMatMulModuleBytes(undefined, relaxed)));
+    expect(WebAssembly.validate(simdMatMulModuleBytes(undefined, false))).toBe(true);
+  });
+
   it('matches a float64 reference on every edge size of the 4×8 tile, batched and broadcast', () => {
     const rng = new Rng(1);
     const sizes = [1, 3, 4, 5, 7, 8, 9, 17, 65];
@@ -79,6 +92,24 @@ describe('WebAssembly SIMD batched matMul kernel', () => {
         }
     expect(cases).toBeGreaterThan(1000);
     expect(worst).toBeLessThan(1e-6);
+  });
+
+  it('sums long products in k blocks (B kept in cache) to the same float64 reference, at every edge', () => {
+    // K_BLOCK_BYTES / (4N) k values per block, a multiple of 8: N = 1029 → 56, N = 3 → 21,840.
+    expect(Math.floor(K_BLOCK_BYTES / (4 * 1029)) & ~7).toBe(56);
+    const rng = new Rng(7);
+    for (const [m, n, k, batchA, batchB] of [
+      [5, 1029, 150, 1, 1], // three blocks, the last one short; M and N edges
+      [4, 1024, 64, 2, 2], // exactly one block
+      [9, 1000, 130, 3, 1], // batched A, B broadcast
+      [3, 3, 21_841, 1, 1], // two blocks, the second one k value long
+    ] as const) {
+      const a = randoms(rng, batchA * m * k);
+      const b = randoms(rng, batchB * k * n);
+      const got = simd?.run(a, b, m, n, k, batchA, batchB) as Float32Array;
+      const { c, bound } = reference(a, b, m, n, k, batchA, batchB);
+      expect(relativeError(got, c, bound), `${m}×${k}·${k}×${n}`).toBeLessThan(1e-6);
+    }
   });
 
   it('gives the same result when the batch is split into chunks (bounded kernel memory)', () => {
@@ -215,12 +246,13 @@ describe('tf.matMul on wasm with the SIMD kernel', () => {
     });
   }
 
-  it('leaves unbatched and fused-with-bias products to the original kernels', async () => {
+  it('leaves matrix-vector and fused-with-bias products to the original kernels', async () => {
     await tf.setBackend('wasm');
     const calls = wasmBatchMatMulCalls.count;
     tf.tidy(() => {
       const rng = new Rng(3);
-      tf.matMul(randomNormal([9, 7], rng), randomNormal([7, 5], rng)).dataSync();
+      tf.matMul(randomNormal([3, 7], rng), randomNormal([7, 5], rng)).dataSync();
+      tf.matMul(randomNormal([1, 2, 7], rng), randomNormal([7, 5], rng)).dataSync();
       const biased = tf.fused.matMul({
         a: randomNormal([2, 9, 7], rng),
         b: randomNormal([2, 7, 5], rng),
@@ -229,12 +261,17 @@ describe('tf.matMul on wasm with the SIMD kernel', () => {
       expect(biased.shape).toEqual([2, 9, 5]);
     });
     expect(wasmBatchMatMulCalls.count).toBe(calls);
-    // A fused product without bias or activation does take it.
+    // A fused product without bias or activation does take it, and so does a single product of 4 rows or more.
     tf.tidy(() => {
       const rng = new Rng(4);
       tf.fused.matMul({ a: randomNormal([2, 9, 7], rng), b: randomNormal([2, 7, 5], rng) }).dataSync();
+      const a = randomNormal([9, 7], rng);
+      const b = randomNormal([7, 5], rng);
+      const c = tf.matMul(a, b).dataSync();
+      const { c: want, bound } = reference(a.dataSync() as Float32Array, b.dataSync() as Float32Array, 9, 5, 7, 1, 1);
+      expect(relativeError(c, want, bound)).toBeLessThan(1e-6);
     });
-    expect(wasmBatchMatMulCalls.count).toBe(calls + 1);
+    expect(wasmBatchMatMulCalls.count).toBe(calls + 2);
   });
 
   it('also runs through readSync and write where the backend has no heap views', async () => {

@@ -3,7 +3,7 @@ import { invalid } from '../../errors';
 import { currentThreadPool, type ThreadPool } from '../../threads';
 import { threadedMatMul } from '../../threads/matmul';
 import type { DataBackend, Info, KernelArgs } from '../kernel-types';
-import { createSimdMatMul, type SimdMatMul, simdMatMulModuleBytes } from './simd-matmul';
+import { createSimdMatMul, type SimdMatMul, simdMatMulModuleBytes, TILE_M } from './simd-matmul';
 
 /** Set to `off` (read when the kernels are registered) to keep tfjs-wasm's own batched matMul. */
 export const WASM_BATCH_MATMUL_ENV = 'DISTILLERY_WASM_BATCH_MATMUL';
@@ -26,8 +26,8 @@ export interface BatchMatMulPlan {
 
 /**
  * The problem `a · b` (no transposes) as the SIMD kernel runs it, or null when it is not one it takes: a batch of
- * 1 (XNNPACK's fast path), empty dimensions, mismatched inner sizes (the original kernel reports those), or batch
- * dimensions that broadcast other than "equal, or one side a single matrix".
+ * 1 unless `single` (the kernel wrapper passes it), empty dimensions, mismatched inner sizes (the original kernel
+ * reports those), or batch dimensions that broadcast other than "equal, or one side a single matrix".
  */
 export function planBatchMatMul(
   aShape: readonly number[],
@@ -151,9 +151,13 @@ const wrapped = new Set<string>();
 /**
  * tfjs-wasm's BatchMatMul (and _FusedMatMul) reach XNNPACK only for a batch of 1; batched products — attention's
  * Q·Kᵀ and A·V, [96, 65, 64] @ [96, 64, 65] — fall to a naive loop at ~1.4 GFLOP/s. This wraps both kernels so that
- * batched float32 products without transposes, bias or activation run on a hand-written WebAssembly SIMD kernel
- * (`simd-matmul.ts`: 4×8 register tiles, f32x4 mul + add, encoded at run time) that reaches 20–35 GFLOP/s on one
- * thread (bench/batch-matmul.bench.mjs: [96,65,64]@[96,64,65] in 1.8 ms instead of 41 ms). Register it before `registerTransposeFreeMatMul`, which then hands it transposes already materialised.
+ * float32 products without transposes, bias or activation run on a hand-written WebAssembly SIMD kernel
+ * (`simd-matmul.ts`: 4×8 register tiles, k blocks that keep B in cache, f32x4 mul + add or relaxed_madd, encoded at
+ * run time) that reaches 30–40 GFLOP/s on one thread (bench/batch-matmul.bench.mjs: [96,65,64]@[96,64,65] in 1.8 ms
+ * instead of 41 ms). Single products of 4 rows or more take it too: it beats XNNPACK's (0.7–0.97× its time from
+ * 8×8×8 to a linear layer's [2112,192]@[192,768], ~0.7× with relaxed_madd), and then one thread and the pool run the
+ * same kernel, so every thread count gives the same bits. Matrix-vector products (fewer than 4 rows) stay with
+ * XNNPACK. Register it before `registerTransposeFreeMatMul`, which then hands it transposes already materialised.
  * Everything else goes to the original kernel, and nothing is wrapped where WebAssembly SIMD does not validate or
  * `DISTILLERY_WASM_BATCH_MATMUL=off`. Returns the kernels wrapped by this call.
  */
@@ -173,21 +177,18 @@ export function registerWasmBatchMatMul(backendName: string): string[] {
       const attrs = (args.attrs ?? {}) as MatMulAttrs;
       if (!a || !b || bias || preluActivationWeights || attrs.transposeA || attrs.transposeB) return null;
       if ((attrs.activation ?? 'linear') !== 'linear' || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+      const plan = planBatchMatMul(a.shape, b.shape, { single: true });
+      if (!plan) return null;
+      // A single product of fewer than 4 rows (a matrix-vector product) would waste most of each 4-row tile.
+      if (Math.max(plan.batchA, plan.batchB) === 1 && plan.m < TILE_M) return null;
       const pool = currentThreadPool();
-      if (pool) {
-        // With threads, single products too (tfjs-wasm's XNNPACK path runs on one thread).
-        const plan = planBatchMatMul(a.shape, b.shape, { single: true });
-        const flops = plan ? 2 * Math.max(plan.batchA, plan.batchB) * plan.m * plan.n * plan.k : 0;
-        if (plan && flops >= threadedMatMulConfig.minFlops) {
-          const out = runThreadedPlan(pool, args.backend as WasmBackend, a, b, plan);
-          if (out) {
-            wasmThreadedMatMulCalls.count++;
-            return out;
-          }
+      if (pool && 2 * Math.max(plan.batchA, plan.batchB) * plan.m * plan.n * plan.k >= threadedMatMulConfig.minFlops) {
+        const out = runThreadedPlan(pool, args.backend as WasmBackend, a, b, plan);
+        if (out) {
+          wasmThreadedMatMulCalls.count++;
+          return out;
         }
       }
-      const plan = planBatchMatMul(a.shape, b.shape);
-      if (!plan) return null;
       if (simd === undefined) simd = createSimdMatMul();
       if (!simd) return null;
       wasmBatchMatMulCalls.count++;

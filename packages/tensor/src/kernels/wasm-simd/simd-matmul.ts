@@ -1,4 +1,4 @@
-import { type Bytes, encodeModule, type ImportedMemory, op, valType } from './wasm-encoder';
+import { type Bytes, encodeModule, type FunctionDef, type ImportedMemory, op, valType } from './wasm-encoder';
 
 /** Rows × columns of C held in v128 registers by the micro-kernel (4 rows, two f32x4 vectors per row). */
 export const TILE_M = 4;
@@ -30,8 +30,19 @@ const ACC = [30, 31, 32, 33, 34, 35, 36, 37]; // ACC[2r + h]: row r, columns 4h.
 const VB0 = 38;
 const VB1 = 39;
 const VA = 40;
+const KB0 = 41; // first k of the current k block
+const KLEN = 42; // its length
+const KBLOCK = 43; // k values per block
 const I32_LOCALS = 20; // I .. CP
 const V128_LOCALS = 11; // ACC, VB0, VB1, VA
+const I32_LOCALS_2 = 3; // KB0, KLEN, KBLOCK
+
+/**
+ * Bytes of B one k block may span (KBLOCK·N floats): kept in a core's L2 cache while every row tile of A passes over
+ * it. Without blocking, a product whose B exceeds the cache (a weight gradient, K = tokens) streams B from memory
+ * once per row tile and ran at half speed.
+ */
+export const K_BLOCK_BYTES = 256 * 1024;
 
 const add = (dst: number, a: Bytes, b: Bytes): Bytes => [...a, ...b, ...op.i32Add(), ...op.set(dst)];
 
@@ -39,19 +50,21 @@ const add = (dst: number, a: Bytes, b: Bytes): Bytes => [...a, ...b, ...op.i32Ad
  * The body of `matmul(a, b, c, M, N, K, batch, strideA, strideB, strideC)`: for each of `batch` problems,
  * C[M×N] = A[M×K] · B[K×N] (row-major float32, byte pointers advanced by the byte strides between problems).
  * Register blocking: a 4×8 tile of C lives in eight f32x4 locals while k runs; each step loads one row segment of
- * B (two vectors), splats one A value per tile row (v128.load32_splat) and does 8 mul + 8 add. M, N, K, batch ≥ 1.
+ * B (two vectors), splats one A value per tile row (v128.load32_splat) and does 8 mul + 8 add (8 relaxed_madd with
+ * `fma`). M, N, K, batch ≥ 1.
  * At the N edge the tile reads up to 7 floats past a B row (the next row, or slack after B that the caller
  * provides): those lanes only feed columns that are never stored. At the M edge the missing rows alias the last
  * real row, so they compute and store the same values again. (Unrolling k by 2 or 4, or looping over column tiles
- * outside row tiles, measured slower under V8, so the loops stay plain.)
+ * outside row tiles, measured slower under V8, and so did 5- and 6-row tiles with FMA, so the loops stay plain.)
  */
-function matmulBody(): Bytes {
+function matmulBody(fma: boolean): Bytes {
   const b: Bytes = [];
   const emit = (...parts: Bytes[]) => {
     for (const p of parts) b.push(...p);
   };
   const rowPointers = () => {
-    emit(add(AR[0] as number, [...op.get(A)], [...op.get(I), ...op.get(K4), ...op.i32Mul()]));
+    const kOffset = [...op.get(KB0), ...op.i32Const(2), ...op.i32Shl(), ...op.i32Add()];
+    emit(add(AR[0] as number, [...op.get(A), ...kOffset], [...op.get(I), ...op.get(K4), ...op.i32Mul()]));
     emit(add(CR[0] as number, [...op.get(C)], [...op.get(I), ...op.get(N4), ...op.i32Mul()]));
     for (let r = 1; r < TILE_M; r++) {
       // Row r exists when i + r < M, else it aliases row r − 1.
@@ -73,7 +86,8 @@ function matmulBody(): Bytes {
       emit(op.get(PA[r] as number), op.v128Load32Splat(0), op.set(VA));
       for (let h = 0; h < 2; h++) {
         const acc = ACC[2 * r + h] as number;
-        emit(op.get(acc), op.get(VA), op.get(h ? VB1 : VB0), op.f32x4Mul(), op.f32x4Add(), op.set(acc));
+        if (fma) emit(op.get(VA), op.get(h ? VB1 : VB0), op.get(acc), op.f32x4RelaxedMadd(), op.set(acc));
+        else emit(op.get(acc), op.get(VA), op.get(h ? VB1 : VB0), op.f32x4Mul(), op.f32x4Add(), op.set(acc));
       }
     }
     emit(op.get(PB), op.get(N4), op.i32Add(), op.set(PB));
@@ -82,10 +96,26 @@ function matmulBody(): Bytes {
     for (const pa of PA) emit(op.get(pa), op.i32Const(4 * floats), op.i32Add(), op.set(pa));
   };
   const tile = () => {
+    // The first k block starts from zero, the later ones from the partial sums the earlier blocks stored (an f32
+    // store and load are exact, so every element is the same k-ordered sum as without blocks).
+    emit(op.get(KB0), op.i32Eqz(), op.if());
     for (const acc of ACC) emit(op.v128Const(), op.set(acc));
+    emit(op.else());
+    for (let r = 0; r < TILE_M; r++) {
+      emit(add(CP, [...op.get(CR[r] as number)], [...op.get(J), ...op.i32Const(2), ...op.i32Shl()]));
+      emit(op.get(CP), op.v128Load(0), op.set(ACC[2 * r] as number));
+      emit(op.get(CP), op.v128Load(16), op.set(ACC[2 * r + 1] as number));
+    }
+    emit(op.end());
     for (let r = 0; r < TILE_M; r++) emit(op.get(AR[r] as number), op.set(PA[r] as number));
-    emit(add(PB, [...op.get(B)], [...op.get(J), ...op.i32Const(2), ...op.i32Shl()]));
-    emit(op.get(K), op.set(KK));
+    emit(
+      add(
+        PB,
+        [...op.get(B), ...op.get(KB0), ...op.get(N4), ...op.i32Mul(), ...op.i32Add()],
+        [...op.get(J), ...op.i32Const(2), ...op.i32Shl()],
+      ),
+    );
+    emit(op.get(KLEN), op.set(KK));
     emit(op.loop());
     step();
     advanceA(1);
@@ -132,11 +162,18 @@ function matmulBody(): Bytes {
 
   emit(op.get(K), op.i32Const(2), op.i32Shl(), op.set(K4));
   emit(op.get(N), op.i32Const(2), op.i32Shl(), op.set(N4));
+  // KBLOCK = max(8, K_BLOCK_BYTES / (4N) rounded down to a multiple of 8).
+  emit(op.i32Const(K_BLOCK_BYTES), op.get(N4), op.i32DivU(), op.i32Const(-8), op.i32And(), op.set(KBLOCK));
+  emit(op.get(KBLOCK), op.i32Const(8), op.get(KBLOCK), op.i32Const(8), op.i32GeS(), op.select(), op.set(KBLOCK));
   emit(op.loop()); // batch
+  emit(op.i32Const(0), op.set(KB0), op.loop()); // k blocks
+  emit(op.get(K), op.get(KB0), op.i32Sub(), op.tee(KLEN), op.get(KBLOCK), op.get(KLEN), op.get(KBLOCK), op.i32LtS());
+  emit(op.select(), op.set(KLEN)); // KLEN = min(K − KB0, KBLOCK)
   rowLoop(() => {
     rowPointers();
     colLoop(tile);
   });
+  emit(op.get(KB0), op.get(KBLOCK), op.i32Add(), op.tee(KB0), op.get(K), op.i32LtS(), op.brIf(0), op.end());
   for (const [ptr, stride] of [
     [A, STRIDE_A],
     [B, STRIDE_B],
@@ -148,24 +185,60 @@ function matmulBody(): Bytes {
   return b;
 }
 
+let relaxedSimd: boolean | undefined;
+
+/**
+ * Whether this engine runs WebAssembly relaxed SIMD (Chromium ≥ 114, Node ≥ 22; Node 20 with
+ * `--experimental-wasm-relaxed-simd`): then the matMul kernel multiplies and adds with one `f32x4.relaxed_madd`,
+ * a fused multiply-add on CPUs that have one (~20% faster here). Checked once, by validating a one-instruction module.
+ */
+export function relaxedSimdAvailable(): boolean {
+  if (relaxedSimd === undefined) {
+    const madd = [...op.v128Const(), ...op.v128Const(), ...op.v128Const(), ...op.f32x4RelaxedMadd(), ...op.drop()];
+    const probe = encodeModule([{ name: 'madd', params: [], results: [], locals: [], body: madd }]);
+    relaxedSimd = typeof WebAssembly !== 'undefined' && WebAssembly.validate(probe);
+  }
+  return relaxedSimd;
+}
+
+/** The kernel as a function `name(a, b, c, M, N, K, batch, strideA, strideB, strideC)` of a module. */
+function matmulFunction(name: string, fma: boolean): FunctionDef {
+  return {
+    name,
+    params: new Array(10).fill(valType.i32),
+    results: [],
+    locals: [
+      ...new Array(I32_LOCALS).fill(valType.i32),
+      ...new Array(V128_LOCALS).fill(valType.v128),
+      ...new Array(I32_LOCALS_2).fill(valType.i32),
+    ],
+    body: matmulBody(fma),
+  };
+}
+
 /**
  * The module's bytes: one exported function `matmul` and its exported, growable `memory`. With `importMemory` the
- * memory is imported as `env.memory` (the thread pool's one shared memory, see ../../threads).
+ * memory is imported as `env.memory`. `fma` (default: where relaxed SIMD is available) accumulates with
+ * `f32x4.relaxed_madd` instead of `f32x4.mul` + `f32x4.add`: the sums are then rounded once per step instead of
+ * twice, so results differ from the mul + add kernel's in the last bits.
  */
-export function simdMatMulModuleBytes(importMemory?: ImportedMemory): Uint8Array<ArrayBuffer> {
-  return encodeModule(
-    [
-      {
-        name: 'matmul',
-        params: new Array(10).fill(valType.i32),
-        results: [],
-        locals: [...new Array(I32_LOCALS).fill(valType.i32), ...new Array(V128_LOCALS).fill(valType.v128)],
-        body: matmulBody(),
-      },
-    ],
-    1,
-    importMemory,
-  );
+export function simdMatMulModuleBytes(
+  importMemory?: ImportedMemory,
+  fma = relaxedSimdAvailable(),
+): Uint8Array<ArrayBuffer> {
+  return encodeModule([matmulFunction('matmul', fma)], 1, importMemory);
+}
+
+/**
+ * The thread pool's module (see ../../threads), on its imported shared memory: `matmul` as above, and `matmulMulAdd`,
+ * always f32x4.mul + f32x4.add. Convolutions on the pool use the latter: it rounds as XNNPACK's conv does on one
+ * thread, so a conv gives the same bits on any thread count (matMuls do anyway: one thread runs `matmul` too).
+ */
+export function simdMatMulPoolModuleBytes(
+  importMemory: ImportedMemory,
+  fma = relaxedSimdAvailable(),
+): Uint8Array<ArrayBuffer> {
+  return encodeModule([matmulFunction('matmul', fma), matmulFunction('matmulMulAdd', false)], 1, importMemory);
 }
 
 const PAGE = 65536;
@@ -221,14 +294,15 @@ export function createSimdMatMul(options: { chunkBytes?: number } = {}): SimdMat
       const out = target ?? new Float32Array(batch * cSize);
       if (out.length < batch * cSize) throw new RangeError(`SimdMatMul: out holds ${out.length} < ${batch * cSize}`);
       const perProblem = 4 * ((batchA > 1 ? aSize : 0) + (batchB > 1 ? bSize : 0) + cSize);
-      const fixed = 4 * ((batchA > 1 ? 0 : aSize) + (batchB > 1 ? 0 : bSize) + TILE_N) + 64;
+      const fixed = 4 * ((batchA > 1 ? 0 : aSize) + (batchB > 1 ? 0 : bSize) + 2 * TILE_N) + 64;
       const chunk = Math.max(1, Math.min(batch, Math.floor((chunkBytes - fixed) / perProblem)));
       // The layout of a full chunk; a broadcast operand is copied once and stays put. TILE_N floats of zeroed slack
       // follow B: the edge tile reads (and discards) up to 7 floats past a row.
       const aOff = 0;
       const bOff = align16(aOff + 4 * (batchA > 1 ? chunk : 1) * aSize);
       const cOff = align16(bOff + 4 * ((batchB > 1 ? chunk : 1) * bSize + TILE_N));
-      const needed = cOff + 4 * chunk * cSize;
+      // TILE_N floats of slack after C too: a later k block's edge tile reloads (and discards) up to 7 past a row.
+      const needed = cOff + 4 * (chunk * cSize + TILE_N);
       if (needed > memory.buffer.byteLength) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE));
       const heap = new Float32Array(memory.buffer);
       if (batchA === 1) heap.set(a.subarray(0, aSize), aOff / 4);

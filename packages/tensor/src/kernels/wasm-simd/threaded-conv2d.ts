@@ -89,7 +89,9 @@ export function threadedConv2D(pool: ThreadPool, args: KernelArgs): Info | null 
   try {
     const view = (t: Info) => backend.typedArrayFromHeap?.(t) as Float32Array;
     const xs = view(x);
-    ok = threadedMatMul(pool, (heap, at) => im2col(xs, info, heap, at), view(filter), rows, n, k, 1, 1, view(out));
+    // mul + add even where relaxed SIMD is on: the same bits as XNNPACK's conv on one thread.
+    const fill = (heap: Float32Array, at: number) => im2col(xs, info, heap, at);
+    ok = threadedMatMul(pool, fill, view(filter), rows, n, k, 1, 1, view(out), pool.threads, undefined, 'matmulMulAdd');
   } finally {
     if (!ok) backend.disposeData(out.dataId);
   }

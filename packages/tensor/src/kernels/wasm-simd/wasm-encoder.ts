@@ -50,6 +50,7 @@ export const op = {
   end: (): Bytes => [0x0b],
   br: (depth: number): Bytes => [0x0c, ...uleb(depth)],
   brIf: (depth: number): Bytes => [0x0d, ...uleb(depth)],
+  drop: (): Bytes => [0x1a],
   select: (): Bytes => [0x1b],
   get: (local: number): Bytes => [0x20, ...uleb(local)],
   set: (local: number): Bytes => [0x21, ...uleb(local)],
@@ -66,6 +67,7 @@ export const op = {
   i64Store: (offset = 0): Bytes => [0x37, 3, ...uleb(offset)],
   i32Const: (value: number): Bytes => [0x41, ...sleb(value)],
   i32Eqz: (): Bytes => [0x45],
+  i32DivU: (): Bytes => [0x6e],
   i32LtS: (): Bytes => [0x48],
   i32GeS: (): Bytes => [0x4e],
   i32Add: (): Bytes => [0x6a],
@@ -130,6 +132,11 @@ export const op = {
   f64x2Gt: (): Bytes => [0xfd, ...uleb(0x4a)],
   i64x2Shl: (): Bytes => [0xfd, ...uleb(0xcb)],
   v128Bitselect: (): Bytes => [0xfd, ...uleb(0x52)],
+  /**
+   * Relaxed SIMD's a·b + c (stack: a, b, c): one fused multiply-add where the CPU has one (x86 FMA3, Arm), else a
+   * multiply and an add; which one is fixed per machine. Validates only where relaxed SIMD is on.
+   */
+  f32x4RelaxedMadd: (): Bytes => [0xfd, ...uleb(0x105)],
   /** v128.const of two equal f64 lanes. */
   f64x2Const: (value: number): Bytes => [0xfd, ...uleb(0x0c), ...new Uint8Array(Float64Array.of(value, value).buffer)],
 };
