@@ -293,11 +293,34 @@ describe.runIf(onWasm)('tf.conv2d and its gradients on the wasm backend with thr
     await configureThreads(Number(process.env.DISTILLERY_THREADS ?? 1));
   });
 
+  it('leave convs of fewer than 64 output channels to XNNPACK even with a pool (the im2col is serial)', async () => {
+    const { threadedMatMulConfig } = await import('../kernels/wasm-simd/batch-matmul');
+    const { wasmThreadedConv2DCalls } = await import('../kernels/wasm-simd/threaded-conv2d');
+    const saved = { ...threadedMatMulConfig };
+    threadedMatMulConfig.minFlops = 0;
+    try {
+      await configureThreads(2);
+      const x = tf.randomNormal([2, 8, 8, 4]) as tf.Tensor4D;
+      const pooled = (channels: number) => {
+        const before = wasmThreadedConv2DCalls.count;
+        const f = tf.randomNormal([3, 3, 4, channels]) as tf.Tensor4D;
+        tf.dispose([tf.conv2d(x, f, 1, 'same'), f]);
+        return wasmThreadedConv2DCalls.count - before;
+      };
+      expect(threadedMatMulConfig.convMinOutChannels).toBe(64);
+      expect([pooled(63), pooled(64)]).toEqual([0, 1]);
+      x.dispose();
+    } finally {
+      Object.assign(threadedMatMulConfig, saved);
+    }
+  });
+
   it('equal the one-thread path (padding, strides, dilation, patchify, 1×1) and take the pool', async () => {
     const { threadedMatMulConfig } = await import('../kernels/wasm-simd/batch-matmul');
     const { wasmThreadedConv2DCalls } = await import('../kernels/wasm-simd/threaded-conv2d');
-    const saved = threadedMatMulConfig.minFlops;
+    const saved = { ...threadedMatMulConfig };
     threadedMatMulConfig.minFlops = 0;
+    threadedMatMulConfig.convMinOutChannels = 0;
     // [x shape, filter shape, stride, pad, dilation]
     type Shape4 = [number, number, number, number];
     const cases: [Shape4, Shape4, number, 'same' | 'valid', number][] = [
@@ -394,7 +417,7 @@ describe.runIf(onWasm)('tf.conv2d and its gradients on the wasm backend with thr
         }
       }
     } finally {
-      threadedMatMulConfig.minFlops = saved;
+      Object.assign(threadedMatMulConfig, saved);
     }
   });
 });

@@ -98,7 +98,17 @@ export function runPlan(simd: SimdMatMul, backend: WasmBackend, a: Info, b: Info
  * memory would cost more than they save. Measured on 2 cores under load (1 and 2 threads alternating, best of 3):
  * 64³ (0.5 MFLOP) 25 µs on one thread vs 31 µs on two, 96³ (1.8 MFLOP) 71 vs 69 µs, 128³ (4.2 MFLOP) 160 vs 150 µs.
  */
-export const threadedMatMulConfig = { minFlops: 2 ** 21 };
+export const threadedMatMulConfig = {
+  minFlops: 2 ** 21,
+  /**
+   * A conv goes to the pool only with at least this many output channels: the calling thread writes its im2col
+   * matrix alone (rows·k floats, in JavaScript) while the product's work grows with the channels n, so below ~64
+   * channels the serial im2col outweighs the split product. Measured, 2 threads, train step: ResNetCifar (16/32/64
+   * channels, 28×28, B64) 326 ms with every conv pooled, 236 ms from 64 channels (one thread: 241 ms); torchvision
+   * resnet18 (32×32, B32) 273 → 260 ms (threshold 32: 274 and 240 ms; 128: 292 and 235 ms).
+   */
+  convMinOutChannels: 64,
+};
 
 /**
  * Overrides the threshold above (a non-negative number of flops; read once, at import). The test matrix's

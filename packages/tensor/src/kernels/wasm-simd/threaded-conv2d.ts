@@ -57,8 +57,8 @@ export const wasmThreadedConv2DCalls = { count: 0 };
 /**
  * Conv2D (NHWC, float32) on the thread pool as im2col · filter: the calling thread writes the im2col matrix straight
  * into the shared memory, the output rows (pixels) are split across threads, and the result lands in a tensor on
- * tfjs-wasm's heap. Null (the original kernel runs) without a pool, below the matMul threshold, for NCHW, or when
- * the im2col matrix does not fit the shared memory.
+ * tfjs-wasm's heap. Null (the original kernel runs) without a pool, below the matMul threshold or the output
+ * channels' (threadedMatMulConfig), for NCHW, or when the im2col matrix does not fit the shared memory.
  */
 export function threadedConv2D(pool: ThreadPool, args: KernelArgs): Info | null {
   const attrs = args.attrs as ConvAttrs;
@@ -80,7 +80,7 @@ export function threadedConv2D(pool: ThreadPool, args: KernelArgs): Info | null 
   const k = info.filterHeight * info.filterWidth * info.inChannels;
   const n = info.outChannels;
   if (rows < 1 || k < 1 || n < 1 || info.inChannels !== filter.shape[2]) return null;
-  if (2 * rows * k * n < threadedMatMulConfig.minFlops) return null;
+  if (2 * rows * k * n < threadedMatMulConfig.minFlops || n < threadedMatMulConfig.convMinOutChannels) return null;
   const backend = args.backend as WasmBackend;
   const outShape = [info.batchSize, info.outHeight, info.outWidth, n];
   if (typeof backend.makeOutput !== 'function' || typeof backend.typedArrayFromHeap !== 'function') return null;
