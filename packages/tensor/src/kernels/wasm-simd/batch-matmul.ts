@@ -3,7 +3,7 @@ import { invalid } from '../../errors';
 import { currentThreadPool, type ThreadPool } from '../../threads';
 import { threadedMatMul } from '../../threads/matmul';
 import type { DataBackend, Info, KernelArgs } from '../kernel-types';
-import { createSimdMatMul, type SimdMatMul, simdMatMulModuleBytes, TILE_M } from './simd-matmul';
+import { createSimdMatMul, type SimdMatMul, simdMatMulModuleBytes, simdMatMulOn, TILE_M, TILE_N } from './simd-matmul';
 
 /** Set to `off` (read when the kernels are registered) to keep tfjs-wasm's own batched matMul. */
 export const WASM_BATCH_MATMUL_ENV = 'DISTILLERY_WASM_BATCH_MATMUL';
@@ -63,6 +63,32 @@ type WasmBackend = DataBackend & {
 };
 
 /**
+ * The planned product computed in place on tfjs-wasm's heap (simdMatMulOn), when its memory is a plain (non-shared)
+ * WebAssembly.Memory that holds the three views with room for the kernel's reads past B and C; false otherwise
+ * (tfjs-wasm's threaded build, or a backend without that memory), and the caller copies.
+ */
+function runOnHeap(backend: WasmBackend, a: Float32Array, b: Float32Array, c: Float32Array, plan: BatchMatMulPlan) {
+  const memory = (backend as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory) || !(memory.buffer instanceof ArrayBuffer)) return false;
+  const buffer = memory.buffer;
+  const slack = 4 * TILE_N;
+  if (a.buffer !== buffer || b.buffer !== buffer || c.buffer !== buffer) return false;
+  if (
+    b.byteOffset + b.byteLength + slack > buffer.byteLength ||
+    c.byteOffset + c.byteLength + slack > buffer.byteLength
+  )
+    return false;
+  const kernel = simdMatMulOn(memory);
+  if (!kernel) return false;
+  const { m, n, k, batchA, batchB } = plan;
+  const strideA = batchA > 1 ? 4 * m * k : 0;
+  const strideB = batchB > 1 ? 4 * k * n : 0;
+  kernel(a.byteOffset, b.byteOffset, c.byteOffset, m, n, k, Math.max(batchA, batchB), strideA, strideB, 4 * m * n);
+  wasmBatchMatMulCalls.onHeap++;
+  return true;
+}
+
+/**
  * Runs the planned product. On tfjs-wasm the inputs are read as views of its heap and the result is written straight
  * into a tensor allocated there (allocated first: an allocation may grow the heap and detach earlier views);
  * elsewhere through `readSync` and `write`.
@@ -73,7 +99,8 @@ export function runPlan(simd: SimdMatMul, backend: WasmBackend, a: Info, b: Info
     const out = backend.makeOutput(outShape, 'float32');
     try {
       const view = (x: Info) => backend.typedArrayFromHeap?.(x) as Float32Array;
-      simd.run(view(a), view(b), m, n, k, batchA, batchB, view(out));
+      if (!runOnHeap(backend, view(a), view(b), view(out), plan))
+        simd.run(view(a), view(b), m, n, k, batchA, batchB, view(out));
     } catch (error) {
       backend.disposeData(out.dataId);
       throw error;
@@ -154,8 +181,8 @@ export function runThreadedPlan(pool: ThreadPool, backend: WasmBackend, a: Info,
 }
 
 let simd: SimdMatMul | null | undefined;
-/** How many products the SIMD kernel has run (tests check that the wrapped kernels really take it). */
-export const wasmBatchMatMulCalls = { count: 0 };
+/** How many products the SIMD kernel has run, and how many of them in place on tfjs-wasm's heap (tests check). */
+export const wasmBatchMatMulCalls = { count: 0, onHeap: 0 };
 const wrapped = new Set<string>();
 
 /**

@@ -241,6 +241,31 @@ export function simdMatMulPoolModuleBytes(
   return encodeModule([matmulFunction('matmul', fma), matmulFunction('matmulMulAdd', false)], 1, importMemory);
 }
 
+/** `matmul(a, b, c, M, N, K, batch, strideA, strideB, strideC)` on byte offsets into the memory it was made for. */
+export type HeapMatMul = (...args: number[]) => void;
+const heapKernels = new WeakMap<WebAssembly.Memory, HeapMatMul | null>();
+
+/**
+ * The kernel instantiated on another module's non-shared memory — tfjs-wasm's heap — so that it reads A and B and
+ * writes C where the tensors live, with no copy in or out (on a linear layer's [3264, 64]·[64, 192] the copies took
+ * as long as half the product). One instance per memory; null where it does not instantiate. The caller keeps the
+ * kernel's reads in bounds: up to TILE_N floats past the end of B and of C.
+ */
+export function simdMatMulOn(memory: WebAssembly.Memory): HeapMatMul | null {
+  let kernel = heapKernels.get(memory);
+  if (kernel === undefined) {
+    try {
+      const bytes = simdMatMulModuleBytes({ initial: 0, shared: false });
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+      kernel = instance.exports.matmul as HeapMatMul;
+    } catch {
+      kernel = null;
+    }
+    heapKernels.set(memory, kernel);
+  }
+  return kernel;
+}
+
 const PAGE = 65536;
 /** Default chunk: A, B and C of as many problems as fit in this many bytes (at least one problem). */
 const CHUNK_BYTES = 512 * 1024;

@@ -152,9 +152,12 @@ export interface FunctionDef {
 
 /** A memory the module imports as `env.memory` instead of defining its own: shared (for threads) or not. */
 export interface ImportedMemory {
-  /** Initial and maximum sizes in 64 KiB pages (a shared memory must declare its maximum). */
+  /**
+   * Initial and maximum sizes in 64 KiB pages. A shared memory must declare its maximum; a non-shared one without
+   * a maximum accepts any memory of at least `initial` pages (e.g. another module's heap).
+   */
   initial: number;
-  maximum: number;
+  maximum?: number;
   shared: boolean;
 }
 
@@ -204,9 +207,10 @@ export function encodeModule(
               ...nameBytes('env'),
               ...nameBytes('memory'),
               0x02,
-              importMemory.shared ? 0x03 : 0x01, // limits: max present (0x01), shared (0x02)
+              // limits: max present (0x01), shared (0x02)
+              (importMemory.maximum === undefined ? 0 : 0x01) | (importMemory.shared ? 0x02 : 0),
               ...uleb(importMemory.initial),
-              ...uleb(importMemory.maximum),
+              ...(importMemory.maximum === undefined ? [] : uleb(importMemory.maximum)),
             ],
           ]),
         )
