@@ -49,6 +49,16 @@ export function isHeapBackend(backend: unknown): backend is HeapBackend {
 }
 
 /**
+ * tfjs-wasm's heap as a plain (non-shared) `WebAssembly.Memory` that a kernel module of ours can import and work on
+ * in place, or null: another backend, or tfjs-wasm's threaded build (whose memory is shared and not exported).
+ */
+export function wasmHeapMemory(backend: unknown): WebAssembly.Memory | null {
+  const memory = (backend as { wasm?: { asm?: { memory?: unknown } } } | null)?.wasm?.asm?.memory;
+  if (typeof WebAssembly === 'undefined' || !(memory instanceof WebAssembly.Memory)) return null;
+  return memory.buffer instanceof ArrayBuffer ? memory : null;
+}
+
+/**
  * Replaces the kernel `kernelName` of `backendName` with `make(original)`, keeping the original's setup and
  * dispose functions (the replacement may call the original for the cases it leaves alone). False, and nothing
  * changed, when the backend has no such kernel.

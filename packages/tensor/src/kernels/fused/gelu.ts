@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Info, isHeapBackend, type KernelArgs } from '../kernel-types';
+import { type Info, isHeapBackend, type KernelArgs, wasmHeapMemory } from '../kernel-types';
 import { simdGelu } from '../wasm-simd/simd-gelu';
 import { FUSED_BACKENDS, runOnFloat32 } from './backend-data';
 
@@ -89,8 +89,11 @@ export function geluBackward(dy: Float32Array, x: Float32Array, dx: Float32Array
 function forwardKernel(args: KernelArgs): Info {
   const { x } = args.inputs as { x: Info };
   const simd = isHeapBackend(args.backend) ? simdGelu() : null;
+  const heap = wasmHeapMemory(args.backend);
   const [y] = runOnFloat32(args.backend, [x], [x.shape], ([xv], [yv]) =>
-    (simd ? simd.forward : geluForward)(xv as Float32Array, yv as Float32Array),
+    simd
+      ? simd.forward(xv as Float32Array, yv as Float32Array, heap)
+      : geluForward(xv as Float32Array, yv as Float32Array),
   );
   return y as Info;
 }
@@ -98,9 +101,11 @@ function forwardKernel(args: KernelArgs): Info {
 function backwardKernel(args: KernelArgs): Info {
   const { dy, x } = args.inputs as { dy: Info; x: Info };
   const simd = isHeapBackend(args.backend) ? simdGelu() : null;
-  const [dx] = runOnFloat32(args.backend, [dy, x], [x.shape], ([dyv, xv], [dxv]) =>
-    (simd ? simd.backward : geluBackward)(dyv as Float32Array, xv as Float32Array, dxv as Float32Array),
-  );
+  const heap = wasmHeapMemory(args.backend);
+  const [dx] = runOnFloat32(args.backend, [dy, x], [x.shape], ([dyv, xv], [dxv]) => {
+    if (simd) simd.backward(dyv as Float32Array, xv as Float32Array, dxv as Float32Array, heap);
+    else geluBackward(dyv as Float32Array, xv as Float32Array, dxv as Float32Array);
+  });
   return dx as Info;
 }
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { invalid } from '../../errors';
 import { currentThreadPool, type ThreadPool } from '../../threads';
 import { threadedMatMul } from '../../threads/matmul';
-import type { DataBackend, Info, KernelArgs } from '../kernel-types';
+import { type DataBackend, type Info, type KernelArgs, wasmHeapMemory } from '../kernel-types';
 import { createSimdMatMul, type SimdMatMul, simdMatMulModuleBytes, simdMatMulOn, TILE_M, TILE_N } from './simd-matmul';
 
 /** Set to `off` (read when the kernels are registered) to keep tfjs-wasm's own batched matMul. */
@@ -68,8 +68,8 @@ type WasmBackend = DataBackend & {
  * (tfjs-wasm's threaded build, or a backend without that memory), and the caller copies.
  */
 function runOnHeap(backend: WasmBackend, a: Float32Array, b: Float32Array, c: Float32Array, plan: BatchMatMulPlan) {
-  const memory = (backend as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
-  if (!(memory instanceof WebAssembly.Memory) || !(memory.buffer instanceof ArrayBuffer)) return false;
+  const memory = wasmHeapMemory(backend);
+  if (!memory) return false;
   const buffer = memory.buffer;
   const slack = 4 * TILE_N;
   if (a.buffer !== buffer || b.buffer !== buffer || c.buffer !== buffer) return false;

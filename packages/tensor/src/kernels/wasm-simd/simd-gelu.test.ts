@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { simdGelu } from './simd-gelu';
+import { simdGelu, simdGeluCalls } from './simd-gelu';
 
 /** erfc(a), a ≥ 0, in float64: the series for small a, the continued fraction (Lentz) beyond. */
 function erfc(a: number): number {
@@ -51,6 +51,29 @@ describe('GELU on WebAssembly SIMD', () => {
       ).toBeLessThan(1);
     });
   }
+
+  it('computes in place on another memory (tfjs-wasm’s heap) the same bits as through copies, tail included', () => {
+    const n = 4001; // 4000 in place, the last float through the module's own memory
+    const memory = new WebAssembly.Memory({ initial: 2 });
+    // Views at odd offsets (not 16-aligned), in the order a heap might hold them.
+    const at = (floats: number, length: number) => new Float32Array(memory.buffer, 4 * floats, length);
+    const [x, dy, y, dx] = [at(1, n), at(1 + n, n), at(3 + 2 * n, n), at(5 + 3 * n, n)] as Float32Array[];
+    for (let i = 0; i < n; i++) {
+      (x as Float32Array)[i] = -12 + (24 * i) / (n - 1);
+      (dy as Float32Array)[i] = 1 + (i % 5) / 4;
+    }
+    const guard = at(5 + 4 * n, 4).fill(7); // nothing past dx is written
+    const before = { ...simdGeluCalls };
+    simd?.forward(x as Float32Array, y as Float32Array, memory);
+    simd?.backward(dy as Float32Array, x as Float32Array, dx as Float32Array, memory);
+    expect(simdGeluCalls.inPlace - before.inPlace).toBe(2);
+    const [yCopy, dxCopy] = [new Float32Array(n), new Float32Array(n)];
+    simd?.forward(Float32Array.from(x as Float32Array), yCopy);
+    simd?.backward(Float32Array.from(dy as Float32Array), Float32Array.from(x as Float32Array), dxCopy);
+    expect(Array.from(y as Float32Array)).toEqual(Array.from(yCopy));
+    expect(Array.from(dx as Float32Array)).toEqual(Array.from(dxCopy));
+    expect(Array.from(guard)).toEqual([7, 7, 7, 7]);
+  });
 
   it('gives the float32 limits far out: y = x and dx = dy above, exact zeros below', () => {
     const x = Float32Array.of(-1e30, -200, -20, 20, 200, 1e30, 0, -0);

@@ -1,4 +1,4 @@
-import { type Bytes, encodeModule, op, valType } from './wasm-encoder';
+import { type Bytes, encodeModule, type ImportedMemory, op, valType } from './wasm-encoder';
 
 /**
  * Exact GELU and its gradient on WebAssembly SIMD, four floats at a time:
@@ -232,25 +232,65 @@ function geluGradBody(): Bytes {
 const I32 = valType.i32;
 const V128 = valType.v128;
 
-/** The module's bytes: `gelu`, `geluGrad` and its own growable memory, exported as `memory`. */
-export function simdGeluModuleBytes(): Uint8Array<ArrayBuffer> {
+/**
+ * The module's bytes: `gelu`, `geluGrad` and its own growable memory, exported as `memory`; with `importMemory`,
+ * on that memory instead (imported as `env.memory`).
+ */
+export function simdGeluModuleBytes(importMemory?: ImportedMemory): Uint8Array<ArrayBuffer> {
   const locals = [I32, I32, ...new Array(8).fill(V128)];
-  return encodeModule([
-    { name: 'gelu', params: [I32, I32, I32], results: [], locals: [I32, ...locals], body: geluBody() },
-    { name: 'geluGrad', params: [I32, I32, I32, I32], results: [], locals, body: geluGradBody() },
-  ]);
+  return encodeModule(
+    [
+      { name: 'gelu', params: [I32, I32, I32], results: [], locals: [I32, ...locals], body: geluBody() },
+      { name: 'geluGrad', params: [I32, I32, I32, I32], results: [], locals, body: geluGradBody() },
+    ],
+    1,
+    importMemory,
+  );
 }
 
-/** GELU and its gradient over float32 arrays, run on the SIMD module (inputs are copied into its memory). */
+type GeluExports = {
+  gelu(x: number, y: number, n: number): void;
+  geluGrad(dy: number, x: number, dx: number, n: number): void;
+};
+
+/**
+ * GELU and its gradient over float32 arrays, run on the SIMD module. When every array is a view of `memory` (a plain
+ * WebAssembly.Memory, tfjs-wasm's: wasmHeapMemory), the whole vectors are computed in place there and only a tail of
+ * up to 3 floats goes through the module's own memory; otherwise the arrays are copied in and out.
+ */
 export interface SimdGelu {
-  forward(x: Float32Array, y: Float32Array): void;
-  backward(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  forward(x: Float32Array, y: Float32Array, memory?: WebAssembly.Memory | null): void;
+  backward(dy: Float32Array, x: Float32Array, dx: Float32Array, memory?: WebAssembly.Memory | null): void;
+}
+
+const onHeap = new WeakMap<WebAssembly.Memory, GeluExports | null>();
+
+/** The module instantiated on `memory` (one instance per memory), or null where it does not instantiate. */
+function geluOn(memory: WebAssembly.Memory): GeluExports | null {
+  let exports = onHeap.get(memory);
+  if (exports === undefined) {
+    try {
+      const bytes = simdGeluModuleBytes({ initial: 0, shared: false });
+      exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } })
+        .exports as unknown as GeluExports;
+    } catch {
+      exports = null;
+    }
+    onHeap.set(memory, exports);
+  }
+  return exports;
+}
+
+/** The whole-vector part (n rounded down to a multiple of 4) when every array lies in `memory`, else 0. */
+function inPlaceLength(memory: WebAssembly.Memory | null | undefined, arrays: Float32Array[]): number {
+  if (!memory || !arrays.every((a) => a.buffer === memory.buffer)) return 0;
+  return (arrays[0] as Float32Array).length & ~3;
 }
 
 let instance: SimdGelu | null | undefined;
 
-/** How many GELU / gradient passes ran on the SIMD module (for tests). */
-export const simdGeluCalls = { count: 0 };
+/** How many GELU / gradient passes ran on the SIMD module through copies, and how many in place (for tests). */
+export const simdGeluCalls = { count: 0, inPlace: 0 };
 
 /** The SIMD GELU, or null where this runtime has no WebAssembly SIMD. Instantiated once. */
 export function simdGelu(): SimdGelu | null {
@@ -272,7 +312,15 @@ export function simdGelu(): SimdGelu | null {
     return new Float32Array(exports.memory.buffer);
   };
   instance = {
-    forward(x, y) {
+    forward(x, y, memory) {
+      const whole = inPlaceLength(memory, [x, y]);
+      const inPlace = whole > 0 ? geluOn(memory as WebAssembly.Memory) : null;
+      if (inPlace) {
+        inPlace.gelu(x.byteOffset, y.byteOffset, whole);
+        simdGeluCalls.inPlace++;
+        if (whole < x.length) instance?.forward(x.subarray(whole), y.subarray(whole));
+        return;
+      }
       const n = x.length;
       const stride = Math.ceil(n / 4) * 4;
       const f = heap(2, n);
@@ -282,7 +330,15 @@ export function simdGelu(): SimdGelu | null {
       simdGeluCalls.count++;
       y.set(f.subarray(stride, stride + n));
     },
-    backward(dy, x, dx) {
+    backward(dy, x, dx, memory) {
+      const whole = inPlaceLength(memory, [dy, x, dx]);
+      const inPlace = whole > 0 ? geluOn(memory as WebAssembly.Memory) : null;
+      if (inPlace) {
+        inPlace.geluGrad(dy.byteOffset, x.byteOffset, dx.byteOffset, whole);
+        simdGeluCalls.inPlace++;
+        if (whole < x.length) instance?.backward(dy.subarray(whole), x.subarray(whole), dx.subarray(whole));
+        return;
+      }
       const n = x.length;
       const stride = Math.ceil(n / 4) * 4;
       const f = heap(3, n);
