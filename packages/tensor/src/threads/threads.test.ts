@@ -227,10 +227,32 @@ describe.runIf(onWasm)('tf.matMul on the wasm backend with threads', () => {
     await configureThreads(Number(process.env.DISTILLERY_THREADS ?? 1));
   });
 
+  it('leaves products under 2 MFLOP or 20 flops per byte on the calling thread (in place on the heap)', async () => {
+    const { threadedMatMulConfig, wasmThreadedMatMulCalls } = await import('../kernels/wasm-simd/batch-matmul');
+    const saved = { ...threadedMatMulConfig };
+    Object.assign(threadedMatMulConfig, { minFlops: 2 ** 21, minFlopsPerByte: 20 }); // the defaults
+    try {
+      await configureThreads(2);
+      const pooled = (m: number, k: number, n: number) => {
+        const before = wasmThreadedMatMulCalls.count;
+        const [a, b] = [tf.randomNormal([m, k]), tf.randomNormal([k, n])];
+        tf.dispose([tf.matMul(a, b), a, b]);
+        return wasmThreadedMatMulCalls.count - before;
+      };
+      // 1 MFLOP; 4 MFLOP at 15 flops/byte; 8 MFLOP at 26; 34 MFLOP at 43.
+      expect([pooled(64, 64, 128), pooled(512, 64, 64), pooled(128, 256, 128), pooled(256, 256, 256)]).toEqual([
+        0, 0, 1, 1,
+      ]);
+    } finally {
+      Object.assign(threadedMatMulConfig, saved);
+    }
+  });
+
   it('equals the one-thread path (transposes, broadcast batches, single products) and takes the pool', async () => {
     const { threadedMatMulConfig, wasmThreadedMatMulCalls } = await import('../kernels/wasm-simd/batch-matmul');
-    const saved = threadedMatMulConfig.minFlops;
+    const saved = { ...threadedMatMulConfig };
     threadedMatMulConfig.minFlops = 0;
+    threadedMatMulConfig.minFlopsPerByte = 0;
     const cases: [number[], number[], boolean, boolean][] = [
       [[65, 192], [192, 576], false, false],
       [[33, 7], [7, 5], false, false],
@@ -283,7 +305,7 @@ describe.runIf(onWasm)('tf.matMul on the wasm backend with threads', () => {
         expect(worst, `case ${i}`).toBeLessThanOrEqual(1e-6);
       }
     } finally {
-      threadedMatMulConfig.minFlops = saved;
+      Object.assign(threadedMatMulConfig, saved);
     }
   });
 });
@@ -297,7 +319,7 @@ describe.runIf(onWasm)('tf.conv2d and its gradients on the wasm backend with thr
     const { threadedMatMulConfig } = await import('../kernels/wasm-simd/batch-matmul');
     const { wasmThreadedConv2DCalls } = await import('../kernels/wasm-simd/threaded-conv2d');
     const saved = { ...threadedMatMulConfig };
-    threadedMatMulConfig.minFlops = 0;
+    Object.assign(threadedMatMulConfig, { minFlops: 0, convMinOutChannels: 64 }); // the default channel threshold
     try {
       await configureThreads(2);
       const x = tf.randomNormal([2, 8, 8, 4]) as tf.Tensor4D;
@@ -307,7 +329,6 @@ describe.runIf(onWasm)('tf.conv2d and its gradients on the wasm backend with thr
         tf.dispose([tf.conv2d(x, f, 1, 'same'), f]);
         return wasmThreadedConv2DCalls.count - before;
       };
-      expect(threadedMatMulConfig.convMinOutChannels).toBe(64);
       expect([pooled(63), pooled(64)]).toEqual([0, 1]);
       x.dispose();
     } finally {

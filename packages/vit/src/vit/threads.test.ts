@@ -58,6 +58,7 @@ describe.runIf(onWasm)('ViT training on wasm threads', () => {
     const saved = { ...threadedMatMulConfig };
     threadedMatMulConfig.minFlops = 0; // every matMul and conv of the model goes to the pool
     threadedMatMulConfig.convMinOutChannels = 0;
+    threadedMatMulConfig.minFlopsPerByte = 0;
     try {
       const one = await train(1);
       const two = await train(2);

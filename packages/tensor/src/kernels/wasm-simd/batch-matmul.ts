@@ -135,11 +135,26 @@ export const threadedMatMulConfig = {
    * resnet18 (32×32, B32) 273 → 260 ms (threshold 32: 274 and 240 ms; 128: 292 and 235 ms).
    */
   convMinOutChannels: 64,
+  /**
+   * A product goes to the pool only with at least this many flops per byte of A, B and C: one thread computes in
+   * place on tfjs-wasm's heap (runOnHeap), the pool first copies A and B into its shared memory and C out, alone on
+   * the calling thread. Measured, 2 threads against one: [512,64]·[64,64] (15 flops/byte) 0.79×, [3264,64]·[64,64]
+   * (16) 0.93×, [3264,64]·[64,192] (24) 1.08×, [1024,128]·[128,128] (30) 1.15×, [2112,192]·[192,576] (67) 1.47×.
+   */
+  minFlopsPerByte: 20,
 };
 
+/** Whether a product of `batch` M×K·K×N problems (A and B `batchA`, `batchB` matrices) pays for the pool. */
+export function worthThreads(m: number, n: number, k: number, batchA: number, batchB: number): boolean {
+  const batch = Math.max(batchA, batchB);
+  const flops = 2 * batch * m * n * k;
+  const bytes = 4 * (batchA * m * k + batchB * k * n + batch * m * n);
+  return flops >= threadedMatMulConfig.minFlops && flops >= threadedMatMulConfig.minFlopsPerByte * bytes;
+}
+
 /**
- * Overrides the threshold above (a non-negative number of flops; read once, at import). The test matrix's
- * `wasm-threads` project sets 0, so that every matMul and conv of the suites runs on the pool.
+ * Overrides the flops threshold above (a non-negative number; read once, at import). 0 sends every matMul and conv
+ * to the pool (the per-byte and channel thresholds are then 0 too): the test matrix's `wasm-threads` project sets it.
  */
 export const THREADS_MIN_FLOPS_ENV = 'DISTILLERY_THREADS_MIN_FLOPS';
 {
@@ -151,6 +166,7 @@ export const THREADS_MIN_FLOPS_ENV = 'DISTILLERY_THREADS_MIN_FLOPS';
       throw invalid('INVALID_ARGUMENT', THREADS_MIN_FLOPS_ENV, 'a number >= 0', JSON.stringify(value));
     }
     threadedMatMulConfig.minFlops = n;
+    if (n === 0) Object.assign(threadedMatMulConfig, { minFlopsPerByte: 0, convMinOutChannels: 0 });
   }
 }
 /** How many products ran on the thread pool. */
@@ -219,7 +235,7 @@ export function registerWasmBatchMatMul(backendName: string): string[] {
       // A single product of fewer than 4 rows (a matrix-vector product) would waste most of each 4-row tile.
       if (Math.max(plan.batchA, plan.batchB) === 1 && plan.m < TILE_M) return null;
       const pool = currentThreadPool();
-      if (pool && 2 * Math.max(plan.batchA, plan.batchB) * plan.m * plan.n * plan.k >= threadedMatMulConfig.minFlops) {
+      if (pool && worthThreads(plan.m, plan.n, plan.k, plan.batchA, plan.batchB)) {
         const out = runThreadedPlan(pool, args.backend as WasmBackend, a, b, plan);
         if (out) {
           wasmThreadedMatMulCalls.count++;
