@@ -2,7 +2,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNumber, DistilleryError, invalid } from '../errors';
 import { hostBackend } from '../kernels/kernel-types';
-import { relaxedSimdAvailable } from '../kernels/wasm-simd/simd-matmul';
+import { relaxedSimdAvailable } from '../kernels/wasm-simd/wasm-encoder';
 import { checkOptions, type OptionsSpec } from '../options';
 import { registerKernels } from '../register/kernels';
 import { configureThreads, MAX_THREADS } from '../threads';

@@ -3,7 +3,7 @@ import { checkNumber, checkOptions, formatShape, invalid } from '../../errors';
 import { currentThreadPool } from '../../threads';
 import { threadedMatMul } from '../../threads/matmul';
 import { assertDtype, assertRank, assertTensor } from '../../validation';
-import type { Info, KernelArgs } from '../kernel-types';
+import { type DataBackend, type Info, isHeapBackend, type KernelArgs } from '../kernel-types';
 import { threadedMatMulConfig } from '../wasm-simd/batch-matmul';
 import { createSimdMatMul, type SimdMatMul } from '../wasm-simd/simd-matmul';
 import { runOnFloat32 } from './backend-data';
@@ -268,26 +268,17 @@ function forwardKernel(mm: BatchedMatMul) {
   };
 }
 
-/** tfjs-wasm's own backend methods (allocate on its heap, view a tensor's heap data). */
-type WasmHeapBackend = {
-  makeOutput?: (shape: number[], dtype: 'float32') => Info;
-  typedArrayFromHeap?: (x: Info) => Float32Array;
-  disposeData(dataId: object): boolean;
-};
-
 /**
  * The wasm forward: S = scale·Q·Kᵀ + mask goes into a heap tensor, whose rows tfjs-wasm's own Softmax kernel turns
  * into P (native code, ~10× faster than Math.exp per element in JavaScript), then O = P·V. Each step views the heap
  * only after the allocation before it (an allocation may grow the heap and detach earlier views).
  */
 function wasmForwardKernel(args: KernelArgs): Info[] {
-  const backend = args.backend as WasmHeapBackend;
+  const backend = args.backend as DataBackend;
   const softmax = tf.getKernel('Softmax', 'wasm');
-  if (!softmax || typeof backend.makeOutput !== 'function' || typeof backend.typedArrayFromHeap !== 'function') {
-    return forwardKernel(wasmMatMul)(args);
-  }
+  if (!softmax || !isHeapBackend(backend)) return forwardKernel(wasmMatMul)(args);
   const makeOutput = backend.makeOutput.bind(backend);
-  const view = backend.typedArrayFromHeap.bind(backend);
+  const view = (x: Info) => backend.typedArrayFromHeap(x) as Float32Array;
   const { q, k, v, mask } = args.inputs as { q: Info; k: Info; v: Info; mask?: Info };
   const { scale, maskShape } = args.attrs as AttentionAttrs;
   const dims = dimsOf(q, k, v, maskShape);

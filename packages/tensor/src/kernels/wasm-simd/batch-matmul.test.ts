@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureThreads } from '../../threads';
 import type { DataBackend, Info } from '../kernel-types';
 import { planBatchMatMul, registerWasmBatchMatMul, runPlan, wasmBatchMatMulCalls } from './batch-matmul';
-import { createSimdMatMul, K_BLOCK_BYTES, relaxedSimdAvailable, simdMatMulModuleBytes } from './simd-matmul';
+import { createSimdMatMul, K_BLOCK_BYTES, simdMatMulModuleBytes } from './simd-matmul';
+import { relaxedSimdAvailable } from './wasm-encoder';
 
 const projectBackend = process.env.DISTILLERY_TEST_BACKEND ?? 'cpu';
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { invalid } from '../../errors';
 import { currentThreadPool, type ThreadPool } from '../../threads';
 import { threadedMatMul } from '../../threads/matmul';
-import { type DataBackend, type Info, type KernelArgs, wasmHeapMemory } from '../kernel-types';
+import { type DataBackend, type Info, isHeapBackend, type KernelArgs, wasmHeapMemory } from '../kernel-types';
 import { createSimdMatMul, type SimdMatMul, simdMatMulModuleBytes, simdMatMulOn, TILE_M, TILE_N } from './simd-matmul';
 
 /** Set to `off` (read when the kernels are registered) to keep tfjs-wasm's own batched matMul. */
@@ -56,18 +56,12 @@ export function planBatchMatMul(
 
 type MatMulAttrs = { transposeA?: boolean; transposeB?: boolean; activation?: string };
 
-/** tfjs-wasm's own backend methods: allocate an output on its heap, and view a tensor's heap data (no copy). */
-type WasmBackend = DataBackend & {
-  makeOutput?: (shape: number[], dtype: 'float32') => Info;
-  typedArrayFromHeap?: (x: Info) => tf.TypedArray;
-};
-
 /**
  * The planned product computed in place on tfjs-wasm's heap (simdMatMulOn), when its memory is a plain (non-shared)
  * WebAssembly.Memory that holds the three views with room for the kernel's reads past B and C; false otherwise
  * (tfjs-wasm's threaded build, or a backend without that memory), and the caller copies.
  */
-function runOnHeap(backend: WasmBackend, a: Float32Array, b: Float32Array, c: Float32Array, plan: BatchMatMulPlan) {
+function runOnHeap(backend: DataBackend, a: Float32Array, b: Float32Array, c: Float32Array, plan: BatchMatMulPlan) {
   const memory = wasmHeapMemory(backend);
   if (!memory) return false;
   const buffer = memory.buffer;
@@ -83,7 +77,18 @@ function runOnHeap(backend: WasmBackend, a: Float32Array, b: Float32Array, c: Fl
   const { m, n, k, batchA, batchB } = plan;
   const strideA = batchA > 1 ? 4 * m * k : 0;
   const strideB = batchB > 1 ? 4 * k * n : 0;
-  kernel(a.byteOffset, b.byteOffset, c.byteOffset, m, n, k, Math.max(batchA, batchB), strideA, strideB, 4 * m * n);
+  kernel.matmul(
+    a.byteOffset,
+    b.byteOffset,
+    c.byteOffset,
+    m,
+    n,
+    k,
+    Math.max(batchA, batchB),
+    strideA,
+    strideB,
+    4 * m * n,
+  );
   wasmBatchMatMulCalls.onHeap++;
   return true;
 }
@@ -93,12 +98,12 @@ function runOnHeap(backend: WasmBackend, a: Float32Array, b: Float32Array, c: Fl
  * into a tensor allocated there (allocated first: an allocation may grow the heap and detach earlier views);
  * elsewhere through `readSync` and `write`.
  */
-export function runPlan(simd: SimdMatMul, backend: WasmBackend, a: Info, b: Info, plan: BatchMatMulPlan): Info {
+export function runPlan(simd: SimdMatMul, backend: DataBackend, a: Info, b: Info, plan: BatchMatMulPlan): Info {
   const { m, n, k, batchA, batchB, outShape } = plan;
-  if (typeof backend.makeOutput === 'function' && typeof backend.typedArrayFromHeap === 'function') {
+  if (isHeapBackend(backend)) {
     const out = backend.makeOutput(outShape, 'float32');
     try {
-      const view = (x: Info) => backend.typedArrayFromHeap?.(x) as Float32Array;
+      const view = (x: Info) => backend.typedArrayFromHeap(x) as Float32Array;
       if (!runOnHeap(backend, view(a), view(b), view(out), plan))
         simd.run(view(a), view(b), m, n, k, batchA, batchB, view(out));
     } catch (error) {
@@ -176,13 +181,13 @@ export const wasmThreadedMatMulCalls = { count: 0 };
  * Runs the planned product on the pool (the whole problem goes through its shared memory), or returns null when it
  * does not fit there. Output first, as in runPlan: an allocation may grow tfjs-wasm's heap and detach views.
  */
-export function runThreadedPlan(pool: ThreadPool, backend: WasmBackend, a: Info, b: Info, plan: BatchMatMulPlan) {
+export function runThreadedPlan(pool: ThreadPool, backend: DataBackend, a: Info, b: Info, plan: BatchMatMulPlan) {
   const { m, n, k, batchA, batchB, outShape } = plan;
-  if (typeof backend.makeOutput === 'function' && typeof backend.typedArrayFromHeap === 'function') {
+  if (isHeapBackend(backend)) {
     const out = backend.makeOutput(outShape, 'float32');
     let ok = false;
     try {
-      const view = (x: Info) => backend.typedArrayFromHeap?.(x) as Float32Array;
+      const view = (x: Info) => backend.typedArrayFromHeap(x) as Float32Array;
       ok = threadedMatMul(pool, view(a), view(b), m, n, k, batchA, batchB, view(out));
     } finally {
       if (!ok) backend.disposeData(out.dataId);
@@ -236,7 +241,7 @@ export function registerWasmBatchMatMul(backendName: string): string[] {
       if (Math.max(plan.batchA, plan.batchB) === 1 && plan.m < TILE_M) return null;
       const pool = currentThreadPool();
       if (pool && worthThreads(plan.m, plan.n, plan.k, plan.batchA, plan.batchB)) {
-        const out = runThreadedPlan(pool, args.backend as WasmBackend, a, b, plan);
+        const out = runThreadedPlan(pool, args.backend as DataBackend, a, b, plan);
         if (out) {
           wasmThreadedMatMulCalls.count++;
           return out;
@@ -245,7 +250,7 @@ export function registerWasmBatchMatMul(backendName: string): string[] {
       if (simd === undefined) simd = createSimdMatMul();
       if (!simd) return null;
       wasmBatchMatMulCalls.count++;
-      return runPlan(simd, args.backend as WasmBackend, a, b, plan);
+      return runPlan(simd, args.backend as DataBackend, a, b, plan);
     };
     tf.unregisterKernel(kernelName, backendName);
     tf.registerKernel({

@@ -1,5 +1,12 @@
-import { relaxedSimdAvailable } from './simd-matmul';
-import { type Bytes, encodeModule, type ImportedMemory, op, valType } from './wasm-encoder';
+import {
+  type Bytes,
+  encodeModule,
+  type ImportedMemory,
+  instancePerMemory,
+  op,
+  relaxedSimdAvailable,
+  valType,
+} from './wasm-encoder';
 
 /**
  * Exact GELU and its gradient on WebAssembly SIMD, four floats at a time:
@@ -272,23 +279,8 @@ export interface SimdGelu {
   backward(dy: Float32Array, x: Float32Array, dx: Float32Array, memory?: WebAssembly.Memory | null): void;
 }
 
-const onHeap = new WeakMap<WebAssembly.Memory, GeluExports | null>();
-
 /** The module instantiated on `memory` (one instance per memory), or null where it does not instantiate. */
-function geluOn(memory: WebAssembly.Memory): GeluExports | null {
-  let exports = onHeap.get(memory);
-  if (exports === undefined) {
-    try {
-      const bytes = simdGeluModuleBytes({ initial: 0, shared: false });
-      exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } })
-        .exports as unknown as GeluExports;
-    } catch {
-      exports = null;
-    }
-    onHeap.set(memory, exports);
-  }
-  return exports;
-}
+const geluOn = instancePerMemory<GeluExports>(() => simdGeluModuleBytes({ initial: 0, shared: false }));
 
 /** The whole-vector part (n rounded down to a multiple of 4) when every array lies in `memory`, else 0. */
 function inPlaceLength(memory: WebAssembly.Memory | null | undefined, arrays: Float32Array[]): number {

@@ -1,4 +1,13 @@
-import { type Bytes, encodeModule, type FunctionDef, type ImportedMemory, op, valType } from './wasm-encoder';
+import {
+  type Bytes,
+  encodeModule,
+  type FunctionDef,
+  type ImportedMemory,
+  instancePerMemory,
+  op,
+  relaxedSimdAvailable,
+  valType,
+} from './wasm-encoder';
 
 /** Rows × columns of C held in v128 registers by the micro-kernel (4 rows, two f32x4 vectors per row). */
 export const TILE_M = 4;
@@ -185,22 +194,6 @@ function matmulBody(fma: boolean): Bytes {
   return b;
 }
 
-let relaxedSimd: boolean | undefined;
-
-/**
- * Whether this engine runs WebAssembly relaxed SIMD (Chromium ≥ 114, Node ≥ 22; Node 20 with
- * `--experimental-wasm-relaxed-simd`): then the matMul kernel multiplies and adds with one `f32x4.relaxed_madd`,
- * a fused multiply-add on CPUs that have one (~20% faster here). Checked once, by validating a one-instruction module.
- */
-export function relaxedSimdAvailable(): boolean {
-  if (relaxedSimd === undefined) {
-    const madd = [...op.v128Const(), ...op.v128Const(), ...op.v128Const(), ...op.f32x4RelaxedMadd(), ...op.drop()];
-    const probe = encodeModule([{ name: 'madd', params: [], results: [], locals: [], body: madd }]);
-    relaxedSimd = typeof WebAssembly !== 'undefined' && WebAssembly.validate(probe);
-  }
-  return relaxedSimd;
-}
-
 /** The kernel as a function `name(a, b, c, M, N, K, batch, strideA, strideB, strideC)` of a module. */
 function matmulFunction(name: string, fma: boolean): FunctionDef {
   return {
@@ -241,30 +234,16 @@ export function simdMatMulPoolModuleBytes(
   return encodeModule([matmulFunction('matmul', fma), matmulFunction('matmulMulAdd', false)], 1, importMemory);
 }
 
-/** `matmul(a, b, c, M, N, K, batch, strideA, strideB, strideC)` on byte offsets into the memory it was made for. */
-export type HeapMatMul = (...args: number[]) => void;
-const heapKernels = new WeakMap<WebAssembly.Memory, HeapMatMul | null>();
-
 /**
- * The kernel instantiated on another module's non-shared memory — tfjs-wasm's heap — so that it reads A and B and
- * writes C where the tensors live, with no copy in or out (on a linear layer's [3264, 64]·[64, 192] the copies took
- * as long as half the product). One instance per memory; null where it does not instantiate. The caller keeps the
- * kernel's reads in bounds: up to TILE_N floats past the end of B and of C.
+ * The kernel instantiated on another module's non-shared memory — tfjs-wasm's heap — so that its `matmul(a, b, c, M,
+ * N, K, batch, strideA, strideB, strideC)` reads A and B and writes C at byte offsets into it, where the tensors
+ * live, with no copy in or out (on a linear layer's [3264, 64]·[64, 192] the copies took as long as half the
+ * product). One instance per memory; null where it does not instantiate. The caller keeps the kernel's reads in
+ * bounds: up to TILE_N floats past the end of B and of C.
  */
-export function simdMatMulOn(memory: WebAssembly.Memory): HeapMatMul | null {
-  let kernel = heapKernels.get(memory);
-  if (kernel === undefined) {
-    try {
-      const bytes = simdMatMulModuleBytes({ initial: 0, shared: false });
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-      kernel = instance.exports.matmul as HeapMatMul;
-    } catch {
-      kernel = null;
-    }
-    heapKernels.set(memory, kernel);
-  }
-  return kernel;
-}
+export const simdMatMulOn = instancePerMemory<{ matmul(...args: number[]): void }>(() =>
+  simdMatMulModuleBytes({ initial: 0, shared: false }),
+);
 
 const PAGE = 65536;
 /** Default chunk: A, B and C of as many problems as fit in this many bytes (at least one problem). */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { currentThreadPool, type ThreadPool } from '../../threads';
 import { threadedMatMul } from '../../threads/matmul';
-import type { DataBackend, Info, KernelArgs } from '../kernel-types';
+import { type DataBackend, type Info, isHeapBackend, type KernelArgs } from '../kernel-types';
 import { threadedMatMulConfig } from './batch-matmul';
 
 type ConvAttrs = {
@@ -10,11 +10,6 @@ type ConvAttrs = {
   dataFormat?: 'NHWC' | 'NCHW';
   dilations?: [number, number] | number;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
-};
-
-type WasmBackend = DataBackend & {
-  makeOutput?: (shape: number[], dtype: 'float32') => Info;
-  typedArrayFromHeap?: (x: Info) => tf.TypedArray;
 };
 
 /**
@@ -81,13 +76,13 @@ export function threadedConv2D(pool: ThreadPool, args: KernelArgs): Info | null 
   const n = info.outChannels;
   if (rows < 1 || k < 1 || n < 1 || info.inChannels !== filter.shape[2]) return null;
   if (2 * rows * k * n < threadedMatMulConfig.minFlops || n < threadedMatMulConfig.convMinOutChannels) return null;
-  const backend = args.backend as WasmBackend;
+  const backend = args.backend as DataBackend;
   const outShape = [info.batchSize, info.outHeight, info.outWidth, n];
-  if (typeof backend.makeOutput !== 'function' || typeof backend.typedArrayFromHeap !== 'function') return null;
+  if (!isHeapBackend(backend)) return null;
   const out = backend.makeOutput(outShape, 'float32');
   let ok = false;
   try {
-    const view = (t: Info) => backend.typedArrayFromHeap?.(t) as Float32Array;
+    const view = (t: Info) => backend.typedArrayFromHeap(t) as Float32Array;
     const xs = view(x);
     // mul + add even where relaxed SIMD is on: the same bits as XNNPACK's conv on one thread.
     const fill = (heap: Float32Array, at: number) => im2col(xs, info, heap, at);

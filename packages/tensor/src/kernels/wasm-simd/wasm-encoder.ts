@@ -222,6 +222,43 @@ export function encodeModule(
   ]);
 }
 
+let relaxedSimd: boolean | undefined;
+
+/**
+ * Whether this engine runs WebAssembly relaxed SIMD (Chromium ≥ 114, Node ≥ 22; Node 20 with
+ * `--experimental-wasm-relaxed-simd`), where `op.f32x4RelaxedMadd` gives the kernels a fused multiply-add. Checked
+ * once, by validating a one-instruction module.
+ */
+export function relaxedSimdAvailable(): boolean {
+  if (relaxedSimd === undefined) {
+    const madd = [...op.v128Const(), ...op.v128Const(), ...op.v128Const(), ...op.f32x4RelaxedMadd(), ...op.drop()];
+    const probe = encodeModule([{ name: 'madd', params: [], results: [], locals: [], body: madd }]);
+    relaxedSimd = typeof WebAssembly !== 'undefined' && WebAssembly.validate(probe);
+  }
+  return relaxedSimd;
+}
+
+/**
+ * A function that instantiates the module `bytes()` — one that imports a non-shared `env.memory` without a maximum
+ * — on a given memory (another module's heap, e.g. tfjs-wasm's), once per memory, and returns its exports; null
+ * where it does not instantiate.
+ */
+export function instancePerMemory<T>(bytes: () => Uint8Array<ArrayBuffer>): (memory: WebAssembly.Memory) => T | null {
+  const instances = new WeakMap<WebAssembly.Memory, T | null>();
+  return (memory) => {
+    let exports = instances.get(memory);
+    if (exports === undefined) {
+      try {
+        exports = new WebAssembly.Instance(new WebAssembly.Module(bytes()), { env: { memory } }).exports as T;
+      } catch {
+        exports = null;
+      }
+      instances.set(memory, exports);
+    }
+    return exports;
+  };
+}
+
 function nameBytes(name: string): Bytes {
   const b = utf8(name);
   return [...uleb(b.length), ...b];
