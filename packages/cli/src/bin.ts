@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { main } from './main';
 
-// WebAssembly relaxed SIMD gives the wasm matMul kernel a fused multiply-add (~20% off a ViT training step). Node
+// WebAssembly relaxed SIMD gives the wasm matMul kernel a fused multiply-add (~8–10% off a ViT training step). Node
 // ≥ 22 has it on; Node 20 has it behind a V8 flag, which the command sets for its own process (before any module is
 // compiled) unless the flag was given either way.
 const nodeOptions = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;

@@ -93,8 +93,7 @@ export type FillA = (heap: Float32Array, at: number) => void;
  * `matMulChunking.perThread` per thread, at most one row block each, at most MAX_CHUNKS) that the threads claim
  * dynamically, and C is copied out into `out`. Every output element is the same k-ordered sum whichever chunk or
  * thread computes it, so the result is bit-identical to one thread for any chunking. `kernel` picks the module's
- * function (default 'matmul'). Returns false (and does
- * nothing) when the problem does not fit the shared memory.
+ * function (default 'matmul'). Returns false (and does nothing) when the problem does not fit the shared memory.
  */
 export function threadedMatMul(
   pool: ThreadPool,
