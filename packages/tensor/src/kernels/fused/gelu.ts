@@ -84,17 +84,16 @@ export function geluBackward(dy: Float32Array, x: Float32Array, dx: Float32Array
   }
 }
 
-// On wasm, the SIMD module (erfc by a rational fit, ~10× the JavaScript loop); on cpu, the table loop above.
-
+// On wasm, the SIMD module (erfc by a rational fit, ~10× the JavaScript loop), in place on tfjs-wasm's heap where
+// that memory is a plain one; on cpu, the table loop above.
 function forwardKernel(args: KernelArgs): Info {
   const { x } = args.inputs as { x: Info };
   const simd = isHeapBackend(args.backend) ? simdGelu() : null;
   const heap = wasmHeapMemory(args.backend);
-  const [y] = runOnFloat32(args.backend, [x], [x.shape], ([xv], [yv]) =>
-    simd
-      ? simd.forward(xv as Float32Array, yv as Float32Array, heap)
-      : geluForward(xv as Float32Array, yv as Float32Array),
-  );
+  const [y] = runOnFloat32(args.backend, [x], [x.shape], ([xv], [yv]) => {
+    if (simd) simd.forward(xv as Float32Array, yv as Float32Array, heap);
+    else geluForward(xv as Float32Array, yv as Float32Array);
+  });
   return y as Info;
 }
 
