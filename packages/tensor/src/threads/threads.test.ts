@@ -228,10 +228,9 @@ describe.runIf(onWasm)('tf.matMul on the wasm backend with threads', () => {
   });
 
   it('leaves products under 2 MFLOP or 20 flops per byte on the calling thread (in place on the heap)', async () => {
-    const { threadedMatMulConfig, wasmThreadedMatMulCalls } = await import('../kernels/wasm-simd/batch-matmul');
-    const saved = { ...threadedMatMulConfig };
-    Object.assign(threadedMatMulConfig, { minFlops: 2 ** 21, minFlopsPerByte: 20 }); // the defaults
-    try {
+    const { withThreadedMatMulConfig, wasmThreadedMatMulCalls } = await import('../kernels/wasm-simd/batch-matmul');
+    // The defaults, whatever the project's environment set.
+    await withThreadedMatMulConfig({ minFlops: 2 ** 21, minFlopsPerByte: 20 }, async () => {
       await configureThreads(2);
       const pooled = (m: number, k: number, n: number) => {
         const before = wasmThreadedMatMulCalls.count;
@@ -243,16 +242,11 @@ describe.runIf(onWasm)('tf.matMul on the wasm backend with threads', () => {
       expect([pooled(64, 64, 128), pooled(512, 64, 64), pooled(128, 256, 128), pooled(256, 256, 256)]).toEqual([
         0, 0, 1, 1,
       ]);
-    } finally {
-      Object.assign(threadedMatMulConfig, saved);
-    }
+    });
   });
 
   it('equals the one-thread path (transposes, broadcast batches, single products) and takes the pool', async () => {
-    const { threadedMatMulConfig, wasmThreadedMatMulCalls } = await import('../kernels/wasm-simd/batch-matmul');
-    const saved = { ...threadedMatMulConfig };
-    threadedMatMulConfig.minFlops = 0;
-    threadedMatMulConfig.minFlopsPerByte = 0;
+    const { withThreadedMatMulConfig, wasmThreadedMatMulCalls } = await import('../kernels/wasm-simd/batch-matmul');
     const cases: [number[], number[], boolean, boolean][] = [
       [[65, 192], [192, 576], false, false],
       [[33, 7], [7, 5], false, false],
@@ -264,7 +258,7 @@ describe.runIf(onWasm)('tf.matMul on the wasm backend with threads', () => {
       [[130, 48], [130, 96], true, false],
       [[37, 300], [300, 1029], false, false], // k blocks of 56
     ];
-    try {
+    await withThreadedMatMulConfig({ minFlops: 0, minFlopsPerByte: 0 }, async () => {
       const results = async (threads: number) => {
         await configureThreads(threads);
         const before = wasmThreadedMatMulCalls.count;
@@ -297,9 +291,7 @@ describe.runIf(onWasm)('tf.matMul on the wasm backend with threads', () => {
       expect(two.calls).toBe(cases.length);
       // One thread and the pool run the same kernel function: every element is the same k-ordered sum.
       for (let i = 0; i < cases.length; i++) expect(two.out[i], `case ${i}`).toEqual(one.out[i]);
-    } finally {
-      Object.assign(threadedMatMulConfig, saved);
-    }
+    });
   });
 });
 
@@ -309,11 +301,10 @@ describe.runIf(onWasm)('tf.conv2d and its gradients on the wasm backend with thr
   });
 
   it('leave convs of fewer than 64 output channels to XNNPACK even with a pool (the im2col is serial)', async () => {
-    const { threadedMatMulConfig } = await import('../kernels/wasm-simd/batch-matmul');
+    const { withThreadedMatMulConfig } = await import('../kernels/wasm-simd/batch-matmul');
     const { wasmThreadedConv2DCalls } = await import('../kernels/wasm-simd/threaded-conv2d');
-    const saved = { ...threadedMatMulConfig };
-    Object.assign(threadedMatMulConfig, { minFlops: 0, convMinOutChannels: 64 }); // the default channel threshold
-    try {
+    // The default channel threshold, with every conv above it pooled.
+    await withThreadedMatMulConfig({ minFlops: 0, convMinOutChannels: 64 }, async () => {
       await configureThreads(2);
       const x = tf.randomNormal([2, 8, 8, 4]) as tf.Tensor4D;
       const pooled = (channels: number) => {
@@ -324,17 +315,12 @@ describe.runIf(onWasm)('tf.conv2d and its gradients on the wasm backend with thr
       };
       expect([pooled(63), pooled(64)]).toEqual([0, 1]);
       x.dispose();
-    } finally {
-      Object.assign(threadedMatMulConfig, saved);
-    }
+    });
   });
 
   it('equal the one-thread path (padding, strides, dilation, patchify, 1×1) and take the pool', async () => {
-    const { threadedMatMulConfig } = await import('../kernels/wasm-simd/batch-matmul');
+    const { withThreadedMatMulConfig } = await import('../kernels/wasm-simd/batch-matmul');
     const { wasmThreadedConv2DCalls } = await import('../kernels/wasm-simd/threaded-conv2d');
-    const saved = { ...threadedMatMulConfig };
-    threadedMatMulConfig.minFlops = 0;
-    threadedMatMulConfig.convMinOutChannels = 0;
     // [x shape, filter shape, stride, pad, dilation]
     type Shape4 = [number, number, number, number];
     const cases: [Shape4, Shape4, number, 'same' | 'valid', number][] = [
@@ -345,7 +331,7 @@ describe.runIf(onWasm)('tf.conv2d and its gradients on the wasm backend with thr
       [[2, 7, 7, 20], [1, 1, 20, 9], 1, 'valid', 1],
       [[1, 8, 8, 3], [3, 3, 3, 4], 2, 'same', 1],
     ];
-    try {
+    await withThreadedMatMulConfig({ minFlops: 0, convMinOutChannels: 0 }, async () => {
       const results = async (threads: number) => {
         await configureThreads(threads);
         const before = wasmThreadedConv2DCalls.count;
@@ -393,8 +379,6 @@ describe.runIf(onWasm)('tf.conv2d and its gradients on the wasm backend with thr
       for (let i = 0; i < cases.length; i++) {
         for (let j = 0; j < 3; j++) expect(two.out[i]?.[j], `case ${i}, output ${j}`).toEqual(one.out[i]?.[j]);
       }
-    } finally {
-      Object.assign(threadedMatMulConfig, saved);
-    }
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { assertNoTensorLeak, initBackend, tf } from '@distillery/tensor';
-import { threadedMatMulConfig } from '@distillery/tensor/kernels/wasm-simd/batch-matmul';
+import { withThreadedMatMulConfig } from '@distillery/tensor/kernels/wasm-simd/batch-matmul';
 import { wasmThreadedConv2DCalls } from '@distillery/tensor/kernels/wasm-simd/threaded-conv2d';
 import { afterAll, describe, expect, it } from 'vitest';
 import { crossEntropy } from '../../test/helpers';
@@ -44,10 +44,8 @@ describe.runIf(onWasm)('ResNetCifar training on wasm threads (fused BatchNorm, c
   }
 
   it('gives the same weights and running statistics on 1 and 2 threads, and again on a second 2-thread run', async () => {
-    const saved = { ...threadedMatMulConfig };
-    threadedMatMulConfig.minFlops = 0; // every conv (forward and both gradients) goes to the pool
-    threadedMatMulConfig.convMinOutChannels = 0;
-    try {
+    // Every conv (forward and both gradients) goes to the pool.
+    await withThreadedMatMulConfig({ minFlops: 0, convMinOutChannels: 0 }, async () => {
       const one = await train(1);
       const two = await train(2);
       const again = await train(2);
@@ -68,8 +66,6 @@ describe.runIf(onWasm)('ResNetCifar training on wasm threads (fused BatchNorm, c
       expect(differing(two.weights, again.weights)).toEqual({ count: 0, worst: 0 });
       expect(two.losses).toEqual(one.losses);
       expect(differing(one.weights, two.weights)).toEqual({ count: 0, worst: 0 });
-    } finally {
-      Object.assign(threadedMatMulConfig, saved);
-    }
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { assertNoTensorLeak, createRng, initBackend, tf } from '@distillery/tensor';
-import { threadedMatMulConfig, wasmThreadedMatMulCalls } from '@distillery/tensor/kernels/wasm-simd/batch-matmul';
+import { wasmThreadedMatMulCalls, withThreadedMatMulConfig } from '@distillery/tensor/kernels/wasm-simd/batch-matmul';
 import { wasmThreadedConv2DCalls } from '@distillery/tensor/kernels/wasm-simd/threaded-conv2d';
 import { afterAll, describe, expect, it } from 'vitest';
 import { crossEntropy } from '../../test/helpers';
@@ -55,11 +55,8 @@ describe.runIf(onWasm)('ViT training on wasm threads', () => {
   }
 
   it('gives the same weights on 1 and 2 threads, and the same again on a second 2-thread run', async () => {
-    const saved = { ...threadedMatMulConfig };
-    threadedMatMulConfig.minFlops = 0; // every matMul and conv of the model goes to the pool
-    threadedMatMulConfig.convMinOutChannels = 0;
-    threadedMatMulConfig.minFlopsPerByte = 0;
-    try {
+    // Every matMul and conv of the model goes to the pool.
+    await withThreadedMatMulConfig({ minFlops: 0, convMinOutChannels: 0, minFlopsPerByte: 0 }, async () => {
       const one = await train(1);
       const two = await train(2);
       const again = await train(2);
@@ -83,8 +80,6 @@ describe.runIf(onWasm)('ViT training on wasm threads', () => {
       expect(two.losses).toEqual(one.losses);
       expect(differing(one.weights, two.weights)).toEqual({ count: 0, worst: 0 });
       expect(differing(two.weights, again.weights)).toEqual({ count: 0, worst: 0 });
-    } finally {
-      Object.assign(threadedMatMulConfig, saved);
-    }
+    });
   });
 });

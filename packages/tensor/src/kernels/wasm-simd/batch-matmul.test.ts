@@ -2,7 +2,14 @@ import { assertNoTensorLeak, Rng, randomNormal, tf } from '@distillery/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureThreads } from '../../threads';
 import type { DataBackend, Info } from '../kernel-types';
-import { planBatchMatMul, registerWasmBatchMatMul, runPlan, wasmBatchMatMulCalls } from './batch-matmul';
+import {
+  planBatchMatMul,
+  registerWasmBatchMatMul,
+  runPlan,
+  threadedMatMulConfig,
+  wasmBatchMatMulCalls,
+  withThreadedMatMulConfig,
+} from './batch-matmul';
 import { createSimdMatMul, K_BLOCK_BYTES, simdMatMulModuleBytes } from './simd-matmul';
 import { relaxedSimdAvailable } from './wasm-encoder';
 
@@ -148,6 +155,23 @@ describe('WebAssembly SIMD batched matMul kernel', () => {
           else if (t === 1 && j === 4) expect(v).toBe(Number.POSITIVE_INFINITY);
           else expect(v).toBe(k);
         }
+  });
+});
+
+describe('withThreadedMatMulConfig', () => {
+  it('applies the overrides inside and restores every threshold after a return or a throw', async () => {
+    const before = { ...threadedMatMulConfig };
+    const inside = await withThreadedMatMulConfig({ minFlops: 7, convMinOutChannels: 3 }, () => ({
+      ...threadedMatMulConfig,
+    }));
+    expect(inside).toEqual({ ...before, minFlops: 7, convMinOutChannels: 3 });
+    expect(threadedMatMulConfig).toEqual(before);
+    await expect(
+      withThreadedMatMulConfig({ minFlopsPerByte: 1 }, async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(threadedMatMulConfig).toEqual(before);
   });
 });
 

@@ -149,6 +149,23 @@ export const threadedMatMulConfig = {
   minFlopsPerByte: 20,
 };
 
+/**
+ * Runs `body` with `overrides` applied to threadedMatMulConfig and restores every threshold afterwards, whether it
+ * returns or throws (tests send small products to the pool, or check the defaults, this way).
+ */
+export async function withThreadedMatMulConfig<T>(
+  overrides: Partial<typeof threadedMatMulConfig>,
+  body: () => T | Promise<T>,
+): Promise<T> {
+  const saved = { ...threadedMatMulConfig };
+  Object.assign(threadedMatMulConfig, overrides);
+  try {
+    return await body();
+  } finally {
+    Object.assign(threadedMatMulConfig, saved);
+  }
+}
+
 /** Whether a product of `batch` M×K·K×N problems (A and B `batchA`, `batchB` matrices) pays for the pool. */
 export function worthThreads(m: number, n: number, k: number, batchA: number, batchB: number): boolean {
   const batch = Math.max(batchA, batchB);
