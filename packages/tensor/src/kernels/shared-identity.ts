@@ -1,5 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
-import type { Info, KernelArgs } from './kernel-types';
+import { type Info, replaceKernel } from './kernel-types';
 
 type RefCountedBackend = { incRef(dataId: object): void };
 
@@ -13,21 +12,14 @@ const replaced = new Set<string>();
  */
 export function registerSharedIdentity(backendName: string): string[] {
   if (backendName !== 'wasm') return [];
-  const original = tf.getKernel('Identity', backendName);
-  if (!original || replaced.has(backendName)) return [];
-  replaced.add(backendName);
-  tf.unregisterKernel('Identity', backendName);
-  tf.registerKernel({
-    kernelName: 'Identity',
-    backendName,
-    setupFunc: original.setupFunc,
-    disposeFunc: original.disposeFunc,
-    kernelFunc: ((args: KernelArgs) => {
-      const x = args.inputs.x as Info;
-      if (x.dtype === 'string') return original.kernelFunc(args as never);
-      (args.backend as RefCountedBackend).incRef(x.dataId);
-      return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
-    }) as unknown as tf.KernelFunc,
+  if (replaced.has(backendName)) return [];
+  const done = replaceKernel('Identity', backendName, (original) => (args) => {
+    const x = args.inputs.x as Info;
+    if (x.dtype === 'string') return original.kernelFunc(args as never);
+    (args.backend as RefCountedBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
   });
+  if (!done) return [];
+  replaced.add(backendName);
   return ['Identity'];
 }

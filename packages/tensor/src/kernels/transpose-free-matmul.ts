@@ -1,5 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { callKernel, type DataBackend, type Info, type KernelArgs } from './kernel-types';
+import { callKernel, type DataBackend, type Info, replaceKernel } from './kernel-types';
 
 const wrapped = new Set<string>();
 
@@ -13,39 +12,32 @@ export function registerTransposeFreeMatMul(backendName: string): string[] {
   const added: string[] = [];
   for (const kernelName of ['BatchMatMul', '_FusedMatMul']) {
     const key = `${backendName}/${kernelName}`;
-    const original = tf.getKernel(kernelName, backendName);
-    if (!original || wrapped.has(key)) continue;
-    wrapped.add(key);
-    tf.unregisterKernel(kernelName, backendName);
-    tf.registerKernel({
-      kernelName,
-      backendName,
-      setupFunc: original.setupFunc,
-      disposeFunc: original.disposeFunc,
-      kernelFunc: ((args: KernelArgs) => {
-        const attrs = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
-        if (!attrs.transposeA && !attrs.transposeB) return original.kernelFunc(args as never);
-        const backend = args.backend as DataBackend;
-        const temporaries: Info[] = [];
-        const transposed = (x: Info) => {
-          const rank = x.shape.length;
-          const perm = [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2];
-          const t = callKernel('Transpose', backendName, { inputs: { x }, backend, attrs: { perm } });
-          temporaries.push(t);
-          return t;
-        };
-        const inputs = { ...args.inputs };
-        if (attrs.transposeA) inputs.a = transposed(args.inputs.a as Info);
-        if (attrs.transposeB) inputs.b = transposed(args.inputs.b as Info);
-        const out = original.kernelFunc({
-          ...args,
-          inputs,
-          attrs: { ...attrs, transposeA: false, transposeB: false },
-        } as never);
-        for (const t of temporaries) backend.disposeData(t.dataId);
-        return out;
-      }) as unknown as tf.KernelFunc,
+    if (wrapped.has(key)) continue;
+    const done = replaceKernel(kernelName, backendName, (original) => (args) => {
+      const attrs = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
+      if (!attrs.transposeA && !attrs.transposeB) return original.kernelFunc(args as never);
+      const backend = args.backend as DataBackend;
+      const temporaries: Info[] = [];
+      const transposed = (x: Info) => {
+        const rank = x.shape.length;
+        const perm = [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2];
+        const t = callKernel('Transpose', backendName, { inputs: { x }, backend, attrs: { perm } });
+        temporaries.push(t);
+        return t;
+      };
+      const inputs = { ...args.inputs };
+      if (attrs.transposeA) inputs.a = transposed(args.inputs.a as Info);
+      if (attrs.transposeB) inputs.b = transposed(args.inputs.b as Info);
+      const out = original.kernelFunc({
+        ...args,
+        inputs,
+        attrs: { ...attrs, transposeA: false, transposeB: false },
+      } as never);
+      for (const t of temporaries) backend.disposeData(t.dataId);
+      return out;
     });
+    if (!done) continue;
+    wrapped.add(key);
     added.push(kernelName);
   }
   return added;

@@ -2,7 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { invalid } from '../../errors';
 import { currentThreadPool, type ThreadPool } from '../../threads';
 import { threadedMatMul } from '../../threads/matmul';
-import { type DataBackend, type Info, isHeapBackend, type KernelArgs, wasmHeapMemory } from '../kernel-types';
+import {
+  type DataBackend,
+  type Info,
+  isHeapBackend,
+  type KernelArgs,
+  replaceKernel,
+  wasmHeapMemory,
+} from '../kernel-types';
 import { createSimdMatMul, type SimdMatMul, simdMatMulModuleBytes, simdMatMulOn, TILE_M, TILE_N } from './simd-matmul';
 
 /** Set to `off` (read when the kernels are registered) to keep tfjs-wasm's own batched matMul. */
@@ -244,9 +251,7 @@ export function registerWasmBatchMatMul(backendName: string): string[] {
   const added: string[] = [];
   for (const kernelName of ['BatchMatMul', '_FusedMatMul']) {
     const key = `${backendName}/${kernelName}`;
-    const original = tf.getKernel(kernelName, backendName);
-    if (!original || wrapped.has(key)) continue;
-    wrapped.add(key);
+    if (wrapped.has(key)) continue;
     const batched = (args: KernelArgs): Info | null => {
       const { a, b, bias, preluActivationWeights } = args.inputs;
       const attrs = (args.attrs ?? {}) as MatMulAttrs;
@@ -269,15 +274,15 @@ export function registerWasmBatchMatMul(backendName: string): string[] {
       wasmBatchMatMulCalls.count++;
       return runPlan(simd, args.backend as DataBackend, a, b, plan);
     };
-    tf.unregisterKernel(kernelName, backendName);
-    tf.registerKernel({
-      kernelName,
-      backendName,
-      setupFunc: original.setupFunc,
-      disposeFunc: original.disposeFunc,
-      kernelFunc: ((args: KernelArgs) =>
-        batched(args) ?? original.kernelFunc(args as never)) as unknown as tf.KernelFunc,
-    });
+    if (
+      !replaceKernel(
+        kernelName,
+        backendName,
+        (original) => (args) => batched(args) ?? original.kernelFunc(args as never),
+      )
+    )
+      continue;
+    wrapped.add(key);
     added.push(kernelName);
   }
   return added;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { currentThreadPool, type ThreadPool } from '../../threads';
 import { threadedMatMul } from '../../threads/matmul';
-import { type DataBackend, type Info, isHeapBackend, type KernelArgs } from '../kernel-types';
+import { type DataBackend, type Info, isHeapBackend, type KernelArgs, replaceKernel } from '../kernel-types';
 import { threadedMatMulConfig } from './batch-matmul';
 
 type ConvAttrs = {
@@ -104,19 +104,12 @@ const wrapped = new Set<string>();
 export function registerThreadedConv2D(backendName: string): string[] {
   if (backendName !== 'wasm') return [];
   const key = `${backendName}/Conv2D`;
-  const original = tf.getKernel('Conv2D', backendName);
-  if (!original || wrapped.has(key)) return [];
-  wrapped.add(key);
-  tf.unregisterKernel('Conv2D', backendName);
-  tf.registerKernel({
-    kernelName: 'Conv2D',
-    backendName,
-    setupFunc: original.setupFunc,
-    disposeFunc: original.disposeFunc,
-    kernelFunc: ((args: KernelArgs) => {
-      const pool = currentThreadPool();
-      return (pool && threadedConv2D(pool, args)) ?? original.kernelFunc(args as never);
-    }) as unknown as tf.KernelFunc,
+  if (wrapped.has(key)) return [];
+  const replaced = replaceKernel('Conv2D', backendName, (original) => (args) => {
+    const pool = currentThreadPool();
+    return (pool && threadedConv2D(pool, args)) ?? original.kernelFunc(args as never);
   });
+  if (!replaced) return [];
+  wrapped.add(key);
   return ['Conv2D'];
 }
